@@ -1,0 +1,34 @@
+# The Rust core: build, tests (unit, table, differential against CPython and
+# tokenfence, property, adversarial), lint, bench, fuzz and the Rust demo.
+
+CORPUS_DIR := $(ROOT)/target/corpus
+
+.PHONY: build-core test-core lint-core corpus bench-core fuzz-core demo-core
+
+build-core:
+	cargo build --release
+
+# The differential corpus, judged by the real references (CPython's fnmatch,
+# tokenfence 0.3.1's Policy). Every binding's differential test reads it.
+corpus: $(CORPUS_DIR)/.ok
+$(CORPUS_DIR)/.ok: tests/differential/generate.py $(VENV)/.deps-ok
+	$(PY) tests/differential/generate.py --out $(CORPUS_DIR)
+	@touch $@
+
+lint-core:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+
+test-core: lint-core corpus
+	AGENTGUARD_CORPUS=$(CORPUS_DIR) cargo test --release
+
+bench-core:
+	cargo bench --bench check
+
+demo-core:
+	cargo run --quiet --release --example policy_templates
+
+fuzz-core:
+	@command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+	@rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
+	cd fuzz && cargo +nightly fuzz run check_policy -- -max_total_time=$${FUZZ_SECONDS:-60}

@@ -1,0 +1,148 @@
+//! The audit trail: entries in tokenfence's `AuditEntry.to_dict()` form, in
+//! a bounded log.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use crate::decision::{Decision, PolicyResult};
+
+/// The default number of entries an [`AuditLog`] keeps.
+pub const DEFAULT_AUDIT_CAPACITY: usize = 10_000;
+
+/// The JSON object type used as the default audit context.
+pub type JsonMap = serde_json::Map<String, serde_json::Value>;
+
+/// One recorded decision.
+///
+/// `C` is the context type: a JSON object in Rust, the caller's own object
+/// in the bindings (which keep it as given, like tokenfence does).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditEntry<C = JsonMap> {
+    /// Seconds since the Unix epoch.
+    pub timestamp: f64,
+    /// The tool name.
+    pub tool: String,
+    /// The decision.
+    pub decision: Decision,
+    /// The reason string.
+    pub reason: Arc<str>,
+    /// The pattern that decided, if any.
+    pub matched_rule: Option<Arc<str>>,
+    /// The caller's context; `None` when absent or empty.
+    pub context: Option<C>,
+}
+
+impl<C> AuditEntry<C> {
+    /// An entry for `result` at `timestamp`.
+    pub fn new(result: &PolicyResult, timestamp: f64, context: Option<C>) -> AuditEntry<C> {
+        AuditEntry {
+            timestamp,
+            tool: result.tool.clone(),
+            decision: result.decision,
+            reason: result.reason.clone(),
+            matched_rule: result.matched_rule.clone(),
+            context,
+        }
+    }
+
+    /// The matched rule as tokenfence's `to_dict()` writes it: left out when
+    /// absent or empty (tokenfence tests it for truthiness).
+    pub fn dict_matched_rule(&self) -> Option<&str> {
+        self.matched_rule.as_deref().filter(|r| !r.is_empty())
+    }
+}
+
+/// Serialises as tokenfence's `AuditEntry.to_dict()`: `timestamp`, `tool`,
+/// `decision`, `reason`, then `matched_rule` and `context` only when present.
+impl<C: Serialize> Serialize for AuditEntry<C> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let rule = self.dict_matched_rule();
+        let len = 4 + usize::from(rule.is_some()) + usize::from(self.context.is_some());
+        let mut map = s.serialize_map(Some(len))?;
+        map.serialize_entry("timestamp", &self.timestamp)?;
+        map.serialize_entry("tool", &self.tool)?;
+        map.serialize_entry("decision", self.decision.as_str())?;
+        map.serialize_entry("reason", &*self.reason)?;
+        if let Some(rule) = rule {
+            map.serialize_entry("matched_rule", rule)?;
+        }
+        if let Some(ctx) = &self.context {
+            map.serialize_entry("context", ctx)?;
+        }
+        map.end()
+    }
+}
+
+/// A bounded audit log: past `capacity` entries the oldest go first, and
+/// [`AuditLog::dropped`] counts them, so a reader can tell that the log is
+/// not complete. An `on_decision` sink sees every entry regardless.
+#[derive(Clone, Debug)]
+pub struct AuditLog<C = JsonMap> {
+    entries: VecDeque<AuditEntry<C>>,
+    capacity: usize,
+    dropped: u64,
+}
+
+impl<C> Default for AuditLog<C> {
+    fn default() -> Self {
+        AuditLog::with_capacity(DEFAULT_AUDIT_CAPACITY)
+    }
+}
+
+impl<C> AuditLog<C> {
+    /// A log that keeps at most `capacity` entries (0 keeps none).
+    pub fn with_capacity(capacity: usize) -> AuditLog<C> {
+        AuditLog {
+            entries: VecDeque::with_capacity(capacity.min(1024)),
+            capacity,
+            dropped: 0,
+        }
+    }
+
+    /// Appends an entry, dropping the oldest past the capacity.
+    pub fn push(&mut self, entry: AuditEntry<C>) {
+        if self.capacity == 0 {
+            self.dropped += 1;
+            return;
+        }
+        if self.entries.len() == self.capacity {
+            self.entries.pop_front();
+            self.dropped += 1;
+        }
+        self.entries.push_back(entry);
+    }
+
+    /// The kept entries, oldest first.
+    pub fn entries(&self) -> impl ExactSizeIterator<Item = &AuditEntry<C>> + DoubleEndedIterator {
+        self.entries.iter()
+    }
+
+    /// How many entries are kept.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no entry is kept.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The most entries kept at once.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// How many entries were dropped to respect the capacity since the last
+    /// [`AuditLog::clear`].
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Removes every entry and resets the dropped count.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.dropped = 0;
+    }
+}

@@ -1,0 +1,66 @@
+//! # agentguard
+//!
+//! A least-privilege policy engine for AI agents' tool calls. Before a tool
+//! runs, ask the policy; the answer (allow, deny, or require a human's
+//! approval, with the rule that decided) does not depend on what the model
+//! believes.
+//!
+//! ```
+//! use agentguard::{Policy, PolicySpec};
+//!
+//! let spec: PolicySpec = serde_json::from_str(r#"{
+//!     "name": "database-safety",
+//!     "allow": ["read_database", "generate_report", "list_tables", "describe_schema"],
+//!     "deny": ["delete_*", "drop_*", "truncate_*", "alter_*", "grant_*", "revoke_*"],
+//!     "require_approval": ["write_database", "create_table", "create_index"]
+//! }"#).unwrap();
+//! let policy = Policy::new(spec).unwrap();
+//!
+//! let r = policy.check("drop_table");
+//! assert_eq!(r.decision.as_str(), "deny");
+//! assert_eq!(&*r.reason, "denied by pattern: drop_*");
+//! assert_eq!(r.matched_rule.as_deref(), Some("drop_*"));
+//!
+//! assert!(policy.check("read_database").allowed());
+//! assert!(policy.check("write_database").needs_approval());
+//! assert!(agentguard::fnmatch("drop_table", "drop_*"));
+//! ```
+//!
+//! The semantics are those of the `Policy` of the Python package
+//! `tokenfence` 0.3.1, with CPython 3.11's `fnmatch` for patterns, proven by
+//! differential tests against both. [`Policy`] is compiled once, immutable
+//! and `Send + Sync`; [`Policy::check`] is pure. The flow around a decision
+//! (approval callback, audit entry, `on_decision`, `on_deny`) is
+//! [`Policy::decide`], driven through the [`Hooks`] a binding implements.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod audit;
+mod decision;
+mod error;
+mod pattern;
+mod policy;
+mod set;
+
+pub use audit::{AuditEntry, AuditLog, JsonMap, DEFAULT_AUDIT_CAPACITY};
+pub use decision::{Decision, PolicyResult, Rule, Verdict};
+pub use error::{Error, ErrorKind};
+pub use pattern::fnmatch;
+pub use policy::{
+    resolve_approval, unix_now, DefaultDecision, Hooks, NoHooks, Policy, PolicySpec, POLICY_KEYS,
+};
+
+#[doc(hidden)]
+pub mod __private {
+    //! Internals exposed for the project's own tests and benches only.
+    pub use crate::set::PatternSet;
+}
+
+#[cfg(test)]
+mod send_sync {
+    fn assert_send_sync<T: Send + Sync>() {}
+    #[test]
+    fn policy_is_send_and_sync() {
+        assert_send_sync::<crate::Policy>();
+    }
+}

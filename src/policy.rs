@@ -1,0 +1,557 @@
+//! The policy file format ([`PolicySpec`]), the compiled [`Policy`], and the
+//! decision flow around a check ([`Hooks`]).
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use crate::audit::{AuditEntry, AuditLog};
+use crate::decision::{default_reason, pattern_reason, Decision, PolicyResult, Rule, Verdict};
+use crate::error::{Error, ErrorKind};
+use crate::set::PatternSet;
+
+/// What a policy decides when no rule matched: `"allow"` or `"deny"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DefaultDecision {
+    /// Allow what no rule covers.
+    Allow,
+    /// Deny what no rule covers (the default: deny-by-default is safer).
+    #[default]
+    Deny,
+}
+
+impl DefaultDecision {
+    /// `"allow"` or `"deny"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DefaultDecision::Allow => "allow",
+            DefaultDecision::Deny => "deny",
+        }
+    }
+
+    fn decision(self) -> Decision {
+        match self {
+            DefaultDecision::Allow => Decision::Allow,
+            DefaultDecision::Deny => Decision::Deny,
+        }
+    }
+}
+
+/// The policy file format: exactly the keys of tokenfence's
+/// `Policy.to_dict()`, with its defaults.
+///
+/// Deserialising is stricter than tokenfence on purpose: an unknown key
+/// (`"denny"`) or a value of the wrong type is an [`Error`] that names the
+/// key, field and index, instead of being ignored.
+///
+/// ```
+/// let spec: agentguard::PolicySpec =
+///     serde_json::from_str(r#"{"deny": ["drop_*"], "name": "db"}"#).unwrap();
+/// assert_eq!(spec.name, "db");
+/// assert_eq!(spec.default, agentguard::DefaultDecision::Deny);
+/// assert!(spec.audit);
+///
+/// let err = serde_json::from_str::<agentguard::PolicySpec>(r#"{"denny": ["drop_*"]}"#);
+/// assert!(err.unwrap_err().to_string().contains("unknown key \"denny\""));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PolicySpec {
+    /// The policy's name (default `"default"`; an empty name also becomes
+    /// `"default"`, as in tokenfence).
+    pub name: String,
+    /// Patterns that are allowed. Empty: everything not denied or
+    /// approval-gated falls to `default`.
+    pub allow: Vec<String>,
+    /// Patterns that are denied; they win over everything.
+    pub deny: Vec<String>,
+    /// Patterns that need a human's approval.
+    pub require_approval: Vec<String>,
+    /// The decision when no rule matches (default `deny`).
+    pub default: DefaultDecision,
+    /// Whether decisions are recorded in the audit log (default `true`).
+    pub audit: bool,
+}
+
+impl Default for PolicySpec {
+    fn default() -> Self {
+        PolicySpec {
+            name: "default".to_string(),
+            allow: Vec::new(),
+            deny: Vec::new(),
+            require_approval: Vec::new(),
+            default: DefaultDecision::Deny,
+            audit: true,
+        }
+    }
+}
+
+/// The keys of the format, in tokenfence's `to_dict()` order.
+pub const POLICY_KEYS: [&str; 6] = [
+    "name",
+    "allow",
+    "deny",
+    "require_approval",
+    "default",
+    "audit",
+];
+
+fn type_name(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("boolean {b}"),
+        Value::Number(n) => format!("number {n}"),
+        Value::String(s) => format!("string {}", Value::String(s.clone())),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+fn patterns(field: &str, v: &Value) -> Result<Vec<String>, Error> {
+    match v {
+        Value::Null => Ok(Vec::new()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::String(s) => Ok(s.clone()),
+                other => Err(Error::new(
+                    ErrorKind::WrongType,
+                    format!("expected a string pattern, got {}", type_name(other)),
+                )
+                .at(field, Some(i))),
+            })
+            .collect(),
+        other => Err(Error::new(
+            ErrorKind::WrongType,
+            format!(
+                "expected an array of string patterns, got {}",
+                type_name(other)
+            ),
+        )
+        .at(field, None)),
+    }
+}
+
+impl PolicySpec {
+    /// Reads a policy from a parsed JSON value, strictly.
+    pub fn from_value(value: &Value) -> Result<PolicySpec, Error> {
+        let Value::Object(map) = value else {
+            return Err(Error::new(
+                ErrorKind::NotAnObject,
+                format!("a policy must be a JSON object, got {}", type_name(value)),
+            ));
+        };
+        let mut spec = PolicySpec::default();
+        for (key, v) in map {
+            match key.as_str() {
+                "name" => match v {
+                    Value::Null => {}
+                    Value::String(s) if s.is_empty() => {}
+                    Value::String(s) => spec.name = s.clone(),
+                    other => {
+                        return Err(Error::new(
+                            ErrorKind::WrongType,
+                            format!("expected a string, got {}", type_name(other)),
+                        )
+                        .at("name", None))
+                    }
+                },
+                "allow" => spec.allow = patterns("allow", v)?,
+                "deny" => spec.deny = patterns("deny", v)?,
+                "require_approval" => spec.require_approval = patterns("require_approval", v)?,
+                "default" => {
+                    spec.default = match v {
+                        Value::String(s) if s == "allow" => DefaultDecision::Allow,
+                        Value::String(s) if s == "deny" => DefaultDecision::Deny,
+                        other => {
+                            return Err(Error::new(
+                                ErrorKind::InvalidValue,
+                                format!("expected \"allow\" or \"deny\", got {}", type_name(other)),
+                            )
+                            .at("default", None))
+                        }
+                    }
+                }
+                "audit" => match v {
+                    Value::Bool(b) => spec.audit = *b,
+                    other => {
+                        return Err(Error::new(
+                            ErrorKind::WrongType,
+                            format!("expected true or false, got {}", type_name(other)),
+                        )
+                        .at("audit", None))
+                    }
+                },
+                unknown => {
+                    return Err(Error::new(
+                        ErrorKind::UnknownKey,
+                        format!(
+                            "unknown key {} in policy (known keys: {})",
+                            Value::String(unknown.to_string()),
+                            POLICY_KEYS.join(", ")
+                        ),
+                    )
+                    .at(unknown, None))
+                }
+            }
+        }
+        Ok(spec)
+    }
+
+    /// Reads a policy from JSON text, strictly.
+    pub fn from_json(text: &str) -> Result<PolicySpec, Error> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| Error::new(ErrorKind::Json, format!("invalid JSON: {e}")))?;
+        PolicySpec::from_value(&value)
+    }
+
+    /// The policy as tokenfence's `to_dict()` JSON object.
+    pub fn to_value(&self) -> Value {
+        serde_json::json!({
+            "name": self.name,
+            "allow": self.allow,
+            "deny": self.deny,
+            "require_approval": self.require_approval,
+            "default": self.default.as_str(),
+            "audit": self.audit,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for PolicySpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        PolicySpec::from_value(&value).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A compiled policy: immutable, `Send + Sync`, cheap to query.
+///
+/// ```
+/// use agentguard::{Policy, PolicySpec};
+/// let policy = Policy::new(PolicySpec {
+///     allow: vec!["read_*".into()],
+///     deny: vec!["drop_*".into()],
+///     require_approval: vec!["write_*".into()],
+///     ..PolicySpec::default()
+/// })
+/// .unwrap();
+/// let r = policy.check("drop_table");
+/// assert_eq!(r.decision.as_str(), "deny");
+/// assert_eq!(&*r.reason, "denied by pattern: drop_*");
+/// assert_eq!(r.matched_rule.as_deref(), Some("drop_*"));
+/// assert!(policy.check("write_db").needs_approval());
+/// assert_eq!(&*policy.check("ls").reason, "not in allow list (default: deny)");
+/// ```
+#[derive(Clone, Debug)]
+pub struct Policy {
+    spec: PolicySpec,
+    /// deny, then require_approval, then allow: the lowest matching index of
+    /// this concatenation is the decision.
+    set: PatternSet,
+    /// The pattern texts and reasons, indexed like `set`.
+    rules: Vec<Arc<str>>,
+    reasons: Vec<Arc<str>>,
+    default_reason: Arc<str>,
+}
+
+impl Policy {
+    /// Compiles a policy. Compiling is the only costly step; do it once.
+    pub fn new(spec: PolicySpec) -> Result<Policy, Error> {
+        let mut spec = spec;
+        if spec.name.is_empty() {
+            spec.name = "default".to_string();
+        }
+        let all: Vec<&str> = spec
+            .deny
+            .iter()
+            .chain(&spec.require_approval)
+            .chain(&spec.allow)
+            .map(String::as_str)
+            .collect();
+        let set = PatternSet::new(&all);
+        let (nd, na) = (spec.deny.len(), spec.require_approval.len());
+        let mut rules = Vec::with_capacity(all.len());
+        let mut reasons = Vec::with_capacity(all.len());
+        for (i, p) in all.iter().enumerate() {
+            let rule = if i < nd {
+                Rule::Deny(i)
+            } else if i < nd + na {
+                Rule::Approval(i - nd)
+            } else {
+                Rule::Allow(i - nd - na)
+            };
+            rules.push(Arc::from(*p));
+            reasons.push(Arc::from(pattern_reason(rule, p)));
+        }
+        let default_rule = if spec.allow.is_empty() {
+            Rule::NoMatchingRule
+        } else {
+            Rule::NotInAllowList
+        };
+        let default_reason = Arc::from(default_reason(default_rule, spec.default.decision()));
+        Ok(Policy {
+            spec,
+            set,
+            rules,
+            reasons,
+            default_reason,
+        })
+    }
+
+    /// Parses and compiles a JSON policy file.
+    pub fn from_json(text: &str) -> Result<Policy, Error> {
+        Policy::new(PolicySpec::from_json(text)?)
+    }
+
+    /// The policy's name.
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// Whether decisions are recorded in the audit log.
+    pub fn audit_enabled(&self) -> bool {
+        self.spec.audit
+    }
+
+    /// The spec this policy was compiled from (round-trips losslessly).
+    pub fn spec(&self) -> &PolicySpec {
+        &self.spec
+    }
+
+    /// The spec as an owned value, for serialising.
+    pub fn to_spec(&self) -> PolicySpec {
+        self.spec.clone()
+    }
+
+    /// Decides, without allocating: which decision, and which rule made it.
+    pub fn evaluate(&self, tool: &str) -> Verdict {
+        let (nd, na) = (self.spec.deny.len(), self.spec.require_approval.len());
+        match self.set.first_match(tool) {
+            Some(i) if i < nd => Verdict {
+                decision: Decision::Deny,
+                rule: Rule::Deny(i),
+            },
+            Some(i) if i < nd + na => Verdict {
+                decision: Decision::RequireApproval,
+                rule: Rule::Approval(i - nd),
+            },
+            Some(i) => Verdict {
+                decision: Decision::Allow,
+                rule: Rule::Allow(i - nd - na),
+            },
+            None => Verdict {
+                decision: self.spec.default.decision(),
+                rule: if self.spec.allow.is_empty() {
+                    Rule::NoMatchingRule
+                } else {
+                    Rule::NotInAllowList
+                },
+            },
+        }
+    }
+
+    fn flat_index(&self, rule: Rule) -> Option<usize> {
+        let (nd, na) = (self.spec.deny.len(), self.spec.require_approval.len());
+        match rule {
+            Rule::Deny(i) => Some(i),
+            Rule::Approval(i) | Rule::Approved(i) | Rule::ApprovalDenied(i) => Some(nd + i),
+            Rule::Allow(i) => Some(nd + na + i),
+            Rule::NotInAllowList | Rule::NoMatchingRule => None,
+        }
+        .filter(|&i| i < self.rules.len())
+    }
+
+    /// Applies an approval answer to a verdict: `Approval(i)` becomes
+    /// `Approved(i)` (allow) or `ApprovalDenied(i)` (deny); any other verdict
+    /// is returned unchanged. The allocation-free twin of
+    /// [`resolve_approval`].
+    pub fn resolve_verdict(&self, verdict: Verdict, approved: bool) -> Verdict {
+        match verdict.rule {
+            Rule::Approval(i) if approved => Verdict {
+                decision: Decision::Allow,
+                rule: Rule::Approved(i),
+            },
+            Rule::Approval(i) => Verdict {
+                decision: Decision::Deny,
+                rule: Rule::ApprovalDenied(i),
+            },
+            _ => verdict,
+        }
+    }
+
+    /// The pattern behind `rule`, if a pattern decided.
+    pub fn matched_rule(&self, rule: Rule) -> Option<&str> {
+        self.flat_index(rule).map(|i| &*self.rules[i])
+    }
+
+    /// The reason string of a verdict, exactly as tokenfence words it.
+    pub fn reason(&self, verdict: Verdict) -> Arc<str> {
+        match (verdict.rule, self.flat_index(verdict.rule)) {
+            (Rule::Deny(_) | Rule::Approval(_) | Rule::Allow(_), Some(i)) => {
+                self.reasons[i].clone()
+            }
+            (rule @ (Rule::Approved(_) | Rule::ApprovalDenied(_)), Some(i)) => {
+                Arc::from(pattern_reason(rule, &self.rules[i]))
+            }
+            (rule, _) => Arc::from(default_reason(rule, verdict.decision)),
+        }
+    }
+
+    /// The full result of a verdict for `tool`.
+    pub fn result(&self, tool: &str, verdict: Verdict) -> PolicyResult {
+        let reason = match verdict.rule {
+            Rule::NotInAllowList | Rule::NoMatchingRule => self.default_reason.clone(),
+            _ => self.reason(verdict),
+        };
+        PolicyResult {
+            decision: verdict.decision,
+            tool: tool.to_string(),
+            reason,
+            matched_rule: self.flat_index(verdict.rule).map(|i| self.rules[i].clone()),
+        }
+    }
+
+    /// Decides for `tool`: pure, no audit, no callbacks.
+    ///
+    /// 1. the first `deny` pattern that matches denies;
+    /// 2. else the first `require_approval` match needs approval;
+    /// 3. else, with a non-empty `allow` list, the first match allows and no
+    ///    match falls to `default` (`not in allow list (default: deny)`);
+    /// 4. else `default` decides (`no matching rule (default: …)`).
+    pub fn check(&self, tool: &str) -> PolicyResult {
+        self.result(tool, self.evaluate(tool))
+    }
+
+    /// Runs the whole decision flow: check, the approval hook for an
+    /// approval-gated tool, then [`Policy::record`]. An error from the
+    /// approval hook propagates before anything is recorded, so nothing is
+    /// allowed by a failing approver.
+    pub fn decide<C, H: Hooks<C>>(
+        &self,
+        tool: &str,
+        context: Option<C>,
+        log: &mut AuditLog<C>,
+        hooks: &mut H,
+    ) -> Result<PolicyResult, H::Error> {
+        let mut result = self.check(tool);
+        if result.needs_approval() {
+            if let Some(answer) = hooks.approve(&result) {
+                result = resolve_approval(&result, answer?);
+            }
+        }
+        self.record(&result, context, log, hooks)?;
+        Ok(result)
+    }
+
+    /// Records a final result: appends the audit entry (when audit is on)
+    /// and hands it to `on_decision`, then calls `on_deny` for a deny. Both
+    /// hooks run even if the other fails; the entry is recorded either way;
+    /// the first hook error is returned, so the caller fails closed.
+    pub fn record<C, H: Hooks<C>>(
+        &self,
+        result: &PolicyResult,
+        context: Option<C>,
+        log: &mut AuditLog<C>,
+        hooks: &mut H,
+    ) -> Result<(), H::Error> {
+        let mut first_error = None;
+        if self.spec.audit {
+            let entry = AuditEntry::new(result, hooks.now(), context);
+            if let Err(e) = hooks.on_decision(&entry) {
+                first_error = Some(e);
+            }
+            log.push(entry);
+        }
+        if result.denied() {
+            if let Err(e) = hooks.on_deny(result) {
+                first_error.get_or_insert(e);
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Turns an approval answer into the final result: `allow` /
+/// `approved via callback (pattern: p)` or `deny` /
+/// `approval denied via callback (pattern: p)`, keeping the matched rule.
+/// A result that does not need approval is returned unchanged.
+pub fn resolve_approval(pending: &PolicyResult, approved: bool) -> PolicyResult {
+    let Some(pattern) = pending.matched_rule.clone() else {
+        return pending.clone();
+    };
+    if !pending.needs_approval() {
+        return pending.clone();
+    }
+    let (decision, rule) = if approved {
+        (Decision::Allow, Rule::Approved(0))
+    } else {
+        (Decision::Deny, Rule::ApprovalDenied(0))
+    };
+    PolicyResult {
+        decision,
+        tool: pending.tool.clone(),
+        reason: Arc::from(pattern_reason(rule, &pattern)),
+        matched_rule: Some(pattern),
+    }
+}
+
+/// The side effects around a decision, implemented by each binding by
+/// calling into its language. The order they run in is fixed by
+/// [`Policy::decide`] and [`Policy::record`].
+pub trait Hooks<C> {
+    /// The error a hook can raise (an exception of the host language).
+    type Error;
+
+    /// The current time, in seconds since the Unix epoch.
+    fn now(&mut self) -> f64;
+
+    /// Asks for approval of an approval-gated tool. `None` when no approval
+    /// callback is configured (the result stays `require_approval`).
+    fn approve(&mut self, pending: &PolicyResult) -> Option<Result<bool, Self::Error>>;
+
+    /// Receives every audit entry as it is made.
+    fn on_decision(&mut self, entry: &AuditEntry<C>) -> Result<(), Self::Error>;
+
+    /// Runs after each deny.
+    fn on_deny(&mut self, result: &PolicyResult) -> Result<(), Self::Error>;
+}
+
+/// Hooks that do nothing but tell the time: no approver, no sinks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoHooks;
+
+impl<C> Hooks<C> for NoHooks {
+    type Error = std::convert::Infallible;
+
+    fn now(&mut self) -> f64 {
+        unix_now()
+    }
+
+    fn approve(&mut self, _: &PolicyResult) -> Option<Result<bool, Self::Error>> {
+        None
+    }
+
+    fn on_decision(&mut self, _: &AuditEntry<C>) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn on_deny(&mut self, _: &PolicyResult) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// Seconds since the Unix epoch from the system clock (0 if the clock is
+/// before the epoch). Not for `wasm32-unknown-unknown`, which has no clock:
+/// the wasm binding asks JavaScript.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
