@@ -3,7 +3,7 @@
 
 CORPUS_DIR := $(ROOT)/target/corpus
 
-.PHONY: build-core test-core lint-core corpus bench-core fuzz-core demo-core
+.PHONY: build-core test-core lint-core corpus vectors-check bench-core fuzz-core demo-core
 
 build-core:
 	cargo build --release
@@ -19,7 +19,11 @@ lint-core:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 
-test-core: lint-core corpus
+# The committed vectors must still be what the references say.
+vectors-check: $(VENV)/.deps-ok
+	$(PY) tests/vectors/make_vectors.py --check
+
+test-core: lint-core corpus vectors-check
 	AGENTGUARD_CORPUS=$(CORPUS_DIR) cargo test --release
 
 bench-core:
