@@ -143,7 +143,7 @@ function showPolicyOk(policy, spec) {
     el("span", { class: "ok-dot", "aria-hidden": "true" }),
     el("span", {}, "Policy ", el("b", {}, policy.name), ` compiled: ${n} pattern${n === 1 ? "" : "s"}, default `),
     badge(spec.default),
-    spec.audit ? "" : el("span", { class: "muted" }, " · audit off"),
+    spec.audit ? "" : el("span", { class: "muted" }, "· audit off"),
   );
 }
 
@@ -156,7 +156,7 @@ function showPolicyError(err) {
   ui.status.replaceChildren(
     el("span", { class: "err-kind" }, err.kind ?? "error"),
     el("span", { class: "err-message" }, err.message),
-    where.length ? el("span", { class: "err-where" }, ...where.flatMap((w, i) => (i ? [" · ", w] : [w]))) : null,
+    ...(where.length ? [el("span", { class: "err-where" }, ...where.flatMap((w, i) => (i ? [" · ", w] : [w])))] : []),
   );
 }
 
@@ -231,7 +231,7 @@ function update() {
   } catch (err) {
     const e = err instanceof PolicyError ? err : { kind: "error", message: String(err?.message ?? err) };
     showPolicyError(e);
-    let span = errorSpan(scanned, e.field, e.index);
+    let span = errorSpan(scanned, e.field, e.index, e.kind);
     if (!span && e.kind === "json" && scanned.error) span = { start: scanned.error.offset, end: scanned.error.offset + 1 };
     if (!span && e.kind === "not_an_object") span = { start: 0, end: text.length };
     paintBackdrop(span ? [{ ...span, cls: "err", title: e.message }] : []);

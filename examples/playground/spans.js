@@ -104,16 +104,19 @@ export function policySpans(text) {
 }
 
 /**
- * The span an error with this field and index points at: the element, else
- * the value, else the key; `null` when the text has no such place.
+ * The span an error with this field and index points at: the key for an
+ * unknown key; else the element, else the value, else the key; `null` when
+ * the text has no such place.
  * @param {PolicySpans} scanned
  * @param {string | null | undefined} field
  * @param {number | null | undefined} index
+ * @param {string} [kind] the error's kind
  * @returns {Span | null}
  */
-export function errorSpan(scanned, field, index) {
+export function errorSpan(scanned, field, index, kind) {
   if (!field) return null;
   const { spans } = scanned;
+  if (kind === "unknown_key" && spans.has(`key:${field}`)) return spans.get(`key:${field}`);
   if (index !== null && index !== undefined && spans.has(`${field}[${index}]`)) {
     return spans.get(`${field}[${index}]`);
   }
