@@ -67,6 +67,8 @@ export async function startServer({ port = 8099, host = "127.0.0.1", pkgDir, roo
       });
       res.end(req.method === "HEAD" ? undefined : body);
     } catch {
+      // Browsers ask for one unprompted; a missing icon is not an error.
+      if (path === "/favicon.ico") return void res.writeHead(204).end();
       res.writeHead(404, { "content-type": "text/plain" }).end(`not found: ${path}`);
     }
   });

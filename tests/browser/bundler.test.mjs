@@ -1,0 +1,124 @@
+// A user's script that imports agentguard, bundled by esbuild from a project
+// with the packed tarball installed: for the browser (run in Chromium) and
+// for Node (run in Node, as ESM and as CommonJS). Each runs the shared
+// conformance vectors against the copy of the package it bundled.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { join, sep } from "node:path";
+import * as esbuild from "esbuild";
+import { ROOT, installedPackage, projectFolder, resolveExport, vectors } from "../edge/lib.mjs";
+import { startServer } from "../../examples/playground/serve.mjs";
+import { launch, watchedPage } from "./chromium.mjs";
+
+const ALL = () => ({ fnmatch: vectors("fnmatch"), policy: vectors("policy"), spec_errors: vectors("spec_errors") });
+
+/** Bundles `entry` and copies the package's .wasm next to the output, as the README tells users to. */
+async function bundle(dir, entry, outfile, options) {
+  const result = await esbuild.build({
+    entryPoints: [join(dir, entry)],
+    outfile: join(dir, outfile),
+    bundle: true,
+    metafile: true,
+    logLevel: "silent",
+    ...options,
+  });
+  copyFileSync(join(installedPackage().pkgDir, "agentguard_bg.wasm"), join(dir, "agentguard_bg.wasm"));
+  return Object.keys(result.metafile.inputs).map((i) => i.split(sep).join("/"));
+}
+
+const packageJson = () => JSON.parse(readFileSync(join(installedPackage().pkgDir, "package.json"), "utf8"));
+const entryFor = (conditions) => `node_modules/agentguard/${resolveExport(packageJson(), conditions).replace(/^\.\//, "")}`;
+
+describe("an esbuild browser bundle in Chromium", () => {
+  let server;
+  let browser;
+  let dir;
+  let inputs;
+
+  before(async () => {
+    dir = projectFolder("bundle-browser", {
+      "conformance.js": join(ROOT, "tests", "edge", "conformance.js"),
+      "app.js": {
+        text: [
+          'import * as agentguard from "agentguard";',
+          'import { runConformance } from "./conformance.js";',
+          'const vectors = await (await fetch("./vectors.json")).json();',
+          "window.result = runConformance(agentguard, vectors);",
+        ].join("\n"),
+      },
+      "index.html": { text: '<!doctype html><meta charset="utf-8"><title>bundle</title><script type="module" src="./dist/app.js"></script>' },
+      "vectors.json": { text: JSON.stringify(ALL()) },
+    });
+    inputs = await bundle(dir, "app.js", "dist/app.js", { platform: "browser", format: "esm", target: "es2022" });
+    copyFileSync(join(dir, "agentguard_bg.wasm"), join(dir, "dist", "agentguard_bg.wasm"));
+    server = await startServer({ port: 0, root: dir, pkgDir: installedPackage().pkgDir });
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test("bundles the package's browser entry", () => {
+    const wanted = entryFor(["browser", "import"]);
+    assert.ok(inputs.some((i) => i.endsWith(wanted)), `${JSON.stringify(inputs)} lacks ${wanted}`);
+    const code = readFileSync(join(dir, "dist", "app.js"), "utf8");
+    assert.doesNotMatch(code, /from\s*["']node:|require\(["'](fs|path|node:)/, "no Node built-ins in a browser bundle");
+  });
+
+  test("runs the conformance vectors with no console errors", async () => {
+    const { page, problems } = await watchedPage(browser.context);
+    await page.goto(server.url);
+    await page.waitForFunction(() => window.result, null, { timeout: 20000 });
+    const { checked, failures } = await page.evaluate(() => window.result);
+    console.log(`Chromium (esbuild browser bundle) conformance: ${checked} checks, ${failures.length} failures`);
+    assert.deepEqual(failures, []);
+    assert.ok(checked > 200, `only ${checked} checks ran`);
+    assert.deepEqual(problems, []);
+  });
+});
+
+describe("esbuild Node bundles in Node", () => {
+  const script = (imports) =>
+    [
+      imports,
+      'const vectors = JSON.parse(readFileSync(process.argv[2], "utf8"));',
+      "console.log(JSON.stringify(runConformance(agentguard, vectors)));",
+    ].join("\n");
+
+  for (const [format, ext, imports, conditions] of [
+    [
+      "esm",
+      "mjs",
+      'import * as agentguard from "agentguard";\nimport { readFileSync } from "node:fs";\nimport { runConformance } from "./conformance.js";',
+      ["node", "import"],
+    ],
+    [
+      "cjs",
+      "cjs",
+      'const agentguard = require("agentguard");\nconst { readFileSync } = require("node:fs");\nconst { runConformance } = require("./conformance.js");',
+      ["node", "require"],
+    ],
+  ]) {
+    test(`${format}: bundles the package's Node entry and runs the conformance vectors`, async () => {
+      const dir = projectFolder(`bundle-node-${format}`, {
+        "conformance.js": join(ROOT, "tests", "edge", "conformance.js"),
+        [`app.${ext}`]: { text: script(imports) },
+      });
+      const inputs = await bundle(dir, `app.${ext}`, `dist/app.${ext}`, { platform: "node", format, target: "node18" });
+      copyFileSync(join(dir, "agentguard_bg.wasm"), join(dir, "dist", "agentguard_bg.wasm"));
+      const wanted = entryFor(conditions);
+      assert.ok(inputs.some((i) => i.endsWith(wanted)), `${JSON.stringify(inputs)} lacks ${wanted}`);
+      const vectorsFile = join(dir, "vectors.json");
+      writeFileSync(vectorsFile, JSON.stringify(ALL()));
+      const out = execFileSync(process.execPath, [join(dir, "dist", `app.${ext}`), vectorsFile], { encoding: "utf8" });
+      const { checked, failures } = JSON.parse(out.trim().split("\n").pop());
+      console.log(`Node (esbuild ${format} bundle) conformance: ${checked} checks, ${failures.length} failures`);
+      assert.deepEqual(failures, []);
+      assert.ok(checked > 200, `only ${checked} checks ran`);
+    });
+  }
+});

@@ -1,0 +1,91 @@
+// What the npm package ships: exactly the files its entries need (checked
+// with `npm pack --dry-run` on pkg/ and against the packed tarball), one
+// .wasm, and that .wasm within the size budget of DESIGN.md.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, normalize } from "node:path";
+import { gzipSync } from "node:zlib";
+import { ROOT, installedPackage, tarballPath } from "./lib.mjs";
+
+const PKG = process.env.AGENTGUARD_PKG_DIR ?? join(ROOT, "pkg");
+/** DESIGN.md: the .wasm, gzip -9, at most 150 KB. */
+const WASM_GZIP_BUDGET = 150 * 1024;
+
+/** Every string target in an exports map (conditions and subpaths alike). */
+function targets(node, out = []) {
+  if (typeof node === "string") out.push(node);
+  else if (node && typeof node === "object") for (const v of Object.values(node)) targets(v, out);
+  return out;
+}
+
+/** Relative files a module or declaration file refers to. */
+function references(file, text) {
+  const found = [];
+  const patterns = [
+    /\bfrom\s*["'](\.{1,2}\/[^"']+)["']/g,
+    /\bimport\s*\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g,
+    /\bimport\s*["'](\.{1,2}\/[^"']+)["']/g,
+    /\brequire\s*\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g,
+    /\bnew URL\s*\(\s*["'](\.{1,2}\/[^"']+)["']\s*,\s*import\.meta\.url\s*\)/g,
+    /\/\/\/\s*<reference path=["']([^"']+)["']/g,
+  ];
+  for (const re of patterns) for (const m of text.matchAll(re)) found.push(normalize(join(dirname(file), m[1])));
+  return found;
+}
+
+/** The files the package needs: its manifest and docs, every entry, and what they load. */
+function neededFiles(pkgDir) {
+  const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
+  const roots = [pkg.main, pkg.module, pkg.types, pkg.typings, ...targets(pkg.exports), ...targets(pkg.browser)]
+    .filter((t) => typeof t === "string" && !t.includes("*"))
+    .map((t) => normalize(t));
+  const needed = new Set(["package.json"]);
+  for (const doc of ["README.md", "LICENSE", "LICENSE.md", "LICENSE-MIT", "LICENSE-APACHE"]) {
+    if (existsSync(join(pkgDir, doc))) needed.add(doc);
+  }
+  const queue = [...roots];
+  while (queue.length) {
+    const file = queue.pop();
+    if (needed.has(file)) continue;
+    needed.add(file);
+    if (/\.(m|c)?js$|\.d\.(m|c)?ts$/.test(file) && existsSync(join(pkgDir, file))) {
+      queue.push(...references(file, readFileSync(join(pkgDir, file), "utf8")));
+    }
+  }
+  return needed;
+}
+
+test("npm pack --dry-run lists exactly the files the entries need", () => {
+  assert.ok(existsSync(join(PKG, "package.json")), `${PKG} is not built: run \`make build\``);
+  const [report] = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json", "--loglevel=error"], { cwd: PKG, encoding: "utf8" }));
+  const packed = report.files.map((f) => f.path).sort();
+  const needed = [...neededFiles(PKG)].sort();
+  console.log(`npm pack --dry-run: ${packed.length} files: ${packed.join(", ")}`);
+  assert.deepEqual(packed, needed, "packed files (actual) vs files the entries reach (expected)");
+  assert.deepEqual(
+    packed.filter((f) => f.endsWith(".wasm")),
+    ["agentguard_bg.wasm"],
+    "exactly one .wasm, shared by every entry",
+  );
+  for (const f of packed) assert.doesNotMatch(f, /\.(map|rs|toml|lock)$|(^|\/)(src|tests?|target)\//, `${f} does not belong in the package`);
+});
+
+test("the packed tarball holds the same files as pkg/", () => {
+  const listing = execFileSync("tar", ["tzf", tarballPath()], { encoding: "utf8" })
+    .trim()
+    .split("\n")
+    .map((l) => l.replace(/^package\//, ""))
+    .sort();
+  assert.deepEqual(listing, [...neededFiles(installedPackage().pkgDir)].sort());
+});
+
+test(".wasm gzip -9 is within the DESIGN.md budget", () => {
+  const wasm = readFileSync(join(installedPackage().pkgDir, "agentguard_bg.wasm"));
+  const gz = gzipSync(wasm, { level: 9 }).length;
+  console.log(`agentguard_bg.wasm: ${wasm.length} bytes, gzip -9 ${gz} bytes (budget ${WASM_GZIP_BUDGET}, aim 102400)`);
+  assert.ok(wasm.subarray(0, 4).equals(Buffer.from("\0asm")), "not a WebAssembly module");
+  assert.ok(gz <= WASM_GZIP_BUDGET, `${gz} bytes gzipped is over the ${WASM_GZIP_BUDGET}-byte budget`);
+});
