@@ -1,0 +1,46 @@
+"""agentguard: a least-privilege policy engine for AI agents' tool calls.
+
+A native drop-in for tokenfence's ``Policy``: the same constructor, results,
+reasons, matched rules, audit entries and ``repr``, decided by agentguard's
+Rust core (the same core as the npm package)::
+
+    from agentguard import Policy, ToolDenied
+
+    policy = Policy(allow=["read_*"], deny=["drop_*"], require_approval=["write_*"])
+    policy.check("drop_table").reason   # 'denied by pattern: drop_*'
+
+Stricter than tokenfence, on purpose: ``from_dict`` rejects unknown keys and
+wrong types (``PolicyError``), ``enforce`` raises ``ApprovalRequired`` for an
+unapproved approval-gated tool, and a tool name must be a well-formed ``str``.
+"""
+
+from ._native import (
+    DEFAULT_AUDIT_CAPACITY,
+    AuditEntry,
+    Policy,
+    PolicyResult,
+    __version__,
+    fnmatch,
+)
+from ._types import (
+    AgentGuardError,
+    ApprovalRequired,
+    Decision,
+    PolicyError,
+    TokenFenceError,
+    ToolDenied,
+)
+
+__all__ = [
+    "DEFAULT_AUDIT_CAPACITY",
+    "AgentGuardError",
+    "ApprovalRequired",
+    "AuditEntry",
+    "Decision",
+    "Policy",
+    "PolicyError",
+    "PolicyResult",
+    "TokenFenceError",
+    "ToolDenied",
+    "fnmatch",
+]

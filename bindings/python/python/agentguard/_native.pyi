@@ -1,0 +1,146 @@
+"""Type stubs for the native half of agentguard (``agentguard._native``)."""
+
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Type, TypeVar
+
+from ._types import Decision
+
+__version__: str
+DEFAULT_AUDIT_CAPACITY: int
+
+_P = TypeVar("_P", bound="Policy")
+
+def fnmatch(name: str, pattern: str, /) -> bool:
+    """Whether ``name`` matches the fnmatch ``pattern`` (CPython's
+    ``fnmatch.fnmatchcase``): the matcher every policy uses."""
+
+class PolicyResult:
+    """The outcome of ``Policy.check``: frozen, compared and hashed by value."""
+
+    def __init__(
+        self,
+        decision: Decision | str,
+        tool: str,
+        reason: str,
+        matched_rule: Optional[str] = None,
+    ) -> None: ...
+    @property
+    def decision(self) -> Decision:
+        """The ``Decision`` member."""
+    @property
+    def tool(self) -> str:
+        """The tool name that was checked."""
+    @property
+    def reason(self) -> str:
+        """Why, in tokenfence's words (``denied by pattern: drop_*``)."""
+    @property
+    def matched_rule(self) -> Optional[str]:
+        """The pattern that decided, or ``None`` when the default decided."""
+    @property
+    def allowed(self) -> bool:
+        """``True`` if the tool may run now (no approval pending)."""
+    @property
+    def denied(self) -> bool:
+        """``True`` if the tool must not run."""
+    @property
+    def needs_approval(self) -> bool:
+        """``True`` if the tool needs a human's approval first."""
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+class AuditEntry:
+    """One recorded decision (tokenfence's ``AuditEntry``); immutable."""
+
+    def __init__(
+        self,
+        timestamp: float,
+        tool: str,
+        decision: str,
+        reason: str,
+        matched_rule: Optional[str] = None,
+        context: Optional[Dict[str, Any]] = None,
+    ) -> None: ...
+    @property
+    def timestamp(self) -> float:
+        """Seconds since the Unix epoch."""
+    @property
+    def tool(self) -> str:
+        """The tool name."""
+    @property
+    def decision(self) -> str:
+        """``"allow"``, ``"deny"`` or ``"require_approval"``."""
+    @property
+    def reason(self) -> str:
+        """The reason string."""
+    @property
+    def matched_rule(self) -> Optional[str]:
+        """The pattern that decided, or ``None``."""
+    @property
+    def context(self) -> Dict[str, Any]:
+        """The context passed to ``check`` (the same object), or ``{}``."""
+    def to_dict(self) -> Dict[str, Any]:
+        """tokenfence's ``to_dict()``: ``matched_rule`` and ``context`` only when present."""
+    def __eq__(self, other: object) -> bool: ...
+
+class Policy:
+    """A least-privilege policy for an agent's tool calls (a drop-in for
+    tokenfence's ``Policy``)."""
+
+    def __init__(
+        self,
+        *,
+        allow: Optional[Sequence[str]] = None,
+        deny: Optional[Sequence[str]] = None,
+        require_approval: Optional[Sequence[str]] = None,
+        default: str = "deny",
+        audit: bool = True,
+        on_deny: Optional[Callable[[PolicyResult], object]] = None,
+        on_approval: Optional[Callable[[PolicyResult], object]] = None,
+        name: Optional[str] = None,
+        on_decision: Optional[Callable[[AuditEntry], object]] = None,
+        audit_capacity: int = 10000,
+    ) -> None: ...
+    @property
+    def name(self) -> str:
+        """The policy's name."""
+    @property
+    def audit_log(self) -> List[AuditEntry]:
+        """A copy of the audit trail, oldest first."""
+    @property
+    def audit_dropped(self) -> int:
+        """Entries dropped to respect ``audit_capacity`` since ``clear_audit()``."""
+    @property
+    def audit_capacity(self) -> int:
+        """The most entries ``audit_log`` keeps."""
+    def check(self, tool: str, *, context: Optional[Dict[str, Any]] = None) -> PolicyResult:
+        """Decide whether ``tool`` may run (runs callbacks, records the audit entry)."""
+    def enforce(self, tool: str, *, context: Optional[Dict[str, Any]] = None) -> PolicyResult:
+        """Like ``check``; raises ``ToolDenied`` for a deny and ``ApprovalRequired``
+        for an unapproved approval-gated tool."""
+    def clear_audit(self) -> None:
+        """Clear the audit log and the dropped count."""
+    def to_dict(self) -> Dict[str, Any]:
+        """The rules as tokenfence's ``to_dict()``."""
+    def to_json(self) -> str:
+        """The rules as compact JSON text."""
+    @classmethod
+    def from_dict(
+        cls: Type[_P],
+        data: Mapping[str, Any],
+        *,
+        on_deny: Optional[Callable[[PolicyResult], object]] = ...,
+        on_approval: Optional[Callable[[PolicyResult], object]] = ...,
+        on_decision: Optional[Callable[[AuditEntry], object]] = ...,
+        audit_capacity: int = ...,
+    ) -> _P:
+        """A policy from a ``to_dict()``-format dict, strictly (``PolicyError``)."""
+    @classmethod
+    def from_json(
+        cls: Type[_P],
+        text: str,
+        *,
+        on_deny: Optional[Callable[[PolicyResult], object]] = ...,
+        on_approval: Optional[Callable[[PolicyResult], object]] = ...,
+        on_decision: Optional[Callable[[AuditEntry], object]] = ...,
+        audit_capacity: int = ...,
+    ) -> _P:
+        """A policy from JSON text, strictly (``PolicyError``)."""

@@ -1,0 +1,96 @@
+"""The pure-Python half of agentguard: the ``Decision`` enum and the
+exception classes. Everything that decides lives in the native core."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Optional
+
+__all__ = [
+    "AgentGuardError",
+    "ApprovalRequired",
+    "Decision",
+    "PolicyError",
+    "TokenFenceError",
+    "ToolDenied",
+]
+
+
+class Decision(Enum):
+    """The outcome of a policy check (the values of tokenfence's ``Decision``)."""
+
+    ALLOW = "allow"
+    DENY = "deny"
+    REQUIRE_APPROVAL = "require_approval"
+
+
+class AgentGuardError(Exception):
+    """Base class of every agentguard exception."""
+
+
+#: The name tokenfence gives its base exception, so ``except TokenFenceError``
+#: keeps working after the one-line migration. It is ``AgentGuardError``.
+TokenFenceError = AgentGuardError
+
+
+class PolicyError(AgentGuardError, ValueError):
+    """An invalid policy: an unknown key, a wrong type, a bad ``default``.
+
+    ``str(err)`` says what and where (``allow[2]: expected a string pattern,
+    got number 5``). Attributes:
+
+    - ``kind``: ``"json"``, ``"not_an_object"``, ``"unknown_key"``,
+      ``"wrong_type"``, ``"invalid_value"`` or ``"missing_field"``;
+    - ``field``: the offending key (the unknown key itself), or ``None``;
+    - ``index``: the position inside a list field, or ``None``.
+
+    A ``ValueError``, and an ``AgentGuardError`` (alias ``TokenFenceError``,
+    which tokenfence raises for a bad ``default``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str = "invalid_value",
+        field: Optional[str] = None,
+        index: Optional[int] = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.field = field
+        self.index = index
+
+    def __reduce__(self):  # keep the keyword-only attributes when pickled
+        return (_rebuild_policy_error, (str(self), self.kind, self.field, self.index))
+
+
+def _rebuild_policy_error(message, kind, field, index):
+    return PolicyError(message, kind=kind, field=field, index=index)
+
+
+class ToolDenied(AgentGuardError):
+    """Raised by ``Policy.enforce`` when a tool call is denied.
+
+    Attributes ``tool``, ``reason`` and ``matched_rule``; the message is
+    ``Tool '{tool}' denied: {reason}``, as in tokenfence.
+    """
+
+    def __init__(self, tool: str, reason: str, matched_rule: Optional[str] = None) -> None:
+        self.tool = tool
+        self.reason = reason
+        self.matched_rule = matched_rule
+        super().__init__(f"Tool '{tool}' denied: {reason}")
+
+    def __reduce__(self):
+        return (type(self), (self.tool, self.reason, self.matched_rule))
+
+
+class ApprovalRequired(ToolDenied):
+    """Raised by ``Policy.enforce`` for an approval-gated tool that no
+    ``on_approval`` callback approved.
+
+    A ``ToolDenied``, so code that catches denials fails closed. (tokenfence's
+    ``enforce`` returns the needs-approval result instead, which callers then
+    run by mistake.)
+    """

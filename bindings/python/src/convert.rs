@@ -1,0 +1,274 @@
+//! Values and errors across the boundary: Python `str` to `&str`, Python
+//! objects to the JSON value the core's strict parser reads, and core errors
+//! to the exception classes of `agentguard._types`.
+
+use agentguard::Decision;
+use pyo3::exceptions::{PyTypeError, PyUnicodeEncodeError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple};
+use serde_json::{Map, Number, Value};
+
+/// The pure-Python half of the package: the `Decision` members and the
+/// exception classes, looked up once.
+pub struct Types {
+    decisions: [Py<PyAny>; 3],
+    pub decision_cls: Py<PyAny>,
+    pub policy_error: Py<PyAny>,
+    pub tool_denied: Py<PyAny>,
+    pub approval_required: Py<PyAny>,
+}
+
+static TYPES: PyOnceLock<Types> = PyOnceLock::new();
+
+/// The classes of `agentguard._types`.
+pub fn types(py: Python<'_>) -> PyResult<&'static Types> {
+    TYPES.get_or_try_init(py, || {
+        let m = py.import("agentguard._types")?;
+        let cls = m.getattr("Decision")?;
+        let member = |name: &str| cls.getattr(name).map(Bound::unbind);
+        Ok(Types {
+            decisions: [
+                member("ALLOW")?,
+                member("DENY")?,
+                member("REQUIRE_APPROVAL")?,
+            ],
+            decision_cls: cls.clone().unbind(),
+            policy_error: m.getattr("PolicyError")?.unbind(),
+            tool_denied: m.getattr("ToolDenied")?.unbind(),
+            approval_required: m.getattr("ApprovalRequired")?.unbind(),
+        })
+    })
+}
+
+impl Types {
+    /// The `Decision` enum member for a core decision.
+    pub fn decision<'py>(&self, py: Python<'py>, d: Decision) -> &Bound<'py, PyAny> {
+        self.decisions[match d {
+            Decision::Allow => 0,
+            Decision::Deny => 1,
+            Decision::RequireApproval => 2,
+        }]
+        .bind(py)
+    }
+
+    /// The core decision of a `Decision` member (or of its value, `"deny"`).
+    pub fn decision_of(&self, obj: &Bound<'_, PyAny>) -> PyResult<Decision> {
+        let py = obj.py();
+        let member = self.decision_cls.bind(py).call1((obj,))?;
+        for d in [Decision::Allow, Decision::Deny, Decision::RequireApproval] {
+            if member.is(self.decision(py, d)) {
+                return Ok(d);
+            }
+        }
+        Err(PyTypeError::new_err("not a Decision member"))
+    }
+}
+
+/// The name of an object's type, for messages.
+pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "object".to_string())
+}
+
+/// A `str` argument as UTF-8. Not a `str`: `TypeError`. A lone surrogate:
+/// `UnicodeEncodeError` saying which argument, never a repaired string.
+pub fn text<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<&'a str> {
+    let Ok(s) = obj.cast::<PyString>() else {
+        return Err(PyTypeError::new_err(format!(
+            "{what} must be a str, not {}",
+            type_name(obj)
+        )));
+    };
+    s.to_str().map_err(|e| surrogate_error(s, what, e))
+}
+
+/// Rewords the `UnicodeEncodeError` of a string with a lone surrogate so it
+/// names the argument, keeping its position.
+fn surrogate_error(s: &Bound<'_, PyString>, what: &str, original: PyErr) -> PyErr {
+    let py = s.py();
+    let value = original.value(py);
+    let (Ok(start), Ok(end)) = (value.getattr("start"), value.getattr("end")) else {
+        return original;
+    };
+    let reason = format!(
+        "{what} is not well-formed Unicode (a lone surrogate); \
+         agentguard refuses it rather than deciding on a repaired string"
+    );
+    match py
+        .get_type::<PyUnicodeEncodeError>()
+        .call1(("utf-8", s, start, end, reason))
+    {
+        Ok(err) => {
+            let err = PyErr::from_value(err);
+            err.set_cause(py, Some(original));
+            err
+        }
+        Err(e) => e,
+    }
+}
+
+/// A `PolicyError` with the core's kind, field and index; its message is
+/// the core's `Display` text (`allow[2]: expected a string pattern, ...`).
+pub fn policy_error(py: Python<'_>, e: &agentguard::Error) -> PyErr {
+    raise_policy_error(py, e.to_string(), e.kind().as_str(), e.field(), e.index())
+}
+
+fn raise_policy_error(
+    py: Python<'_>,
+    message: String,
+    kind: &str,
+    field: Option<&str>,
+    index: Option<usize>,
+) -> PyErr {
+    let made = types(py).and_then(|t| {
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("kind", kind)?;
+        kwargs.set_item("field", field)?;
+        kwargs.set_item("index", index)?;
+        t.policy_error.bind(py).call((message,), Some(&kwargs))
+    });
+    match made {
+        Ok(err) => PyErr::from_value(err),
+        Err(e) => e,
+    }
+}
+
+/// Where a value sits in the policy: the top-level key and, inside an array
+/// field, the position. Errors made here are worded like the core's.
+#[derive(Clone, Copy)]
+pub struct Loc<'a> {
+    pub field: Option<&'a str>,
+    pub index: Option<usize>,
+}
+
+impl Loc<'_> {
+    fn error(self, py: Python<'_>, kind: &str, message: String) -> PyErr {
+        let text = match (self.field, self.index) {
+            (Some(f), Some(i)) => format!("{f}[{i}]: {message}"),
+            (Some(f), None) => format!("{f}: {message}"),
+            _ => message,
+        };
+        raise_policy_error(py, text, kind, self.field, self.index)
+    }
+}
+
+/// A Python value as JSON, for the core's strict parser to judge: `dict`
+/// (or any mapping) with `str` keys, `list`/`tuple`, `str`, `int`, `float`,
+/// `bool`, `None`. Anything else, a non-finite float or a string with a lone
+/// surrogate is a `PolicyError` naming where it is.
+pub fn to_json(obj: &Bound<'_, PyAny>, loc: Loc<'_>) -> PyResult<Value> {
+    let py = obj.py();
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return match s.to_str() {
+            Ok(s) => Ok(Value::String(s.to_string())),
+            Err(_) => Err(loc.error(
+                py,
+                "invalid_value",
+                "a string is not well-formed Unicode (a lone surrogate)".to_string(),
+            )),
+        };
+    }
+    if obj.cast::<PyInt>().is_ok() {
+        if let Ok(i) = obj.extract::<i64>() {
+            return Ok(Value::Number(i.into()));
+        }
+        if let Ok(u) = obj.extract::<u64>() {
+            return Ok(Value::Number(u.into()));
+        }
+        let f: f64 = obj.extract()?;
+        if let Some(n) = Number::from_f64(f) {
+            return Ok(Value::Number(n));
+        }
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        if let Some(n) = Number::from_f64(f.value()) {
+            return Ok(Value::Number(n));
+        }
+        return Err(loc.error(
+            py,
+            "wrong_type",
+            format!("expected a JSON value, got the float {}", f.repr()?),
+        ));
+    }
+    let array = |items: Vec<Bound<'_, PyAny>>| -> PyResult<Value> {
+        // Inside a top-level field, the position is part of the location.
+        let nested = loc.field.is_some() && loc.index.is_none();
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let at = if nested {
+                    Loc {
+                        field: loc.field,
+                        index: Some(i),
+                    }
+                } else {
+                    loc
+                };
+                to_json(item, at)
+            })
+            .collect::<PyResult<Vec<Value>>>()
+            .map(Value::Array)
+    };
+    if let Ok(list) = obj.cast::<PyList>() {
+        return array(list.iter().collect());
+    }
+    if let Ok(tuple) = obj.cast::<PyTuple>() {
+        return array(tuple.iter().collect());
+    }
+    let items: Option<Vec<(Bound<'_, PyAny>, Bound<'_, PyAny>)>> =
+        if let Ok(dict) = obj.cast::<PyDict>() {
+            Some(dict.iter().collect())
+        } else if let Ok(mapping) = obj.cast::<PyMapping>() {
+            Some(
+                mapping
+                    .items()?
+                    .iter()
+                    .map(|kv| kv.extract())
+                    .collect::<PyResult<_>>()?,
+            )
+        } else {
+            None
+        };
+    if let Some(items) = items {
+        let top = loc.field.is_none();
+        let mut map = Map::new();
+        for (k, v) in items {
+            let key = match k.cast::<PyString>().map(|s| s.to_str()) {
+                Ok(Ok(key)) => key.to_string(),
+                _ => {
+                    return Err(loc.error(
+                        py,
+                        "wrong_type",
+                        format!("keys must be well-formed str, got {}", k.repr()?),
+                    ))
+                }
+            };
+            let at = if top {
+                Loc {
+                    field: Some(&key),
+                    index: None,
+                }
+            } else {
+                loc
+            };
+            let value = to_json(&v, at)?;
+            map.insert(key, value);
+        }
+        return Ok(Value::Object(map));
+    }
+    Err(loc.error(
+        py,
+        "wrong_type",
+        format!("expected a JSON value, got {}", type_name(obj)),
+    ))
+}

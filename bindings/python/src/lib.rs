@@ -1,0 +1,40 @@
+//! The Python extension `agentguard._native`: the agentguard core as a
+//! native drop-in for tokenfence's `Policy`.
+//!
+//! Thin on purpose: every decision, reason string, audit entry and the order
+//! of the hooks come from the core crate; this crate converts Python values
+//! to Rust and back, and core errors to Python exceptions. The pure-Python
+//! part of the package (`agentguard/_types.py`) holds only the `Decision`
+//! enum and the exception classes.
+
+use pyo3::prelude::*;
+
+mod convert;
+mod policy;
+mod values;
+
+/// The native module. Each area of the package registers its classes here,
+/// one line each.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("DEFAULT_AUDIT_CAPACITY", agentguard::DEFAULT_AUDIT_CAPACITY)?;
+    m.add_function(wrap_pyfunction!(fnmatch, m)?)?;
+    m.add_class::<policy::Policy>()?;
+    m.add_class::<values::PolicyResult>()?;
+    m.add_class::<values::AuditEntry>()?;
+    Ok(())
+}
+
+/// Whether `name` matches the fnmatch `pattern`, exactly as CPython 3.11's
+/// `fnmatch.fnmatchcase` decides (case-sensitive, no escape character):
+/// the matcher every policy uses.
+///
+/// Raises `TypeError` if either argument is not a `str`, and
+/// `UnicodeEncodeError` if one holds a lone surrogate.
+#[pyfunction]
+fn fnmatch(name: &Bound<'_, PyAny>, pattern: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let name = convert::text(name, "name")?;
+    let pattern = convert::text(pattern, "pattern")?;
+    Ok(agentguard::fnmatch(name, pattern))
+}

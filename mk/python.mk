@@ -1,0 +1,34 @@
+# The Python package (bindings/python, PyO3 + maturin): build the wheel,
+# install it into the project's .venv, and test what is installed.
+#   make wheel          the wheel in target/wheels/
+#   make build-python   the wheel, installed into .venv
+#   make test-python    lint, then pytest tests/python against the installed wheel
+#   make bench-python   check() vs tokenfence's; the table goes to bench/RESULTS.md
+
+PY_CRATE := bindings/python
+WHEEL_DIR := $(ROOT)/target/wheels
+# Our own target dir: never wait on another area's cargo lock.
+PY_CARGO_ENV := CARGO_TARGET_DIR=$(ROOT)/target/python PYO3_PYTHON=$(PY)
+
+.PHONY: wheel build-python lint-python test-python bench-python demo-python
+
+wheel: venv
+	rm -f $(WHEEL_DIR)/agentguard-*.whl
+	$(PY_CARGO_ENV) $(VENV)/bin/maturin build --release --quiet -i $(PY) \
+	  -m $(PY_CRATE)/Cargo.toml --out $(WHEEL_DIR)
+
+build-python: wheel
+	$(PIP) install -q --disable-pip-version-check --force-reinstall --no-deps $(WHEEL_DIR)/agentguard-*.whl
+
+lint-python:
+	cargo fmt -p agentguard-python -- --check
+	$(PY_CARGO_ENV) cargo clippy -p agentguard-python -- -D warnings
+
+test-python: lint-python build-python corpus
+	AGENTGUARD_CORPUS=$(CORPUS_DIR) $(PY) -m pytest -p no:cacheprovider -q tests/python
+
+bench-python: build-python
+	$(PY) bench/python/bench_check.py --results bench/RESULTS.md
+
+demo-python: build-python
+	$(PY) $(PY_CRATE)/examples/quickstart.py
