@@ -35,6 +35,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod action;
 mod audit;
 mod decision;
 mod error;
@@ -42,6 +43,10 @@ mod pattern;
 mod policy;
 mod set;
 
+pub use action::{
+    resolve_address, ActionMode, ActionPolicies, ActionPolicy, Direction, Violation,
+    ACTION_POLICY_KEYS, MAX_AGENT_ID_LEN,
+};
 pub use audit::{AuditEntry, AuditLog, JsonMap, DEFAULT_AUDIT_CAPACITY};
 pub use decision::{Decision, PolicyResult, Rule, Verdict};
 pub use error::{Error, ErrorKind};
