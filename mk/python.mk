@@ -25,10 +25,15 @@ lint-python:
 	$(PY_CARGO_ENV) cargo clippy -p agentguard-python -- -D warnings
 
 test-python: lint-python build-python corpus
-	AGENTGUARD_CORPUS=$(CORPUS_DIR) $(PY) -m pytest -p no:cacheprovider -q tests/python
+	AGENTGUARD_CORPUS=$(CORPUS_DIR) $(PY) -m pytest -p no:cacheprovider -q -rP tests/python
 
 bench-python: build-python
 	$(PY) bench/python/bench_check.py --results bench/RESULTS.md
 
 demo-python: build-python
 	$(PY) $(PY_CRATE)/examples/quickstart.py
+
+build: build-python
+test: test-python
+bench: bench-python
+demo: demo-python

@@ -1,0 +1,43 @@
+"""The Python section of README.md and the example are run, not just read."""
+
+import re
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def _python_blocks():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = re.search(r"<!-- BEGIN python -->(.*?)<!-- END python -->", readme, re.S).group(1)
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) >= 2
+    return blocks
+
+
+def test_readme_python_examples_run():
+    for block in _python_blocks():
+        exec(compile(block, "README.md", "exec"), {})
+
+
+def test_readme_migration_is_one_line():
+    first = _python_blocks()[0]
+    assert "# from tokenfence import Policy, ToolDenied\nfrom agentguard import Policy, ToolDenied" in first
+
+
+def test_tokenfence_accepts_what_the_readme_says_we_reject():
+    # The README's "why": tokenfence turns a string into one pattern per
+    # character, `*` among them, and ignores a misspelt key.
+    import tokenfence
+
+    assert tokenfence.Policy(allow="read_*").check("anything").allowed
+    assert tokenfence.Policy.from_dict({"denny": ["drop_*"], "default": "allow"}).check("drop_table").allowed
+
+
+def test_quickstart_example_runs():
+    run = subprocess.run([sys.executable, str(ROOT / "bindings/python/examples/quickstart.py")],
+                         capture_output=True, text=True, timeout=60, check=True)
+    lines = run.stdout.splitlines()
+    assert lines[1].split() == ["block", "drop_table", "denied", "by", "pattern:", "drop_*"]
+    assert lines[2].split()[:2] == ["run", "write_database"]
+    assert lines[-1].startswith("5 audit entries")
