@@ -1,0 +1,653 @@
+#!/usr/bin/env node
+// The agentguard mesh gateway: every intent (an action request from one
+// agent to another) passes here, is checked against the sender's `send` and
+// the receiver's `receive` action policies, and is delivered to the
+// receiver's inbox or refused with a 403 and an audit record. The agents
+// never see the policies, so no prompt can talk its way past them.
+//
+//   node examples/gateway/server.mjs --port 8787 --data-dir ./mesh-data --keys keys.json
+//
+// The semantics (addresses, modes, patterns, violation messages, the policy
+// store format) are the core's, through the npm package's ActionPolicies;
+// this file is HTTP, authentication and durability.
+
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, readdirSync, realpathSync } from "node:fs";
+import { createServer } from "node:http";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+import { ActionPolicies, PolicyError } from "agentguard";
+
+import { AppendLog, readJsonLines, removeStaleTemporaries, writeFileAtomic } from "./store.mjs";
+
+/** Request bodies above this many bytes get a 413. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** How many audit records are kept in memory for `GET /v1/mesh/audit`. */
+export const AUDIT_MEMORY = 50_000;
+const DASHBOARD = fileURLToPath(new URL("./dashboard.html", import.meta.url));
+
+/** An error that becomes a JSON response: `{error, message, ...extra}`. */
+export class HttpError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} code
+   * @param {string} message
+   * @param {Record<string, unknown>} [extra]
+   */
+  constructor(status, code, message, extra = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.extra = extra;
+  }
+}
+
+const bad = (message, extra) => new HttpError(400, "bad_request", message, extra);
+
+function describe(v) {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "string") return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === "object") return "an object";
+  return `${typeof v} ${String(v)}`;
+}
+
+function hashKey(key) {
+  return createHash("sha256").update(key).digest("hex");
+}
+
+/**
+ * Reads and checks an API keys file:
+ * `{"keys": {"<key>": {"agent": "<address id>", "role": "agent"}, "<key>": {"role": "admin"}}}`.
+ *
+ * @param {string} path
+ * @returns {Map<string, {role: "agent" | "admin", agent: string | null}>} by sha256 of the key
+ */
+export function loadKeys(path) {
+  let doc;
+  try {
+    doc = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(`keys file ${path}: ${e.message}`);
+  }
+  const fail = (what) => {
+    throw new Error(`keys file ${path}: ${what}`);
+  };
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) fail(`expected an object, got ${describe(doc)}`);
+  for (const k of Object.keys(doc)) if (k !== "keys") fail(`unknown key ${JSON.stringify(k)} (known keys: keys)`);
+  const keys = doc.keys;
+  if (keys === null || typeof keys !== "object" || Array.isArray(keys)) fail(`"keys" must be an object, got ${describe(keys)}`);
+  const out = new Map();
+  let n = 0;
+  for (const [key, entry] of Object.entries(keys)) {
+    n += 1;
+    const where = `keys entry ${n}`;
+    if (key.length < 8) fail(`${where}: a key must be at least 8 characters long`);
+    if (entry === null || typeof entry !== "object" || Array.isArray(entry)) fail(`${where}: expected an object, got ${describe(entry)}`);
+    for (const k of Object.keys(entry)) if (k !== "role" && k !== "agent") fail(`${where}: unknown key ${JSON.stringify(k)} (known keys: role, agent)`);
+    if (entry.role === "admin") {
+      if (entry.agent !== undefined) fail(`${where}: an admin key has no "agent"`);
+      out.set(hashKey(key), { role: "admin", agent: null });
+    } else if (entry.role === "agent") {
+      if (typeof entry.agent !== "string") fail(`${where}: an agent key needs "agent": "<address id>", got ${describe(entry.agent)}`);
+      let id;
+      try {
+        id = ActionPolicies.resolveAddress(entry.agent);
+      } catch (e) {
+        fail(`${where}: ${e.message}`);
+      }
+      out.set(hashKey(key), { role: "agent", agent: id });
+    } else {
+      fail(`${where}: "role" must be "agent" or "admin", got ${describe(entry.role)}`);
+    }
+  }
+  return out;
+}
+
+function newId(prefix) {
+  return `${prefix}_${randomBytes(12).toString("hex")}`;
+}
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"]);
+    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
+      reject(tooLarge());
+      return;
+    }
+    const chunks = [];
+    let size = 0;
+    req.on("data", (chunk) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.removeAllListeners("data");
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function tooLarge() {
+  return new HttpError(413, "payload_too_large", `request body is larger than ${MAX_BODY_BYTES} bytes (1 MB)`);
+}
+
+async function readJson(req) {
+  const raw = await readBody(req);
+  if (raw.length === 0) throw new HttpError(400, "invalid_json", "request body is empty; expected a JSON object");
+  let text;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
+  } catch {
+    throw new HttpError(400, "invalid_json", "request body is not valid UTF-8");
+  }
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new HttpError(400, "invalid_json", `request body is not valid JSON: ${e.message}`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new HttpError(400, "invalid_json", `request body must be a JSON object, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A PolicyError or TypeError from the package as a 400. */
+function asBadRequest(e) {
+  if (e instanceof PolicyError) {
+    return new HttpError(400, "invalid_policy", e.message, { kind: e.kind, field: e.field, index: e.index });
+  }
+  if (e instanceof TypeError) return bad(e.message);
+  return e;
+}
+
+function send(res, status, body, headers = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+    ...headers,
+  });
+  res.end(text);
+}
+
+function queryLimit(url, fallback, max) {
+  const raw = url.searchParams.get("limit");
+  if (raw === null) return fallback;
+  if (!/^[0-9]{1,7}$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
+    throw bad(`limit must be an integer from 1 to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return Number(raw);
+}
+
+const POLICY_ROUTE = /^\/v1\/mesh\/agents\/([^/]+)\/policies\/action$/;
+
+/**
+ * The gateway's state and request handler, without a listening socket.
+ * `await Gateway.open(...)` loads the data directory.
+ */
+export class Gateway {
+  /** @type {ActionPolicies} */
+  #policies;
+  #keys;
+  #dataDir;
+  #policyPath;
+  #audit;
+  /** @type {object[]} the newest AUDIT_MEMORY records, oldest first */
+  #auditRecent = [];
+  /** @type {Map<string, {log: AppendLog, queue: object[], taken: number}>} */
+  #inboxes = new Map();
+  #policyWrites = Promise.resolve();
+  #warn;
+
+  constructor(keys, dataDir, policies, warn) {
+    this.#keys = keys;
+    this.#dataDir = dataDir;
+    this.#policyPath = join(dataDir, "policies.json");
+    this.#policies = policies;
+    this.#warn = warn;
+    this.#audit = new AppendLog(join(dataDir, "audit.jsonl"));
+  }
+
+  /**
+   * Loads (or creates) a data directory.
+   *
+   * @param {{keys: Map<string, {role: string, agent: string | null}>, dataDir: string, warn?: (m: string) => void}} options
+   */
+  static async open({ keys, dataDir, warn = (m) => console.warn(`warning: ${m}`) }) {
+    mkdirSync(join(dataDir, "inbox"), { recursive: true });
+    removeStaleTemporaries(dataDir);
+    const policyPath = join(dataDir, "policies.json");
+    let policies;
+    let text = null;
+    try {
+      text = readFileSync(policyPath, "utf8");
+    } catch (e) {
+      if (e.code !== "ENOENT") throw e;
+    }
+    try {
+      policies = text === null ? new ActionPolicies() : ActionPolicies.fromJSON(text);
+    } catch (e) {
+      throw new Error(`${policyPath}: ${e.message}`);
+    }
+    const gw = new Gateway(keys, dataDir, policies, warn);
+    const audit = readJsonLines(join(dataDir, "audit.jsonl"), warn);
+    gw.#auditRecent = audit.slice(-AUDIT_MEMORY);
+    const inboxDir = join(dataDir, "inbox");
+    for (const name of readdirSync(inboxDir)) {
+      const m = /^(.+)\.jsonl$/.exec(name);
+      if (m) gw.#loadInbox(m[1]);
+    }
+    return gw;
+  }
+
+  #loadInbox(agent) {
+    const base = join(this.#dataDir, "inbox", agent);
+    const records = readJsonLines(`${base}.jsonl`, this.#warn);
+    let taken = 0;
+    try {
+      taken = JSON.parse(readFileSync(`${base}.taken`, "utf8")).taken;
+    } catch (e) {
+      if (e.code !== "ENOENT") throw new Error(`${base}.taken: ${e.message}`);
+    }
+    const box = { log: new AppendLog(`${base}.jsonl`), queue: records.slice(taken), taken };
+    this.#inboxes.set(agent, box);
+    return box;
+  }
+
+  #inbox(agent) {
+    return this.#inboxes.get(agent) ?? this.#loadInbox(agent);
+  }
+
+  /** Every agent the gateway knows: those with keys and those with policies. */
+  knownAgents() {
+    const ids = new Set(this.#policies.agents);
+    for (const k of this.#keys.values()) if (k.agent !== null) ids.add(k.agent);
+    return [...ids].sort();
+  }
+
+  #isKnownAgent(id) {
+    for (const k of this.#keys.values()) if (k.agent === id) return true;
+    return false;
+  }
+
+  #authenticate(req) {
+    const key = req.headers["x-api-key"];
+    if (typeof key !== "string" || key === "") {
+      throw new HttpError(401, "unauthorized", "missing API key: send it in the x-api-key header");
+    }
+    const who = this.#keys.get(hashKey(key));
+    if (who === undefined) throw new HttpError(401, "unauthorized", "unknown API key");
+    return who;
+  }
+
+  #requireAdmin(who, what) {
+    if (who.role !== "admin") {
+      throw new HttpError(403, "forbidden", `only admin keys can ${what}; this key belongs to agent ${JSON.stringify(who.agent)}`);
+    }
+  }
+
+  async #record(record) {
+    const full = { audit_id: newId("aud"), timestamp: Date.now() / 1000, ...record };
+    await this.#audit.append(full);
+    this.#auditRecent.push(full);
+    if (this.#auditRecent.length > AUDIT_MEMORY * 1.5) this.#auditRecent = this.#auditRecent.slice(-AUDIT_MEMORY);
+    return full;
+  }
+
+  /** Persists the current policies; calls are serialised, each writes the latest state. */
+  #savePolicies() {
+    const next = this.#policyWrites.then(() =>
+      writeFileAtomic(this.#policyPath, `${JSON.stringify(this.#policies.toJSON(), null, 1)}\n`),
+    );
+    this.#policyWrites = next.catch(() => {});
+    return next;
+  }
+
+  #policyView(agent) {
+    const both = this.#policies.get(agent);
+    const view = {};
+    for (const d of ["send", "receive"]) {
+      const p = both[d];
+      view[d] = p === null ? { direction: d, mode: "open", patterns: [], policy_id: null } : { policy_id: null, ...p };
+    }
+    return view;
+  }
+
+  /** The node:http request listener. */
+  handle = (req, res) => {
+    this.#route(req, res).catch((e) => {
+      if (e instanceof HttpError) {
+        const err = e;
+        const headers = err.status === 413 ? { connection: "close" } : err.headers ?? {};
+        send(res, err.status, { error: err.code, message: err.message, ...err.extra }, headers);
+        if (err.status === 413) req.resume();
+      } else {
+        console.error(e);
+        if (!res.headersSent) send(res, 500, { error: "internal", message: "internal error; see the gateway's log" });
+        else res.destroy();
+      }
+    });
+  };
+
+  async #route(req, res) {
+    const url = new URL(req.url ?? "/", "http://gateway.invalid");
+    const path = url.pathname;
+    const method = req.method ?? "GET";
+    const allow = (methods) => {
+      if (!methods.includes(method)) {
+        const e = new HttpError(405, "method_not_allowed", `${method} is not allowed on ${path}; use ${methods.join(", ")}`);
+        e.headers = { allow: methods.join(", ") };
+        throw e;
+      }
+    };
+
+    if (path === "/" || path === "/dashboard") {
+      allow(["GET"]);
+      const html = readFileSync(DASHBOARD);
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": html.length, "cache-control": "no-store" });
+      res.end(html);
+      return;
+    }
+    if (path === "/healthz") {
+      allow(["GET"]);
+      send(res, 200, { ok: true });
+      return;
+    }
+    const policyMatch = POLICY_ROUTE.exec(path);
+    if (policyMatch) {
+      allow(["GET", "PUT", "DELETE"]);
+      const who = this.#authenticate(req);
+      this.#requireAdmin(who, "manage action policies");
+      let raw;
+      try {
+        raw = decodeURIComponent(policyMatch[1]);
+      } catch {
+        throw bad(`agent id in the path is not valid percent-encoding: ${JSON.stringify(policyMatch[1])}`);
+      }
+      let agent;
+      try {
+        agent = ActionPolicies.resolveAddress(raw);
+      } catch (e) {
+        throw asBadRequest(e);
+      }
+      if (method === "GET") return send(res, 200, { ok: true, agent, policies: this.#policyView(agent) });
+      if (method === "PUT") return this.#putPolicy(req, res, agent);
+      return this.#deletePolicy(res, url, agent);
+    }
+    if (path === "/v1/mesh/intents") {
+      allow(["POST"]);
+      return this.#postIntent(req, res, this.#authenticate(req));
+    }
+    if (path === "/v1/mesh/inbox") {
+      allow(["GET"]);
+      return this.#takeInbox(res, url, this.#authenticate(req));
+    }
+    if (path === "/v1/mesh/audit") {
+      allow(["GET"]);
+      const who = this.#authenticate(req);
+      this.#requireAdmin(who, "read the audit trail");
+      return this.#readAudit(res, url);
+    }
+    if (path === "/v1/mesh/agents") {
+      allow(["GET"]);
+      const who = this.#authenticate(req);
+      this.#requireAdmin(who, "list agents");
+      const agents = this.knownAgents().map((agent) => ({ agent, policies: this.#policyView(agent) }));
+      return send(res, 200, { ok: true, agents });
+    }
+    throw new HttpError(404, "not_found", `no route for ${path}`);
+  }
+
+  async #putPolicy(req, res, agent) {
+    const body = await readJson(req);
+    if ("policy_id" in body) throw bad("policy_id is assigned by the gateway; leave it out");
+    const policyId = newId("pol");
+    let previous;
+    try {
+      previous = this.#policies.set(agent, { ...body, policy_id: policyId });
+    } catch (e) {
+      throw asBadRequest(e);
+    }
+    try {
+      await this.#savePolicies();
+    } catch (e) {
+      // Not durable: undo, so memory never holds what the disk does not.
+      if (previous === null) this.#policies.delete(agent, body.direction);
+      else this.#policies.set(agent, previous);
+      throw e;
+    }
+    const stored = this.#policies.get(agent, body.direction);
+    await this.#record({
+      kind: "policy_set",
+      caller: "admin",
+      agent,
+      direction: stored.direction,
+      decision: "policy_set",
+      policy_id: policyId,
+      message: `${stored.direction} policy of ${agent} set to ${stored.mode} [${stored.patterns.join(", ")}]`,
+    });
+    send(res, 200, {
+      ok: true,
+      policy_id: policyId,
+      agent,
+      direction: stored.direction,
+      mode: stored.mode,
+      patterns: stored.patterns,
+    });
+  }
+
+  async #deletePolicy(res, url, agent) {
+    const direction = url.searchParams.get("direction");
+    if (direction !== "send" && direction !== "receive") {
+      throw bad(`the direction query parameter must be "send" or "receive", got ${direction === null ? "none" : JSON.stringify(direction)}`);
+    }
+    const removed = this.#policies.delete(agent, direction);
+    if (removed !== null) {
+      try {
+        await this.#savePolicies();
+      } catch (e) {
+        this.#policies.set(agent, removed);
+        throw e;
+      }
+      await this.#record({
+        kind: "policy_delete",
+        caller: "admin",
+        agent,
+        direction,
+        decision: "policy_deleted",
+        policy_id: removed.policy_id ?? null,
+        message: `${direction} policy of ${agent} deleted (now open)`,
+      });
+    }
+    send(res, 200, { ok: true, agent, direction, mode: "open", removed_policy_id: removed?.policy_id ?? null });
+  }
+
+  async #postIntent(req, res, who) {
+    if (who.role !== "agent") {
+      throw new HttpError(403, "forbidden", "only agent keys can send intents (the key's agent is the sender)");
+    }
+    const body = await readJson(req);
+    for (const k of Object.keys(body)) {
+      if (k !== "intent_type" && k !== "to_agent" && k !== "payload") {
+        throw bad(`unknown key ${JSON.stringify(k)} in intent (known keys: intent_type, to_agent, payload)`, { field: k });
+      }
+    }
+    for (const k of ["intent_type", "to_agent"]) {
+      if (typeof body[k] !== "string") {
+        throw bad(`${k}: expected a string, got ${body[k] === undefined ? "nothing (it is required)" : describe(body[k])}`, { field: k });
+      }
+    }
+    const from = who.agent;
+    let violation;
+    let to;
+    try {
+      to = ActionPolicies.resolveAddress(body.to_agent);
+      violation = this.#policies.checkIntent({ from, to, intentType: body.intent_type });
+    } catch (e) {
+      throw asBadRequest(e);
+    }
+    if (!this.#isKnownAgent(to)) {
+      throw new HttpError(404, "unknown_agent", `no agent ${JSON.stringify(to)} is registered with this gateway`);
+    }
+    const base = { kind: "intent", caller: from, intent_type: body.intent_type, from_agent: from, to_agent: to };
+    if (violation !== null) {
+      const policy = this.#policies.get(violation.address_id, violation.direction);
+      await this.#record({
+        ...base,
+        direction: violation.direction,
+        decision: "blocked",
+        policy_id: policy?.policy_id ?? null,
+        message: violation.message,
+        ...(violation.pattern === undefined ? {} : { pattern: violation.pattern }),
+      });
+      return send(res, 403, violation);
+    }
+    const intent = {
+      intent_id: newId("int"),
+      intent_type: body.intent_type,
+      from_agent: from,
+      to_agent: to,
+      payload: body.payload ?? null,
+      created_at: Date.now() / 1000,
+    };
+    const box = this.#inbox(to);
+    await Promise.all([
+      box.log.append(intent),
+      this.#record({
+        ...base,
+        intent_id: intent.intent_id,
+        direction: null,
+        decision: "delivered",
+        policy_id: this.#policies.get(to, "receive")?.policy_id ?? null,
+        message: `Intent type '${body.intent_type}' delivered to ${to}`,
+      }),
+    ]);
+    // Only a durable intent is visible to the receiver (see #takeInbox).
+    box.queue.push(intent);
+    send(res, 202, { ok: true, intent_id: intent.intent_id });
+  }
+
+  async #takeInbox(res, url, who) {
+    if (who.role !== "agent") throw new HttpError(403, "forbidden", "only agent keys have an inbox");
+    const limit = queryLimit(url, 100, 1000);
+    const box = this.#inbox(who.agent);
+    const intents = box.queue.slice(0, limit);
+    if (intents.length > 0) {
+      // Taken means taken: the cursor is durable before the intents are handed over.
+      const taken = box.taken + intents.length;
+      await writeFileAtomic(join(this.#dataDir, "inbox", `${who.agent}.taken`), `${JSON.stringify({ taken })}\n`);
+      box.taken = taken;
+      box.queue.splice(0, intents.length);
+    }
+    send(res, 200, { ok: true, intents, remaining: box.queue.length });
+  }
+
+  #readAudit(res, url) {
+    const limit = queryLimit(url, 100, 1000);
+    const agent = url.searchParams.get("agent");
+    const decision = url.searchParams.get("decision");
+    const out = [];
+    for (let i = this.#auditRecent.length - 1; i >= 0 && out.length < limit; i--) {
+      const r = this.#auditRecent[i];
+      if (agent !== null && agent !== "" && r.caller !== agent && r.to_agent !== agent && r.agent !== agent) continue;
+      if (decision !== null && decision !== "" && r.decision !== decision) continue;
+      out.push(r);
+    }
+    send(res, 200, { ok: true, records: out });
+  }
+
+  /** Waits for pending writes and closes the files. */
+  async close() {
+    await this.#policyWrites;
+    await this.#audit.close();
+    for (const box of this.#inboxes.values()) await box.log.close();
+  }
+}
+
+/**
+ * Starts a gateway on `host:port` (port 0 picks a free one).
+ *
+ * @param {{port?: number, host?: string, dataDir: string, keysFile: string}} options
+ * @returns {Promise<{url: string, port: number, gateway: Gateway, close: () => Promise<void>}>}
+ */
+export async function startGateway({ port = 0, host = "127.0.0.1", dataDir, keysFile }) {
+  const keys = loadKeys(keysFile);
+  const gateway = await Gateway.open({ keys, dataDir });
+  const server = createServer({ requestTimeout: 30_000 }, gateway.handle);
+  server.keepAliveTimeout = 10_000;
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, resolve);
+  });
+  const actual = server.address().port;
+  return {
+    url: `http://${host}:${actual}`,
+    port: actual,
+    gateway,
+    close: async () => {
+      await new Promise((resolve) => server.close(() => resolve()));
+      server.closeAllConnections?.();
+      await gateway.close();
+    },
+  };
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      port: { type: "string", default: "8787" },
+      host: { type: "string", default: "127.0.0.1" },
+      "data-dir": { type: "string" },
+      keys: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const usage = "usage: node server.mjs --port N --data-dir DIR --keys FILE [--host 127.0.0.1]";
+  if (values.help) {
+    console.log(usage);
+    return;
+  }
+  if (!values["data-dir"] || !values.keys) {
+    console.error(`${usage}\n--data-dir and --keys are required`);
+    process.exit(2);
+  }
+  if (!/^[0-9]{1,5}$/.test(values.port) || Number(values.port) > 65535) {
+    console.error(`--port must be a number from 0 to 65535, got ${JSON.stringify(values.port)}`);
+    process.exit(2);
+  }
+  let gw;
+  try {
+    gw = await startGateway({
+      port: Number(values.port),
+      host: values.host,
+      dataDir: values["data-dir"],
+      keysFile: values.keys,
+    });
+  } catch (e) {
+    console.error(`gateway: ${e.message}`);
+    process.exit(1);
+  }
+  console.log(`listening on ${gw.url}`);
+  console.log(`dashboard: ${gw.url}/dashboard`);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await gw.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {
+  await main();
+}

@@ -1,0 +1,129 @@
+// Shared by the gateway tests: start the real server as a child process on
+// 127.0.0.1 with a fresh data directory, and talk to it over HTTP.
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const GATEWAY = join(ROOT, "examples/gateway");
+export const SERVER = join(GATEWAY, "server.mjs");
+export const CLI = join(GATEWAY, "cli.mjs");
+
+/** The agentguard package as the gateway resolves it (the installed tarball). */
+export const agentguard = createRequire(join(GATEWAY, "package.json"))("agentguard");
+
+export const ADMIN = "test-admin-key-0001";
+/** Agent keys: `key-<agent>` for each agent. */
+export const AGENTS = [
+  "analytics-agent",
+  "ops-agent",
+  "reporting-agent",
+  "tenant-a-bot",
+  "tenant-a-db",
+  "tenant-b-bot",
+  "tenant-b-db",
+];
+export const keyOf = (agent) => `key-${agent}`;
+
+/** A temporary directory removed by `cleanup()`. */
+export function tempDir(t) {
+  const dir = mkdtempSync(join(tmpdir(), "agentguard-gateway-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Writes the test keys file into `dir` and returns its path. */
+export function writeKeys(dir) {
+  const keys = { [ADMIN]: { role: "admin" } };
+  for (const a of AGENTS) keys[keyOf(a)] = { agent: a, role: "agent" };
+  const path = join(dir, "keys.json");
+  writeFileSync(path, JSON.stringify({ keys }));
+  return path;
+}
+
+/**
+ * Starts `server.mjs --port 0` and waits for its `listening on` line.
+ * Resolves to `{url, child, output(), stop(), kill9()}`.
+ */
+export function startServer({ dataDir, keysFile, extraArgs = [] }) {
+  const child = spawn(process.execPath, [SERVER, "--port", "0", "--data-dir", dataDir, "--keys", keysFile, ...extraArgs], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (err += d));
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`server did not start in 10 s; stdout: ${out}; stderr: ${err}`));
+    }, 10_000);
+    const onData = () => {
+      const first = out.split("\n")[0];
+      const m = /^listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(first);
+      if (m && out.includes("\n")) {
+        clearTimeout(timer);
+        child.stdout.off("data", onData);
+        resolve({
+          url: m[1],
+          child,
+          output: () => ({ stdout: out, stderr: err }),
+          stop: async () => {
+            child.kill("SIGTERM");
+            return exited;
+          },
+          kill9: async () => {
+            child.kill("SIGKILL");
+            return exited;
+          },
+          exited,
+        });
+      } else if (out.includes("\n") && !first.startsWith("listening on")) {
+        clearTimeout(timer);
+        reject(new Error(`first line was not "listening on ...": ${first}`));
+      }
+    };
+    child.stdout.on("data", onData);
+    exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening; stderr: ${err}`));
+    });
+  });
+}
+
+/**
+ * One HTTP request; resolves to `{status, body, headers}` (body parsed as
+ * JSON when it is JSON).
+ */
+export async function call(url, method, path, { key, body, raw, headers = {} } = {}) {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { ...(key === undefined ? {} : { "x-api-key": key }), ...headers },
+    body: raw !== undefined ? raw : body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+export const policyPath = (agent) => `/v1/mesh/agents/${encodeURIComponent(agent)}/policies/action`;
+
+/** A fresh gateway for one test, stopped after it. */
+export async function freshGateway(t) {
+  const dir = tempDir(t);
+  const keysFile = writeKeys(dir);
+  const dataDir = join(dir, "data");
+  const server = await startServer({ dataDir, keysFile });
+  t.after(() => server.stop());
+  return { ...server, dir, dataDir, keysFile };
+}
