@@ -30,3 +30,19 @@ def test_every_export_is_documented():
         assert (obj.__doc__ or "").strip(), f"{name} has no docstring"
     for method in ["check", "enforce", "clear_audit", "to_dict", "to_json", "from_dict", "from_json"]:
         assert (getattr(agentguard.Policy, method).__doc__ or "").strip(), method
+
+
+def test_stubs_name_exactly_the_native_exports():
+    import ast
+
+    stub = ast.parse((Path(agentguard.__file__).parent / "_native.pyi").read_text())
+    declared = {n.name for n in stub.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+    declared |= {n.target.id for n in stub.body if isinstance(n, ast.AnnAssign)}
+    runtime = {n for n in vars(agentguard._native) if not n.startswith("_") or n == "__version__"}
+    assert declared == runtime
+    for cls in stub.body:
+        if isinstance(cls, ast.ClassDef):
+            members = {n.name for n in cls.body if isinstance(n, ast.FunctionDef)}
+            real = getattr(agentguard._native, cls.name)
+            public = {m for m in dir(real) if not m.startswith("_")}
+            assert public <= members, (cls.name, public - members)

@@ -23,6 +23,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<policy::Policy>()?;
     m.add_class::<values::PolicyResult>()?;
     m.add_class::<values::AuditEntry>()?;
+    // Other areas: `mod x;` above and `x::register(m)?;` here, then the
+    // re-export in python/agentguard/__init__.py and the stub in _native.pyi.
     Ok(())
 }
 
