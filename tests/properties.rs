@@ -1,0 +1,137 @@
+//! Property tests: the indexed multi-pattern path and the plain in-order
+//! scan of exact matchers agree on every generated input, and a policy's
+//! decision is the one its lists imply.
+
+use agentguard::__private::PatternSet;
+use agentguard::{fnmatch, Policy, PolicySpec};
+use proptest::prelude::*;
+
+/// Characters that stress both paths: set syntax, separators, newlines and
+/// 1- to 4-byte UTF-8.
+fn charset() -> impl Strategy<Value = char> {
+    prop::sample::select(vec![
+        'a', 'b', 'c', 'x', '_', '.', '/', '*', '?', '[', ']', '!', '^', '-', '\\', '{', '}', ',',
+        '\n', 'é', 'ü', '€', '中', '😀', '𝔘',
+    ])
+}
+
+fn text(max: usize) -> impl Strategy<Value = String> {
+    prop::collection::vec(charset(), 0..max).prop_map(|v| v.into_iter().collect())
+}
+
+/// Patterns built from pieces, so that prefixes, suffixes and inner
+/// literals of every kind appear.
+fn pattern() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        3 => text(4),
+        2 => Just("*".to_string()),
+        1 => Just("?".to_string()),
+        1 => prop::sample::select(vec!["[a-c]", "[!a]", "[]x]", "[z-a]", "[é-ü]", "[!]", "[^a]", "["])
+            .prop_map(String::from),
+    ];
+    prop::collection::vec(piece, 0..5).prop_map(|v| v.concat())
+}
+
+/// A name likely to match one of `patterns`: wildcards filled in.
+fn near(patterns: &[String], pick: usize, fill: &str) -> String {
+    if patterns.is_empty() {
+        return fill.to_string();
+    }
+    patterns[pick % patterns.len()]
+        .replace('*', fill)
+        .replace('?', "é")
+        .replace("[a-c]", "b")
+        .replace("[!a]", "z")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn index_and_scan_agree(
+        patterns in prop::collection::vec(pattern(), 0..40),
+        names in prop::collection::vec(text(8), 1..6),
+        pick in 0usize..100,
+        fill in text(3),
+    ) {
+        let scan = PatternSet::with_threshold(&patterns, usize::MAX);
+        let indexed = PatternSet::with_threshold(&patterns, 0);
+        let mut names = names;
+        names.push(near(&patterns, pick, &fill));
+        for name in &names {
+            let want = patterns.iter().position(|p| fnmatch(name, p));
+            prop_assert_eq!(scan.first_match(name), want, "scan, name {:?}", name);
+            prop_assert_eq!(indexed.first_match(name), want, "indexed, name {:?}", name);
+        }
+    }
+
+    #[test]
+    fn policy_decision_follows_its_lists(
+        deny in prop::collection::vec(pattern(), 0..6),
+        approval in prop::collection::vec(pattern(), 0..6),
+        allow in prop::collection::vec(pattern(), 0..6),
+        default_allow in any::<bool>(),
+        name in text(6),
+    ) {
+        let spec = PolicySpec {
+            deny: deny.clone(),
+            require_approval: approval.clone(),
+            allow: allow.clone(),
+            default: if default_allow { agentguard::DefaultDecision::Allow } else { agentguard::DefaultDecision::Deny },
+            ..PolicySpec::default()
+        };
+        let r = Policy::new(spec).unwrap().check(&name);
+        let first = |l: &[String]| l.iter().find(|p| fnmatch(&name, p)).cloned();
+        let expect = if let Some(p) = first(&deny) {
+            ("deny", format!("denied by pattern: {p}"), Some(p))
+        } else if let Some(p) = first(&approval) {
+            ("require_approval", format!("requires approval per pattern: {p}"), Some(p))
+        } else if let Some(p) = first(&allow) {
+            ("allow", format!("allowed by pattern: {p}"), Some(p))
+        } else if !allow.is_empty() && !default_allow {
+            ("deny", "not in allow list (default: deny)".to_string(), None)
+        } else if default_allow {
+            ("allow", "no matching rule (default: allow)".to_string(), None)
+        } else {
+            ("deny", "no matching rule (default: deny)".to_string(), None)
+        };
+        prop_assert_eq!(r.decision.as_str(), expect.0);
+        prop_assert_eq!(&*r.reason, expect.1.as_str());
+        prop_assert_eq!(r.matched_rule.as_deref(), expect.2.as_deref());
+    }
+}
+
+#[test]
+fn large_generated_policies_agree_with_a_scan() {
+    // The shapes the benchmark uses, at sizes that take the indexed path.
+    for n in [30, 300, 3000] {
+        let pats: Vec<String> = (0..n)
+            .map(|i| match i % 5 {
+                0 => format!("tool_{i}"),
+                1 => format!("ns{i}_*"),
+                2 => format!("*_sfx{i}"),
+                3 => format!("q{i}_[a-f]?"),
+                _ => format!("*mid{i}*"),
+            })
+            .collect();
+        let scan = PatternSet::with_threshold(&pats, usize::MAX);
+        let indexed = PatternSet::new(&pats);
+        let mut hits = 0;
+        for k in 0..n {
+            for name in [
+                format!("tool_{k}"),
+                format!("ns{k}_x"),
+                format!("a_sfx{k}"),
+                format!("q{k}_bz"),
+                format!("xmid{k}y"),
+                format!("nothing{k}"),
+            ] {
+                let want = scan.first_match(&name);
+                hits += usize::from(want.is_some());
+                assert_eq!(indexed.first_match(&name), want, "n={n} name={name}");
+            }
+        }
+        // Each k builds one name of the shape pattern k has: at least n hits.
+        assert!(hits >= n, "the names were built to hit: {hits}");
+    }
+}
