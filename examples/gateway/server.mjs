@@ -167,6 +167,16 @@ function asBadRequest(e) {
   return e;
 }
 
+/**
+ * An input error from the package about one request field, as a 400 that
+ * names the field as the HTTP API calls it.
+ */
+function renamed(e, label, field) {
+  if (!(e instanceof PolicyError) && !(e instanceof TypeError)) return e;
+  const message = e.message.replace(/^[a-z_]+: /, "");
+  return bad(`${label}: ${message}`, { field });
+}
+
 function send(res, status, body, headers = {}) {
   const text = JSON.stringify(body);
   res.writeHead(status, {
@@ -376,7 +386,7 @@ export class Gateway {
       try {
         agent = ActionPolicies.resolveAddress(raw);
       } catch (e) {
-        throw asBadRequest(e);
+        throw renamed(e, "agent id in the path", "agent");
       }
       if (method === "GET") return send(res, 200, { ok: true, agent, policies: this.#policyView(agent) });
       if (method === "PUT") return this.#putPolicy(req, res, agent);
@@ -490,9 +500,13 @@ export class Gateway {
     let to;
     try {
       to = ActionPolicies.resolveAddress(body.to_agent);
+    } catch (e) {
+      throw renamed(e, "to_agent", "to_agent");
+    }
+    try {
       violation = this.#policies.checkIntent({ from, to, intentType: body.intent_type });
     } catch (e) {
-      throw asBadRequest(e);
+      throw renamed(e, "intent_type", "intent_type");
     }
     if (!this.#isKnownAgent(to)) {
       throw new HttpError(404, "unknown_agent", `no agent ${JSON.stringify(to)} is registered with this gateway`);

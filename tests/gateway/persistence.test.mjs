@@ -1,0 +1,223 @@
+// Nothing acknowledged is lost: policies, queued intents and audit records
+// survive a restart, a kill -9 in the middle of a write load, and a torn
+// last line (skipped with a warning, never a crash).
+
+import assert from "node:assert/strict";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+
+import { ADMIN, call, keyOf, policyPath, startServer, tempDir, writeKeys } from "./helpers.mjs";
+
+async function setup(t) {
+  const dir = tempDir(t);
+  const keysFile = writeKeys(dir);
+  const dataDir = join(dir, "data");
+  return { dir, keysFile, dataDir };
+}
+
+/** Takes every queued intent of `agent`. */
+async function drainInbox(url, agent) {
+  const all = [];
+  for (;;) {
+    const r = await call(url, "GET", "/v1/mesh/inbox?limit=1000", { key: keyOf(agent) });
+    assert.equal(r.status, 200);
+    all.push(...r.body.intents);
+    if (r.body.remaining === 0) return all;
+  }
+}
+
+test("policies, queued intents and audit records survive a restart", async (t) => {
+  const { keysFile, dataDir } = await setup(t);
+  let gw = await startServer({ dataDir, keysFile });
+  const put = await call(gw.url, "PUT", policyPath("analytics-agent"), {
+    key: ADMIN,
+    body: { direction: "receive", mode: "allowlist", patterns: ["intent.data.read.*"] },
+  });
+  await call(gw.url, "PUT", policyPath("ops-agent"), {
+    key: ADMIN,
+    body: { direction: "send", mode: "denylist", patterns: ["intent.admin.*"] },
+  });
+  const sent = [];
+  for (let i = 0; i < 5; i++) {
+    const r = await call(gw.url, "POST", "/v1/mesh/intents", {
+      key: keyOf("ops-agent"),
+      body: { intent_type: `intent.data.read.v${i}`, to_agent: "analytics-agent", payload: { i } },
+    });
+    assert.equal(r.status, 202);
+    sent.push(r.body.intent_id);
+  }
+  // Take two before the restart: they must not come back.
+  const early = await call(gw.url, "GET", "/v1/mesh/inbox?limit=2", { key: keyOf("analytics-agent") });
+  assert.deepEqual(early.body.intents.map((i) => i.intent_id), sent.slice(0, 2));
+  const blocked = await call(gw.url, "POST", "/v1/mesh/intents", {
+    key: keyOf("ops-agent"),
+    body: { intent_type: "intent.data.delete.v1", to_agent: "analytics-agent" },
+  });
+  assert.equal(blocked.status, 403);
+  const auditBefore = await call(gw.url, "GET", "/v1/mesh/audit?limit=1000", { key: ADMIN });
+  const stopped = await gw.stop();
+  assert.equal(stopped.code, 0);
+
+  gw = await startServer({ dataDir, keysFile });
+  t.after(() => gw.stop());
+  assert.equal(gw.output().stderr, "", "a clean restart warns about nothing");
+  const got = await call(gw.url, "GET", policyPath("analytics-agent"), { key: ADMIN });
+  assert.equal(got.body.policies.receive.policy_id, put.body.policy_id);
+  assert.deepEqual(got.body.policies.receive.patterns, ["intent.data.read.*"]);
+  const ops = await call(gw.url, "GET", policyPath("ops-agent"), { key: ADMIN });
+  assert.deepEqual(ops.body.policies.send.patterns, ["intent.admin.*"]);
+
+  const again = await call(gw.url, "POST", "/v1/mesh/intents", {
+    key: keyOf("ops-agent"),
+    body: { intent_type: "intent.data.delete.v1", to_agent: "analytics-agent" },
+  });
+  assert.equal(again.status, 403, "the restored policy is enforced");
+  assert.equal((await call(gw.url, "POST", "/v1/mesh/intents", {
+    key: keyOf("ops-agent"),
+    body: { intent_type: "intent.admin.reset.v1", to_agent: "reporting-agent" },
+  })).status, 403);
+
+  const rest = await drainInbox(gw.url, "analytics-agent");
+  assert.deepEqual(rest.map((i) => i.intent_id), sent.slice(2));
+  const auditAfter = await call(gw.url, "GET", "/v1/mesh/audit?limit=1000", { key: ADMIN });
+  const ids = (r) => r.body.records.map((x) => x.audit_id);
+  assert.deepEqual(ids(auditAfter).slice(-ids(auditBefore).length), ids(auditBefore));
+  assert.equal(auditAfter.body.records.length, auditBefore.body.records.length + 2);
+});
+
+test("kill -9 during a write load loses no acknowledged intent, policy or audit record", async (t) => {
+  const { keysFile, dataDir } = await setup(t);
+  let gw = await startServer({ dataDir, keysFile });
+  const put = await call(gw.url, "PUT", policyPath("analytics-agent"), {
+    key: ADMIN,
+    body: { direction: "receive", mode: "denylist", patterns: ["intent.data.delete.*"] },
+  });
+  assert.equal(put.status, 200);
+
+  const delivered = new Map(); // intent_id -> intent_type
+  let blockedAcks = 0;
+  let policyAcks = 0;
+  let failed = 0;
+  let started = 0;
+  let killed = false;
+  const KILL_AFTER = 300;
+  const LIMIT = 3000; // bounded: the loop stops by itself even if the kill came late
+  const worker = async (w) => {
+    while (started < LIMIT && !killed) {
+      const n = started++;
+      try {
+        if (n % 50 === 7) {
+          // A policy write in the middle of the intents.
+          const r = await call(gw.url, "PUT", policyPath("reporting-agent"), {
+            key: ADMIN,
+            body: { direction: "receive", mode: "allowlist", patterns: [`intent.report.v${n}.*`] },
+          });
+          if (r.status === 200) policyAcks += 1;
+          continue;
+        }
+        const type = n % 5 === 0 ? `intent.data.delete.v${n}` : `intent.data.read.v${n}`;
+        const r = await fetch(`${gw.url}/v1/mesh/intents`, {
+          method: "POST",
+          headers: { "x-api-key": keyOf(w % 2 ? "ops-agent" : "reporting-agent") },
+          body: JSON.stringify({ intent_type: type, to_agent: "analytics-agent", payload: { n } }),
+        });
+        const body = await r.json();
+        if (r.status === 202) delivered.set(body.intent_id, type);
+        else if (r.status === 403) blockedAcks += 1;
+        else failed += 1;
+      } catch {
+        failed += 1; // in flight when the process died: never acknowledged
+      }
+      if (!killed && delivered.size >= KILL_AFTER) {
+        killed = true;
+        await gw.kill9();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, (_, w) => worker(w)));
+  assert.ok(killed, "the load reached the kill");
+  const exit = await gw.exited;
+  assert.equal(exit.signal, "SIGKILL");
+
+  gw = await startServer({ dataDir, keysFile });
+  t.after(() => gw.stop());
+  const inbox = await drainInbox(gw.url, "analytics-agent");
+  const inboxIds = new Set(inbox.map((i) => i.intent_id));
+  const missing = [...delivered.keys()].filter((id) => !inboxIds.has(id));
+  assert.deepEqual(missing, [], `${missing.length} acknowledged intents lost`);
+  for (const i of inbox) {
+    if (delivered.has(i.intent_id)) assert.equal(i.intent_type, delivered.get(i.intent_id));
+  }
+
+  const audit = await call(gw.url, "GET", "/v1/mesh/audit?limit=1000", { key: ADMIN });
+  const records = audit.body.records;
+  const deliveredAudit = new Set(records.filter((r) => r.decision === "delivered").map((r) => r.intent_id));
+  assert.deepEqual([...delivered.keys()].filter((id) => !deliveredAudit.has(id)), []);
+  assert.ok(records.filter((r) => r.decision === "blocked").length >= blockedAcks);
+  assert.ok(records.filter((r) => r.decision === "policy_set").length >= policyAcks + 1);
+  // The last acknowledged reporting-agent policy is the one in force.
+  const rep = await call(gw.url, "GET", policyPath("reporting-agent"), { key: ADMIN });
+  if (policyAcks > 0) assert.equal(rep.body.policies.receive.mode, "allowlist");
+  const analytics = await call(gw.url, "GET", policyPath("analytics-agent"), { key: ADMIN });
+  assert.equal(analytics.body.policies.receive.policy_id, put.body.policy_id);
+  t.diagnostic(
+    `acknowledged before kill -9: ${delivered.size} delivered, ${blockedAcks} blocked, ${policyAcks} policy writes; ${failed} in flight; all present after restart`,
+  );
+});
+
+test("a torn last line is skipped with a warning, cut off, and appends continue cleanly", async (t) => {
+  const { keysFile, dataDir } = await setup(t);
+  let gw = await startServer({ dataDir, keysFile });
+  const r = await call(gw.url, "POST", "/v1/mesh/intents", {
+    key: keyOf("ops-agent"),
+    body: { intent_type: "intent.data.read.v1", to_agent: "analytics-agent", payload: { ok: true } },
+  });
+  assert.equal(r.status, 202);
+  await gw.kill9();
+
+  // What an interrupted append leaves behind: a line without its newline.
+  const auditFile = join(dataDir, "audit.jsonl");
+  const inboxFile = join(dataDir, "inbox", "analytics-agent.jsonl");
+  appendFileSync(auditFile, '{"audit_id":"aud_torn","timestamp":1,"kind":"int');
+  appendFileSync(inboxFile, '{"intent_id":"int_torn","intent_');
+
+  gw = await startServer({ dataDir, keysFile });
+  t.after(() => gw.stop());
+  const { stderr } = gw.output();
+  assert.match(stderr, /audit\.jsonl: skipped a torn last line \(\d+ bytes without a newline/);
+  assert.match(stderr, /analytics-agent\.jsonl: skipped a torn last line/);
+  assert.ok(readFileSync(auditFile, "utf8").endsWith("\n"), "the torn tail is cut off");
+
+  const r2 = await call(gw.url, "POST", "/v1/mesh/intents", {
+    key: keyOf("ops-agent"),
+    body: { intent_type: "intent.data.read.v2", to_agent: "analytics-agent" },
+  });
+  assert.equal(r2.status, 202);
+  const inbox = await drainInbox(gw.url, "analytics-agent");
+  assert.deepEqual(inbox.map((i) => i.intent_id), [r.body.intent_id, r2.body.intent_id]);
+  await gw.stop();
+
+  // Every line is whole JSON now; a further restart warns about nothing.
+  for (const f of [auditFile, inboxFile]) {
+    for (const line of readFileSync(f, "utf8").split("\n").filter(Boolean)) JSON.parse(line);
+  }
+  gw = await startServer({ dataDir, keysFile });
+  assert.equal(gw.output().stderr, "");
+  assert.ok(existsSync(join(dataDir, "inbox", "analytics-agent.taken")));
+});
+
+test("a damaged line in the middle of a log stops startup with a clear message", async (t) => {
+  const { keysFile, dataDir } = await setup(t);
+  const gw = await startServer({ dataDir, keysFile });
+  await call(gw.url, "POST", "/v1/mesh/intents", {
+    key: keyOf("ops-agent"),
+    body: { intent_type: "intent.data.read.v1", to_agent: "analytics-agent" },
+  });
+  await gw.stop();
+  const auditFile = join(dataDir, "audit.jsonl");
+  const good = readFileSync(auditFile, "utf8");
+  const { writeFileSync } = await import("node:fs");
+  writeFileSync(auditFile, `{"oops\n${good}`);
+  await assert.rejects(startServer({ dataDir, keysFile }), /audit\.jsonl: line 1 is not valid JSON .*the file is damaged/);
+});
