@@ -20,7 +20,7 @@ wheel: venv
 build-python: wheel
 	$(PIP) install -q --disable-pip-version-check --force-reinstall --no-deps $(WHEEL_DIR)/agentguard-*.whl
 
-lint-python:
+lint-python: venv
 	cargo fmt -p agentguard-python -- --check
 	$(PY_CARGO_ENV) cargo clippy -p agentguard-python -- -D warnings
 
