@@ -1,0 +1,406 @@
+//! Table tests: every rule, every reason string, the flow around a decision
+//! (approval, audit, on_decision, on_deny, errors), the bounded audit log,
+//! and the strict file format.
+
+use std::cell::RefCell;
+
+use agentguard::{
+    fnmatch, resolve_approval, AuditEntry, AuditLog, Decision, DefaultDecision, ErrorKind, Hooks,
+    JsonMap, NoHooks, Policy, PolicyResult, PolicySpec, Rule,
+};
+use serde_json::json;
+
+fn policy(v: serde_json::Value) -> Policy {
+    Policy::new(PolicySpec::from_value(&v).unwrap()).unwrap()
+}
+
+#[test]
+fn every_rule_and_reason() {
+    let db = policy(json!({
+        "allow": ["read_*", "list_tables"],
+        "deny": ["drop_*", "*_prod"],
+        "require_approval": ["write_*"],
+    }));
+    let open = policy(json!({"deny": ["rm_*"], "default": "allow"}));
+    let closed = policy(json!({"deny": ["rm_*"]}));
+    let allow_default = policy(json!({"allow": ["a"], "default": "allow"}));
+    // (policy, tool, decision, reason, matched rule)
+    let table: &[(&Policy, &str, &str, &str, Option<&str>)] = &[
+        (
+            &db,
+            "drop_table",
+            "deny",
+            "denied by pattern: drop_*",
+            Some("drop_*"),
+        ),
+        (
+            &db,
+            "read_prod",
+            "deny",
+            "denied by pattern: *_prod",
+            Some("*_prod"),
+        ),
+        (
+            &db,
+            "write_prod",
+            "deny",
+            "denied by pattern: *_prod",
+            Some("*_prod"),
+        ),
+        (
+            &db,
+            "write_db",
+            "require_approval",
+            "requires approval per pattern: write_*",
+            Some("write_*"),
+        ),
+        (
+            &db,
+            "read_db",
+            "allow",
+            "allowed by pattern: read_*",
+            Some("read_*"),
+        ),
+        (
+            &db,
+            "list_tables",
+            "allow",
+            "allowed by pattern: list_tables",
+            Some("list_tables"),
+        ),
+        (
+            &db,
+            "list_tables2",
+            "deny",
+            "not in allow list (default: deny)",
+            None,
+        ),
+        (&db, "", "deny", "not in allow list (default: deny)", None),
+        (
+            &open,
+            "anything",
+            "allow",
+            "no matching rule (default: allow)",
+            None,
+        ),
+        (
+            &open,
+            "rm_rf",
+            "deny",
+            "denied by pattern: rm_*",
+            Some("rm_*"),
+        ),
+        (
+            &closed,
+            "anything",
+            "deny",
+            "no matching rule (default: deny)",
+            None,
+        ),
+        (
+            &allow_default,
+            "b",
+            "allow",
+            "no matching rule (default: allow)",
+            None,
+        ),
+        (
+            &allow_default,
+            "a",
+            "allow",
+            "allowed by pattern: a",
+            Some("a"),
+        ),
+    ];
+    for (p, tool, decision, reason, rule) in table {
+        let r = p.check(tool);
+        assert_eq!(r.decision.as_str(), *decision, "{tool}");
+        assert_eq!(&*r.reason, *reason, "{tool}");
+        assert_eq!(r.matched_rule.as_deref(), *rule, "{tool}");
+        assert_eq!(r.tool, *tool);
+        assert_eq!(r.allowed(), *decision == "allow");
+        assert_eq!(r.denied(), *decision == "deny");
+        assert_eq!(r.needs_approval(), *decision == "require_approval");
+        // The allocation-free path says the same.
+        let v = p.evaluate(tool);
+        assert_eq!(p.result(tool, v), r);
+        assert_eq!(&*p.reason(v), *reason);
+        assert_eq!(p.matched_rule(v.rule), *rule);
+    }
+}
+
+#[test]
+fn approval_answers_become_reasons() {
+    let p = policy(json!({"require_approval": ["send_*"]}));
+    let pending = p.check("send_email");
+    let yes = resolve_approval(&pending, true);
+    assert_eq!(
+        (yes.decision, &*yes.reason),
+        (Decision::Allow, "approved via callback (pattern: send_*)")
+    );
+    assert_eq!(yes.matched_rule.as_deref(), Some("send_*"));
+    let no = resolve_approval(&pending, false);
+    assert_eq!(
+        (no.decision, &*no.reason),
+        (
+            Decision::Deny,
+            "approval denied via callback (pattern: send_*)"
+        )
+    );
+    assert_eq!(no.matched_rule.as_deref(), Some("send_*"));
+    // Only a pending approval changes.
+    let other = p.check("x");
+    assert_eq!(resolve_approval(&other, true), other);
+    // The verdict form agrees.
+    let v = p.evaluate("send_email");
+    assert_eq!(p.result("send_email", p.resolve_verdict(v, true)), yes);
+    assert_eq!(p.result("send_email", p.resolve_verdict(v, false)), no);
+    assert!(matches!(p.resolve_verdict(v, true).rule, Rule::Approved(0)));
+}
+
+/// Hooks that log the order of calls and can be told to fail.
+#[derive(Default)]
+struct Recorder {
+    calls: RefCell<Vec<String>>,
+    approve: Option<Result<bool, String>>,
+    fail_decision: bool,
+    fail_deny: bool,
+}
+
+impl Hooks<JsonMap> for Recorder {
+    type Error = String;
+    fn now(&mut self) -> f64 {
+        42.0
+    }
+    fn approve(&mut self, p: &PolicyResult) -> Option<Result<bool, String>> {
+        self.calls.borrow_mut().push(format!("approve {}", p.tool));
+        self.approve.clone()
+    }
+    fn on_decision(&mut self, e: &AuditEntry<JsonMap>) -> Result<(), String> {
+        self.calls
+            .borrow_mut()
+            .push(format!("decision {} {}", e.tool, e.decision));
+        if self.fail_decision {
+            Err("sink down".into())
+        } else {
+            Ok(())
+        }
+    }
+    fn on_deny(&mut self, r: &PolicyResult) -> Result<(), String> {
+        self.calls.borrow_mut().push(format!("deny {}", r.tool));
+        if self.fail_deny {
+            Err("alert failed".into())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[test]
+fn flow_order_and_failures() {
+    let p = policy(json!({"deny": ["drop_*"], "require_approval": ["write_*"], "allow": ["*"]}));
+    let mut log = AuditLog::default();
+
+    // Approval yes: approve, then the entry; no on_deny.
+    let mut h = Recorder {
+        approve: Some(Ok(true)),
+        ..Default::default()
+    };
+    let r = p.decide("write_x", None, &mut log, &mut h).unwrap();
+    assert_eq!(&*r.reason, "approved via callback (pattern: write_*)");
+    assert_eq!(
+        h.calls.take(),
+        ["approve write_x", "decision write_x allow"]
+    );
+
+    // Approval no: the entry, then on_deny.
+    h.approve = Some(Ok(false));
+    let r = p.decide("write_x", None, &mut log, &mut h).unwrap();
+    assert!(r.denied());
+    assert_eq!(
+        h.calls.take(),
+        ["approve write_x", "decision write_x deny", "deny write_x"]
+    );
+
+    // A failing approver: the error propagates, nothing is recorded.
+    h.approve = Some(Err("approver crashed".into()));
+    let before = log.len();
+    assert_eq!(
+        p.decide("write_x", None, &mut log, &mut h).unwrap_err(),
+        "approver crashed"
+    );
+    assert_eq!(log.len(), before);
+    assert_eq!(h.calls.take(), ["approve write_x"]);
+
+    // No approver configured: the result stays require_approval.
+    let mut none = NoHooks;
+    let r = p
+        .decide("write_x", None::<JsonMap>, &mut AuditLog::default(), &mut none)
+        .unwrap();
+    assert!(r.needs_approval());
+
+    // Failing sinks: both still run, the entry is recorded, the first error
+    // is returned.
+    let mut h = Recorder {
+        fail_decision: true,
+        fail_deny: true,
+        ..Default::default()
+    };
+    let before = log.len();
+    assert_eq!(
+        p.decide("drop_x", None, &mut log, &mut h).unwrap_err(),
+        "sink down"
+    );
+    assert_eq!(log.len(), before + 1);
+    assert_eq!(h.calls.take(), ["decision drop_x deny", "deny drop_x"]);
+    h.fail_decision = false;
+    assert_eq!(
+        p.decide("drop_y", None, &mut log, &mut h).unwrap_err(),
+        "alert failed"
+    );
+    assert_eq!(log.len(), before + 2);
+    // An allow with a failing on_decision fails closed: an error, not an allow.
+    h.fail_decision = true;
+    assert!(p.decide("read_x", None, &mut log, &mut h).is_err());
+    assert_eq!(log.entries().last().unwrap().tool, "read_x");
+}
+
+#[test]
+fn audit_off_records_nothing_but_still_calls_on_deny() {
+    let p = policy(json!({"deny": ["drop_*"], "audit": false}));
+    let mut log = AuditLog::default();
+    let mut h = Recorder::default();
+    p.decide("drop_x", None, &mut log, &mut h).unwrap();
+    p.decide("ok", None, &mut log, &mut h).unwrap();
+    assert!(log.is_empty());
+    assert_eq!(h.calls.take(), ["deny drop_x", "deny ok"]);
+}
+
+#[test]
+fn audit_entries_are_tokenfence_dicts() {
+    let p = policy(json!({"deny": ["", "drop_*"], "allow": ["*"]}));
+    let mut log = AuditLog::default();
+    let mut h = Recorder::default();
+    let mut ctx = JsonMap::new();
+    ctx.insert("agent_id".into(), json!("bot-1"));
+    p.decide("drop_x", Some(ctx), &mut log, &mut h).unwrap();
+    p.decide("", None, &mut log, &mut h).unwrap();
+    p.decide("zzz", None, &mut log, &mut h).unwrap();
+    let dicts: Vec<_> = log
+        .entries()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .collect();
+    assert_eq!(
+        dicts[0],
+        json!({"timestamp": 42.0, "tool": "drop_x", "decision": "deny",
+        "reason": "denied by pattern: drop_*", "matched_rule": "drop_*", "context": {"agent_id": "bot-1"}})
+    );
+    // An empty matched rule is left out, as tokenfence's truthiness test does.
+    assert_eq!(
+        dicts[1],
+        json!({"timestamp": 42.0, "tool": "", "decision": "deny",
+        "reason": "denied by pattern: "})
+    );
+    assert_eq!(
+        dicts[2],
+        json!({"timestamp": 42.0, "tool": "zzz", "decision": "allow",
+        "reason": "allowed by pattern: *", "matched_rule": "*"})
+    );
+}
+
+#[test]
+fn audit_log_is_bounded_and_counts_drops() {
+    let p = policy(json!({"allow": ["*"]}));
+    let mut log = AuditLog::with_capacity(3);
+    let mut h = Recorder::default();
+    for i in 0..5 {
+        p.decide(&format!("t{i}"), None, &mut log, &mut h).unwrap();
+    }
+    let tools: Vec<_> = log.entries().map(|e| e.tool.clone()).collect();
+    assert_eq!(tools, ["t2", "t3", "t4"]);
+    assert_eq!((log.len(), log.capacity(), log.dropped()), (3, 3, 2));
+    // on_decision saw all five.
+    assert_eq!(h.calls.borrow().len(), 5);
+    log.clear();
+    assert_eq!((log.len(), log.dropped()), (0, 0));
+    let mut none: AuditLog<JsonMap> = AuditLog::with_capacity(0);
+    p.decide("x", None, &mut none, &mut h).unwrap();
+    assert_eq!((none.len(), none.dropped()), (0, 1));
+    assert_eq!(
+        AuditLog::<JsonMap>::default().capacity(),
+        agentguard::DEFAULT_AUDIT_CAPACITY
+    );
+}
+
+#[test]
+fn spec_defaults_and_round_trip() {
+    let spec = PolicySpec::from_json("{}").unwrap();
+    assert_eq!(spec, PolicySpec::default());
+    assert_eq!(
+        spec.to_value(),
+        json!({"name": "default", "allow": [], "deny": [],
+        "require_approval": [], "default": "deny", "audit": true})
+    );
+    // tokenfence's from_dict treats null lists and an empty or null name as
+    // absent.
+    let spec = PolicySpec::from_value(&json!({"name": "", "allow": null, "deny": null})).unwrap();
+    assert_eq!(spec, PolicySpec::default());
+    let full = json!({"name": "n", "allow": ["a"], "deny": ["b"], "require_approval": ["c"],
+        "default": "allow", "audit": false});
+    let spec = PolicySpec::from_value(&full).unwrap();
+    assert_eq!(spec.default, DefaultDecision::Allow);
+    assert_eq!(spec.to_value(), full);
+    let p = Policy::new(spec.clone()).unwrap();
+    assert_eq!(p.to_spec(), spec);
+    assert_eq!(p.name(), "n");
+    assert!(!p.audit_enabled());
+    // Serialize gives the same object as to_value.
+    assert_eq!(serde_json::to_value(&spec).unwrap(), full);
+}
+
+#[test]
+fn spec_errors_name_the_problem() {
+    let e = PolicySpec::from_json("{\"allow\": [\"a\",").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Json);
+    assert!(e.to_string().starts_with("invalid JSON: "), "{e}");
+    let e = PolicySpec::from_json(r#"{"allow": ["a", {"x": 1}]}"#).unwrap_err();
+    assert_eq!(
+        (e.kind(), e.field(), e.index()),
+        (ErrorKind::WrongType, Some("allow"), Some(1))
+    );
+    assert_eq!(
+        e.to_string(),
+        "allow[1]: expected a string pattern, got an object"
+    );
+    assert_eq!(e.message(), "expected a string pattern, got an object");
+}
+
+#[test]
+fn fnmatch_table() {
+    // (pattern, name, CPython's answer); the full proof is the differential
+    // corpus, these are the rules of DESIGN.md one line each.
+    let table = [
+        ("*", "", true),
+        ("*", "a/b.c\n", true),
+        ("**", "x", true),
+        ("?", "😀", true),
+        ("?", "\n", true),
+        ("??", "é", false),
+        ("[!a]", "é", true),
+        ("[]]", "]", true),
+        ("[!]]", "a", true),
+        ("[^a]", "^", true),
+        ("[^a]", "b", false),
+        ("[z-a]", "m", false),
+        ("[!z-a]", "m", true),
+        ("[", "[", true),
+        ("[a", "[a", true),
+        ("a\\*", "a\\bc", true),
+        ("{a,b}", "a", false),
+        ("{a,b}", "{a,b}", true),
+        ("Drop_*", "drop_x", false),
+    ];
+    for (p, n, want) in table {
+        assert_eq!(fnmatch(n, p), want, "pattern {p:?} name {n:?}");
+    }
+}
