@@ -235,7 +235,12 @@ fn flow_order_and_failures() {
     // No approver configured: the result stays require_approval.
     let mut none = NoHooks;
     let r = p
-        .decide("write_x", None::<JsonMap>, &mut AuditLog::default(), &mut none)
+        .decide(
+            "write_x",
+            None::<JsonMap>,
+            &mut AuditLog::default(),
+            &mut none,
+        )
         .unwrap();
     assert!(r.needs_approval());
 
