@@ -85,11 +85,6 @@ export class ActionPolicies {
    */
   set(agent, policy) {
     checkString(agent, "agent");
-    if (policy === null || typeof policy !== "object" || Array.isArray(policy)) {
-      throw new PolicyError(`an action policy must be an object, got ${describe(policy)}`, {
-        kind: "not_an_object",
-      });
-    }
     const text = toText(policy, "action policy");
     return parsed(core(() => this.#w.set(agent, text)));
   }

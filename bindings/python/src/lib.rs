@@ -9,6 +9,7 @@
 
 use pyo3::prelude::*;
 
+mod action;
 mod convert;
 mod policy;
 mod values;
@@ -23,6 +24,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<policy::Policy>()?;
     m.add_class::<values::PolicyResult>()?;
     m.add_class::<values::AuditEntry>()?;
+    action::register(m)?;
     // Other areas: `mod x;` above and `x::register(m)?;` here, then the
     // re-export in python/agentguard/__init__.py and the stub in _native.pyi.
     Ok(())

@@ -16,6 +16,7 @@ unapproved approval-gated tool, and a tool name must be a well-formed ``str``.
 
 from ._native import (
     DEFAULT_AUDIT_CAPACITY,
+    ActionPolicies,
     AuditEntry,
     Policy,
     PolicyResult,
@@ -33,6 +34,7 @@ from ._types import (
 
 __all__ = [
     "DEFAULT_AUDIT_CAPACITY",
+    "ActionPolicies",
     "AgentGuardError",
     "ApprovalRequired",
     "AuditEntry",

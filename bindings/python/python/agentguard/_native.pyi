@@ -144,3 +144,40 @@ class Policy:
         audit_capacity: int = ...,
     ) -> _P:
         """A policy from JSON text, strictly (``PolicyError``)."""
+
+_A = TypeVar("_A", bound="ActionPolicies")
+
+class ActionPolicies:
+    """The action policies of many agents: at most one per agent and
+    direction (``send``: what it may initiate; ``receive``: what it may be
+    asked to do). An agent or direction without a policy is open. Agents are
+    named ``agent://org/env/name`` (resolving to ``name``) or by bare id."""
+
+    def __init__(self, store: Optional[Mapping[str, Any]] = None) -> None:
+        """Empty, or read strictly from ``{"policies": [...]}`` (``PolicyError``)."""
+    @classmethod
+    def from_dict(cls: Type[_A], store: Mapping[str, Any]) -> _A:
+        """A store from a dict, strictly."""
+    @classmethod
+    def from_json(cls: Type[_A], store: str) -> _A:
+        """A store from JSON text, strictly."""
+    @staticmethod
+    def resolve_address(address: str) -> str:
+        """``agent://org/env/name`` -> ``name``; a bare id as is; else ``PolicyError``."""
+    def set(self, agent: str, policy: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
+        """Sets ``{"direction", "mode", "patterns", "policy_id"?}``; returns the replaced policy."""
+    def get(self, agent: str, direction: Optional[str] = None) -> Any:
+        """One direction's policy (``None``: open), or ``{"send": ..., "receive": ...}``."""
+    def delete(self, agent: str, direction: str) -> Optional[Dict[str, Any]]:
+        """Removes a direction's policy (back to open); returns it."""
+    def check_intent(self, from_agent: str, to_agent: str, intent_type: str) -> Optional[Dict[str, Any]]:
+        """``None`` if the intent passes, else the violation dict
+        ``{"error": "action_policy_violation", "message", "direction", "address_id", "pattern"?}``."""
+    @property
+    def agents(self) -> List[str]:
+        """The ids of the agents with at least one policy, sorted."""
+    def to_dict(self) -> Dict[str, Any]:
+        """The store, readable by ``from_dict``."""
+    def to_json(self) -> str:
+        """The store as JSON text."""
+    def __len__(self) -> int: ...
