@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join, sep } from "node:path";
 import * as esbuild from "esbuild";
-import { ROOT, installedPackage, projectFolder, resolveExport, vectors } from "../edge/lib.mjs";
+import { ROOT, installedPackage, projectFolder, readmeExample, resolveExport, vectors } from "../edge/lib.mjs";
 import { startServer } from "../../examples/playground/serve.mjs";
 import { launch, watchedPage } from "./chromium.mjs";
 
@@ -89,18 +89,24 @@ describe("esbuild Node bundles in Node", () => {
       "console.log(JSON.stringify(runConformance(agentguard, vectors)));",
     ].join("\n");
 
-  for (const [format, ext, imports, conditions] of [
+  // An ESM bundle for Node needs `require` and `__dirname` defined, because
+  // the package's Node entry is CommonJS inside (node.mjs wraps node.cjs):
+  // the banner the README gives.
+  const esmBanner = readmeExample("esbuild-node-esm-banner");
+  for (const [format, ext, imports, conditions, banner] of [
     [
       "esm",
       "mjs",
       'import * as agentguard from "agentguard";\nimport { readFileSync } from "node:fs";\nimport { runConformance } from "./conformance.js";',
       ["node", "import"],
+      { js: esmBanner },
     ],
     [
       "cjs",
       "cjs",
       'const agentguard = require("agentguard");\nconst { readFileSync } = require("node:fs");\nconst { runConformance } = require("./conformance.js");',
       ["node", "require"],
+      {},
     ],
   ]) {
     test(`${format}: bundles the package's Node entry and runs the conformance vectors`, async () => {
@@ -108,7 +114,7 @@ describe("esbuild Node bundles in Node", () => {
         "conformance.js": join(ROOT, "tests", "edge", "conformance.js"),
         [`app.${ext}`]: { text: script(imports) },
       });
-      const inputs = await bundle(dir, `app.${ext}`, `dist/app.${ext}`, { platform: "node", format, target: "node18" });
+      const inputs = await bundle(dir, `app.${ext}`, `dist/app.${ext}`, { platform: "node", format, target: "node18", banner });
       copyFileSync(join(dir, "agentguard_bg.wasm"), join(dir, "dist", "agentguard_bg.wasm"));
       const wanted = entryFor(conditions);
       assert.ok(inputs.some((i) => i.endsWith(wanted)), `${JSON.stringify(inputs)} lacks ${wanted}`);

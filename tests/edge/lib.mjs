@@ -177,3 +177,16 @@ export function resolveExport(pkgJson, conditions) {
   if (root && typeof root === "object" && !Array.isArray(root) && Object.keys(root).some((k) => k.startsWith("."))) root = root["."];
   return walk(root);
 }
+
+/**
+ * The code block after `<!-- example: NAME -->` in the README's `runtimes`
+ * section, so tests run exactly what the README tells users to write.
+ * @param {string} name
+ */
+export function readmeExample(name) {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const section = /<!-- BEGIN runtimes -->([\s\S]*?)<!-- END runtimes -->/.exec(readme)?.[1] ?? "";
+  const m = new RegExp(`<!-- example: ${name} -->\\s*\`\`\`[a-z]*\\n([\\s\\S]*?)\`\`\``).exec(section);
+  if (!m) throw new Error(`README runtimes section has no "example: ${name}" block`);
+  return m[1];
+}
