@@ -13,3 +13,22 @@ $(VENV)/.deps-ok: mk/tools.mk
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check $(PY_DEPS)
 	@touch $@
+
+# The wasm toolchain (mk/npm.mk): the wasm32 target, wasm-pack, and
+# wasm-bindgen-cli pinned to the exact `wasm-bindgen` in Cargo.toml /
+# Cargo.lock (wasm-pack uses the one on PATH instead of downloading it).
+WASM_BINDGEN_VERSION := 0.2.130
+.PHONY: wasm-tools
+wasm-tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@command -v wasm-pack >/dev/null || cargo install --locked wasm-pack
+	@wasm-bindgen --version 2>/dev/null | grep -qx 'wasm-bindgen $(WASM_BINDGEN_VERSION)' \
+	  || cargo install --locked --force wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+
+# The project's npm dev dependencies (package.json at the root: typescript,
+# binaryen's wasm-opt, esbuild, playwright-core, miniflare), exactly as locked.
+.PHONY: node-deps
+node-deps: node_modules/.deps-ok
+node_modules/.deps-ok: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@

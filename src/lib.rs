@@ -42,6 +42,8 @@ mod error;
 mod pattern;
 mod policy;
 mod set;
+#[cfg(all(feature = "wasm", target_arch = "wasm32"))]
+mod wasm;
 
 pub use action::{
     resolve_address, ActionMode, ActionPolicies, ActionPolicy, Direction, Violation,

@@ -1,0 +1,199 @@
+#!/usr/bin/env node
+// `make bench` (Node part): the package, installed from the packed tarball,
+// against a hand-written pure-JS regex loop (baseline.mjs), in one run.
+//
+//   node bench/node/run.mjs --tarball target/npm/agentguard-X.tgz [--write bench/RESULTS.md]
+//
+// Each measurement runs in a fresh child process (clean JIT state); the
+// figure is the median of 5 timed rounds after a warm-up.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { gzipSync } from "node:zlib";
+
+import { JsPolicy } from "./baseline.mjs";
+import { DB_NAMES, DB_SAFETY, dbUniqueNames, largeNames, largeSpec, largeUniqueNames } from "./workloads.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../..");
+const { values: args } = parseArgs({
+  options: {
+    tarball: { type: "string" },
+    write: { type: "string" },
+    child: { type: "string" },
+    project: { type: "string", default: join(root, "target/npm-bench") },
+    ms: { type: "string", default: "300" },
+  },
+});
+
+// ---- child: one measurement --------------------------------------------
+
+function workload(name) {
+  const [kind, size, names] = name.split(":");
+  const spec = kind === "db" ? DB_SAFETY : largeSpec(Number(size));
+  const n = kind === "db" ? 13 : Number(size);
+  let list;
+  if (kind === "db") list = names === "repeated" ? DB_NAMES : dbUniqueNames();
+  else list = names === "repeated" ? largeNames(n) : largeUniqueNames(n);
+  return { spec, names: list };
+}
+
+function timeLoop(check, names, ms) {
+  let sink = 0;
+  const len = names.length;
+  let idx = 0;
+  const round = () => {
+    const deadline = performance.now() + ms;
+    let count = 0;
+    const t0 = process.hrtime.bigint();
+    do {
+      for (let k = 0; k < 256; k++) {
+        sink += check(names[idx]).reason.length;
+        idx = idx + 1 === len ? 0 : idx + 1;
+      }
+      count += 256;
+    } while (performance.now() < deadline);
+    return Number(process.hrtime.bigint() - t0) / count;
+  };
+  round(); // warm-up
+  const rounds = Array.from({ length: 5 }, round).sort((a, b) => a - b);
+  if (sink === -1) console.error("unreachable");
+  return rounds[2];
+}
+
+async function child() {
+  const [impl, audit, wl] = args.child.split("|");
+  const ms = Number(args.ms);
+  const { spec, names } = workload(wl);
+  const full = { ...spec, audit: audit === "on" };
+  if (impl === "js") {
+    const p = new JsPolicy(full);
+    return { ns: timeLoop((t) => p.check(t), names, ms) };
+  }
+  const require = createRequire(join(args.project, "package.json"));
+  const { Policy } = require("agentguard");
+  if (impl === "build") {
+    const times = [];
+    for (let i = 0; i < 15; i++) {
+      const t0 = performance.now();
+      const p = new Policy(full);
+      times.push(performance.now() - t0);
+      p.free();
+    }
+    times.sort((a, b) => a - b);
+    return { ms: times[7] };
+  }
+  const p = new Policy(full);
+  return { ns: timeLoop((t) => p.check(t), names, ms) };
+}
+
+if (args.child) {
+  console.log(JSON.stringify(await child()));
+  process.exit(0);
+}
+
+// ---- parent: install, measure, report ----------------------------------
+
+if (!args.tarball || !existsSync(args.tarball)) {
+  console.error(`no tarball at ${args.tarball}: run \`make pack\``);
+  process.exit(2);
+}
+const project = args.project;
+rmSync(project, { recursive: true, force: true });
+mkdirSync(project, { recursive: true });
+writeFileSync(join(project, "package.json"), '{ "name": "agentguard-bench", "private": true }\n');
+const inst = spawnSync(
+  "npm",
+  ["install", "--offline", "--no-audit", "--no-fund", "--no-package-lock", "--silent", resolve(args.tarball)],
+  { cwd: project, stdio: "inherit" },
+);
+if (inst.status !== 0) process.exit(1);
+
+function measure(impl, audit, wl) {
+  const p = spawnSync(
+    process.execPath,
+    [fileURLToPath(import.meta.url), "--child", `${impl}|${audit}|${wl}`, "--project", project, "--ms", args.ms],
+    { encoding: "utf8" },
+  );
+  if (p.status !== 0) throw new Error(`${impl} ${wl}: ${p.stderr}`);
+  return JSON.parse(p.stdout);
+}
+
+const rows = [];
+const fmt = (ns) => (ns >= 1000 ? `${(ns / 1000).toFixed(1)} µs` : `${ns.toFixed(0)} ns`);
+const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
+const results = {};
+const workloads = [
+  ["db:13:repeated", "database-safety (13 patterns), repeated names"],
+  ["db:13:unique", "database-safety (13 patterns), unique names"],
+  ["large:100:repeated", "100 patterns, repeated names"],
+  ["large:100:unique", "100 patterns, unique names"],
+  ["large:1000:repeated", "1 000 patterns, repeated names"],
+  ["large:1000:unique", "1 000 patterns, unique names"],
+  ["large:10000:repeated", "10 000 patterns, repeated names"],
+  ["large:10000:unique", "10 000 patterns, unique names"],
+];
+for (const [wl, label] of workloads) {
+  const r = {};
+  for (const impl of ["ag", "js"]) for (const audit of ["on", "off"]) r[`${impl}_${audit}`] = measure(impl, audit, wl).ns;
+  results[wl] = r;
+  const row = `| ${label} | ${fmt(r.ag_on)} | ${fmt(r.ag_off)} | ${fmt(r.js_on)} | ${fmt(r.js_off)} | ${ratio(r.ag_on, r.js_on)} | ${ratio(r.ag_off, r.js_off)} |`;
+  rows.push(row);
+  console.log(row);
+}
+const build = measure("build", "on", "large:10000:unique").ms;
+const wasm = readFileSync(join(project, "node_modules/agentguard/agentguard_bg.wasm"));
+const gz = gzipSync(wasm, { level: 9 }).length;
+
+const db = results["db:13:repeated"];
+const dbu = results["db:13:unique"];
+const big = results["large:10000:unique"];
+const bigr = results["large:10000:repeated"];
+const mark = (ok) => (ok ? "met" : "**missed**");
+const budget = [
+  ["`check`, repeated names: no slower than the JS loop (audit on / off)",
+    `${ratio(db.ag_on, db.js_on)} / ${ratio(db.ag_off, db.js_off)}`, mark(db.ag_on <= db.js_on && db.ag_off <= db.js_off)],
+  ["`check`, unique names: at most 3x the JS loop at 13 patterns (audit on / off)",
+    `${ratio(dbu.ag_on, dbu.js_on)} / ${ratio(dbu.ag_off, dbu.js_off)}`, mark(dbu.ag_on <= 3 * dbu.js_on && dbu.ag_off <= 3 * dbu.js_off)],
+  ["`check`, 10 000 patterns: at most 2x the 13-pattern time (unique names, audit on / off)",
+    `${ratio(big.ag_on, dbu.ag_on)} / ${ratio(big.ag_off, dbu.ag_off)}`, mark(big.ag_on <= 2 * dbu.ag_on && big.ag_off <= 2 * dbu.ag_off)],
+  ["`check`, 10 000 patterns: at least 50x faster than the JS loop (unique / repeated names, audit off)",
+    `${(big.js_off / big.ag_off).toFixed(0)}x / ${(bigr.js_off / bigr.ag_off).toFixed(0)}x`, mark(big.js_off >= 50 * big.ag_off && bigr.js_off >= 50 * bigr.ag_off)],
+  ["`new Policy`, 10 000 patterns: under 50 ms", `${build.toFixed(1)} ms`, mark(build < 50)],
+  ["`.wasm`, gzip -9: at most 150 KB (aim: 100 KB)", `${(gz / 1000).toFixed(1)} KB (${(wasm.length / 1000).toFixed(0)} KB raw)`, mark(gz <= 150_000)],
+];
+
+const section = `## Node
+
+\`make bench-npm\` (part of \`make bench\`): \`node bench/node/run.mjs --tarball target/npm/agentguard-VERSION.tgz --write bench/RESULTS.md\`,
+Node ${process.version}. The package is installed from the packed tarball; the baseline is
+\`bench/node/baseline.mjs\`, a hand-written pure-JS policy (one RegExp per pattern, linear scan,
+the same result objects and bounded audit log). Per \`check\`, median of 5 rounds, each workload in a fresh process.
+"Unique names" never repeat (100 000 of them, more than the result cache holds), so every check goes into wasm.
+
+| workload | agentguard, audit on | audit off | JS loop, audit on | audit off | ratio on | ratio off |
+|---|---|---|---|---|---|---|
+${rows.join("\n")}
+
+| budget (DESIGN.md) | measured | |
+|---|---|---|
+${budget.map((b) => `| ${b.join(" | ")} |`).join("\n")}
+`;
+console.log(`\n${section}`);
+
+if (args.write) {
+  const file = resolve(args.write);
+  const text = readFileSync(file, "utf8");
+  const begin = "<!-- BEGIN node -->";
+  const end = "<!-- END node -->";
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`${file} has no ${begin} ... ${end} section`);
+  writeFileSync(file, `${text.slice(0, a + begin.length)}\n${section}${text.slice(b)}`);
+  console.log(`wrote the node section of ${file}`);
+}
+void pathToFileURL;

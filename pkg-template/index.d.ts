@@ -1,0 +1,349 @@
+/**
+ * agentguard: a least-privilege policy engine for AI agents' tool calls.
+ *
+ * Before a tool runs, ask the policy: allow, deny, or require a human's
+ * approval, with the rule that decided and an audit record. The semantics
+ * are exactly those of the Python package tokenfence 0.3.1's `Policy`
+ * (patterns are CPython's `fnmatch.fnmatchcase`), computed by a Rust core
+ * compiled to WebAssembly.
+ *
+ * @example
+ * ```ts
+ * import { Policy, ToolDenied } from "agentguard";
+ *
+ * const policy = new Policy({ allow: ["read_*"], deny: ["drop_*"], require_approval: ["write_*"] });
+ * policy.check("drop_table").reason;   // "denied by pattern: drop_*"
+ * policy.enforce("drop_table");        // throws ToolDenied
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+declare global {
+  // For `[Symbol.dispose]` below without requiring lib "esnext.disposable"
+  // (the same declaration as that lib's, so the two merge).
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
+
+/** What a policy decides for a tool. */
+export type Decision = "allow" | "deny" | "require_approval";
+
+/**
+ * The policy file format: exactly the keys of tokenfence's
+ * `Policy.to_dict()`. Every key is optional. Unknown keys and wrong types
+ * are rejected with a {@link PolicyError} naming the key and index.
+ */
+export interface PolicySpec {
+  /** The policy's name. Default `"default"` (an empty name also becomes `"default"`). */
+  name?: string | null;
+  /**
+   * Patterns that are allowed. When non-empty, a tool that matches no
+   * pattern at all falls to `default`. Default: empty.
+   */
+  allow?: readonly string[] | null;
+  /** Patterns that are denied; they win over everything. Default: empty. */
+  deny?: readonly string[] | null;
+  /** Patterns that need a human's approval (see `onApproval`). Default: empty. */
+  require_approval?: readonly string[] | null;
+  /** The decision when no rule matches. Default `"deny"`. */
+  default?: "allow" | "deny";
+  /** Whether decisions are recorded in the audit log. Default `true`. */
+  audit?: boolean;
+}
+
+/** {@link PolicySpec} with every key present, as {@link Policy.toJSON} returns it. */
+export interface PolicyJSON {
+  name: string;
+  allow: string[];
+  deny: string[];
+  require_approval: string[];
+  default: "allow" | "deny";
+  audit: boolean;
+}
+
+/** The caller's metadata attached to an audit entry (`{ agentId: "bot-1" }`). */
+export type Context = Record<string, unknown>;
+
+/** Options of {@link Policy.check} and friends. */
+export interface CheckOptions {
+  /**
+   * Metadata recorded with the decision in the audit entry, kept as given
+   * (an empty object is recorded as no context, as in tokenfence).
+   */
+  context?: Context | null;
+}
+
+/**
+ * The outcome of a check: a frozen plain object. Results for the same tool
+ * name may be the same object.
+ */
+export interface PolicyResult {
+  /** The decision. */
+  readonly decision: Decision;
+  /** The tool name that was checked. */
+  readonly tool: string;
+  /** Why, in tokenfence's words: `"denied by pattern: drop_*"`. */
+  readonly reason: string;
+  /** The pattern that decided; `null` when the default decided. */
+  readonly matchedRule: string | null;
+  /** `decision === "allow"`: the tool may run now. */
+  readonly allowed: boolean;
+  /** `decision === "deny"`: the tool must not run. */
+  readonly denied: boolean;
+  /** `decision === "require_approval"`: a human must approve it first. */
+  readonly needsApproval: boolean;
+}
+
+/** tokenfence's `AuditEntry.to_dict()`: the cross-language audit record. */
+export interface AuditEntryJSON {
+  /** Seconds since the Unix epoch. */
+  timestamp: number;
+  tool: string;
+  decision: Decision;
+  reason: string;
+  /** Left out when no pattern decided. */
+  matched_rule?: string;
+  /** Left out when there was no (or an empty) context. */
+  context?: Context;
+}
+
+/** One recorded decision (frozen). */
+export declare class AuditEntry {
+  private constructor();
+  /** Seconds since the Unix epoch (a float). */
+  readonly timestamp: number;
+  /** The tool name. */
+  readonly tool: string;
+  /** The final decision (after approval). */
+  readonly decision: Decision;
+  /** The reason string. */
+  readonly reason: string;
+  /** The pattern that decided; `null` when the default decided. */
+  readonly matchedRule: string | null;
+  /** The caller's context as given; `null` when absent or empty. */
+  readonly context: Context | null;
+  /** tokenfence's `to_dict()` form, with snake_case keys. */
+  toJSON(): AuditEntryJSON;
+}
+
+/**
+ * Asks a human (or a program) whether an approval-gated tool may run.
+ * Must return `true` or `false`: anything else is an error, never an
+ * approval. A Promise is allowed only in {@link Policy.checkAsync} and
+ * {@link Policy.enforceAsync}; returned inside the synchronous
+ * `check`/`enforce`, it throws a `TypeError` that points there.
+ *
+ * @param pending - the `require_approval` result
+ * @param context - the check's context, or `null`
+ */
+export type Approver = (pending: PolicyResult, context: Context | null) => boolean | Promise<boolean>;
+
+/** Behaviour of a {@link Policy}: callbacks and the audit log's size. */
+export interface PolicyOptions {
+  /**
+   * Decides approval-gated tools. Without it, such a tool's result stays
+   * `require_approval` (and `enforce` throws {@link ApprovalRequired}).
+   * If it throws (or its Promise rejects), the error propagates and nothing
+   * is allowed or recorded.
+   */
+  onApproval?: Approver | null;
+  /**
+   * Runs after each deny. If it throws, the decision still stands and is
+   * still recorded, and the error propagates. In the async methods a
+   * returned Promise is awaited.
+   */
+  onDeny?: ((result: PolicyResult, context: Context | null) => void | Promise<void>) | null;
+  /**
+   * Receives every audit entry as it is made (only when the policy's
+   * `audit` is on), so a real store loses nothing even when the bounded
+   * log drops old entries. If it throws, the entry is still recorded and
+   * the error propagates. In the async methods a returned Promise is
+   * awaited.
+   */
+  onDecision?: ((entry: AuditEntry) => void | Promise<void>) | null;
+  /**
+   * How many audit entries the log keeps; past it the oldest go first and
+   * {@link Policy.auditDropped} counts them. Default `10000`; `0` keeps none.
+   */
+  auditCapacity?: number;
+}
+
+/**
+ * A compiled, immutable policy, with its callbacks and audit log.
+ *
+ * Decisions:
+ * 1. the first `deny` pattern (list order) that matches: `deny`;
+ * 2. else the first `require_approval` match: `require_approval`, or, with
+ *    `onApproval`, `allow`/`deny` by its answer;
+ * 3. else, with a non-empty `allow` list, the first match: `allow`, and no
+ *    match: `default` (`"not in allow list (default: deny)"`);
+ * 4. else `default` (`"no matching rule (default: …)"`).
+ *
+ * Its wasm memory is released when the policy is garbage-collected; call
+ * {@link Policy.free} (or use `using`) to release it at once.
+ *
+ * @example
+ * ```ts
+ * const policy = new Policy(
+ *   { allow: ["read_*"], deny: ["drop_*"], require_approval: ["write_*"], name: "db" },
+ *   { onApproval: (pending) => pending.tool === "write_log" },
+ * );
+ * policy.check("drop_table", { context: { agentId: "bot-1" } }).decision; // "deny"
+ * ```
+ */
+export declare class Policy {
+  /**
+   * Compiles a policy.
+   *
+   * @param spec - the policy file format (the object tokenfence's
+   *   `to_dict()` writes); omitted: an empty policy, which denies everything
+   * @param options - callbacks and the audit log's capacity
+   * @throws {@link PolicyError} for an invalid spec (unknown key, wrong
+   *   type, bad `default`), naming the field and index
+   * @throws `TypeError` for an unknown or mistyped option
+   */
+  constructor(spec?: PolicySpec, options?: PolicyOptions);
+
+  /**
+   * A policy from its JSON text (a policy file) or from the parsed object.
+   *
+   * @throws {@link PolicyError} for invalid JSON or an invalid spec
+   */
+  static fromJSON(textOrObject: string | PolicySpec, options?: PolicyOptions): Policy;
+
+  /** The policy's name. */
+  readonly name: string;
+
+  /** The kept audit entries, oldest first (a new array each time). */
+  readonly auditLog: AuditEntry[];
+
+  /** How many entries were dropped to respect `auditCapacity` since the last {@link Policy.clearAudit}. */
+  readonly auditDropped: number;
+
+  /**
+   * Decides whether `tool` may run, asks `onApproval` for an
+   * approval-gated tool, and records the decision.
+   *
+   * @throws `TypeError` if `tool` is not a string or not well-formed
+   *   Unicode (a lone surrogate), or if `onApproval` returns anything but
+   *   a boolean (a Promise included: use {@link Policy.checkAsync})
+   * @throws whatever `onApproval` throws (nothing is recorded then), or
+   *   what `onDecision` / `onDeny` throw (the decision is recorded first)
+   */
+  check(tool: string, options?: CheckOptions): PolicyResult;
+
+  /**
+   * {@link Policy.check}, throwing unless the tool is allowed.
+   *
+   * @returns the `allow` result
+   * @throws {@link ToolDenied} for a deny, {@link ApprovalRequired} for an
+   *   approval-gated tool that no `onApproval` granted
+   */
+  enforce(tool: string, options?: CheckOptions): PolicyResult;
+
+  /** {@link Policy.check} with an `onApproval` that may return a Promise. */
+  checkAsync(tool: string, options?: CheckOptions): Promise<PolicyResult>;
+
+  /** {@link Policy.enforce} with an `onApproval` that may return a Promise. */
+  enforceAsync(tool: string, options?: CheckOptions): Promise<PolicyResult>;
+
+  /** Removes every audit entry and resets {@link Policy.auditDropped}. */
+  clearAudit(): void;
+
+  /**
+   * The policy file (tokenfence's `to_dict()`), a fresh object each call:
+   * `new Policy(policy.toJSON())` is the same policy.
+   */
+  toJSON(): PolicyJSON;
+
+  /** Releases the wasm memory now; using the policy afterwards throws. */
+  free(): void;
+
+  /** {@link Policy.free}, for `using policy = new Policy(...)`. */
+  [Symbol.dispose](): void;
+}
+
+/**
+ * An invalid policy: what is wrong, and where. `message` reads like
+ * `allow[1]: expected a string pattern, got number 5`.
+ */
+export declare class PolicyError extends Error {
+  constructor(
+    message: string,
+    details: { kind: PolicyError["kind"]; field?: string | null; index?: number | null; cause?: unknown },
+  );
+  /** `"PolicyError"`. */
+  readonly name: "PolicyError";
+  /** What kind of problem this is. */
+  readonly kind: "json" | "not_an_object" | "unknown_key" | "wrong_type" | "invalid_value" | "missing_field";
+  /** The offending key (the unknown key itself for `unknown_key`), or `null`. */
+  readonly field: string | null;
+  /** The offending position inside a list, or `null`. */
+  readonly index: number | null;
+}
+
+/**
+ * Thrown by {@link Policy.enforce} for a denied tool. Message:
+ * `Tool 'drop_table' denied: denied by pattern: drop_*`.
+ */
+export declare class ToolDenied extends Error {
+  /** The error `enforce` throws for `result`. */
+  constructor(result: PolicyResult);
+  /** `"ToolDenied"` (or `"ApprovalRequired"`). */
+  readonly name: "ToolDenied" | "ApprovalRequired";
+  /** The tool name. */
+  readonly tool: string;
+  /** The reason string. */
+  readonly reason: string;
+  /** The pattern that decided, or `null`. */
+  readonly matchedRule: string | null;
+  /** The full result. */
+  readonly result: PolicyResult;
+}
+
+/**
+ * Thrown by {@link Policy.enforce} for an approval-gated tool that no
+ * `onApproval` granted (tokenfence's `enforce` returns such a result, which
+ * callers then run by mistake; this fails closed).
+ */
+export declare class ApprovalRequired extends ToolDenied {
+  /** `"ApprovalRequired"`. */
+  readonly name: "ApprovalRequired";
+}
+
+/**
+ * CPython 3.11's `fnmatch.fnmatchcase(name, pattern)`, exactly: `*` any
+ * run (across `/`, `.` and newlines), `?` one code point, `[seq]` / `[!seq]`
+ * sets, case-sensitive, no escapes.
+ *
+ * @throws `TypeError` if either argument is not a well-formed string
+ */
+export declare function fnmatch(name: string, pattern: string): boolean;
+
+/**
+ * Instantiates the wasm module synchronously. Only needed where the entry
+ * cannot load it by itself (the web entry when the `.wasm` was not served
+ * next to it); a no-op once loaded.
+ *
+ * @param moduleOrBytes - a compiled `WebAssembly.Module` or the bytes of
+ *   `agentguard_bg.wasm`
+ */
+export declare function initSync(moduleOrBytes: WasmModuleOrBytes): void;
+
+/**
+ * Instantiates the wasm module asynchronously; a no-op once loaded.
+ *
+ * @param input - a URL, a `Response` (or a promise of one), a compiled
+ *   module or the bytes; default: `agentguard_bg.wasm` next to the web entry
+ */
+export declare function init(input?: string | WasmModuleOrBytes | PromiseLike<object>): Promise<void>;
+
+/**
+ * A compiled `WebAssembly.Module`, or the bytes of `agentguard_bg.wasm`
+ * (an `ArrayBuffer` or a view of one). For `init`, also a `URL`, a
+ * `Request` or a `Response`. Typed structurally so that no DOM or Node
+ * typings are needed.
+ */
+export type WasmModuleOrBytes = ArrayBuffer | ArrayBufferView | object;

@@ -1,0 +1,6 @@
+// Everything the package exports, for every entry (node, web, workerd).
+export { Policy, AuditEntry } from "./policy.js";
+export { PolicyError, ToolDenied, ApprovalRequired } from "./errors.js";
+export { fnmatch } from "./fnmatch.js";
+export { init, initSync } from "./wasm.js";
+export { ActionPolicies } from "./action.js";

@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// Assembles the npm package in pkg/ from pkg-template/ and the wasm-bindgen
+// output (make build-npm runs wasm-pack and wasm-opt first):
+//
+//   node scripts/build-pkg.mjs --wasm target/wasm/pkg --out pkg
+//
+// Every entry is bundled by esbuild from the one ESM tree in
+// pkg-template/src, so each has the same classes; node.mjs re-exports
+// node.cjs so that Node's `import` and `require` share them.
+
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+import * as esbuild from "esbuild";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const { values: args } = parseArgs({
+  options: {
+    wasm: { type: "string", default: join(root, "target/wasm/pkg") },
+    out: { type: "string", default: join(root, "pkg") },
+  },
+});
+const wasmDir = resolve(args.wasm);
+const out = resolve(args.out);
+const template = join(root, "pkg-template");
+const stage = join(root, "target/npm-stage");
+
+function cargoVersion() {
+  const toml = readFileSync(join(root, "Cargo.toml"), "utf8");
+  for (const table of ["workspace.package", "package"]) {
+    const body = toml.split(`\n[${table}]\n`)[1]?.split(/\n\[/)[0] ?? "";
+    const m = /^version\s*=\s*"([^"]+)"/m.exec(body);
+    if (m) return m[1];
+  }
+  throw new Error("no version in Cargo.toml");
+}
+
+for (const f of ["agentguard.js", "agentguard_bg.wasm"]) {
+  if (!existsSync(join(wasmDir, f))) throw new Error(`missing ${join(wasmDir, f)}: run wasm-pack first`);
+}
+
+// Stage the sources with wasm-bindgen's glue beside them.
+rmSync(stage, { recursive: true, force: true });
+cpSync(join(template, "src"), join(stage, "src"), { recursive: true });
+cpSync(join(wasmDir, "agentguard.js"), join(stage, "src/glue.js"));
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+
+const version = cargoVersion();
+const banner = `// agentguard ${version} (MIT). Built from pkg-template/src; do not edit.`;
+const common = {
+  bundle: true,
+  charset: "utf8",
+  legalComments: "none",
+  logLevel: "warning",
+  banner: { js: banner },
+  external: ["*.wasm"],
+  // wasm-bindgen's default init reads import.meta.url; the Node entry always
+  // passes the bytes, so that branch is dead there.
+  logOverride: { "empty-import-meta": "silent" },
+};
+await esbuild.build({
+  ...common,
+  entryPoints: [join(stage, "src/entries/node.js")],
+  outfile: join(out, "node.cjs"),
+  format: "cjs",
+  platform: "node",
+  target: "node18",
+});
+await esbuild.build({
+  ...common,
+  entryPoints: [join(stage, "src/entries/web.js")],
+  outfile: join(out, "web.mjs"),
+  format: "esm",
+  platform: "neutral",
+  target: "es2022",
+});
+await esbuild.build({
+  ...common,
+  entryPoints: [join(stage, "src/entries/workerd.js")],
+  outfile: join(out, "workerd.mjs"),
+  format: "esm",
+  platform: "neutral",
+  target: "es2022",
+});
+
+cpSync(join(wasmDir, "agentguard_bg.wasm"), join(out, "agentguard_bg.wasm"));
+for (const f of ["index.d.ts", "README.md", "LICENSE"]) cpSync(join(template, f), join(out, f));
+
+// node.mjs: named re-exports of node.cjs, listed from what it exports.
+const names = Object.keys(createRequire(import.meta.url)(join(out, "node.cjs"))).sort();
+writeFileSync(
+  join(out, "node.mjs"),
+  `${banner}
+// Node's ESM entry: the same module as node.cjs, so an error thrown through
+// one entry is an instance of the class exported by the other.
+import cjs from "./node.cjs";
+
+export const { ${names.join(", ")} } = cjs;
+`,
+);
+
+const pkg = JSON.parse(readFileSync(join(template, "package.json"), "utf8"));
+pkg.version = version;
+writeFileSync(join(out, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);
+console.log(`pkg/: agentguard ${version}, exports ${names.join(", ")}`);

@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+// `make test-npm`: installs the packed tarball into fresh ESM and CommonJS
+// projects under target/npm-test/ and runs there, as a user would:
+//   - node's test runner over tests/js/esm/*.test.mjs and tests/js/cjs/*.test.cjs
+//     (API, bad input, the vectors in tests/vectors/, the differential corpus);
+//   - the examples of the package README;
+//   - tsc --noEmit over index.d.ts and the type tests in tests/js/types/.
+//
+//   node tests/js/run.mjs --tarball target/npm/agentguard-X.tgz --corpus target/corpus
+
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../..");
+const { values: args } = parseArgs({
+  options: {
+    tarball: { type: "string" },
+    corpus: { type: "string", default: join(root, "target/corpus") },
+    work: { type: "string", default: join(root, "target/npm-test") },
+  },
+});
+if (!args.tarball || !existsSync(args.tarball)) {
+  console.error(`no tarball at ${args.tarball}: run \`make pack\``);
+  process.exit(2);
+}
+const tarball = resolve(args.tarball);
+const env = {
+  ...process.env,
+  AGENTGUARD_VECTORS: join(root, "tests/vectors"),
+  AGENTGUARD_CORPUS: resolve(args.corpus),
+};
+
+function run(cmd, argv, cwd) {
+  const p = spawnSync(cmd, argv, { cwd, env, stdio: "inherit" });
+  if (p.error) throw p.error;
+  return p.status;
+}
+
+function project(name, type) {
+  const dir = join(args.work, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, "package.json"),
+    `${JSON.stringify({ name: `agentguard-test-${name}`, private: true, type }, null, 2)}\n`,
+  );
+  // The tarball has no dependencies: nothing is fetched.
+  const status = run(
+    "npm",
+    ["install", "--offline", "--no-audit", "--no-fund", "--no-package-lock", "--silent", tarball],
+    dir,
+  );
+  if (status !== 0) throw new Error(`npm install of ${tarball} into ${dir} failed`);
+  return dir;
+}
+
+const totals = { pass: 0, fail: 0 };
+
+function nodeTests(dir, files) {
+  const tap = join(dir, "results.tap");
+  const status = run(
+    process.execPath,
+    [
+      "--test",
+      "--test-reporter=spec",
+      "--test-reporter-destination=stdout",
+      "--test-reporter=tap",
+      `--test-reporter-destination=${tap}`,
+      ...files,
+    ],
+    dir,
+  );
+  const text = existsSync(tap) ? readFileSync(tap, "utf8") : "";
+  const count = (k) => Number(new RegExp(`^# ${k} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+  totals.pass += count("pass");
+  totals.fail += count("fail") + (status === 0 ? 0 : count("fail") === 0 ? 1 : 0);
+}
+
+function step(what, ok) {
+  console.log(`${ok ? "ok" : "FAILED"}: ${what}`);
+  if (ok) totals.pass++;
+  else totals.fail++;
+}
+
+// ESM project: the API, bad input, conformance, interop.
+const esm = project("esm", "module");
+cpSync(join(here, "esm"), join(esm, "test"), { recursive: true });
+nodeTests(
+  esm,
+  readdirSync(join(esm, "test"))
+    .filter((f) => f.endsWith(".test.mjs"))
+    .map((f) => join("test", f)),
+);
+
+// CommonJS project.
+const cjs = project("cjs", "commonjs");
+cpSync(join(here, "cjs"), join(cjs, "test"), { recursive: true });
+nodeTests(
+  cjs,
+  readdirSync(join(cjs, "test"))
+    .filter((f) => f.endsWith(".test.cjs"))
+    .map((f) => join("test", f)),
+);
+
+// The package README's examples, each run as its own ES module.
+const readme = readFileSync(join(esm, "node_modules/agentguard/README.md"), "utf8");
+const blocks = [...readme.matchAll(/```(?:js|javascript|mjs)\n([\s\S]*?)```/g)].map((m) => m[1]);
+mkdirSync(join(esm, "readme"), { recursive: true });
+// `expr; // => value` lines become assertions, so the documented values are checked.
+const doctest = (code) =>
+  `import { deepStrictEqual as __eq } from "node:assert";\n${code.replace(
+    /^(\s*)(.+?);\s*\/\/ => (.+)$/gm,
+    (_, indent, expr, want) => `${indent}__eq(${expr}, ${want});`,
+  )}`;
+blocks.forEach((code, i) => {
+  const file = join(esm, "readme", `example-${i + 1}.mjs`);
+  writeFileSync(file, doctest(code));
+  step(`README example ${i + 1}`, run(process.execPath, [file], esm) === 0);
+});
+step(`README has examples (${blocks.length})`, blocks.length >= 3);
+
+// The Node demo (examples/node-agent), against the installed package.
+{
+  const demo = join(esm, "demo");
+  mkdirSync(demo, { recursive: true });
+  for (const f of ["agent.mjs", "policy.json"]) cpSync(join(root, "examples/node-agent", f), join(demo, f));
+  const auto = spawnSync(process.execPath, [join(demo, "agent.mjs")], { cwd: esm, env, encoding: "utf8" });
+  step(
+    "demo: the agent is stopped before drop_table, the audit trail prints",
+    auto.status === 0 &&
+      auto.stdout.includes("x  Tool 'drop_table' denied: denied by pattern: drop_*") &&
+      auto.stdout.includes("approved via callback (pattern: write_database)") &&
+      auto.stdout.includes("approval denied via callback (pattern: create_index)") &&
+      /audit trail:[\s\S]*deny +drop_table/.test(auto.stdout),
+  );
+  const asked = spawnSync(process.execPath, [join(demo, "agent.mjs"), "--interactive", "--json"], {
+    cwd: esm,
+    env,
+    encoding: "utf8",
+    input: "n\ny\n",
+  });
+  const entries = asked.stdout
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l));
+  const byTool = Object.fromEntries(entries.map((e) => [e.tool, e]));
+  step(
+    "demo --interactive: the terminal's answers decide (n, then y)",
+    asked.status === 0 &&
+      byTool.write_database?.reason === "approval denied via callback (pattern: write_database)" &&
+      byTool.create_index?.reason === "approved via callback (pattern: create_index)" &&
+      byTool.drop_table?.decision === "deny",
+  );
+}
+
+// Types: index.d.ts under strict settings, from ESM and CommonJS.
+const tsc = join(root, "node_modules/typescript/bin/tsc");
+const tsconfig = (files) =>
+  JSON.stringify(
+    {
+      compilerOptions: {
+        strict: true,
+        noEmit: true,
+        module: "nodenext",
+        moduleResolution: "nodenext",
+        target: "es2022",
+        lib: ["es2022"],
+        types: [],
+        skipLibCheck: false,
+        noUnusedLocals: false,
+        exactOptionalPropertyTypes: true,
+        noUncheckedIndexedAccess: true,
+      },
+      files,
+    },
+    null,
+    2,
+  );
+cpSync(join(here, "types/esm.test.ts"), join(esm, "types.test.ts"));
+writeFileSync(join(esm, "tsconfig.json"), tsconfig(["types.test.ts"]));
+step("tsc --noEmit (ESM, nodenext)", run(process.execPath, [tsc, "-p", "tsconfig.json"], esm) === 0);
+cpSync(join(here, "types/cjs.test.cts"), join(cjs, "types.test.cts"));
+writeFileSync(join(cjs, "tsconfig.json"), tsconfig(["types.test.cts"]));
+step("tsc --noEmit (CommonJS, nodenext)", run(process.execPath, [tsc, "-p", "tsconfig.json"], cjs) === 0);
+
+console.log(`npm: ${totals.pass} passed, ${totals.fail} failed`);
+process.exit(totals.fail === 0 ? 0 : 1);

@@ -1,0 +1,118 @@
+// Type tests for index.d.ts (tsc --noEmit in the ESM test project): right
+// uses compile, wrong ones are rejected (each `@ts-expect-error` must fail).
+import {
+  ApprovalRequired,
+  AuditEntry,
+  type AuditEntryJSON,
+  type CheckOptions,
+  type Decision,
+  Policy,
+  PolicyError,
+  type PolicyJSON,
+  type PolicyOptions,
+  type PolicyResult,
+  type PolicySpec,
+  ToolDenied,
+  fnmatch,
+  init,
+  initSync,
+} from "agentguard";
+
+const spec: PolicySpec = {
+  name: "db",
+  allow: ["read_*"],
+  deny: ["drop_*"],
+  require_approval: ["write_*"],
+  default: "deny",
+  audit: true,
+};
+const options: PolicyOptions = {
+  onApproval: async (pending: PolicyResult, context) => pending.tool === "write_log" && context !== null,
+  onDeny: (result, context) => void [result.reason, context?.agentId],
+  onDecision: (entry: AuditEntry) => void entry.toJSON().matched_rule,
+  auditCapacity: 10_000,
+};
+const policy = new Policy(spec, options);
+new Policy();
+new Policy({ default: "allow" }, { onApproval: () => true });
+
+const r: PolicyResult = policy.check("drop_table", { context: { agentId: "bot-1" } });
+const d: Decision = r.decision;
+const rule: string | null = r.matchedRule;
+const flags: boolean[] = [r.allowed, r.denied, r.needsApproval];
+if (r.decision === "require_approval") void r.needsApproval;
+policy.enforce("read_x");
+const later: Promise<PolicyResult> = policy.checkAsync("write_x");
+void policy.enforceAsync("write_x", { context: null });
+const log: AuditEntry[] = policy.auditLog;
+const json: AuditEntryJSON = log[0]!.toJSON();
+const n: number = policy.auditDropped + json.timestamp;
+const name: string = policy.name;
+const out: PolicyJSON = policy.toJSON();
+const again: Policy = Policy.fromJSON(JSON.stringify(out), options);
+Policy.fromJSON(spec);
+policy.clearAudit();
+policy.free();
+policy[Symbol.dispose]();
+const matched: boolean = fnmatch("a", "?");
+initSync(new Uint8Array(8));
+const loading: Promise<void> = init();
+
+try {
+  policy.enforce("x");
+} catch (e) {
+  if (e instanceof ApprovalRequired) {
+    const t: string = e.tool;
+    void t;
+  } else if (e instanceof ToolDenied) {
+    const m: string | null = e.matchedRule;
+    const res: PolicyResult = e.result;
+    void [m, res];
+  } else if (e instanceof PolicyError) {
+    const k: "json" | "not_an_object" | "unknown_key" | "wrong_type" | "invalid_value" | "missing_field" = e.kind;
+    const f: string | null = e.field;
+    const i: number | null = e.index;
+    void [k, f, i];
+  }
+}
+const opts: CheckOptions = { context: { a: 1 } };
+void [d, rule, flags, later, n, name, again, matched, loading, opts];
+
+// Wrong uses.
+// @ts-expect-error: the decision is a union of three strings
+const wrong: Decision = "maybe";
+// @ts-expect-error: default is "allow" or "deny"
+new Policy({ default: "block" });
+// @ts-expect-error: unknown key in a policy
+new Policy({ denny: ["drop_*"] });
+// @ts-expect-error: patterns are strings
+new Policy({ allow: [5] });
+// @ts-expect-error: audit is a boolean
+new Policy({ audit: "yes" });
+// @ts-expect-error: unknown option
+new Policy(spec, { onApprove: () => true });
+// @ts-expect-error: the approver answers a boolean
+new Policy(spec, { onApproval: () => "yes" });
+// @ts-expect-error: auditCapacity is a number
+new Policy(spec, { auditCapacity: "10" });
+// @ts-expect-error: tool names are strings
+policy.check(5);
+// @ts-expect-error: context is an object
+policy.check("x", { context: "bot-1" });
+// @ts-expect-error: unknown check option
+policy.check("x", { contxt: {} });
+// @ts-expect-error: results are read-only
+r.decision = "allow";
+// @ts-expect-error: matchedRule may be null
+const notNull: string = r.matchedRule;
+// @ts-expect-error: camelCase fields on results
+void r.matched_rule;
+// @ts-expect-error: the name is read-only
+policy.name = "other";
+// @ts-expect-error: checkAsync returns a Promise
+const notAwaited: PolicyResult = policy.checkAsync("x");
+// @ts-expect-error: audit entries are read-only
+log[0]!.tool = "x";
+// @ts-expect-error: fnmatch takes two strings
+fnmatch("a");
+void [wrong, notNull, notAwaited];
