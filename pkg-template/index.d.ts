@@ -347,3 +347,112 @@ export declare function init(input?: string | WasmModuleOrBytes | PromiseLike<ob
  * typings are needed.
  */
 export type WasmModuleOrBytes = ArrayBuffer | ArrayBufferView | object;
+
+/** The direction an action policy governs: what an agent sends, or receives. */
+export type Direction = "send" | "receive";
+
+/**
+ * `open` (everything passes; the state of an agent without a policy),
+ * `allowlist` (only matching intent types pass), `denylist` (matching
+ * intent types are blocked).
+ */
+export type ActionMode = "open" | "allowlist" | "denylist";
+
+/**
+ * One agent's action policy for one direction. `patterns` are fnmatch
+ * patterns over dotted intent types (`intent.data.read.*`); none for `open`.
+ */
+export interface ActionPolicy {
+  direction: Direction;
+  mode: ActionMode;
+  /** Default `[]`. */
+  patterns?: string[];
+  /** An opaque label a store may attach (the gateway's `pol_…`). */
+  policy_id?: string;
+}
+
+/** {@link ActionPolicy} as the store returns it: `patterns` always present. */
+export interface ActionPolicyJSON {
+  direction: Direction;
+  mode: ActionMode;
+  patterns: string[];
+  policy_id?: string;
+}
+
+/** The store format of {@link ActionPolicies}: one entry per agent and direction. */
+export interface ActionPoliciesJSON {
+  policies: Array<ActionPolicyJSON & { agent: string }>;
+}
+
+/**
+ * A blocked intent: the gateway's 403 body. `message` is
+ * `Intent type 'intent.data.delete.v1' not in receive allowlist` or
+ * `Intent type '…' in send denylist (pattern: …)`; `pattern` only for a
+ * denylist hit.
+ */
+export interface Violation {
+  error: "action_policy_violation";
+  message: string;
+  direction: Direction;
+  /** The agent whose policy blocked (the sender for `send`, the receiver for `receive`). */
+  address_id: string;
+  pattern?: string;
+}
+
+/** An intent to check: addresses are `agent://org/env/name` or a bare id. */
+export interface Intent {
+  from: string;
+  to: string;
+  intentType: string;
+}
+
+/**
+ * The action policies of many agents, at most one per agent and direction;
+ * an agent or direction without one is open. The semantics are the core's
+ * (the same in Rust and Python).
+ *
+ * ```ts
+ * const policies = new ActionPolicies();
+ * policies.set("analytics-agent", { direction: "receive", mode: "allowlist", patterns: ["intent.data.read.*"] });
+ * policies.checkIntent({ from: "ops-agent", to: "agent://myorg/production/analytics-agent", intentType: "intent.data.delete.v1" });
+ * // -> { error: "action_policy_violation", message: "Intent type 'intent.data.delete.v1' not in receive allowlist", ... }
+ * ```
+ */
+export declare class ActionPolicies {
+  /**
+   * Empty, or read strictly from a store.
+   * @throws {@link PolicyError} naming the field and index (`policies[3].mode: …`)
+   */
+  constructor(store?: ActionPoliciesJSON);
+  /** A store from its JSON text or object, strictly. */
+  static fromJSON(textOrObject: string | ActionPoliciesJSON): ActionPolicies;
+  /**
+   * `agent://org/env/name` -> `name`; a bare id as is.
+   * @throws {@link PolicyError} for anything else
+   */
+  static resolveAddress(address: string): string;
+  /**
+   * Sets `agent`'s policy for `policy.direction`; returns the one it replaced.
+   * @throws {@link PolicyError} for a malformed policy or address
+   */
+  set(agent: string, policy: ActionPolicy): ActionPolicyJSON | null;
+  /** Both directions of `agent` (`null`: open). */
+  get(agent: string): { send: ActionPolicyJSON | null; receive: ActionPolicyJSON | null };
+  /** One direction of `agent` (`null`: open). */
+  get(agent: string, direction: Direction): ActionPolicyJSON | null;
+  /** Removes a direction's policy (back to open); returns it. */
+  delete(agent: string, direction: Direction): ActionPolicyJSON | null;
+  /**
+   * The sender's `send` policy, then the receiver's `receive` policy:
+   * `null` if the intent passes, else the violation.
+   * @throws {@link PolicyError} for a malformed address or an empty intent type;
+   *   `TypeError` for a non-string
+   */
+  checkIntent(intent: Intent): Violation | null;
+  /** The ids of the agents that have at least one policy, sorted. */
+  readonly agents: string[];
+  /** The store, readable by {@link ActionPolicies.fromJSON}. */
+  toJSON(): ActionPoliciesJSON;
+  /** Releases the wasm memory now. */
+  free(): void;
+}
