@@ -71,6 +71,8 @@ def test_astral_characters_are_one_code_point():
         ({"name": ["x"]}, "name", None, "wrong_type"),
         ({"allow": [float("nan")]}, "allow", 0, "wrong_type"),
         ({1: ["x"]}, None, None, "wrong_type"),
+        ({"allow": ["a", 10**400]}, "allow", 1, "wrong_type"),
+        ({"allow": [2**70]}, "allow", 0, "wrong_type"),
     ],
 )
 def test_from_dict_is_strict_and_names_the_key(spec, field, index, kind):

@@ -184,10 +184,14 @@ pub fn to_json(obj: &Bound<'_, PyAny>, loc: Loc<'_>) -> PyResult<Value> {
         if let Ok(u) = obj.extract::<u64>() {
             return Ok(Value::Number(u.into()));
         }
-        let f: f64 = obj.extract()?;
-        if let Some(n) = Number::from_f64(f) {
+        if let Some(n) = obj.extract::<f64>().ok().and_then(Number::from_f64) {
             return Ok(Value::Number(n));
         }
+        return Err(loc.error(
+            py,
+            "wrong_type",
+            "expected a JSON value, got an int too large for JSON".to_string(),
+        ));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         if let Some(n) = Number::from_f64(f.value()) {
