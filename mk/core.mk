@@ -24,7 +24,7 @@ vectors-check: $(VENV)/.deps-ok
 	$(PY) tests/vectors/make_vectors.py --check
 
 test-core: lint-core corpus vectors-check
-	AGENTGUARD_CORPUS=$(CORPUS_DIR) cargo test --release
+	AGENTGUARD_CORPUS=$(CORPUS_DIR) cargo test --release -- --show-output
 
 bench-core:
 	cargo bench --bench check
