@@ -167,3 +167,20 @@ def test_exception_hierarchy():
 
 def test_version():
     assert agentguard.__version__.count(".") == 2
+
+
+def test_constructor_signature_is_tokenfences_plus_additions():
+    import inspect
+
+    import tokenfence
+
+    ours = inspect.signature(Policy).parameters
+    theirs = inspect.signature(tokenfence.Policy).parameters
+    assert list(ours)[: len(theirs)] == list(theirs)
+    assert list(ours)[len(theirs):] == ["on_decision", "audit_capacity"]
+    for name, param in theirs.items():
+        assert ours[name].kind is param.kind is inspect.Parameter.KEYWORD_ONLY
+        assert ours[name].default == param.default, name
+    assert ours["audit_capacity"].default == DEFAULT_AUDIT_CAPACITY
+    for method in ["check", "enforce"]:
+        assert list(inspect.signature(getattr(Policy, method)).parameters) == ["self", "tool", "context"]

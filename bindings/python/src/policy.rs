@@ -79,8 +79,6 @@ impl Strings {
     }
 }
 
-/// Policy(*, allow=None, deny=None, require_approval=None, default="deny", audit=True, on_deny=None, on_approval=None, name=None, on_decision=None, audit_capacity=10000)
-///
 /// A least-privilege policy for an agent's tool calls: a drop-in for
 /// tokenfence's `Policy`, decided by the agentguard core.
 ///
@@ -315,6 +313,11 @@ impl Policy {
         on_decision = None,
         audit_capacity = agentguard::DEFAULT_AUDIT_CAPACITY as i64,
     ))]
+    #[pyo3(
+        text_signature = "(*, allow=None, deny=None, require_approval=None, default='deny', \
+                          audit=True, on_deny=None, on_approval=None, name=None, \
+                          on_decision=None, audit_capacity=10000)"
+    )]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
