@@ -85,7 +85,7 @@ def test_check_releases_the_gil_while_matching_a_long_name():
     # could not move during the call.
     # A set scanned at every position: tens of milliseconds of matching.
     policy = Policy(deny=["*[b]*"], default="allow", audit=False)
-    name = "a" * 5_000_000
+    name = "a" * 10_000_000
     count = 0
     stop = False
 
