@@ -177,8 +177,11 @@ impl Hooks<Context> for PyHooks<'_, '_> {
         None
     }
 
-    /// Appends the entry to the shared log (held only for the push, never
-    /// while Python code runs), then hands it to `on_decision`.
+    /// Appends the entry to the shared log, then hands it to `on_decision`.
+    /// The lock is held only for the push, not while callbacks run, so a
+    /// callback may use the policy again. (A full log releases its oldest
+    /// entry's context under the lock: Python code runs there only if that
+    /// context has a `__del__`, and other threads wait with the GIL released.)
     fn on_decision(&mut self, entry: &agentguard::AuditEntry<Context>) -> PyResult<()> {
         let py = self.py;
         self.policy.lock_log(py).push(clone_entry(py, entry));
