@@ -137,3 +137,19 @@ test("the README walkthrough runs as written", async (t) => {
   const violations = await call(gw.url, "GET", "/v1/mesh/audit?decision=blocked", { key: "demo-admin-key" });
   assert.equal(violations.body.records.length, 1, "the violation is on the dashboard's feed");
 });
+
+test("the README's JavaScript example prints what its comment says", async (t) => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const section = /<!-- BEGIN gateway -->([\s\S]*?)<!-- END gateway -->/.exec(readme)[1];
+  const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(code, "the gateway section has a js example");
+  const expected = [...code.matchAll(/console\.log\(.*\); \/\/ (.*)$/gm)].map((m) => m[1]);
+  assert.equal(expected.length, 1);
+  const dir = tempDir(t);
+  const { mkdirSync, symlinkSync, writeFileSync } = await import("node:fs");
+  mkdirSync(join(dir, "node_modules"));
+  symlinkSync(join(ROOT, "examples/gateway/node_modules/agentguard"), join(dir, "node_modules/agentguard"));
+  writeFileSync(join(dir, "example.mjs"), code);
+  const { stdout } = await run(process.execPath, [join(dir, "example.mjs")], { cwd: dir });
+  assert.deepEqual(stdout.trim().split("\n"), expected);
+});

@@ -81,3 +81,18 @@ def test_python_values_and_types():
         store.set("a", {"direction": "send", "mode": "denylist", "patterns": [1]})
     with pytest.raises(PolicyError, match="not a valid agent address"):
         ActionPolicies.resolve_address("agent://nope")
+
+
+def test_readme_example(capsys):
+    """The Python example of the README's gateway section prints what its comment says."""
+    import re
+
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("<!-- BEGIN gateway -->")[1].split("<!-- END gateway -->")[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    expected = re.findall(r"^print\(.*\)  # (.*)$", code, re.M)
+    assert len(expected) == 1
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out.splitlines() == expected
