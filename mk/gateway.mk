@@ -2,7 +2,8 @@
 # intent between agents, over node:http, with the npm package's
 # ActionPolicies (installed from the packed tarball, as a user would).
 #   make gateway          start it with the demo keys on http://127.0.0.1:8787
-#   make test-gateway     tests/gateway/: real HTTP on 127.0.0.1, Chromium, kill -9
+#   make test-gateway     tests/gateway/: real HTTP on 127.0.0.1, Chromium (mk/edge.mk
+#                         installs it when missing), kill -9, tsc
 #   make bench-gateway    10 000 intents at concurrency 50 -> bench/RESULTS.md
 # (The Rust side, tests/action.rs, runs in test-core; the Python side,
 # tests/python/test_action.py, in test-python.)
@@ -31,7 +32,7 @@ $(GATEWAY_PKG): $(NPM_TGZ)
 gateway: $(GATEWAY_PKG)
 	node $(GATEWAY_DIR)/server.mjs --port $(GATEWAY_PORT) --data-dir $(GATEWAY_DATA) --keys $(GATEWAY_DIR)/demo/keys.json
 
-test-gateway: $(GATEWAY_PKG) | node-deps
+test-gateway: $(GATEWAY_PKG) | node-deps chromium
 	node --test --test-concurrency=1 tests/gateway/*.test.mjs
 
 bench-gateway: $(GATEWAY_PKG)
