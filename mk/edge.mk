@@ -12,6 +12,8 @@ EDGE_TESTS = $(sort $(wildcard tests/edge/*.test.mjs tests/browser/*.test.mjs))
 
 .PHONY: chromium test-edge playground
 
+test: test-edge
+
 # Debian's Chromium; playwright-core drives it (no browser download).
 chromium:
 	@test -x $(CHROMIUM) || apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }
