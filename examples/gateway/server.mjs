@@ -212,7 +212,7 @@ export class Gateway {
   #audit;
   /** @type {object[]} the newest AUDIT_MEMORY records, oldest first */
   #auditRecent = [];
-  /** @type {Map<string, {log: AppendLog, queue: object[], taken: number}>} */
+  /** @type {Map<string, {log: AppendLog, queue: object[], taken: number, cursorWrites: Promise<void>}>} */
   #inboxes = new Map();
   #policyWrites = Promise.resolve();
   #warn;
@@ -267,7 +267,10 @@ export class Gateway {
     } catch (e) {
       if (e.code !== "ENOENT") throw new Error(`${base}.taken: ${e.message}`);
     }
-    const box = { log: new AppendLog(`${base}.jsonl`), queue: records.slice(taken), taken };
+    // queue: the durable, untaken intents in file order; taken: how many
+    // lines of the file are taken (the durable cursor); cursorWrites: the
+    // chain that keeps cursor writes in order.
+    const box = { log: new AppendLog(`${base}.jsonl`), queue: records.slice(taken), taken, cursorWrites: Promise.resolve() };
     this.#inboxes.set(agent, box);
     return box;
   }
@@ -533,8 +536,14 @@ export class Gateway {
       created_at: Date.now() / 1000,
     };
     const box = this.#inbox(to);
+    // The queue must list intents in file order (the cursor counts lines):
+    // push when the append resolves, and appends resolve in file order.
+    // Only a durable intent is visible to the receiver.
+    const queued = box.log.append(intent).then(() => {
+      box.queue.push(intent);
+    });
     await Promise.all([
-      box.log.append(intent),
+      queued,
       this.#record({
         ...base,
         intent_id: intent.intent_id,
@@ -544,8 +553,6 @@ export class Gateway {
         message: `Intent type '${body.intent_type}' delivered to ${to}`,
       }),
     ]);
-    // Only a durable intent is visible to the receiver (see #takeInbox).
-    box.queue.push(intent);
     send(res, 202, { ok: true, intent_id: intent.intent_id });
   }
 
@@ -553,13 +560,24 @@ export class Gateway {
     if (who.role !== "agent") throw new HttpError(403, "forbidden", "only agent keys have an inbox");
     const limit = queryLimit(url, 100, 1000);
     const box = this.#inbox(who.agent);
-    const intents = box.queue.slice(0, limit);
+    // Removed from the queue at once, so a concurrent take cannot get them too.
+    const intents = box.queue.splice(0, limit);
     if (intents.length > 0) {
-      // Taken means taken: the cursor is durable before the intents are handed over.
-      const taken = box.taken + intents.length;
-      await writeFileAtomic(join(this.#dataDir, "inbox", `${who.agent}.taken`), `${JSON.stringify({ taken })}\n`);
-      box.taken = taken;
-      box.queue.splice(0, intents.length);
+      box.taken += intents.length;
+      const taken = box.taken;
+      const path = join(this.#dataDir, "inbox", `${who.agent}.taken`);
+      // Taken means taken: the cursor is durable before the intents are
+      // handed over. Writes are chained, so the file ends at the highest count.
+      const write = box.cursorWrites.then(() => writeFileAtomic(path, `${JSON.stringify({ taken })}\n`));
+      box.cursorWrites = write.catch(() => {});
+      try {
+        await write;
+      } catch (e) {
+        // Not durable: hand nothing over; the intents go back to the front.
+        box.queue.unshift(...intents);
+        box.taken -= intents.length;
+        throw e;
+      }
     }
     send(res, 200, { ok: true, intents, remaining: box.queue.length });
   }

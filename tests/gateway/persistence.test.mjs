@@ -221,3 +221,36 @@ test("a damaged line in the middle of a log stops startup with a clear message",
   writeFileSync(auditFile, `{"oops\n${good}`);
   await assert.rejects(startServer({ dataDir, keysFile }), /audit\.jsonl: line 1 is not valid JSON .*the file is damaged/);
 });
+
+test("concurrent sends and takes: every intent is delivered exactly once, across a restart", async (t) => {
+  const { keysFile, dataDir } = await setup(t);
+  let gw = await startServer({ dataDir, keysFile });
+  t.after(() => gw.stop());
+  const send = (i) =>
+    call(gw.url, "POST", "/v1/mesh/intents", {
+      key: keyOf(i % 2 ? "ops-agent" : "reporting-agent"),
+      body: { intent_type: `intent.data.read.v${i}`, to_agent: "analytics-agent", payload: { i } },
+    });
+  const take = (limit) => call(gw.url, "GET", `/v1/mesh/inbox?limit=${limit}`, { key: keyOf("analytics-agent") });
+  const sentIds = [];
+  const taken = [];
+  // Sends and takes interleaved, 20 at a time.
+  for (let round = 0; round < 10; round++) {
+    const results = await Promise.all([
+      ...Array.from({ length: 20 }, (_, k) => send(round * 20 + k)),
+      ...Array.from({ length: 5 }, () => take(3)),
+    ]);
+    for (const r of results) {
+      if (r.body.intent_id) sentIds.push(r.body.intent_id);
+      else taken.push(...r.body.intents.map((i) => i.intent_id));
+    }
+  }
+  assert.equal(sentIds.length, 200);
+  assert.equal(new Set(taken).size, taken.length, "no intent handed out twice");
+  await gw.stop();
+  gw = await startServer({ dataDir, keysFile });
+  const rest = await drainInbox(gw.url, "analytics-agent");
+  const all = [...taken, ...rest.map((i) => i.intent_id)];
+  assert.equal(new Set(all).size, all.length, "nothing handed out again after the restart");
+  assert.deepEqual([...all].sort(), [...sentIds].sort(), "every acknowledged intent, exactly once");
+});
