@@ -37,4 +37,8 @@ demo-core:
 # here, so the stable compiler is allowed them with RUSTC_BOOTSTRAP=1.
 fuzz-core:
 	@command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
-	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run check_policy -- -max_total_time=$${FUZZ_SECONDS:-60}
+	@mkdir -p fuzz/corpus/check_policy
+	@for f in examples/policies/*.json; do \
+	  { cat $$f; printf '\0drop_table\0read_database\0write_database\0\xc3\xa9'; } > fuzz/corpus/check_policy/seed-$$(basename $$f .json); \
+	done
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run check_policy corpus/check_policy -- -max_total_time=$${FUZZ_SECONDS:-60}
