@@ -10,7 +10,14 @@ CHROMIUM ?= /usr/bin/chromium
 PLAYGROUND_PORT ?= 8099
 EDGE_TESTS = $(sort $(wildcard tests/edge/*.test.mjs tests/browser/*.test.mjs))
 
-.PHONY: chromium test-edge playground
+# Deno, for the README's Deno example: from npm (its binary ships in a
+# platform package), kept out of the root lock because the registry mirror
+# lacks Deno's other-platform packages, which `npm ci` would demand.
+DENO_VERSION := 2.9.6
+DENO_DIR_TOOL := $(ROOT)/target/tools/deno
+DENO := $(DENO_DIR_TOOL)/node_modules/.bin/deno
+
+.PHONY: chromium deno test-edge playground
 
 test: test-edge
 
@@ -18,8 +25,11 @@ test: test-edge
 chromium:
 	@test -x $(CHROMIUM) || apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }
 
-test-edge: $(NPM_TGZ) pkg/package.json | node-deps chromium
-	CHROMIUM=$(CHROMIUM) AGENTGUARD_TARBALL=$(NPM_TGZ) node --test $(EDGE_TESTS)
+deno:
+	@test -x $(DENO) || npm install --prefix $(DENO_DIR_TOOL) --no-save --no-package-lock --no-audit --no-fund deno@$(DENO_VERSION)
+
+test-edge: $(NPM_TGZ) pkg/package.json | node-deps chromium deno
+	CHROMIUM=$(CHROMIUM) DENO=$(DENO) AGENTGUARD_TARBALL=$(NPM_TGZ) node --test $(EDGE_TESTS)
 
 playground: pkg/package.json
 	node examples/playground/serve.mjs --port $(PLAYGROUND_PORT) --pkg $(ROOT)/pkg

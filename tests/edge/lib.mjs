@@ -63,6 +63,13 @@ export function installedPackage() {
   return { tarball, project, pkgDir };
 }
 
+// Folders made by projectFolder, removed when the test file ends
+// (AGENTGUARD_KEEP=1 keeps them for a look).
+const made = [];
+process.on("exit", () => {
+  if (!process.env.AGENTGUARD_KEEP) for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 /**
  * Copies files or folders into a fresh folder of the installed project, so
  * that `import "agentguard"` in them resolves to the installed tarball.
@@ -74,6 +81,7 @@ export function projectFolder(name, files) {
   const dir = join(project, `${name}-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
+  made.push(dir);
   for (const [dest, src] of Object.entries(files)) {
     const to = join(dir, dest);
     mkdirSync(dirname(to), { recursive: true });

@@ -43,6 +43,21 @@ test("README: the Node example prints what the README shows", () => {
   assert.equal(out.trimEnd(), output);
 });
 
+test("README: the Deno example prints what the README shows", () => {
+  const { code, output } = example("deno");
+  // In a project with node_modules, Deno resolves `npm:agentguard` to the
+  // installed tarball (no registry needed).
+  const dir = projectFolder("readme-deno", { "main.js": { text: code } });
+  const deno = process.env.DENO;
+  assert.ok(deno, "set DENO to a deno binary (`make test-edge` installs one)");
+  const out = execFileSync(deno, ["run", "--quiet", "--allow-read", "--node-modules-dir=manual", join(dir, "main.js")], {
+    cwd: dir,
+    encoding: "utf8",
+    env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", DENO_DIR: join(dir, ".deno") },
+  });
+  assert.equal(out.trimEnd(), output);
+});
+
 /** Runs a bundled worker, sends the request named in the output marker, returns `status body`. */
 async function answer(bundle, request) {
   const [, method, rest] = /^(GET|POST) (.*)$/.exec(request) ?? [];
