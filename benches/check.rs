@@ -113,6 +113,33 @@ fn bench_check(c: &mut Criterion) {
             black_box(policy.evaluate(black_box(&names[i])))
         })
     });
+    // The same 13 patterns through the index instead of the scan: why small
+    // sets scan (see SCAN_BELOW in src/set.rs).
+    {
+        use agentguard::__private::PatternSet;
+        let spec = db_safety();
+        let all: Vec<&String> = spec
+            .deny
+            .iter()
+            .chain(&spec.require_approval)
+            .chain(&spec.allow)
+            .collect();
+        let few = &all[..4];
+        for (label, set) in [
+            ("set_13_scan", PatternSet::with_threshold(&all, usize::MAX)),
+            ("set_13_indexed", PatternSet::with_threshold(&all, 0)),
+            ("set_4_scan", PatternSet::with_threshold(few, usize::MAX)),
+            ("set_4_indexed", PatternSet::with_threshold(few, 0)),
+        ] {
+            g.bench_function(label, |b| {
+                let mut i = 0;
+                b.iter(|| {
+                    i = (i + 1) % names.len();
+                    black_box(set.first_match(black_box(&names[i])))
+                })
+            });
+        }
+    }
     for n in [100, 1_000, 10_000] {
         let policy = Policy::new(large_spec(n)).unwrap();
         let names = large_names(n);
