@@ -24,10 +24,12 @@ include mk/core.mk
 .PHONY: help demo build test bench fuzz
 help:
 	@echo "make demo | make test | make bench | make fuzz | make build"
+	@echo "also: make demo-core, make demo-python, make playground, make gateway, make pack, make wheel"
 
 # Each area adds its own prerequisites to these with `test: test-xyz` etc.
 build: build-core
 test: test-core
 bench: bench-core
 fuzz: fuzz-core
-demo: demo-core
+# The main demo is the Node agent (mk/npm.mk: demo-npm); demo-core and
+# demo-python run the Rust and Python ones.

@@ -36,4 +36,3 @@ demo-python: build-python
 build: build-python
 test: test-python
 bench: bench-python
-demo: demo-python

@@ -23,7 +23,11 @@ wasm-tools:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	@command -v wasm-pack >/dev/null || cargo install --locked wasm-pack
 	@wasm-bindgen --version 2>/dev/null | grep -qx 'wasm-bindgen $(WASM_BINDGEN_VERSION)' \
-	  || cargo install --locked --force wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	  || cargo install --locked --force wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) \
+	  || cargo install --force wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+# (The registry mirror here lacks one crate version that wasm-bindgen-cli's
+# lock file names, so `--locked` can fail; the unlocked retry resolves the
+# nearest versions that exist.)
 
 # The project's npm dev dependencies (package.json at the root: typescript,
 # binaryen's wasm-opt, esbuild, playwright-core, miniflare), exactly as locked.
