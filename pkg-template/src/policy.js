@@ -13,10 +13,17 @@ const DEFAULT_AUDIT_CAPACITY = 10_000;
 
 /**
  * Results are cached per tool name (a policy is immutable, so a name always
- * gets the same verdict): two generations of at most this many names each,
- * so a hot name stays cached and memory stays bounded.
+ * gets the same verdict). The cache holds at most this many names and is
+ * emptied when full; a hot name comes back on its next check.
  */
-const CACHE_GENERATION = 2048;
+const CACHE_SIZE = 4096;
+/**
+ * When a whole fill of the cache saw fewer hits than a quarter of its
+ * misses, names are not repeating (a fuzzer, generated names): from then on
+ * only one miss in SAMPLE is cached, so the cache costs almost nothing, and
+ * a name that does repeat still gets in after a few checks.
+ */
+const SAMPLE = 16;
 /** Longer names are decided every time rather than kept in the cache. */
 const CACHE_MAX_NAME = 256;
 
@@ -219,10 +226,12 @@ export class Policy {
   #log = [];
   #head = 0;
   #dropped = 0;
-  // Caches: verdict code -> Verdict; tool -> frozen result (two generations).
+  // Caches: verdict code -> Verdict; tool -> frozen result.
   #verdicts = new Map();
-  #young = new Map();
-  #old = new Map();
+  #cache = new Map();
+  #hits = 0;
+  #skip = 0;
+  #sampling = false;
   // Results that need approval -> their verdict code, for the core's resolve.
   #pendingCodes = new WeakMap();
 
@@ -296,8 +305,7 @@ export class Policy {
     if (this.#w === null) return;
     this.#w.free();
     this.#w = null;
-    this.#young = new Map();
-    this.#old = new Map();
+    this.#cache = new Map();
   }
 
   #live() {
@@ -318,11 +326,9 @@ export class Policy {
 
   /** The pure result for `tool`, from the cache or from wasm. */
   #result(tool) {
-    let r = this.#young.get(tool);
-    if (r !== undefined) return r;
-    r = this.#old.get(tool);
+    let r = this.#cache.get(tool);
     if (r !== undefined) {
-      this.#remember(tool, r);
+      this.#hits++;
       return r;
     }
     if (typeof tool !== "string") {
@@ -342,11 +348,21 @@ export class Policy {
   }
 
   #remember(tool, r) {
-    if (this.#young.size >= CACHE_GENERATION) {
-      this.#old = this.#young;
-      this.#young = new Map();
+    if (this.#skip > 0) {
+      this.#skip--;
+      return;
     }
-    this.#young.set(tool, r);
+    const cache = this.#cache;
+    if (cache.size >= CACHE_SIZE) {
+      // Misses since the last fill: CACHE_SIZE inserts, SAMPLE times as
+      // many checks while sampling.
+      const misses = this.#sampling ? CACHE_SIZE * SAMPLE : CACHE_SIZE;
+      this.#sampling = this.#hits * 4 < misses;
+      this.#hits = 0;
+      cache.clear();
+    }
+    cache.set(tool, r);
+    if (this.#sampling) this.#skip = SAMPLE - 1;
   }
 
   #resolve(pending, answer) {

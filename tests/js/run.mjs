@@ -107,8 +107,12 @@ nodeTests(
 );
 
 // The package README's examples, each run as its own ES module.
+const jsBlocks = (text) => [...text.matchAll(/```(?:js|javascript|mjs)\n([\s\S]*?)```/g)].map((m) => m[1]);
 const readme = readFileSync(join(esm, "node_modules/agentguard/README.md"), "utf8");
-const blocks = [...readme.matchAll(/```(?:js|javascript|mjs)\n([\s\S]*?)```/g)].map((m) => m[1]);
+// ... and those of the node section of the project README.
+const rootReadme = readFileSync(join(root, "README.md"), "utf8");
+const nodeSection = rootReadme.slice(rootReadme.indexOf("<!-- BEGIN node -->"), rootReadme.indexOf("<!-- END node -->"));
+const blocks = [...jsBlocks(readme), ...jsBlocks(nodeSection)];
 mkdirSync(join(esm, "readme"), { recursive: true });
 // `expr; // => value` lines become assertions, so the documented values are checked.
 const doctest = (code) =>
@@ -121,7 +125,7 @@ blocks.forEach((code, i) => {
   writeFileSync(file, doctest(code));
   step(`README example ${i + 1}`, run(process.execPath, [file], esm) === 0);
 });
-step(`README has examples (${blocks.length})`, blocks.length >= 3);
+step(`READMEs have examples (${blocks.length})`, blocks.length >= 7);
 
 // The Node demo (examples/node-agent), against the installed package.
 {

@@ -62,6 +62,21 @@ test("repeated checks agree, whatever the cache holds", () => {
   assert.equal(policy.auditDropped, 10_000);
 });
 
+test("the result cache stays correct and keeps hot names when names stop repeating", () => {
+  const policy = new Policy(DB, { auditCapacity: 0 });
+  // A long run of unique names (the cache switches to sampling) ...
+  for (let i = 0; i < 50_000; i++) {
+    const r = policy.check(`drop_${i}`);
+    assert.equal(r.tool, `drop_${i}`);
+  }
+  // ... then a hot name is still decided right, and soon cached again.
+  const seen = new Set();
+  for (let i = 0; i < 64; i++) seen.add(policy.check("read_database"));
+  assert.ok(seen.size < 64, "a repeated name gets cached");
+  for (const r of seen) assert.equal(r.reason, "allowed by pattern: read_database");
+  assert.equal(policy.check("write_database").decision, "require_approval");
+});
+
 test("the audit log: entries, toJSON in tokenfence's to_dict() form, context", () => {
   const policy = new Policy(DB);
   const before = Date.now() / 1000;
