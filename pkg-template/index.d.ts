@@ -37,20 +37,20 @@ export type Decision = "allow" | "deny" | "require_approval";
  */
 export interface PolicySpec {
   /** The policy's name. Default `"default"` (an empty name also becomes `"default"`). */
-  name?: string | null;
+  name?: string | null | undefined;
   /**
    * Patterns that are allowed. When non-empty, a tool that matches no
    * pattern at all falls to `default`. Default: empty.
    */
-  allow?: readonly string[] | null;
+  allow?: readonly string[] | null | undefined;
   /** Patterns that are denied; they win over everything. Default: empty. */
-  deny?: readonly string[] | null;
+  deny?: readonly string[] | null | undefined;
   /** Patterns that need a human's approval (see `onApproval`). Default: empty. */
-  require_approval?: readonly string[] | null;
+  require_approval?: readonly string[] | null | undefined;
   /** The decision when no rule matches. Default `"deny"`. */
-  default?: "allow" | "deny";
+  default?: "allow" | "deny" | undefined;
   /** Whether decisions are recorded in the audit log. Default `true`. */
-  audit?: boolean;
+  audit?: boolean | undefined;
 }
 
 /** {@link PolicySpec} with every key present, as {@link Policy.toJSON} returns it. */
@@ -72,7 +72,7 @@ export interface CheckOptions {
    * Metadata recorded with the decision in the audit entry, kept as given
    * (an empty object is recorded as no context, as in tokenfence).
    */
-  context?: Context | null;
+  context?: Context | null | undefined;
 }
 
 /**
@@ -148,13 +148,13 @@ export interface PolicyOptions {
    * If it throws (or its Promise rejects), the error propagates and nothing
    * is allowed or recorded.
    */
-  onApproval?: Approver | null;
+  onApproval?: Approver | null | undefined;
   /**
    * Runs after each deny. If it throws, the decision still stands and is
    * still recorded, and the error propagates. In the async methods a
    * returned Promise is awaited.
    */
-  onDeny?: ((result: PolicyResult, context: Context | null) => void | Promise<void>) | null;
+  onDeny?: ((result: PolicyResult, context: Context | null) => void | Promise<void>) | null | undefined;
   /**
    * Receives every audit entry as it is made (only when the policy's
    * `audit` is on), so a real store loses nothing even when the bounded
@@ -162,12 +162,12 @@ export interface PolicyOptions {
    * the error propagates. In the async methods a returned Promise is
    * awaited.
    */
-  onDecision?: ((entry: AuditEntry) => void | Promise<void>) | null;
+  onDecision?: ((entry: AuditEntry) => void | Promise<void>) | null | undefined;
   /**
    * How many audit entries the log keeps; past it the oldest go first and
    * {@link Policy.auditDropped} counts them. Default `10000`; `0` keeps none.
    */
-  auditCapacity?: number;
+  auditCapacity?: number | undefined;
 }
 
 /**

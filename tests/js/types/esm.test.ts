@@ -35,6 +35,8 @@ const options: PolicyOptions = {
 const policy = new Policy(spec, options);
 new Policy();
 new Policy({ default: "allow" }, { onApproval: () => true });
+// Explicit undefined is "not given" (exactOptionalPropertyTypes is on).
+new Policy({ allow: undefined, name: null }, { onApproval: undefined, auditCapacity: undefined });
 
 const r: PolicyResult = policy.check("drop_table", { context: { agentId: "bot-1" } });
 const d: Decision = r.decision;
