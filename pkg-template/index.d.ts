@@ -100,10 +100,13 @@ export interface PolicyResult {
 export interface AuditEntryJSON {
   /** Seconds since the Unix epoch. */
   timestamp: number;
+  /** The tool name. */
   tool: string;
+  /** The final decision. */
   decision: Decision;
+  /** The reason string. */
   reason: string;
-  /** Left out when no pattern decided. */
+  /** Left out when no pattern decided (or the pattern was empty, as in tokenfence). */
   matched_rule?: string;
   /** Left out when there was no (or an empty) context. */
   context?: Context;

@@ -486,6 +486,21 @@ export class Policy {
   }
 }
 
+// console.log(policy) in Node: the policy file, not an empty `Policy {}`.
+Object.defineProperty(Policy.prototype, Symbol.for("nodejs.util.inspect.custom"), {
+  value(depth, options, inspect) {
+    let body;
+    try {
+      body = this.toJSON();
+    } catch {
+      return `Policy <freed ${JSON.stringify(this.name)}>`;
+    }
+    return typeof inspect === "function" ? `Policy ${inspect(body, options)}` : `Policy ${JSON.stringify(body)}`;
+  },
+  writable: true,
+  configurable: true,
+});
+
 const dispose = typeof Symbol.dispose === "symbol" ? Symbol.dispose : null;
 if (dispose !== null) {
   Object.defineProperty(Policy.prototype, dispose, {

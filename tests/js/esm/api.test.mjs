@@ -310,6 +310,14 @@ test("name, toJSON and fromJSON round-trip in tokenfence's to_dict() form", () =
   assert.equal(withOpts.check("write_database").allowed, true);
 });
 
+test("console.log shows the policy file", async () => {
+  const { inspect } = await import("node:util");
+  const policy = new Policy({ deny: ["drop_*"], name: "db" });
+  assert.match(inspect(policy), /^Policy \{[\s\S]*name: 'db'[\s\S]*deny: \[ 'drop_\*' \]/);
+  policy.free();
+  assert.equal(inspect(policy), 'Policy <freed "db">');
+});
+
 test("fnmatch is CPython's fnmatchcase", () => {
   assert.equal(fnmatch("drop_table", "drop_*"), true);
   assert.equal(fnmatch("Drop_table", "drop_*"), false);
