@@ -115,6 +115,8 @@ def main():
              "|---|---:|---:|---:|---:|---|"]
     table += ["| " + " | ".join(r) + " |" for r in rows]
     text = "\n".join([
+        "## Python",
+        "",
         "Python `Policy.check`, agentguard (native wheel) vs tokenfence 0.3.1, per call, "
         "best of 5 rounds, both with auditing on (their default) unless noted. "
         f"CPython {platform.python_version()}.",
