@@ -1,28 +1,50 @@
-// The agentguard-mesh CLI against a real gateway, as a user runs it (a
-// child process with AGENTGUARD_API_KEY), and the README's gateway
-// walkthrough, extracted from README.md and run step by step.
+// The agentguard-mesh command as a user runs it: installed by `make
+// mesh-cli` (npm install --global of examples/gateway into target/mesh),
+// found on PATH, with AGENTGUARD_API_KEY; and the README's gateway
+// walkthrough, extracted from README.md and run step by step, with the
+// dashboard it points to open in Chromium.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { delimiter, join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 
-import { ADMIN, CLI, ROOT, call, freshGateway, keyOf, startServer, tempDir } from "./helpers.mjs";
+import { launch, watchedPage } from "../browser/chromium.mjs";
+import { ADMIN, CLI, MESH_BIN_DIR, ROOT, call, freshGateway, keyOf, startServer, tempDir } from "./helpers.mjs";
 
 const run = promisify(execFile);
 
-/** Runs the CLI; resolves to {code, stdout, stderr} whatever the exit code. */
+/** The installed command; a clear failure when `make mesh-cli` has not run. */
+function meshCommand() {
+  const bin = join(MESH_BIN_DIR, "agentguard-mesh");
+  assert.ok(existsSync(bin), `${bin} is missing: run make mesh-cli`);
+  return bin;
+}
+
+/**
+ * Runs `agentguard-mesh` by name, found through PATH as a shell finds it;
+ * resolves to {code, stdout, stderr} whatever the exit code.
+ */
 async function cli(args, env) {
+  meshCommand();
+  const PATH = env.PATH ?? `${MESH_BIN_DIR}${delimiter}${process.env.PATH}`;
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 20_000 });
+    const { stdout, stderr } = await run("agentguard-mesh", args, { env: { ...env, PATH }, timeout: 20_000 });
     return { code: 0, stdout, stderr };
   } catch (e) {
     if (typeof e.code !== "number") throw e;
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
+
+test("make mesh-cli installed a copy of cli.mjs as agentguard-mesh, not a link to the source", () => {
+  const target = realpathSync(meshCommand());
+  assert.notEqual(target, realpathSync(CLI), "the command is an installed copy");
+  assert.match(target, /[/\\]lib[/\\]node_modules[/\\]agentguard-mesh-gateway[/\\]cli\.mjs$/);
+  assert.equal(readFileSync(target, "utf8"), readFileSync(CLI, "utf8"), "the installed copy is current (make mesh-cli reinstalls when cli.mjs changes)");
+});
 
 test("policies set / get / delete, audit, send and inbox through the CLI", async (t) => {
   const gw = await freshGateway(t);
@@ -88,54 +110,100 @@ test("CLI usage errors exit 2 with a message; an unreachable gateway exits 1", a
   assert.match(down.stderr, /cannot reach the gateway at http:\/\/127\.0\.0\.1:9/);
 });
 
-/** The shell commands of the README's gateway section, in order. */
-function readmeCommands() {
+/** The gateway section of README.md. */
+function readmeSection() {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
   const section = /<!-- BEGIN gateway -->([\s\S]*?)<!-- END gateway -->/.exec(readme)?.[1];
   assert.ok(section, "README.md has a gateway section");
-  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
+  return section;
+}
+
+/** The shell commands of the README's gateway section, in order. */
+function readmeCommands() {
+  const blocks = [...readmeSection().matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
   const lines = blocks.join("\n").replace(/\\\n\s*/g, "").split("\n");
   return lines.map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
 }
 
-test("the README walkthrough runs as written", async (t) => {
+/** Splits a command line as sh does for the quoting the README uses. */
+function words(line) {
+  return [...line.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((x) => x[1] ?? x[2] ?? x[3]);
+}
+
+test("the README walkthrough runs as written, and the violation appears on its dashboard", { timeout: 120_000 }, async (t) => {
   const commands = readmeCommands();
-  assert.ok(commands.length >= 5, `found ${commands.length} commands`);
-  // `make gateway` starts the demo; here the same server, on a free port.
+  // `make gateway` starts the demo on 8787; here the same server and demo
+  // keys on a free port, and every 8787 in the README points to it.
   assert.equal(commands[0], "make gateway");
   const dir = tempDir(t);
   const gw = await startServer({ dataDir: join(dir, "data"), keysFile: join(ROOT, "examples/gateway/demo/keys.json") });
   t.after(() => gw.stop());
-  let env = { AGENTGUARD_URL: gw.url };
+  const here = (text) => text.replaceAll("http://127.0.0.1:8787", gw.url);
+
+  // The dashboard, opened from the README's link before anything happens.
+  const link = /<(http:\/\/127\.0\.0\.1:8787\/dashboard#key=[^>]+)>/.exec(readmeSection())?.[1];
+  assert.ok(link, "the README links the dashboard with the demo admin key");
+  const browser = await launch();
+  t.after(() => browser.close());
+  const { page, problems } = await watchedPage(browser.context);
+  await page.goto(here(link));
+  await page.locator('#agents tr[data-agent="analytics-agent"]').waitFor({ timeout: 10_000 });
+  assert.equal(await page.locator("#violations tbody tr[data-audit-id]").count(), 0);
+
+  // A shell's environment: no AGENTGUARD_* and no agentguard-mesh on PATH
+  // until the README's own steps put them there.
+  const shellPath = process.env.PATH.split(delimiter)
+    .filter((d) => !existsSync(join(d, "agentguard-mesh")))
+    .join(delimiter);
+  let env = { PATH: shellPath, HOME: process.env.HOME ?? dir };
   const outputs = [];
   for (const command of commands.slice(1)) {
-    const exportMatch = /^export (\w+)=(\S+)$/.exec(command);
+    const exportMatch = /^export (\w+)=(.+)$/.exec(command);
     if (exportMatch) {
-      let [, name, value] = exportMatch;
-      if (name === "AGENTGUARD_URL") {
-        // make gateway listens on 8787; this server is on a free port.
-        assert.equal(value, "http://127.0.0.1:8787");
-        value = gw.url;
-      }
+      const [, name, raw] = exportMatch;
+      const value = here(words(raw).join(""))
+        .replaceAll("$PWD", ROOT.replace(/\/$/, ""))
+        .replaceAll("$PATH", env.PATH);
       env = { ...env, [name]: value };
       continue;
     }
-    const m = /^node examples\/gateway\/cli\.mjs (.*)$/.exec(command);
-    assert.ok(m, `unexpected README command: ${command}`);
-    const args = [...m[1].matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((x) => x[1] ?? x[2] ?? x[3]);
-    const r = await cli(args, env);
-    outputs.push({ command, ...r });
+    const [program, ...args] = words(command);
+    if (program === "make") {
+      // Literally, at the repository root (without an outer make's flags).
+      const { MAKEFLAGS, MAKELEVEL, MFLAGS, ...outer } = process.env;
+      const r = await run("make", args, { cwd: ROOT, env: outer, timeout: 120_000 });
+      outputs.push({ command, code: 0, stdout: r.stdout, stderr: r.stderr });
+      continue;
+    }
+    assert.equal(program, "agentguard-mesh", `unexpected README command: ${command}`);
+    outputs.push({ command, ...(await cli(args, env)) });
   }
-  const [set, get, ...rest] = outputs;
+  assert.deepEqual(
+    outputs.map((o) => words(o.command).slice(0, 3).join(" ")),
+    ["make mesh-cli", "agentguard-mesh policies set", "agentguard-mesh policies get", "agentguard-mesh send --to", "agentguard-mesh send --to"],
+  );
+  const [, set, get, blocked, read] = outputs;
   assert.equal(set.code, 0, set.stderr);
   assert.equal(JSON.parse(set.stdout).mode, "allowlist");
   assert.equal(get.code, 0);
-  const blocked = rest.find((o) => o.command.includes("intent.data.delete.v1"));
-  assert.ok(blocked, "the README sends a blocked intent");
+  assert.deepEqual(JSON.parse(get.stdout).policies.receive.patterns, ["intent.data.read.*", "intent.data.query.*"]);
+  assert.match(blocked.command, /intent\.data\.delete\.v1/);
   assert.equal(blocked.code, 1);
-  assert.match(blocked.stderr, /403 action_policy_violation: Intent type 'intent\.data\.delete\.v1' not in receive allowlist/);
-  const violations = await call(gw.url, "GET", "/v1/mesh/audit?decision=blocked", { key: "demo-admin-key" });
-  assert.equal(violations.body.records.length, 1, "the violation is on the dashboard's feed");
+  // The README shows the refusal exactly as the command prints it.
+  const shown = /```\n(403 action_policy_violation[\s\S]*?)```/.exec(readmeSection())?.[1];
+  assert.equal(`${blocked.stderr}${blocked.stdout}`, shown);
+  assert.equal(read.code, 0, read.stderr);
+  assert.match(JSON.parse(read.stdout).intent_id, /^int_[0-9a-f]{24}$/);
+
+  // ...and the violation appears on the open dashboard without a reload.
+  await page.waitForFunction(() => document.querySelectorAll("#violations tbody tr[data-audit-id]").length === 1, null, {
+    timeout: 10_000,
+  });
+  assert.equal(
+    await page.locator("#violations tbody tr[data-audit-id] td.message").textContent(),
+    "Intent type 'intent.data.delete.v1' not in receive allowlist",
+  );
+  assert.deepEqual(problems, []);
 });
 
 test("the README's JavaScript example prints what its comment says", async (t) => {

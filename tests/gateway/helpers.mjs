@@ -12,6 +12,11 @@ export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const GATEWAY = join(ROOT, "examples/gateway");
 export const SERVER = join(GATEWAY, "server.mjs");
 export const CLI = join(GATEWAY, "cli.mjs");
+/**
+ * Where `make mesh-cli` installed the agentguard-mesh command (make
+ * test-gateway passes it; the default is the Makefile's).
+ */
+export const MESH_BIN_DIR = process.env.AGENTGUARD_MESH_BIN ?? join(ROOT, "target/mesh/bin");
 
 /** The agentguard package as the gateway resolves it (the installed tarball). */
 export const agentguard = createRequire(join(GATEWAY, "package.json"))("agentguard");
