@@ -58,6 +58,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind};
+use crate::json::{quote, string_patterns, type_name};
 use crate::set::PatternSet;
 
 /// The longest agent id (and address segment) accepted, in characters.
@@ -783,19 +784,7 @@ fn parse_policy(
     };
     let patterns = match map.get("patterns") {
         None => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| match item {
-                Value::String(s) => Ok(s.clone()),
-                other => Err(Error::new(
-                    ErrorKind::WrongType,
-                    format!("expected a string pattern, got {}", type_name(other)),
-                )
-                .at(field("patterns"), Some(i))),
-            })
-            .collect::<Result<_, _>>()?,
-        Some(other) => return Err(wrong("patterns", "an array of string patterns", other)),
+        Some(v) => string_patterns(&field("patterns"), v)?,
     };
     let policy_id = match map.get("policy_id") {
         None => None,
@@ -815,34 +804,6 @@ fn parse_policy(
 fn relocate(e: Error, field: String) -> Error {
     let index = e.index();
     e.at(field, index)
-}
-
-fn type_name(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => format!("boolean {b}"),
-        Value::Number(n) => format!("number {n}"),
-        Value::String(s) => format!("string {}", quote(s)),
-        Value::Array(_) => "an array".into(),
-        Value::Object(_) => "an object".into(),
-    }
-}
-
-/// `text` as a JSON string literal, cut to its first 64 characters (an
-/// error message quotes what it rejects, but never a megabyte of it).
-fn quote(text: &str) -> String {
-    const KEEP: usize = 64;
-    match text.char_indices().nth(KEEP) {
-        None => Value::String(text.to_string()).to_string(),
-        Some((cut, _)) => {
-            let shown = Value::String(text[..cut].to_string()).to_string();
-            format!(
-                "{}…\" ({} characters)",
-                &shown[..shown.len() - 1],
-                text.chars().count()
-            )
-        }
-    }
 }
 
 #[cfg(test)]

@@ -101,17 +101,23 @@ impl<C> AuditLog<C> {
         }
     }
 
-    /// Appends an entry, dropping the oldest past the capacity.
-    pub fn push(&mut self, entry: AuditEntry<C>) {
+    /// Appends an entry, dropping the oldest past the capacity. Returns the
+    /// dropped entry (the new one itself when the capacity is 0), so a
+    /// binding that holds a lock around the log can release it first and
+    /// free the entry outside.
+    pub fn push(&mut self, entry: AuditEntry<C>) -> Option<AuditEntry<C>> {
         if self.capacity == 0 {
             self.dropped += 1;
-            return;
+            return Some(entry);
         }
-        if self.entries.len() == self.capacity {
-            self.entries.pop_front();
+        let evicted = if self.entries.len() == self.capacity {
             self.dropped += 1;
-        }
+            self.entries.pop_front()
+        } else {
+            None
+        };
         self.entries.push_back(entry);
+        evicted
     }
 
     /// The kept entries, oldest first.

@@ -50,7 +50,10 @@ pub struct Error {
 }
 
 impl Error {
-    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+    /// An error of `kind` with a description and no location. Bindings use
+    /// it for problems they find while converting values (a number too
+    /// large for JSON, say), so every error has one shape.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
         Error {
             kind,
             field: None,
@@ -59,7 +62,9 @@ impl Error {
         }
     }
 
-    pub(crate) fn at(mut self, field: impl Into<String>, index: Option<usize>) -> Error {
+    /// The same error located at `field` (and `index` inside it, for an
+    /// array): Display then reads `field[index]: message`.
+    pub fn at(mut self, field: impl Into<String>, index: Option<usize>) -> Error {
         self.field = Some(field.into());
         self.index = index;
         self

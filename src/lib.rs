@@ -39,6 +39,7 @@ mod action;
 mod audit;
 mod decision;
 mod error;
+mod json;
 mod pattern;
 mod policy;
 mod set;

@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::audit::{AuditEntry, AuditLog};
 use crate::decision::{default_reason, pattern_reason, Decision, PolicyResult, Rule, Verdict};
 use crate::error::{Error, ErrorKind};
+use crate::json::{quote, string_patterns, type_name};
 use crate::set::PatternSet;
 
 /// What a policy decides when no rule matched: `"allow"` or `"deny"`.
@@ -97,40 +98,11 @@ pub const POLICY_KEYS: [&str; 6] = [
     "audit",
 ];
 
-fn type_name(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => format!("boolean {b}"),
-        Value::Number(n) => format!("number {n}"),
-        Value::String(s) => format!("string {}", Value::String(s.clone())),
-        Value::Array(_) => "an array".into(),
-        Value::Object(_) => "an object".into(),
-    }
-}
-
 fn patterns(field: &str, v: &Value) -> Result<Vec<String>, Error> {
     match v {
+        // tokenfence's from_dict treats a null list as absent.
         Value::Null => Ok(Vec::new()),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| match item {
-                Value::String(s) => Ok(s.clone()),
-                other => Err(Error::new(
-                    ErrorKind::WrongType,
-                    format!("expected a string pattern, got {}", type_name(other)),
-                )
-                .at(field, Some(i))),
-            })
-            .collect(),
-        other => Err(Error::new(
-            ErrorKind::WrongType,
-            format!(
-                "expected an array of string patterns, got {}",
-                type_name(other)
-            ),
-        )
-        .at(field, None)),
+        other => string_patterns(field, other),
     }
 }
 
@@ -189,7 +161,7 @@ impl PolicySpec {
                         ErrorKind::UnknownKey,
                         format!(
                             "unknown key {} in policy (known keys: {})",
-                            Value::String(unknown.to_string()),
+                            quote(unknown),
                             POLICY_KEYS.join(", ")
                         ),
                     )

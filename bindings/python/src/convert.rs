@@ -2,7 +2,7 @@
 //! objects to the JSON value the core's strict parser reads, and core errors
 //! to the exception classes of `agentguard._types`.
 
-use agentguard::Decision;
+use agentguard::{Decision, ErrorKind};
 use pyo3::exceptions::{PyTypeError, PyUnicodeEncodeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -113,22 +113,14 @@ fn surrogate_error(s: &Bound<'_, PyString>, what: &str, original: PyErr) -> PyEr
 /// A `PolicyError` with the core's kind, field and index; its message is
 /// the core's `Display` text (`allow[2]: expected a string pattern, ...`).
 pub fn policy_error(py: Python<'_>, e: &agentguard::Error) -> PyErr {
-    raise_policy_error(py, e.to_string(), e.kind().as_str(), e.field(), e.index())
-}
-
-fn raise_policy_error(
-    py: Python<'_>,
-    message: String,
-    kind: &str,
-    field: Option<&str>,
-    index: Option<usize>,
-) -> PyErr {
     let made = types(py).and_then(|t| {
         let kwargs = PyDict::new(py);
-        kwargs.set_item("kind", kind)?;
-        kwargs.set_item("field", field)?;
-        kwargs.set_item("index", index)?;
-        t.policy_error.bind(py).call((message,), Some(&kwargs))
+        kwargs.set_item("kind", e.kind().as_str())?;
+        kwargs.set_item("field", e.field())?;
+        kwargs.set_item("index", e.index())?;
+        t.policy_error
+            .bind(py)
+            .call((e.to_string(),), Some(&kwargs))
     });
     match made {
         Ok(err) => PyErr::from_value(err),
@@ -145,13 +137,13 @@ pub struct Loc<'a> {
 }
 
 impl Loc<'_> {
-    fn error(self, py: Python<'_>, kind: &str, message: String) -> PyErr {
-        let text = match (self.field, self.index) {
-            (Some(f), Some(i)) => format!("{f}[{i}]: {message}"),
-            (Some(f), None) => format!("{f}: {message}"),
-            _ => message,
-        };
-        raise_policy_error(py, text, kind, self.field, self.index)
+    /// The core's error for this place, so it reads like the core's own.
+    fn error(self, py: Python<'_>, kind: ErrorKind, message: String) -> PyErr {
+        let mut e = agentguard::Error::new(kind, message);
+        if let Some(field) = self.field {
+            e = e.at(field, self.index);
+        }
+        policy_error(py, &e)
     }
 }
 
@@ -172,7 +164,7 @@ pub fn to_json(obj: &Bound<'_, PyAny>, loc: Loc<'_>) -> PyResult<Value> {
             Ok(s) => Ok(Value::String(s.to_string())),
             Err(_) => Err(loc.error(
                 py,
-                "invalid_value",
+                ErrorKind::InvalidValue,
                 "a string is not well-formed Unicode (a lone surrogate)".to_string(),
             )),
         };
@@ -189,7 +181,7 @@ pub fn to_json(obj: &Bound<'_, PyAny>, loc: Loc<'_>) -> PyResult<Value> {
         }
         return Err(loc.error(
             py,
-            "wrong_type",
+            ErrorKind::WrongType,
             "expected a JSON value, got an int too large for JSON".to_string(),
         ));
     }
@@ -199,7 +191,7 @@ pub fn to_json(obj: &Bound<'_, PyAny>, loc: Loc<'_>) -> PyResult<Value> {
         }
         return Err(loc.error(
             py,
-            "wrong_type",
+            ErrorKind::WrongType,
             format!("expected a JSON value, got the float {}", f.repr()?),
         ));
     }
@@ -252,7 +244,7 @@ pub fn to_json(obj: &Bound<'_, PyAny>, loc: Loc<'_>) -> PyResult<Value> {
                 _ => {
                     return Err(loc.error(
                         py,
-                        "wrong_type",
+                        ErrorKind::WrongType,
                         format!("keys must be well-formed str, got {}", k.repr()?),
                     ))
                 }
@@ -272,7 +264,7 @@ pub fn to_json(obj: &Bound<'_, PyAny>, loc: Loc<'_>) -> PyResult<Value> {
     }
     Err(loc.error(
         py,
-        "wrong_type",
+        ErrorKind::WrongType,
         format!("expected a JSON value, got {}", type_name(obj)),
     ))
 }

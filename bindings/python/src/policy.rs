@@ -179,12 +179,14 @@ impl Hooks<Context> for PyHooks<'_, '_> {
 
     /// Appends the entry to the shared log, then hands it to `on_decision`.
     /// The lock is held only for the push, not while callbacks run, so a
-    /// callback may use the policy again. (A full log releases its oldest
-    /// entry's context under the lock: Python code runs there only if that
-    /// context has a `__del__`, and other threads wait with the GIL released.)
+    /// callback may use the policy again; the entry a full log pushes out
+    /// is freed after the lock is released.
     fn on_decision(&mut self, entry: &agentguard::AuditEntry<Context>) -> PyResult<()> {
         let py = self.py;
-        self.policy.lock_log(py).push(clone_entry(py, entry));
+        // Freeing the evicted entry's context may run Python code (a
+        // `__del__`): do it with the lock released.
+        let evicted = self.policy.lock_log(py).push(clone_entry(py, entry));
+        drop(evicted);
         if let Some(sink) = &self.policy.on_decision {
             let entry = Bound::new(py, AuditEntry::new_from(clone_entry(py, entry)))?;
             sink.bind(py).call1((entry,))?;
