@@ -18,6 +18,7 @@ $(CORPUS_DIR)/.ok: tests/differential/generate.py $(VENV)/.deps-ok
 lint-core:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 
 # The committed vectors must still be what the references say.
 vectors-check: $(VENV)/.deps-ok
