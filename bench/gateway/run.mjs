@@ -10,7 +10,7 @@
 
 import { spawn } from "node:child_process";
 import { cpus, tmpdir } from "node:os";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -80,8 +80,13 @@ try {
   if (code !== 0) throw new Error(`load generator exited with ${code}`);
   const r = JSON.parse(out.trim().split("\n").pop());
 
-  // What the gateway kept: one audit line per request, one inbox line per 202.
-  const audit = readFileSync(join(dir, "data/audit.jsonl"), "utf8").trim().split("\n").length - receivers.length;
+  // What the gateway kept: one audit line per request (in audit.jsonl and
+  // any segments it was rotated into), one inbox line per 202.
+  const audit =
+    readdirSync(join(dir, "data"))
+      .filter((n) => /^audit\..*jsonl$/.test(n))
+      .map((n) => readFileSync(join(dir, "data", n), "utf8").split("\n").filter(Boolean).length)
+      .reduce((a, b) => a + b, 0) - receivers.length;
   const queued = receivers
     .map((a) => readFileSync(join(dir, `data/inbox/${a}.jsonl`), "utf8").split("\n").filter(Boolean).length)
     .reduce((a, b) => a + b, 0);

@@ -13,6 +13,7 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, realpathSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,12 +21,16 @@ import { parseArgs } from "node:util";
 
 import { ActionPolicies, PolicyError } from "agentguard";
 
-import { AppendLog, readJsonLines, removeStaleTemporaries, writeFileAtomic } from "./store.mjs";
+import { AppendLog, SegmentedLog, readJsonLines, removeStaleTemporaries, writeFileAtomic } from "./store.mjs";
 
 /** Request bodies above this many bytes get a 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
-/** How many audit records are kept in memory for `GET /v1/mesh/audit`. */
+/** How many audit records are kept in memory (older ones are read from disk). */
 export const AUDIT_MEMORY = 50_000;
+/** The audit log's active file is rotated into a segment past this size. */
+export const AUDIT_SEGMENT_BYTES = 8 * 1024 * 1024;
+/** An inbox is compacted while running once this many of its lines are taken. */
+export const INBOX_COMPACT_LINES = 10_000;
 const DASHBOARD = fileURLToPath(new URL("./dashboard.html", import.meta.url));
 
 /** An error that becomes a JSON response: `{error, message, ...extra}`. */
@@ -209,31 +214,56 @@ export class Gateway {
   #keys;
   #dataDir;
   #policyPath;
+  /** @type {SegmentedLog} */
   #audit;
-  /** @type {object[]} the newest AUDIT_MEMORY records, oldest first */
-  #auditRecent = [];
-  /** @type {Map<string, {log: AppendLog, queue: object[], taken: number, cursorWrites: Promise<void>}>} */
+  /**
+   * Per receiver: `log`, the inbox file; `queue`, its durable, untaken
+   * intents in file order; `base`, how many intents compactions dropped from
+   * the front of the file (its header line says so); `taken`, how many were
+   * handed out in all (the cursor, counted from the first intent ever, not
+   * from the file's first line); `durableTaken`, the cursor as last written;
+   * `cursorWrites`, the chain that keeps cursor writes and compactions in
+   * order.
+   *
+   * @type {Map<string, {log: AppendLog, queue: object[], base: number, taken: number, durableTaken: number, cursorWrites: Promise<void>}>}
+   */
   #inboxes = new Map();
   #policyWrites = Promise.resolve();
+  #compactLines;
   #warn;
 
-  constructor(keys, dataDir, policies, warn) {
+  constructor(keys, dataDir, policies, audit, compactLines, warn) {
     this.#keys = keys;
     this.#dataDir = dataDir;
     this.#policyPath = join(dataDir, "policies.json");
     this.#policies = policies;
+    this.#audit = audit;
+    this.#compactLines = compactLines;
     this.#warn = warn;
-    this.#audit = new AppendLog(join(dataDir, "audit.jsonl"));
   }
 
   /**
-   * Loads (or creates) a data directory.
+   * Loads (or creates) a data directory, and compacts every inbox that has
+   * taken intents (see {@link compactInbox}) before it serves anything.
    *
-   * @param {{keys: Map<string, {role: string, agent: string | null}>, dataDir: string, warn?: (m: string) => void}} options
+   * @param {{keys: Map<string, {role: string, agent: string | null}>, dataDir: string, warn?: (m: string) => void,
+   *   auditSegmentBytes?: number, auditMemory?: number, inboxCompactLines?: number}} options
+   *   `auditSegmentBytes`: rotate the audit log past this size (default {@link AUDIT_SEGMENT_BYTES});
+   *   `auditMemory`: audit records kept in memory (default {@link AUDIT_MEMORY});
+   *   `inboxCompactLines`: compact an inbox while running once this many of its lines are taken
+   *   (default {@link INBOX_COMPACT_LINES})
    */
-  static async open({ keys, dataDir, warn = (m) => console.warn(`warning: ${m}`) }) {
+  static async open({
+    keys,
+    dataDir,
+    warn = (m) => console.warn(`warning: ${m}`),
+    auditSegmentBytes = AUDIT_SEGMENT_BYTES,
+    auditMemory = AUDIT_MEMORY,
+    inboxCompactLines = INBOX_COMPACT_LINES,
+  }) {
     mkdirSync(join(dataDir, "inbox"), { recursive: true });
     removeStaleTemporaries(dataDir);
+    removeStaleTemporaries(join(dataDir, "inbox"));
     const policyPath = join(dataDir, "policies.json");
     let policies;
     let text = null;
@@ -247,32 +277,85 @@ export class Gateway {
     } catch (e) {
       throw new Error(`${policyPath}: ${e.message}`);
     }
-    const gw = new Gateway(keys, dataDir, policies, warn);
-    const audit = readJsonLines(join(dataDir, "audit.jsonl"), warn);
-    gw.#auditRecent = audit.slice(-AUDIT_MEMORY);
+    const audit = await SegmentedLog.open({ dir: dataDir, name: "audit", segmentBytes: auditSegmentBytes, memory: auditMemory, warn });
+    const gw = new Gateway(keys, dataDir, policies, audit, inboxCompactLines, warn);
     const inboxDir = join(dataDir, "inbox");
-    for (const name of readdirSync(inboxDir)) {
+    for (const name of readdirSync(inboxDir).sort()) {
       const m = /^(.+)\.jsonl$/.exec(name);
-      if (m) gw.#loadInbox(m[1]);
+      if (!m) continue;
+      const box = gw.#loadInbox(m[1]);
+      if (box.durableTaken > box.base) await gw.compactInbox(m[1]);
     }
     return gw;
   }
 
   #loadInbox(agent) {
-    const base = join(this.#dataDir, "inbox", agent);
-    const records = readJsonLines(`${base}.jsonl`, this.#warn);
+    const path = join(this.#dataDir, "inbox", `${agent}.jsonl`);
+    const cursorPath = join(this.#dataDir, "inbox", `${agent}.taken`);
+    const lines = readJsonLines(path, this.#warn);
+    const header = lines.length > 0 && typeof lines[0].inbox_base === "number" ? lines[0] : null;
+    const base = header === null ? 0 : header.inbox_base;
+    const records = header === null ? lines : lines.slice(1);
     let taken = 0;
     try {
-      taken = JSON.parse(readFileSync(`${base}.taken`, "utf8")).taken;
+      taken = JSON.parse(readFileSync(cursorPath, "utf8")).taken;
     } catch (e) {
-      if (e.code !== "ENOENT") throw new Error(`${base}.taken: ${e.message}`);
+      if (e.code !== "ENOENT") throw new Error(`${cursorPath}: ${e.message}`);
     }
-    // queue: the durable, untaken intents in file order; taken: how many
-    // lines of the file are taken (the durable cursor); cursorWrites: the
-    // chain that keeps cursor writes in order.
-    const box = { log: new AppendLog(`${base}.jsonl`), queue: records.slice(taken), taken, cursorWrites: Promise.resolve() };
+    if (!Number.isSafeInteger(taken) || taken < base || taken > base + records.length) {
+      throw new Error(
+        `${cursorPath}: the cursor (${JSON.stringify(taken)} taken) does not fit ${path} (intents ${base} to ${base + records.length}); the data directory is damaged`,
+      );
+    }
+    const box = {
+      log: new AppendLog(path),
+      queue: records.slice(taken - base),
+      base,
+      taken,
+      durableTaken: taken,
+      cursorWrites: Promise.resolve(),
+    };
     this.#inboxes.set(agent, box);
     return box;
+  }
+
+  /**
+   * Rewrites `agent`'s inbox file with only the intents not durably taken,
+   * behind a header line `{"inbox_base": N}` that says how many were dropped
+   * (the cursor file keeps counting from the first intent ever, so it needs
+   * no change and the two files never disagree). The rewrite is atomic
+   * (temporary file, fsync, rename, directory fsync): a crash leaves the old
+   * file or the new one, both complete. It runs between cursor writes and
+   * with the inbox's appends held, so no acknowledged intent can be missed.
+   * Runs at startup for every inbox with taken intents, and while running
+   * once `inboxCompactLines` lines are taken.
+   *
+   * @param {string} agent
+   * @returns {Promise<{dropped: number, kept: number}>}
+   */
+  compactInbox(agent) {
+    const box = this.#inbox(agent);
+    const run = box.cursorWrites.then(() =>
+      box.log.exclusive(async () => {
+        const upTo = box.durableTaken;
+        if (upTo === box.base) return { dropped: 0, kept: box.queue.length };
+        const text = await readFile(box.log.path, "utf8");
+        const lines = text.split("\n");
+        if (lines.at(-1) === "") lines.pop();
+        const first = lines.length > 0 && lines[0].startsWith('{"inbox_base":') ? 1 : 0;
+        const keep = lines.slice(first + (upTo - box.base));
+        const header = JSON.stringify({ inbox_base: upTo });
+        await writeFileAtomic(box.log.path, `${[header, ...keep].join("\n")}\n`, "compact");
+        const dropped = upTo - box.base;
+        box.base = upTo;
+        return { dropped, kept: keep.length };
+      }),
+    );
+    box.cursorWrites = run.then(
+      () => {},
+      (e) => this.#warn(`${box.log.path}: compaction failed (${e.message}); the file is unchanged`),
+    );
+    return run;
   }
 
   #inbox(agent) {
@@ -307,12 +390,8 @@ export class Gateway {
     }
   }
 
-  async #record(record) {
-    const full = { audit_id: newId("aud"), timestamp: Date.now() / 1000, ...record };
-    await this.#audit.append(full);
-    this.#auditRecent.push(full);
-    if (this.#auditRecent.length > AUDIT_MEMORY * 1.5) this.#auditRecent = this.#auditRecent.slice(-AUDIT_MEMORY);
-    return full;
+  #record(record) {
+    return this.#audit.append({ audit_id: newId("aud"), timestamp: Date.now() / 1000, ...record });
   }
 
   /** Persists the current policies; calls are serialised, each writes the latest state. */
@@ -568,7 +647,10 @@ export class Gateway {
       const path = join(this.#dataDir, "inbox", `${who.agent}.taken`);
       // Taken means taken: the cursor is durable before the intents are
       // handed over. Writes are chained, so the file ends at the highest count.
-      const write = box.cursorWrites.then(() => writeFileAtomic(path, `${JSON.stringify({ taken })}\n`));
+      const write = box.cursorWrites.then(async () => {
+        await writeFileAtomic(path, `${JSON.stringify({ taken })}\n`);
+        box.durableTaken = taken;
+      });
       box.cursorWrites = write.catch(() => {});
       try {
         await write;
@@ -578,41 +660,55 @@ export class Gateway {
         box.taken -= intents.length;
         throw e;
       }
+      if (box.durableTaken - box.base >= this.#compactLines) this.compactInbox(who.agent).catch(() => {});
     }
     send(res, 200, { ok: true, intents, remaining: box.queue.length });
   }
 
-  #readAudit(res, url) {
+  async #readAudit(res, url) {
     const limit = queryLimit(url, 100, 1000);
     const agent = url.searchParams.get("agent");
     const decision = url.searchParams.get("decision");
-    const out = [];
-    for (let i = this.#auditRecent.length - 1; i >= 0 && out.length < limit; i--) {
-      const r = this.#auditRecent[i];
-      if (agent !== null && agent !== "" && r.caller !== agent && r.to_agent !== agent && r.agent !== agent) continue;
-      if (decision !== null && decision !== "" && r.decision !== decision) continue;
-      out.push(r);
+    const rawBefore = url.searchParams.get("before");
+    let before;
+    if (rawBefore !== null) {
+      if (!/^[0-9]{1,15}$/.test(rawBefore) || Number(rawBefore) < 1) {
+        throw bad(`before must be a record's seq (an integer from 1), got ${JSON.stringify(rawBefore)}`);
+      }
+      before = Number(rawBefore);
     }
-    send(res, 200, { ok: true, records: out });
+    const page = await this.#audit.page({
+      before,
+      limit,
+      match: (r) =>
+        (agent === null || agent === "" || r.caller === agent || r.to_agent === agent || r.agent === agent) &&
+        (decision === null || decision === "" || r.decision === decision),
+    });
+    send(res, 200, { ok: true, records: page.records, next_before: page.next_before });
   }
 
   /** Waits for pending writes and closes the files. */
   async close() {
     await this.#policyWrites;
     await this.#audit.close();
-    for (const box of this.#inboxes.values()) await box.log.close();
+    for (const box of this.#inboxes.values()) {
+      await box.cursorWrites;
+      await box.log.close();
+    }
   }
 }
 
 /**
  * Starts a gateway on `host:port` (port 0 picks a free one).
  *
- * @param {{port?: number, host?: string, dataDir: string, keysFile: string}} options
+ * @param {{port?: number, host?: string, dataDir: string, keysFile: string,
+ *   auditSegmentBytes?: number, auditMemory?: number, inboxCompactLines?: number}} options
+ *   the last three as in {@link Gateway.open}
  * @returns {Promise<{url: string, port: number, gateway: Gateway, close: () => Promise<void>}>}
  */
-export async function startGateway({ port = 0, host = "127.0.0.1", dataDir, keysFile }) {
+export async function startGateway({ port = 0, host = "127.0.0.1", dataDir, keysFile, ...storage }) {
   const keys = loadKeys(keysFile);
-  const gateway = await Gateway.open({ keys, dataDir });
+  const gateway = await Gateway.open({ keys, dataDir, ...storage });
   const server = createServer({ requestTimeout: 30_000 }, gateway.handle);
   server.keepAliveTimeout = 10_000;
   await new Promise((resolve, reject) => {
@@ -639,10 +735,16 @@ async function main() {
       host: { type: "string", default: "127.0.0.1" },
       "data-dir": { type: "string" },
       keys: { type: "string" },
+      "audit-segment-bytes": { type: "string", default: String(AUDIT_SEGMENT_BYTES) },
+      "audit-memory": { type: "string", default: String(AUDIT_MEMORY) },
+      "inbox-compact-lines": { type: "string", default: String(INBOX_COMPACT_LINES) },
       help: { type: "boolean", short: "h" },
     },
   });
-  const usage = "usage: node server.mjs --port N --data-dir DIR --keys FILE [--host 127.0.0.1]";
+  const usage = `usage: node server.mjs --port N --data-dir DIR --keys FILE [--host 127.0.0.1]
+  [--audit-segment-bytes ${AUDIT_SEGMENT_BYTES}]  rotate audit.jsonl into a numbered segment past this size
+  [--audit-memory ${AUDIT_MEMORY}]  audit records kept in memory (older pages are read from disk)
+  [--inbox-compact-lines ${INBOX_COMPACT_LINES}]  compact an inbox while running once this many lines are taken`;
   if (values.help) {
     console.log(usage);
     return;
@@ -655,6 +757,18 @@ async function main() {
     console.error(`--port must be a number from 0 to 65535, got ${JSON.stringify(values.port)}`);
     process.exit(2);
   }
+  const storage = {};
+  for (const [flag, option] of [
+    ["audit-segment-bytes", "auditSegmentBytes"],
+    ["audit-memory", "auditMemory"],
+    ["inbox-compact-lines", "inboxCompactLines"],
+  ]) {
+    if (!/^[0-9]{1,12}$/.test(values[flag]) || Number(values[flag]) < 1) {
+      console.error(`--${flag} must be a positive integer, got ${JSON.stringify(values[flag])}`);
+      process.exit(2);
+    }
+    storage[option] = Number(values[flag]);
+  }
   let gw;
   try {
     gw = await startGateway({
@@ -662,6 +776,7 @@ async function main() {
       host: values.host,
       dataDir: values["data-dir"],
       keysFile: values.keys,
+      ...storage,
     });
   } catch (e) {
     console.error(`gateway: ${e.message}`);

@@ -51,12 +51,14 @@ export function writeKeys(dir) {
 }
 
 /**
- * Starts `server.mjs --port 0` and waits for its `listening on` line.
- * Resolves to `{url, child, output(), stop(), kill9()}`.
+ * Starts `server.mjs --port 0` and waits for its `listening on` line
+ * (`env` is added to the environment). Resolves to
+ * `{url, child, output(), stop(), kill9(), exited}`.
  */
-export function startServer({ dataDir, keysFile, extraArgs = [] }) {
+export function startServer({ dataDir, keysFile, extraArgs = [], env = {} }) {
   const child = spawn(process.execPath, [SERVER, "--port", "0", "--data-dir", dataDir, "--keys", keysFile, ...extraArgs], {
     stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
   });
   let out = "";
   let err = "";
@@ -131,4 +133,52 @@ export async function freshGateway(t) {
   const server = await startServer({ dataDir, keysFile });
   t.after(() => server.stop());
   return { ...server, dir, dataDir, keysFile };
+}
+
+/**
+ * Spawns `server.mjs --port 0` without waiting for anything; resolves
+ * nothing. Returns `{child, exited, output()}` where `exited` resolves to
+ * `{code, signal}`.
+ */
+export function spawnServer({ dataDir, keysFile, extraArgs = [], env = {} }) {
+  const child = spawn(process.execPath, [SERVER, "--port", "0", "--data-dir", dataDir, "--keys", keysFile, ...extraArgs], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  return { child, exited, output: () => ({ stdout, stderr }) };
+}
+
+/**
+ * Runs `server.mjs` expecting it to die before it listens (a crash point
+ * set through `env`); resolves to `{code, signal, stdout, stderr}`. Killed
+ * after `timeoutMs` if it neither dies nor listens.
+ */
+export async function runServerToExit({ timeoutMs = 20_000, ...options }) {
+  const s = spawnServer(options);
+  const timer = setTimeout(() => s.child.kill("SIGKILL"), timeoutMs);
+  const { code, signal } = await s.exited;
+  clearTimeout(timer);
+  return { code, signal, ...s.output() };
+}
+
+/** Sends one intent from `from` to `to`; resolves to the response. */
+export function sendIntent(url, from, to, intentType, payload = null) {
+  return call(url, "POST", "/v1/mesh/intents", { key: keyOf(from), body: { intent_type: intentType, to_agent: to, payload } });
+}
+
+/** Takes every queued intent of `agent`, a page of `limit` at a time. */
+export async function drainInbox(url, agent, limit = 1000) {
+  const all = [];
+  for (let i = 0; i < 10_000; i++) {
+    const r = await call(url, "GET", `/v1/mesh/inbox?limit=${limit}`, { key: keyOf(agent) });
+    if (r.status !== 200) throw new Error(`inbox: ${r.status} ${JSON.stringify(r.body)}`);
+    all.push(...r.body.intents);
+    if (r.body.remaining === 0) return all;
+  }
+  throw new Error("inbox did not drain");
 }
