@@ -6,7 +6,8 @@
 //
 // Every entry is bundled by esbuild from the one ESM tree in
 // pkg-template/src, so each has the same classes; node.mjs re-exports
-// node.cjs so that Node's `import` and `require` share them.
+// node.cjs so that Node's `import` and `require` share them, and loads the
+// .wasm itself from ESM (see src/entries/node.cjs).
 
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -65,7 +66,7 @@ const common = {
 };
 await esbuild.build({
   ...common,
-  entryPoints: [join(stage, "src/entries/node.js")],
+  entryPoints: [join(stage, "src/entries/node.cjs")],
   outfile: join(out, "node.cjs"),
   format: "cjs",
   platform: "node",
@@ -97,8 +98,14 @@ writeFileSync(
   join(out, "node.mjs"),
   `${banner}
 // Node's ESM entry: the same module as node.cjs, so an error thrown through
-// one entry is an instance of the class exported by the other.
+// one entry is an instance of the class exported by the other. It reads the
+// .wasm itself, from ESM, unless a require() loaded it already: node.cjs
+// reads it only on first use, with require and __dirname, which do not exist
+// once a bundler (esbuild --format=esm) has made both files one ES module.
+import { readFileSync } from "node:fs";
 import cjs from "./node.cjs";
+
+cjs[Symbol.for("agentguard.node.loadWasm")](() => readFileSync(new URL("./agentguard_bg.wasm", import.meta.url)));
 
 export const { ${names.join(", ")} } = cjs;
 `,

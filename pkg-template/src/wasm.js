@@ -11,6 +11,9 @@ import { isWellFormed } from "./util.js";
 
 let exports = null;
 let loadError = null;
+// How to get the module or its bytes on first use, if an entry gave a way
+// (the Node entries read the file next to them); used once.
+let loader = null;
 
 // The scratch buffer: its address, its size in bytes, and a view of memory.
 let scratchPtr = 0;
@@ -48,14 +51,37 @@ export async function init(input) {
   return undefined;
 }
 
-/** Records why loading at import time failed, for the error `wasm()` throws. */
+/** Records why loading at import time failed, for the error `requireWasm()` throws. */
 export function setLoadError(error) {
   loadError = error;
 }
 
-/** Throws unless the module is instantiated. */
+/**
+ * Sets the function that returns the module or its bytes, called by the
+ * first `requireWasm()` that finds the module not instantiated.
+ */
+export function setLoader(load) {
+  loader = load;
+}
+
+/** Whether the module is instantiated. */
+export function isReady() {
+  return exports !== null;
+}
+
+/** Instantiates the module with the loader if there is one; throws unless it is then instantiated. */
 export function requireWasm() {
   if (exports !== null) return;
+  if (loader !== null) {
+    const load = loader;
+    loader = null;
+    try {
+      initSync(load());
+      return;
+    } catch (e) {
+      loadError = e;
+    }
+  }
   const hint =
     "agentguard: the WebAssembly module is not initialised; call `await init()` or `initSync(module)` first";
   const err = new Error(loadError ? `${hint} (loading it failed: ${loadError.message ?? loadError})` : hint);

@@ -89,24 +89,20 @@ describe("esbuild Node bundles in Node", () => {
       "console.log(JSON.stringify(runConformance(agentguard, vectors)));",
     ].join("\n");
 
-  // An ESM bundle for Node needs `require` and `__dirname` defined, because
-  // the package's Node entry is CommonJS inside (node.mjs wraps node.cjs):
-  // the banner the README gives.
-  const esmBanner = readmeExample("esbuild-node-esm-banner");
-  for (const [format, ext, imports, conditions, banner] of [
+  // No banner, no options: the Node entry loads the .wasm from ESM itself,
+  // so the bundle needs nothing but the .wasm next to it.
+  for (const [format, ext, imports, conditions] of [
     [
       "esm",
       "mjs",
       'import * as agentguard from "agentguard";\nimport { readFileSync } from "node:fs";\nimport { runConformance } from "./conformance.js";',
       ["node", "import"],
-      { js: esmBanner },
     ],
     [
       "cjs",
       "cjs",
       'const agentguard = require("agentguard");\nconst { readFileSync } = require("node:fs");\nconst { runConformance } = require("./conformance.js");',
       ["node", "require"],
-      {},
     ],
   ]) {
     test(`${format}: bundles the package's Node entry and runs the conformance vectors`, async () => {
@@ -114,7 +110,7 @@ describe("esbuild Node bundles in Node", () => {
         "conformance.js": join(ROOT, "tests", "edge", "conformance.js"),
         [`app.${ext}`]: { text: script(imports) },
       });
-      const inputs = await bundle(dir, `app.${ext}`, `dist/app.${ext}`, { platform: "node", format, target: "node18", banner });
+      const inputs = await bundle(dir, `app.${ext}`, `dist/app.${ext}`, { platform: "node", format, target: "node18" });
       copyFileSync(join(dir, "agentguard_bg.wasm"), join(dir, "dist", "agentguard_bg.wasm"));
       const wanted = entryFor(conditions);
       assert.ok(inputs.some((i) => i.endsWith(wanted)), `${JSON.stringify(inputs)} lacks ${wanted}`);
@@ -127,4 +123,27 @@ describe("esbuild Node bundles in Node", () => {
       assert.ok(checked > 200, `only ${checked} checks ran`);
     });
   }
+
+  test("esm: a bundle without the .wasm next to it imports, then says what to copy on first use", async () => {
+    const dir = projectFolder("bundle-node-esm-nowasm", {
+      "app.mjs": {
+        text: [
+          'import { Policy } from "agentguard";',
+          'console.log("imported");',
+          "try {",
+          "  new Policy();",
+          "} catch (e) {",
+          "  console.log(e.message);",
+          "}",
+        ].join("\n"),
+      },
+    });
+    await bundle(dir, "app.mjs", "dist/app.mjs", { platform: "node", format: "esm", target: "node18" });
+    const out = execFileSync(process.execPath, [join(dir, "dist", "app.mjs")], { encoding: "utf8" });
+    const [imported, message] = out.trim().split("\n");
+    assert.equal(imported, "imported");
+    assert.match(message, /ENOENT/);
+    assert.ok(message.includes(join(dir, "dist", "agentguard_bg.wasm")), message);
+    assert.ok(message.includes("copy node_modules/agentguard/agentguard_bg.wasm next to it"), message);
+  });
 });
