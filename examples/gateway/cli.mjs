@@ -5,7 +5,7 @@
 //       --mode allowlist --patterns "intent.data.read.*,intent.data.query.*"
 //   agentguard-mesh policies get analytics-agent
 //   agentguard-mesh policies delete analytics-agent --direction receive
-//   agentguard-mesh audit [--agent ID] [--decision blocked] [--limit N]
+//   agentguard-mesh audit [--agent ID] [--decision blocked] [--limit N] [--before SEQ]
 //   agentguard-mesh send --to AGENT --type INTENT_TYPE [--payload JSON]
 //   agentguard-mesh inbox [--limit N]
 //
@@ -22,7 +22,8 @@ const USAGE = `usage:
   agentguard-mesh policies set AGENT --direction send|receive --mode open|allowlist|denylist [--patterns "p1,p2"]
   agentguard-mesh policies get AGENT
   agentguard-mesh policies delete AGENT --direction send|receive
-  agentguard-mesh audit [--agent ID] [--decision blocked|delivered] [--limit N]
+  agentguard-mesh audit [--agent ID] [--decision blocked|delivered] [--limit N] [--before SEQ]
+                        (newest first; --before the next_before of the previous page for older records)
   agentguard-mesh send --to AGENT --type INTENT_TYPE [--payload JSON]
   agentguard-mesh inbox [--limit N]
 options: --url URL (default $AGENTGUARD_URL or http://127.0.0.1:8787); the key is read from $AGENTGUARD_API_KEY`;
@@ -51,6 +52,7 @@ export async function run(argv, { env = process.env, out = console.log, err = co
         agent: { type: "string" },
         decision: { type: "string" },
         limit: { type: "string" },
+        before: { type: "string" },
         to: { type: "string" },
         type: { type: "string" },
         payload: { type: "string" },
@@ -143,7 +145,7 @@ function plan(p, o) {
   }
   if (p.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(p[1])}`);
   if (group === "audit") {
-    return { method: "GET", path: `/v1/mesh/audit${query({ agent: o.agent, decision: o.decision, limit: o.limit })}` };
+    return { method: "GET", path: `/v1/mesh/audit${query({ agent: o.agent, decision: o.decision, limit: o.limit, before: o.before })}` };
   }
   if (group === "inbox") return { method: "GET", path: `/v1/mesh/inbox${query({ limit: o.limit })}` };
   if (group === "send") {
