@@ -318,3 +318,21 @@ for (const point of ["rotate:before-rename", "rotate:renamed"]) {
     assert.ok(auditFiles(dataDir).length >= 3, "rotation goes on after the restart");
   });
 }
+
+test("a cursor that does not fit its compacted inbox stops startup with a clear message", async (t) => {
+  const { keysFile, dataDir } = setup(t);
+  let gw = await startServer({ dataDir, keysFile });
+  await sendMany(gw.url, 5);
+  await take(gw.url, "analytics-agent", 3);
+  await gw.stop();
+  gw = await startServer({ dataDir, keysFile }); // compacts: base 3, 2 intents left
+  await gw.stop();
+  const { writeFileSync } = await import("node:fs");
+  for (const taken of [2, 6]) {
+    writeFileSync(join(dataDir, "inbox", "analytics-agent.taken"), `${JSON.stringify({ taken })}\n`);
+    await assert.rejects(
+      startServer({ dataDir, keysFile }),
+      new RegExp(`analytics-agent\\.taken: the cursor \\(${taken} taken\\) does not fit .*analytics-agent\\.jsonl \\(intents 3 to 5\\); the data directory is damaged`),
+    );
+  }
+});
