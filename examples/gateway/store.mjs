@@ -4,7 +4,7 @@
 // Nothing here knows about policies or intents; server.mjs decides what is
 // stored where.
 
-import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, rmSync, ftruncateSync } from "node:fs";
+import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { open, readFile, rename } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
@@ -350,7 +350,7 @@ export class SegmentedLog {
     }
     let size = 0;
     try {
-      size = readFileSync(activePath).length;
+      size = statSync(activePath).size;
     } catch (e) {
       if (e.code !== "ENOENT") throw e;
     }
