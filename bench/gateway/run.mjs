@@ -9,7 +9,7 @@
 //   node bench/gateway/run.mjs [--requests 10000] [--concurrency 50] [--write bench/RESULTS.md]
 
 import { spawn } from "node:child_process";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +26,7 @@ const { values } = parseArgs({
 const N = Number(values.requests);
 const C = Number(values.concurrency);
 
+const loadAtStart = loadavg()[0];
 const dir = mkdtempSync(join(tmpdir(), "agentguard-gateway-bench-"));
 const senders = Array.from({ length: 10 }, (_, i) => `sender-${i}`);
 const receivers = Array.from({ length: 10 }, (_, i) => `receiver-${i}`);
@@ -117,7 +118,11 @@ try {
 receive allowlist on each of 10 receivers; a second process sends ${N} intents from 10 senders at
 concurrency ${C}, 80% allowed and 20% blocked. Every response comes after its audit record (and, for a
 delivered intent, its inbox line) is fsynced; concurrent appends share one write and one fsync.
-Machine: ${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), Node ${process.version}, other work running.
+The audit log rotates at 8 MiB (10 000 records stay under it) and nothing is taken from the inboxes,
+so neither rotation nor compaction runs during the load.
+Machine: ${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), Node ${process.version}, other work running
+(load average ${loadAtStart.toFixed(2)} at the start); back-to-back runs of the same code here vary by
+about 20% in throughput, so compare runs made together, not across days.
 
 ${table}
 <!-- END gateway -->`;
