@@ -24,7 +24,7 @@ include mk/core.mk
 .PHONY: help demo build test bench fuzz
 help:
 	@echo "make demo | make test | make bench | make fuzz | make build"
-	@echo "also: make demo-core, make demo-python, make playground, make gateway, make pack, make wheel"
+	@echo "also: make demo-core, make demo-python, make playground, make gateway, make mesh-cli, make pack, make wheel"
 
 # Each area adds its own prerequisites to these with `test: test-xyz` etc.
 build: build-core
