@@ -1,7 +1,7 @@
 # Everywhere JavaScript runs (issue 4): the edge worker in workerd (through
-# miniflare), the playground and an esbuild bundle in Debian's Chromium
-# (through playwright-core), Node bundles, the README's runtime examples,
-# and what the tarball ships. All against the packed tarball, installed by
+# miniflare), the playground and esbuild, Vite and webpack 5 apps in Debian's
+# Chromium (through playwright-core), Node bundles, the README's runtime
+# examples, and what the tarball ships. All against the packed tarball, installed by
 # npm into a fresh project under target/runtimes/.
 #   make test-edge    those tests; screenshots go to target/artifacts/
 #   make playground   the policy playground on http://127.0.0.1:$(PLAYGROUND_PORT)/

@@ -2,7 +2,7 @@
 // `vite build` must emit the package's .wasm as an asset and the built page
 // must run in Chromium; the dev server must serve it too.
 
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -16,25 +16,27 @@ const INDEX = '<!doctype html>\n<meta charset="utf-8">\n<link rel="icon" href="d
 const EXPECTED = /The page shows `([^`]+)`/.exec(readFileSync(join(ROOT, "README.md"), "utf8"))?.[1];
 
 describe("the README's Vite example", () => {
-  let browser;
   let dir;
 
-  before(async () => {
+  before(() => {
     dir = projectFolder("vite-app", { "index.html": { text: INDEX }, "main.js": { text: readmeExample("vite") } });
-    browser = await launch();
-  });
-  after(async () => {
-    await browser?.close();
   });
 
-  /** Opens `url` and returns what the app wrote, with the page's problems. */
+  /**
+   * Opens `url` in a browser of its own and returns what the app wrote, with
+   * the page's problems. The browser is closed before the caller closes its
+   * server: a connection it keeps open would hold up that close for minutes.
+   */
   async function open(url) {
-    const { page, problems } = await watchedPage(browser.context);
-    await page.goto(url);
-    await page.waitForFunction(() => document.querySelector("#app")?.textContent !== "", null, { timeout: 20000 });
-    const text = await page.textContent("#app");
-    await page.close();
-    return { text, problems };
+    const browser = await launch();
+    try {
+      const { page, problems } = await watchedPage(browser.context);
+      await page.goto(url);
+      await page.waitForFunction(() => document.querySelector("#app")?.textContent !== "", null, { timeout: 20000 });
+      return { text: await page.textContent("#app"), problems };
+    } finally {
+      await browser.close();
+    }
   }
 
   test("vite build emits the .wasm and the built page runs in Chromium", async () => {
