@@ -456,6 +456,8 @@ export declare class ActionPolicies {
   readonly agents: string[];
   /** The store, readable by {@link ActionPolicies.fromJSON}. */
   toJSON(): ActionPoliciesJSON;
-  /** Releases the wasm memory now. */
+  /** Releases the wasm memory now; using the store afterwards throws. */
   free(): void;
+  /** {@link ActionPolicies.free}, for `using policies = new ActionPolicies()`. */
+  [Symbol.dispose](): void;
 }

@@ -86,7 +86,7 @@ export class ActionPolicies {
   set(agent, policy) {
     checkString(agent, "agent");
     const text = toText(policy, "action policy");
-    return parsed(core(() => this.#w.set(agent, text)));
+    return parsed(core(() => this.#live().set(agent, text)));
   }
 
   /**
@@ -97,18 +97,19 @@ export class ActionPolicies {
     checkString(agent, "agent");
     if (direction === undefined) {
       const out = {};
-      for (const d of DIRECTIONS) out[d] = parsed(core(() => this.#w.get(agent, d)));
+      const w = this.#live();
+      for (const d of DIRECTIONS) out[d] = parsed(core(() => w.get(agent, d)));
       return out;
     }
     checkString(direction, "direction");
-    return parsed(core(() => this.#w.get(agent, direction)));
+    return parsed(core(() => this.#live().get(agent, direction)));
   }
 
   /** Removes `agent`'s policy for `direction` (back to open); returns it, or null. */
   delete(agent, direction) {
     checkString(agent, "agent");
     checkString(direction, "direction");
-    return parsed(core(() => this.#w.delete(agent, direction)));
+    return parsed(core(() => this.#live().delete(agent, direction)));
   }
 
   /**
@@ -126,21 +127,40 @@ export class ActionPolicies {
     checkString(from, "from");
     checkString(to, "to");
     checkString(intentType, "intentType");
-    return parsed(core(() => this.#w.checkIntent(from, to, intentType)));
+    return parsed(core(() => this.#live().checkIntent(from, to, intentType)));
   }
 
   /** The ids of the agents that have at least one policy, sorted. */
   get agents() {
-    return JSON.parse(this.#w.agents());
+    return JSON.parse(this.#live().agents());
   }
 
   /** The store: `{policies: [...]}`, readable by `fromJSON`. */
   toJSON() {
-    return JSON.parse(this.#w.toJson());
+    return JSON.parse(this.#live().toJson());
   }
 
-  /** Releases the wasm memory now instead of at garbage collection. */
+  /**
+   * Releases the wasm memory now instead of at garbage collection; using the
+   * store afterwards throws. Calling it again does nothing.
+   */
   free() {
+    if (this.#w === null) return;
     this.#w.free();
+    this.#w = null;
   }
+
+  #live() {
+    if (this.#w === null) throw new Error("agentguard: these action policies were freed");
+    return this.#w;
+  }
+}
+
+// `using policies = new ActionPolicies()`, where the runtime has Symbol.dispose.
+if (typeof Symbol.dispose === "symbol") {
+  Object.defineProperty(ActionPolicies.prototype, Symbol.dispose, {
+    value: ActionPolicies.prototype.free,
+    writable: true,
+    configurable: true,
+  });
 }

@@ -1,6 +1,7 @@
 // Type tests for index.d.ts (tsc --noEmit in the ESM test project): right
 // uses compile, wrong ones are rejected (each `@ts-expect-error` must fail).
 import {
+  ActionPolicies,
   ApprovalRequired,
   AuditEntry,
   type AuditEntryJSON,
@@ -56,6 +57,9 @@ Policy.fromJSON(spec);
 policy.clearAudit();
 policy.free();
 policy[Symbol.dispose]();
+const store = new ActionPolicies();
+store.free();
+store[Symbol.dispose]();
 const matched: boolean = fnmatch("a", "?");
 initSync(new Uint8Array(8));
 const loading: Promise<void> = init();
@@ -117,4 +121,6 @@ const notAwaited: PolicyResult = policy.checkAsync("x");
 log[0]!.tool = "x";
 // @ts-expect-error: fnmatch takes two strings
 fnmatch("a");
+// @ts-expect-error: dispose takes no argument
+store[Symbol.dispose](true);
 void [wrong, notNull, notAwaited];
