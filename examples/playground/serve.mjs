@@ -79,7 +79,13 @@ export async function startServer({ port = 8099, host = "127.0.0.1", pkgDir, roo
   const address = /** @type {import("node:net").AddressInfo} */ (server.address());
   return {
     url: `http://${host}:${address.port}/`,
-    close: () => new Promise((ok) => server.close(() => ok())),
+    // Browsers keep idle keep-alive connections open; end them so close()
+    // returns as soon as the server stops, whoever called it.
+    close: () =>
+      new Promise((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
   };
 }
 
