@@ -93,10 +93,23 @@ export function readJsonLines(path, warn) {
       closeSync(fd);
     }
   }
-  const text = buf.subarray(0, end).toString("utf8");
+  return parseLines(buf, end, path);
+}
+
+/**
+ * The JSON records of `buf[0..end)`, one per line; a line that is not JSON
+ * means the file is damaged (only a torn *last* line is expected, and the
+ * callers cut that off before `end`).
+ *
+ * @param {Buffer} buf
+ * @param {number} end
+ * @param {string} path for the error message
+ * @returns {any[]}
+ */
+function parseLines(buf, end, path) {
   const records = [];
   let lineNo = 0;
-  for (const line of text.split("\n")) {
+  for (const line of buf.subarray(0, end).toString("utf8").split("\n")) {
     lineNo += 1;
     if (line === "") continue;
     try {
@@ -245,19 +258,7 @@ async function readCompleteLines(path) {
     if (e.code === "ENOENT") return [];
     throw e;
   }
-  const end = buf.lastIndexOf(0x0a) + 1;
-  const records = [];
-  let lineNo = 0;
-  for (const line of buf.subarray(0, end).toString("utf8").split("\n")) {
-    lineNo += 1;
-    if (line === "") continue;
-    try {
-      records.push(JSON.parse(line));
-    } catch (e) {
-      throw new Error(`${path}: line ${lineNo} is not valid JSON (${e.message}); the file is damaged`);
-    }
-  }
-  return records;
+  return parseLines(buf, buf.lastIndexOf(0x0a) + 1, path);
 }
 
 /**
