@@ -3,6 +3,7 @@
 
 use agentguard::{fnmatch, ActionMode, ActionPolicies, ActionPolicy, Direction, Error, Violation};
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use serde_json::{json, Value};
 
 fn vectors() -> Value {
@@ -171,7 +172,14 @@ fn intent_type() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    // Failing cases are saved next to the tests (proptest cannot find a
+    // lib.rs to put them beside in an integration test).
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "tests/proptest-regressions/action.txt",
+        ))),
+        ..ProptestConfig::with_cases(2000)
+    })]
 
     /// Allowlist: blocked iff no pattern matches by `fnmatch`. Denylist:
     /// blocked iff one does, reporting the first in list order.

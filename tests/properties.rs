@@ -5,6 +5,7 @@
 use agentguard::__private::PatternSet;
 use agentguard::{fnmatch, Policy, PolicySpec};
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 
 /// Characters that stress both paths: set syntax, separators, newlines and
 /// 1- to 4-byte UTF-8.
@@ -45,7 +46,14 @@ fn near(patterns: &[String], pick: usize, fill: &str) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(3000))]
+    // Failing cases are saved next to the tests (proptest cannot find a
+    // lib.rs to put them beside in an integration test).
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "tests/proptest-regressions/properties.txt",
+        ))),
+        ..ProptestConfig::with_cases(3000)
+    })]
 
     #[test]
     fn index_and_scan_agree(
