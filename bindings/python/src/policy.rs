@@ -1,12 +1,13 @@
 //! `Policy`: tokenfence's `Policy` class over the core's compiled policy.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use agentguard::{AuditLog, Decision, Hooks, PolicySpec, Rule, Verdict};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::{MutexExt, PyOnceLock};
-use pyo3::types::{PyDict, PyList, PyString, PyType};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 use serde_json::{Map, Value};
 
 use crate::convert::{self, policy_error, types, Loc};
@@ -103,11 +104,48 @@ impl Strings {
 #[pyclass(frozen, subclass, module = "agentguard", name = "Policy")]
 pub struct Policy {
     core: agentguard::Policy,
-    log: Mutex<AuditLog<Context>>,
+    log: Mutex<Trail>,
+    /// Set once: by the constructor when a callback is given, or by
+    /// `__setstate__` on a copy that `_restore_policy` made.
+    callbacks: OnceLock<Callbacks>,
+    /// True from `_restore_policy` until the copy's `__setstate__`: the one
+    /// window in which a policy takes its callbacks and audit log from
+    /// outside. Every other policy refuses `__setstate__`.
+    restoring: AtomicBool,
+    strings: Strings,
+}
+
+/// The three callbacks (each optional).
+struct Callbacks {
     on_deny: Option<Py<PyAny>>,
     on_approval: Option<Py<PyAny>>,
     on_decision: Option<Py<PyAny>>,
-    strings: Strings,
+}
+
+static NO_CALLBACKS: Callbacks = Callbacks {
+    on_deny: None,
+    on_approval: None,
+    on_decision: None,
+};
+
+/// The audit log, plus the dropped count a copy carries over from the
+/// policy it was copied from (the core's log counts only its own drops).
+struct Trail {
+    log: AuditLog<Context>,
+    dropped_before: u64,
+}
+
+impl Trail {
+    fn new(capacity: usize) -> Trail {
+        Trail {
+            log: AuditLog::with_capacity(capacity),
+            dropped_before: 0,
+        }
+    }
+
+    fn dropped(&self) -> u64 {
+        self.log.dropped().saturating_add(self.dropped_before)
+    }
 }
 
 fn callback(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Py<PyAny>>> {
@@ -185,9 +223,9 @@ impl Hooks<Context> for PyHooks<'_, '_> {
         let py = self.py;
         // Freeing the evicted entry's context may run Python code (a
         // `__del__`): do it with the lock released.
-        let evicted = self.policy.lock_log(py).push(clone_entry(py, entry));
+        let evicted = self.policy.lock_log(py).log.push(clone_entry(py, entry));
         drop(evicted);
-        if let Some(sink) = &self.policy.on_decision {
+        if let Some(sink) = &self.policy.callbacks().on_decision {
             let entry = Bound::new(py, AuditEntry::new_from(clone_entry(py, entry)))?;
             sink.bind(py).call1((entry,))?;
         }
@@ -195,7 +233,7 @@ impl Hooks<Context> for PyHooks<'_, '_> {
     }
 
     fn on_deny(&mut self, _: &agentguard::PolicyResult) -> PyResult<()> {
-        if let Some(cb) = &self.policy.on_deny {
+        if let Some(cb) = &self.policy.callbacks().on_deny {
             cb.bind(self.py).call1((self.result,))?;
         }
         Ok(())
@@ -203,7 +241,11 @@ impl Hooks<Context> for PyHooks<'_, '_> {
 }
 
 impl Policy {
-    fn lock_log(&self, py: Python<'_>) -> MutexGuard<'_, AuditLog<Context>> {
+    fn callbacks(&self) -> &Callbacks {
+        self.callbacks.get().unwrap_or(&NO_CALLBACKS)
+    }
+
+    fn lock_log(&self, py: Python<'_>) -> MutexGuard<'_, Trail> {
         // Waits with the GIL released, so a thread holding the lock can
         // always finish. A panic while holding it cannot leave the log
         // half-written (a push is one VecDeque operation), so a poisoned
@@ -277,7 +319,7 @@ impl Policy {
         };
         let mut verdict = self.evaluate(py, name);
         if verdict.decision == Decision::RequireApproval {
-            if let Some(approver) = &self.on_approval {
+            if let Some(approver) = &self.callbacks().on_approval {
                 let pending = self.py_result(py, tool, verdict)?;
                 let answer = approver.bind(py).call1((pending,))?.is_truthy()?;
                 verdict = self.core.resolve_verdict(verdict, answer);
@@ -368,12 +410,21 @@ impl Policy {
         })?;
         let strings = Strings::new(&spec);
         let core = agentguard::Policy::new(spec).map_err(|e| policy_error(py, &e))?;
-        Ok(Policy {
-            core,
-            log: Mutex::new(AuditLog::with_capacity(capacity)),
+        let given = Callbacks {
             on_deny: callback(on_deny, "on_deny")?,
             on_approval: callback(on_approval, "on_approval")?,
             on_decision: callback(on_decision, "on_decision")?,
+        };
+        let callbacks = OnceLock::new();
+        if given.on_deny.is_some() || given.on_approval.is_some() || given.on_decision.is_some() {
+            // Set now, so `__setstate__` can never replace them.
+            let _ = callbacks.set(given);
+        }
+        Ok(Policy {
+            core,
+            log: Mutex::new(Trail::new(capacity)),
+            callbacks,
+            restoring: AtomicBool::new(false),
             strings,
         })
     }
@@ -430,6 +481,7 @@ impl Policy {
     fn audit_log<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let copies: Vec<_> = self
             .lock_log(py)
+            .log
             .entries()
             .map(|e| clone_entry(py, e))
             .collect();
@@ -450,7 +502,7 @@ impl Policy {
     /// The most entries `audit_log` keeps.
     #[getter]
     fn audit_capacity(&self, py: Python<'_>) -> usize {
-        self.lock_log(py).capacity()
+        self.lock_log(py).log.capacity()
     }
 
     /// Clears the audit log (and the dropped count).
@@ -458,8 +510,8 @@ impl Policy {
         // Swap under the lock, drop the old entries (and the contexts they
         // hold) after releasing it: dropping can run Python code.
         let mut log = self.lock_log(py);
-        let capacity = log.capacity();
-        let old = std::mem::replace(&mut *log, AuditLog::with_capacity(capacity));
+        let capacity = log.log.capacity();
+        let old = std::mem::replace(&mut *log, Trail::new(capacity));
         drop(log);
         drop(old);
     }
@@ -513,6 +565,119 @@ impl Policy {
         build(cls, &spec, options, "from_json")
     }
 
+    /// Copy and pickle support. `copy.copy`, `copy.deepcopy` and `pickle`
+    /// rebuild the policy with `_restore_policy` from its rules and
+    /// `audit_capacity`, then hand it this state through `__setstate__`:
+    /// the callbacks, the audit log (`AuditEntry` objects and the dropped
+    /// count) and a subclass instance's `__dict__`. The state is applied
+    /// after the copy exists, so a callback that refers back to the policy
+    /// (a bound method of the object that owns it) copies and pickles too.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        let this = slf.get();
+        let (copies, dropped, capacity) = {
+            let trail = this.lock_log(py);
+            let copies: Vec<_> = trail.log.entries().map(|e| clone_entry(py, e)).collect();
+            (copies, trail.dropped(), trail.log.capacity())
+        };
+        let entries = copies
+            .into_iter()
+            .map(|e| Bound::new(py, AuditEntry::new_from(e)))
+            .collect::<PyResult<Vec<_>>>()?;
+        let state = PyDict::new(py);
+        let cb = this.callbacks();
+        for (key, value) in [
+            ("on_deny", &cb.on_deny),
+            ("on_approval", &cb.on_approval),
+            ("on_decision", &cb.on_decision),
+        ] {
+            state.set_item(key, value.as_ref().map(|c| c.bind(py)))?;
+        }
+        state.set_item("audit_log", PyList::new(py, entries)?)?;
+        state.set_item("audit_dropped", dropped)?;
+        // A Python subclass's own attributes, as `object.__reduce_ex__`
+        // would keep them.
+        if let Ok(attrs) = slf.getattr("__dict__") {
+            if attrs.is_truthy()? {
+                state.set_item("__dict__", attrs)?;
+            }
+        }
+        let restore = py
+            .import("agentguard._native")?
+            .getattr("_restore_policy")?;
+        let args = (slf.get_type(), this.to_dict(py)?, capacity);
+        (restore, args, state).into_pyobject(py)
+    }
+
+    /// Completes a copy made by `_restore_policy` (see `__reduce__`); a
+    /// policy is immutable, so on any other policy this raises `TypeError`.
+    fn __setstate__(slf: &Bound<'_, Self>, state: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = slf.py();
+        let this = slf.get();
+        let state = state.cast::<PyDict>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "Policy state must be a dict, not {}",
+                convert::type_name(state)
+            ))
+        })?;
+        for key in state.keys() {
+            let known = key.extract::<&str>().is_ok_and(|k| STATE_KEYS.contains(&k));
+            if !known {
+                return Err(PyValueError::new_err(format!(
+                    "unknown key {} in Policy state: expected {}",
+                    key.repr()?,
+                    STATE_KEYS.join(", ")
+                )));
+            }
+        }
+        let given = Callbacks {
+            on_deny: callback(state.get_item("on_deny")?.as_ref(), "on_deny")?,
+            on_approval: callback(state.get_item("on_approval")?.as_ref(), "on_approval")?,
+            on_decision: callback(state.get_item("on_decision")?.as_ref(), "on_decision")?,
+        };
+        let mut entries = Vec::new();
+        if let Some(log) = state.get_item("audit_log")? {
+            for item in log.try_iter()? {
+                let item = item?;
+                let entry = item.cast::<AuditEntry>().map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "audit_log in Policy state must hold AuditEntry objects, not {}",
+                        convert::type_name(&item)
+                    ))
+                })?;
+                entries.push(clone_entry(py, entry.get().inner()));
+            }
+        }
+        let dropped: u64 = match state.get_item("audit_dropped")? {
+            Some(d) => d.extract()?,
+            None => 0,
+        };
+        if !this.restoring.swap(false, Ordering::AcqRel) {
+            return Err(PyTypeError::new_err(
+                "Policy is immutable: __setstate__ only completes a copy made by \
+                 copy.copy, copy.deepcopy or pickle",
+            ));
+        }
+        if this.callbacks.set(given).is_err() {
+            return Err(PyTypeError::new_err(
+                "Policy already has its callbacks: __setstate__ cannot replace them",
+            ));
+        }
+        // Fill a new log, then swap it in: entries pushed out by a small
+        // capacity are freed without the lock held.
+        let mut trail = Trail::new(this.lock_log(py).log.capacity());
+        for entry in entries {
+            drop(trail.log.push(entry));
+        }
+        trail.dropped_before = dropped;
+        let old = std::mem::replace(&mut *this.lock_log(py), trail);
+        drop(old);
+        if let Some(attrs) = state.get_item("__dict__")? {
+            slf.getattr("__dict__")?.call_method1("update", (attrs,))?;
+        }
+        Ok(())
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let spec = self.core.spec();
         let list =
@@ -526,4 +691,48 @@ impl Policy {
             PyString::new(py, spec.default.as_str()).repr()?,
         ))
     }
+}
+
+/// The keys of the state `Policy.__reduce__` makes.
+const STATE_KEYS: [&str; 6] = [
+    "on_deny",
+    "on_approval",
+    "on_decision",
+    "audit_log",
+    "audit_dropped",
+    "__dict__",
+];
+
+/// Rebuilds a policy for `copy` and `pickle` (see `Policy.__reduce__`):
+/// `cls.__new__(cls, **spec, audit_capacity=audit_capacity)`, with `spec`
+/// read as strictly as `from_dict`, and ready for one `__setstate__`.
+/// Module-level so that pickle can find it; not public API.
+#[pyfunction]
+#[pyo3(name = "_restore_policy")]
+pub fn restore_policy<'py>(
+    cls: &Bound<'py, PyType>,
+    spec: &Bound<'py, PyAny>,
+    audit_capacity: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = cls.py();
+    if !cls.is_subclass_of::<Policy>()? {
+        return Err(PyTypeError::new_err(format!(
+            "_restore_policy() needs Policy or a subclass, not {}",
+            cls.name()?
+        )));
+    }
+    let loc = Loc {
+        field: None,
+        index: None,
+    };
+    let spec =
+        PolicySpec::from_value(&convert::to_json(spec, loc)?).map_err(|e| policy_error(py, &e))?;
+    let kwargs = spec_kwargs(py, &spec)?;
+    kwargs.set_item("audit_capacity", audit_capacity)?;
+    let made = cls.call_method("__new__", (cls,), Some(&kwargs))?;
+    made.cast::<Policy>()?
+        .get()
+        .restoring
+        .store(true, Ordering::Release);
+    Ok(made)
 }

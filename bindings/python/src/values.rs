@@ -160,6 +160,11 @@ impl PolicyResult {
     fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
         self.fields(py)?.hash()
     }
+
+    /// Copy and pickle support: `PolicyResult(*fields)`.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        (py.get_type::<PolicyResult>(), self.fields(py)?).into_pyobject(py)
+    }
 }
 
 fn py_bool(py: Python<'_>, b: bool) -> Py<PyAny> {
@@ -184,6 +189,11 @@ impl AuditEntry {
     /// Wraps a core entry.
     pub fn new_from(inner: agentguard::AuditEntry<Context>) -> AuditEntry {
         AuditEntry { inner }
+    }
+
+    /// The core entry.
+    pub fn inner(&self) -> &agentguard::AuditEntry<Context> {
+        &self.inner
     }
 
     /// `(timestamp, tool, decision, reason, matched_rule, context)`.
@@ -312,6 +322,21 @@ impl AuditEntry {
             d.set_item("context", ctx.bind(py))?;
         }
         Ok(d)
+    }
+
+    /// Copy and pickle support: `AuditEntry(*fields)`, the context as
+    /// given (`None` when there was none).
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let e = &self.inner;
+        let args = (
+            e.timestamp,
+            e.tool.as_str(),
+            e.decision.as_str(),
+            &*e.reason,
+            e.matched_rule.as_deref(),
+            e.context.as_ref().map(|c| c.bind(py)),
+        );
+        (py.get_type::<AuditEntry>(), args).into_pyobject(py)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
