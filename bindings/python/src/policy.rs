@@ -101,6 +101,9 @@ impl Strings {
 /// Stricter than tokenfence: a wrong type or an unknown `default` raises
 /// `PolicyError` (a `ValueError`) naming the field and index. One policy
 /// may be shared by many threads.
+///
+/// `copy.copy`, `copy.deepcopy` and `pickle` make an independent policy
+/// with the same rules, callbacks, `audit_capacity` and audit log.
 #[pyclass(frozen, subclass, module = "agentguard", name = "Policy")]
 pub struct Policy {
     core: agentguard::Policy,

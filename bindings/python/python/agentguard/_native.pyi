@@ -83,7 +83,8 @@ class AuditEntry:
 
 class Policy:
     """A least-privilege policy for an agent's tool calls (a drop-in for
-    tokenfence's ``Policy``)."""
+    tokenfence's ``Policy``). ``copy.copy``, ``copy.deepcopy`` and ``pickle``
+    make an independent policy with the same rules, callbacks and audit log."""
 
     def __init__(
         self,
