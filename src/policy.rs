@@ -368,20 +368,18 @@ impl Policy {
             (rule @ (Rule::Approved(_) | Rule::ApprovalDenied(_)), Some(i)) => {
                 Arc::from(pattern_reason(rule, &self.rules[i]))
             }
-            (rule, _) => Arc::from(default_reason(rule, verdict.decision)),
+            // The default decided: the reason is fixed when the policy is
+            // compiled.
+            _ => self.default_reason.clone(),
         }
     }
 
     /// The full result of a verdict for `tool`.
     pub fn result(&self, tool: &str, verdict: Verdict) -> PolicyResult {
-        let reason = match verdict.rule {
-            Rule::NotInAllowList | Rule::NoMatchingRule => self.default_reason.clone(),
-            _ => self.reason(verdict),
-        };
         PolicyResult {
             decision: verdict.decision,
             tool: tool.to_string(),
-            reason,
+            reason: self.reason(verdict),
             matched_rule: self.flat_index(verdict.rule).map(|i| self.rules[i].clone()),
         }
     }
