@@ -97,6 +97,26 @@ export function readJsonLines(path, warn) {
 }
 
 /**
+ * Appends `bytes` to the file open in append mode as `fh` and fsyncs it. If
+ * either fails, the file is cut back to `sizeBefore`, so a later append never
+ * lands after half a line, and the error is thrown: nothing was
+ * acknowledged.
+ *
+ * @param {import("node:fs/promises").FileHandle} fh
+ * @param {Buffer} bytes
+ * @param {number} sizeBefore the file's size before this append
+ */
+async function appendSynced(fh, bytes, sizeBefore) {
+  try {
+    await fh.write(bytes);
+    await fh.sync();
+  } catch (e) {
+    await fh.truncate(sizeBefore).catch(() => {});
+    throw e;
+  }
+}
+
+/**
  * The JSON records of `buf[0..end)`, one per line; a line that is not JSON
  * means the file is damaged (only a torn *last* line is expected, and the
  * callers cut that off before `end`).
@@ -212,13 +232,7 @@ export class AppendLog {
         this.#size = (await this.#fh.stat()).size;
       }
       const bytes = Buffer.from(text);
-      try {
-        await this.#fh.write(bytes);
-        await this.#fh.sync();
-      } catch (e) {
-        await this.#fh.truncate(this.#size).catch(() => {});
-        throw e;
-      }
+      await appendSynced(this.#fh, bytes, this.#size);
       this.#size += bytes.length;
       for (const p of batch) p.resolve();
     } catch (e) {
@@ -391,14 +405,8 @@ export class SegmentedLog {
         const bytes = Buffer.from(records.map((r) => `${JSON.stringify(r)}\n`).join(""));
         try {
           if (this.#fh === null) this.#fh = await open(this.path, "a", 0o600);
-          try {
-            await this.#fh.write(bytes);
-            await this.#fh.sync();
-          } catch (e) {
-            // Unacknowledged: cut it off, and reuse its numbers.
-            await this.#fh.truncate(this.#size).catch(() => {});
-            throw e;
-          }
+          // On failure the records are unacknowledged: their numbers are reused.
+          await appendSynced(this.#fh, bytes, this.#size);
         } catch (e) {
           for (const p of batch) p.reject(e);
           continue;
