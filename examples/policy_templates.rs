@@ -7,32 +7,40 @@
 use std::convert::Infallible;
 use std::path::Path;
 
-use agentguard::{AuditEntry, AuditLog, Hooks, JsonMap, Policy, PolicyResult};
+use agentguard::{Answer, AuditEntry, AuditLog, Hooks, JsonMap, Names, Policy, Returned, Verdict};
 
 /// A scripted approver: says yes to anything but `create_table` and
-/// `send_email`, the way a human on call might.
-struct Approver;
+/// `send_email`, the way a human on call might. The audit log is the core's.
+struct Approver {
+    log: AuditLog,
+}
 
 impl Hooks<JsonMap> for Approver {
     type Error = Infallible;
+    const NAMES: Names = Names::RUST;
     fn now(&mut self) -> f64 {
         agentguard::unix_now()
     }
-    fn approve(&mut self, pending: &PolicyResult) -> Option<Result<bool, Infallible>> {
-        let yes = !matches!(pending.tool.as_str(), "create_table" | "send_email");
+    fn approve(&mut self, tool: &str, _: Verdict) -> Option<Result<Answer, Infallible>> {
+        let yes = !matches!(tool, "create_table" | "send_email");
         println!(
-            "    ? approval asked for {} -> {}",
-            pending.tool,
+            "    ? approval asked for {tool} -> {}",
             if yes { "yes" } else { "no" }
         );
-        Some(Ok(yes))
+        Some(Ok(yes.into()))
     }
-    fn on_decision(&mut self, _: &AuditEntry<JsonMap>) -> Result<(), Infallible> {
-        Ok(())
+    fn has_on_decision(&self) -> bool {
+        false
     }
-    fn on_deny(&mut self, r: &PolicyResult) -> Result<(), Infallible> {
-        println!("    ! on_deny: {} blocked", r.tool);
-        Ok(())
+    fn append(&mut self, entry: AuditEntry) {
+        self.log.push(entry);
+    }
+    fn on_decision(&mut self, _: &AuditEntry) -> Result<Returned, Infallible> {
+        Ok(Returned::Done)
+    }
+    fn on_deny(&mut self, tool: &str, _: Verdict) -> Result<Returned, Infallible> {
+        println!("    ! on_deny: {tool} blocked");
+        Ok(Returned::Done)
     }
 }
 
@@ -80,11 +88,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let text = std::fs::read_to_string(dir.join(format!("{name}.json")))?;
         let policy = Policy::from_json(&text)?;
         println!("== policy {} ==", policy.name());
-        let mut log = AuditLog::default();
+        let mut hooks = Approver {
+            log: AuditLog::default(),
+        };
         for tool in *tools {
             let mut ctx = JsonMap::new();
             ctx.insert("agent_id".into(), format!("{name}-bot").into());
-            let r = policy.decide(tool, Some(ctx), &mut log, &mut Approver)?;
+            let verdict = policy
+                .decide(tool, Some(ctx), &mut hooks)
+                .map_err(|e| format!("{e:?}"))?;
+            let r = policy.result(tool, verdict);
             let mark = match r.decision.as_str() {
                 "allow" => "ALLOW",
                 "deny" => "DENY ",
@@ -92,8 +105,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             };
             println!("  {mark} {tool:<22} {}", r.reason);
         }
-        println!("  audit trail ({} entries):", log.len());
-        for e in log.entries() {
+        println!("  audit trail ({} entries):", hooks.log.len());
+        for e in hooks.log.entries() {
             println!("    {}", serde_json::to_string(e)?);
         }
         println!();

@@ -53,16 +53,19 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind};
-use crate::json::{quote, string_patterns, type_name};
+use crate::json::{parse_strict, quote, string_patterns, type_name};
 use crate::set::PatternSet;
 
 /// The longest agent id (and address segment) accepted, in characters.
 pub const MAX_AGENT_ID_LEN: usize = 128;
+
+/// The longest intent type accepted, in characters (see
+/// [`check_intent_type`]).
+pub const MAX_INTENT_TYPE_LEN: usize = 256;
 
 /// The keys of an action policy object, in the order they are written.
 pub const ACTION_POLICY_KEYS: [&str; 4] = ["direction", "mode", "patterns", "policy_id"];
@@ -216,7 +219,7 @@ impl ActionPolicy {
 
     /// Reads a policy from JSON text, strictly.
     pub fn from_json(text: &str) -> Result<ActionPolicy, Error> {
-        ActionPolicy::from_value(&parse_json(text)?)
+        ActionPolicy::from_value(&parse_strict(text, "action policy")?)
     }
 
     /// The policy as a JSON object (`policy_id` only when set).
@@ -295,7 +298,8 @@ impl Violation {
     /// The value of the `error` field.
     pub const ERROR: &'static str = "action_policy_violation";
 
-    /// The violation as its JSON object.
+    /// The violation as its JSON object: `error`, `message`, `direction`,
+    /// `address_id`, then `pattern` when a denylist pattern matched.
     pub fn to_value(&self) -> Value {
         let mut map = Map::new();
         map.insert("error".into(), Violation::ERROR.into());
@@ -309,17 +313,11 @@ impl Violation {
     }
 }
 
+/// One serialisation: the object of [`Violation::to_value`], keys in that
+/// order (`error`, `message`, `direction`, `address_id`, `pattern`).
 impl Serialize for Violation {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("error", Violation::ERROR)?;
-        map.serialize_entry("message", &self.message)?;
-        map.serialize_entry("direction", self.direction.as_str())?;
-        map.serialize_entry("address_id", &self.address_id)?;
-        if let Some(p) = &self.pattern {
-            map.serialize_entry("pattern", p)?;
-        }
-        map.end()
+        self.to_value().serialize(s)
     }
 }
 
@@ -573,7 +571,7 @@ impl ActionPolicies {
 
     /// Reads a store from JSON text, strictly.
     pub fn from_json(text: &str) -> Result<ActionPolicies, Error> {
-        ActionPolicies::from_value(&parse_json(text)?)
+        ActionPolicies::from_value(&parse_strict(text, "action policy store")?)
     }
 
     /// The store as JSON; [`ActionPolicies::from_value`] reads it back
@@ -686,19 +684,56 @@ fn check_segment(segment: &str, what: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn check_intent_type(intent_type: &str) -> Result<(), Error> {
+/// Checks an intent type: 1 to [`MAX_INTENT_TYPE_LEN`] characters, none of
+/// them whitespace or a control character. A pattern such as
+/// `intent.data.read.*` matches across newlines (fnmatch's `*` does), so an
+/// intent type carrying a newline could smuggle a second type past an
+/// allowlist; such a type is an error, never decided.
+///
+/// ```
+/// use agentguard::{check_intent_type, ActionPolicies};
+/// assert!(check_intent_type("intent.data.read.v1").is_ok());
+/// let err = check_intent_type("intent.data.read.v1\nintent.data.delete.v1").unwrap_err();
+/// assert!(err.to_string().contains("control character U+000A"));
+/// // The store refuses it too: no decision is made.
+/// let store = ActionPolicies::new();
+/// assert!(store.check_intent("a", "b", "intent.x\tintent.y").is_err());
+/// ```
+pub fn check_intent_type(intent_type: &str) -> Result<(), Error> {
+    let invalid = |why: String| {
+        Err(Error::new(
+            ErrorKind::InvalidValue,
+            format!("{} is not a valid intent type: {why}", quote(intent_type)),
+        )
+        .at("intent_type", None))
+    };
     if intent_type.is_empty() {
         return Err(
             Error::new(ErrorKind::InvalidValue, "an intent type must not be empty")
                 .at("intent_type", None),
         );
     }
+    if let Some(c) = intent_type
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control())
+    {
+        let what = if c.is_control() {
+            "control character"
+        } else {
+            "whitespace"
+        };
+        return invalid(format!(
+            "it contains {what} U+{:04X} (intent types are 1 to {MAX_INTENT_TYPE_LEN} characters with no whitespace or control characters)",
+            c as u32
+        ));
+    }
+    let len = intent_type.chars().count();
+    if len > MAX_INTENT_TYPE_LEN {
+        return invalid(format!(
+            "it is {len} characters long (at most {MAX_INTENT_TYPE_LEN})"
+        ));
+    }
     Ok(())
-}
-
-fn parse_json(text: &str) -> Result<Value, Error> {
-    serde_json::from_str(text)
-        .map_err(|e| Error::new(ErrorKind::Json, format!("invalid JSON: {e}")))
 }
 
 /// Parses one policy object. With `with_agent` (a store entry) the object

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::decision::{Decision, PolicyResult};
+use crate::decision::{Decision, PolicyResult, ShadowHit};
 
 /// The default number of entries an [`AuditLog`] keeps.
 pub const DEFAULT_AUDIT_CAPACITY: usize = 10_000;
@@ -16,8 +16,10 @@ pub type JsonMap = serde_json::Map<String, serde_json::Value>;
 
 /// One recorded decision.
 ///
-/// `C` is the context type: a JSON object in Rust, the caller's own object
-/// in the bindings (which keep it as given, like tokenfence does).
+/// `C` is the context type: a JSON object in Rust and JavaScript, a copy of
+/// the caller's dict in Python. Either way a copy made at decision time: an
+/// entry is a record of the moment, never a view of an object the caller
+/// can change afterwards.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuditEntry<C = JsonMap> {
     /// Seconds since the Unix epoch.
@@ -32,6 +34,9 @@ pub struct AuditEntry<C = JsonMap> {
     pub matched_rule: Option<Arc<str>>,
     /// The caller's context; `None` when absent or empty.
     pub context: Option<C>,
+    /// The shadow rules that fired (not enforced); left out of the JSON
+    /// form when empty.
+    pub shadow: Vec<ShadowHit>,
 }
 
 impl<C> AuditEntry<C> {
@@ -44,6 +49,7 @@ impl<C> AuditEntry<C> {
             reason: result.reason.clone(),
             matched_rule: result.matched_rule.clone(),
             context,
+            shadow: result.shadow.clone(),
         }
     }
 
@@ -55,11 +61,15 @@ impl<C> AuditEntry<C> {
 }
 
 /// Serialises as tokenfence's `AuditEntry.to_dict()`: `timestamp`, `tool`,
-/// `decision`, `reason`, then `matched_rule` and `context` only when present.
+/// `decision`, `reason`, then `matched_rule` and `context` only when present,
+/// and, beyond tokenfence, `shadow` only when a shadow rule fired.
 impl<C: Serialize> Serialize for AuditEntry<C> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let rule = self.dict_matched_rule();
-        let len = 4 + usize::from(rule.is_some()) + usize::from(self.context.is_some());
+        let len = 4
+            + usize::from(rule.is_some())
+            + usize::from(self.context.is_some())
+            + usize::from(!self.shadow.is_empty());
         let mut map = s.serialize_map(Some(len))?;
         map.serialize_entry("timestamp", &self.timestamp)?;
         map.serialize_entry("tool", &self.tool)?;
@@ -70,6 +80,9 @@ impl<C: Serialize> Serialize for AuditEntry<C> {
         }
         if let Some(ctx) = &self.context {
             map.serialize_entry("context", ctx)?;
+        }
+        if !self.shadow.is_empty() {
+            map.serialize_entry("shadow", &self.shadow)?;
         }
         map.end()
     }

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+
 /// The outcome of a policy check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -61,17 +62,103 @@ pub struct Verdict {
     pub rule: Rule,
 }
 
-/// The outcome of [`crate::Policy::check`]: tokenfence's `PolicyResult`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PolicyResult {
-    /// The decision.
+impl Rule {
+    /// The structured form of the rule that decided: which list and index;
+    /// `None` when the default decided.
+    pub fn to_ref(self) -> Option<RuleRef> {
+        let (list, index) = match self {
+            Rule::Deny(i) => (List::Deny, i),
+            Rule::Approval(i) | Rule::Approved(i) | Rule::ApprovalDenied(i) => {
+                (List::RequireApproval, i)
+            }
+            Rule::Allow(i) => (List::Allow, i),
+            Rule::NotInAllowList | Rule::NoMatchingRule => return None,
+        };
+        Some(RuleRef::List { list, index })
+    }
+}
+
+/// One of the three pattern lists of a policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum List {
+    /// `deny`.
+    Deny,
+    /// `require_approval`.
+    RequireApproval,
+    /// `allow`.
+    Allow,
+}
+
+impl List {
+    /// `"deny"`, `"require_approval"` or `"allow"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            List::Deny => "deny",
+            List::RequireApproval => "require_approval",
+            List::Allow => "allow",
+        }
+    }
+}
+
+/// The rule that decided, structured: a pattern list and its index
+/// (`{"list": "deny", "index": 0}` in JSON), or a rule of `rules` by its id
+/// (`{"id": "workspace-writes"}`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum RuleRef {
+    /// A pattern of one of the lists.
+    List {
+        /// Which list.
+        list: List,
+        /// The pattern's index in it.
+        index: usize,
+    },
+    /// A rule with conditions, by its id.
+    Id {
+        /// The rule's id.
+        id: Arc<str>,
+    },
+}
+
+/// A shadow rule that fired: it was not enforced, only reported.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct ShadowHit {
+    /// The rule's id.
+    pub id: Arc<str>,
+    /// What the rule would have decided.
     pub decision: Decision,
+}
+
+/// The outcome of [`crate::Policy::check`]: tokenfence's `PolicyResult`,
+/// plus the rule that decided in structured form and the shadow rules that
+/// fired.
+///
+/// Its JSON form (serde) is the same in every binding: `{"tool",
+/// "decision", "reason", "matched_rule", "rule", "shadow"}`, with `null`
+/// for a missing matched rule or rule and `[]` for no shadow rule.
+///
+/// ```
+/// let p = agentguard::Policy::from_json(r#"{"deny": ["drop_*"]}"#).unwrap();
+/// assert_eq!(
+///     serde_json::to_string(&p.check("drop_table")).unwrap(),
+///     r#"{"tool":"drop_table","decision":"deny","reason":"denied by pattern: drop_*","matched_rule":"drop_*","rule":{"list":"deny","index":0},"shadow":[]}"#
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PolicyResult {
     /// The tool name that was checked.
     pub tool: String,
+    /// The decision.
+    pub decision: Decision,
     /// Why, in tokenfence's words: `denied by pattern: drop_*`.
     pub reason: Arc<str>,
     /// The pattern that decided; `None` when the default decided.
     pub matched_rule: Option<Arc<str>>,
+    /// The rule that decided, structured; `None` when the default decided.
+    pub rule: Option<RuleRef>,
+    /// The shadow rules that fired, in file order (never enforced).
+    pub shadow: Vec<ShadowHit>,
 }
 
 impl PolicyResult {

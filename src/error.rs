@@ -20,6 +20,17 @@ pub enum ErrorKind {
     InvalidValue,
     /// A required field is missing.
     MissingField,
+    /// A key appears twice in one JSON object (`{"deny": [..], "deny": []}`):
+    /// never resolved by letting one of them win.
+    DuplicateKey,
+    /// An input is larger than the documented limit (a tool name over
+    /// [`crate::MAX_NAME_BYTES`]).
+    TooLong,
+    /// A callback of the synchronous flow returned a Promise or a coroutine:
+    /// its answer or its failure would come after the decision.
+    AsyncHook,
+    /// An approval callback returned something other than a boolean.
+    NotABool,
 }
 
 impl ErrorKind {
@@ -32,6 +43,10 @@ impl ErrorKind {
             ErrorKind::WrongType => "wrong_type",
             ErrorKind::InvalidValue => "invalid_value",
             ErrorKind::MissingField => "missing_field",
+            ErrorKind::DuplicateKey => "duplicate_key",
+            ErrorKind::TooLong => "too_long",
+            ErrorKind::AsyncHook => "async_hook",
+            ErrorKind::NotABool => "not_a_bool",
         }
     }
 }
@@ -95,7 +110,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.field, self.index) {
             (Some(field), Some(i)) => write!(f, "{field}[{i}]: {}", self.message),
-            (Some(field), None) if self.kind != ErrorKind::UnknownKey => {
+            (Some(field), None)
+                if !matches!(self.kind, ErrorKind::UnknownKey | ErrorKind::DuplicateKey) =>
+            {
                 write!(f, "{field}: {}", self.message)
             }
             _ => f.write_str(&self.message),

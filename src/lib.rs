@@ -31,7 +31,8 @@
 //! differential tests against both. [`Policy`] is compiled once, immutable
 //! and `Send + Sync`; [`Policy::check`] is pure. The flow around a decision
 //! (approval callback, audit entry, `on_decision`, `on_deny`) is
-//! [`Policy::decide`], driven through the [`Hooks`] a binding implements.
+//! [`Policy::decide`], driven through the [`Hooks`] a binding implements
+//! ([`LogHooks`] when all you need is the audit log).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -39,6 +40,7 @@ mod action;
 mod audit;
 mod decision;
 mod error;
+mod flow;
 mod json;
 mod pattern;
 mod policy;
@@ -47,16 +49,18 @@ mod set;
 mod wasm;
 
 pub use action::{
-    resolve_address, ActionMode, ActionPolicies, ActionPolicy, Direction, Violation,
-    ACTION_POLICY_KEYS, MAX_AGENT_ID_LEN,
+    check_intent_type, resolve_address, ActionMode, ActionPolicies, ActionPolicy, Direction, Violation,
+    ACTION_POLICY_KEYS, MAX_AGENT_ID_LEN, MAX_INTENT_TYPE_LEN,
 };
 pub use audit::{AuditEntry, AuditLog, JsonMap, DEFAULT_AUDIT_CAPACITY};
-pub use decision::{Decision, PolicyResult, Rule, Verdict};
+pub use decision::{Decision, List, PolicyResult, Rule, RuleRef, ShadowHit, Verdict};
 pub use error::{Error, ErrorKind};
-pub use pattern::fnmatch;
-pub use policy::{
-    resolve_approval, unix_now, DefaultDecision, Hooks, NoHooks, Policy, PolicySpec, POLICY_KEYS,
+pub use flow::{
+    check_name, name_length, Answer, FlowError, Hooks, LogHooks, Mode, Names, Returned,
+    MAX_NAME_BYTES,
 };
+pub use pattern::fnmatch;
+pub use policy::{unix_now, DefaultDecision, Policy, PolicySpec, POLICY_KEYS};
 
 #[doc(hidden)]
 pub mod __private {

@@ -6,10 +6,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::audit::{AuditEntry, AuditLog};
 use crate::decision::{default_reason, pattern_reason, Decision, PolicyResult, Rule, Verdict};
 use crate::error::{Error, ErrorKind};
-use crate::json::{quote, string_patterns, type_name};
+use crate::json::{deserialize_strict, parse_strict, quote, string_patterns, type_name};
 use crate::set::PatternSet;
 
 /// What a policy decides when no rule matched: `"allow"` or `"deny"`.
@@ -174,9 +173,7 @@ impl PolicySpec {
 
     /// Reads a policy from JSON text, strictly.
     pub fn from_json(text: &str) -> Result<PolicySpec, Error> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| Error::new(ErrorKind::Json, format!("invalid JSON: {e}")))?;
-        PolicySpec::from_value(&value)
+        PolicySpec::from_value(&parse_strict(text, "policy")?)
     }
 
     /// The policy as tokenfence's `to_dict()` JSON object.
@@ -194,7 +191,7 @@ impl PolicySpec {
 
 impl<'de> Deserialize<'de> for PolicySpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(d)?;
+        let value = deserialize_strict(d, "policy")?;
         PolicySpec::from_value(&value).map_err(serde::de::Error::custom)
     }
 }
@@ -273,7 +270,14 @@ impl Policy {
         })
     }
 
-    /// Parses and compiles a JSON policy file.
+    /// Compiles a policy from a parsed JSON value (strictly, as
+    /// [`PolicySpec::from_value`]).
+    pub fn from_value(value: &Value) -> Result<Policy, Error> {
+        Policy::new(PolicySpec::from_value(value)?)
+    }
+
+    /// Parses and compiles a JSON policy file (strictly: an unknown or
+    /// duplicate key, or a wrong type, is an error naming it).
     pub fn from_json(text: &str) -> Result<Policy, Error> {
         Policy::new(PolicySpec::from_json(text)?)
     }
@@ -377,10 +381,12 @@ impl Policy {
     /// The full result of a verdict for `tool`.
     pub fn result(&self, tool: &str, verdict: Verdict) -> PolicyResult {
         PolicyResult {
-            decision: verdict.decision,
             tool: tool.to_string(),
+            decision: verdict.decision,
             reason: self.reason(verdict),
             matched_rule: self.flat_index(verdict.rule).map(|i| self.rules[i].clone()),
+            rule: verdict.rule.to_ref(),
+            shadow: Vec::new(),
         }
     }
 
@@ -393,126 +399,6 @@ impl Policy {
     /// 4. else `default` decides (`no matching rule (default: …)`).
     pub fn check(&self, tool: &str) -> PolicyResult {
         self.result(tool, self.evaluate(tool))
-    }
-
-    /// Runs the whole decision flow: check, the approval hook for an
-    /// approval-gated tool, then [`Policy::record`]. An error from the
-    /// approval hook propagates before anything is recorded, so nothing is
-    /// allowed by a failing approver.
-    pub fn decide<C, H: Hooks<C>>(
-        &self,
-        tool: &str,
-        context: Option<C>,
-        log: &mut AuditLog<C>,
-        hooks: &mut H,
-    ) -> Result<PolicyResult, H::Error> {
-        let mut result = self.check(tool);
-        if result.needs_approval() {
-            if let Some(answer) = hooks.approve(&result) {
-                result = resolve_approval(&result, answer?);
-            }
-        }
-        self.record(&result, context, log, hooks)?;
-        Ok(result)
-    }
-
-    /// Records a final result: appends the audit entry (when audit is on)
-    /// and hands it to `on_decision`, then calls `on_deny` for a deny. Both
-    /// hooks run even if the other fails; the entry is recorded either way;
-    /// the first hook error is returned, so the caller fails closed.
-    pub fn record<C, H: Hooks<C>>(
-        &self,
-        result: &PolicyResult,
-        context: Option<C>,
-        log: &mut AuditLog<C>,
-        hooks: &mut H,
-    ) -> Result<(), H::Error> {
-        let mut first_error = None;
-        if self.spec.audit {
-            let entry = AuditEntry::new(result, hooks.now(), context);
-            if let Err(e) = hooks.on_decision(&entry) {
-                first_error = Some(e);
-            }
-            log.push(entry);
-        }
-        if result.denied() {
-            if let Err(e) = hooks.on_deny(result) {
-                first_error.get_or_insert(e);
-            }
-        }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-}
-
-/// Turns an approval answer into the final result: `allow` /
-/// `approved via callback (pattern: p)` or `deny` /
-/// `approval denied via callback (pattern: p)`, keeping the matched rule.
-/// A result that does not need approval is returned unchanged.
-pub fn resolve_approval(pending: &PolicyResult, approved: bool) -> PolicyResult {
-    let Some(pattern) = pending.matched_rule.clone() else {
-        return pending.clone();
-    };
-    if !pending.needs_approval() {
-        return pending.clone();
-    }
-    let (decision, rule) = if approved {
-        (Decision::Allow, Rule::Approved(0))
-    } else {
-        (Decision::Deny, Rule::ApprovalDenied(0))
-    };
-    PolicyResult {
-        decision,
-        tool: pending.tool.clone(),
-        reason: Arc::from(pattern_reason(rule, &pattern)),
-        matched_rule: Some(pattern),
-    }
-}
-
-/// The side effects around a decision, implemented by each binding by
-/// calling into its language. The order they run in is fixed by
-/// [`Policy::decide`] and [`Policy::record`].
-pub trait Hooks<C> {
-    /// The error a hook can raise (an exception of the host language).
-    type Error;
-
-    /// The current time, in seconds since the Unix epoch.
-    fn now(&mut self) -> f64;
-
-    /// Asks for approval of an approval-gated tool. `None` when no approval
-    /// callback is configured (the result stays `require_approval`).
-    fn approve(&mut self, pending: &PolicyResult) -> Option<Result<bool, Self::Error>>;
-
-    /// Receives every audit entry as it is made.
-    fn on_decision(&mut self, entry: &AuditEntry<C>) -> Result<(), Self::Error>;
-
-    /// Runs after each deny.
-    fn on_deny(&mut self, result: &PolicyResult) -> Result<(), Self::Error>;
-}
-
-/// Hooks that do nothing but tell the time: no approver, no sinks.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NoHooks;
-
-impl<C> Hooks<C> for NoHooks {
-    type Error = std::convert::Infallible;
-
-    fn now(&mut self) -> f64 {
-        unix_now()
-    }
-
-    fn approve(&mut self, _: &PolicyResult) -> Option<Result<bool, Self::Error>> {
-        None
-    }
-
-    fn on_decision(&mut self, _: &AuditEntry<C>) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn on_deny(&mut self, _: &PolicyResult) -> Result<(), Self::Error> {
-        Ok(())
     }
 }
 

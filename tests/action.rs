@@ -1,7 +1,9 @@
 //! Action policies: the shared vectors of `tests/vectors/action.json`, a
 //! differential check against the core's `fnmatch`, and adversarial input.
 
-use agentguard::{fnmatch, ActionMode, ActionPolicies, ActionPolicy, Direction, Error, Violation};
+use agentguard::{
+    fnmatch, ActionMode, ActionPolicies, ActionPolicy, Direction, Error, ErrorKind, Violation,
+};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use serde_json::{json, Value};
@@ -223,7 +225,14 @@ fn large_inputs_do_not_blow_up() {
         .unwrap()
         .is_none());
 
+    // A megabyte intent type is refused (past MAX_INTENT_TYPE_LEN) with a
+    // short message; the longest accepted one is decided.
     let huge = format!("intent.{}b", "a".repeat(1 << 20));
+    let err = store.check_intent("x", "b", &huge).unwrap_err();
+    assert!(err.to_string().len() < 300, "{}", err.to_string().len());
+    assert!(err.to_string().contains("characters long (at most 256)"), "{err}");
+    let longest = format!("intent.{}b", "a".repeat(agentguard::MAX_INTENT_TYPE_LEN - 8));
+    assert_eq!(longest.chars().count(), agentguard::MAX_INTENT_TYPE_LEN);
     store
         .set(
             "b",
@@ -234,10 +243,10 @@ fn large_inputs_do_not_blow_up() {
             ),
         )
         .unwrap();
-    let v = store.check_intent("x", "b", &huge).unwrap().unwrap();
+    let v = store.check_intent("x", "b", &longest).unwrap().unwrap();
     assert_eq!(
         v.message.len(),
-        huge.len() + "Intent type '' not in receive allowlist".len()
+        longest.len() + "Intent type '' not in receive allowlist".len()
     );
 
     // A megabyte address is refused with a short message.
@@ -245,4 +254,62 @@ fn large_inputs_do_not_blow_up() {
         .check_intent(&"x".repeat(1 << 20), "b", "t")
         .unwrap_err();
     assert!(err.to_string().len() < 300, "{}", err.to_string().len());
+}
+
+#[test]
+fn intent_types_with_whitespace_or_controls_are_refused() {
+    let mut store = ActionPolicies::new();
+    store
+        .set(
+            "analytics-agent",
+            ActionPolicy::new(
+                Direction::Receive,
+                ActionMode::Allowlist,
+                ["intent.data.read.*"],
+            ),
+        )
+        .unwrap();
+    // `*` crosses newlines: without the charset this passed the allowlist.
+    for bad in [
+        "intent.data.read.v1\nintent.data.delete.v1",
+        "intent.data.read.v1 intent.data.delete.v1",
+        "intent.data.read.v1\tx",
+        "intent.data.read.v1\u{0}",
+        "intent.data.read.v1\u{2028}x",
+        "intent.data.read.v1\u{85}",
+    ] {
+        let err = store
+            .check_intent("ops-agent", "analytics-agent", bad)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidValue, "{bad:?}");
+        assert_eq!(err.field(), Some("intent_type"), "{bad:?}");
+        let err = store
+            .check_direction("analytics-agent", Direction::Receive, bad)
+            .unwrap_err();
+        assert_eq!(err.field(), Some("intent_type"), "{bad:?}");
+    }
+    assert!(store
+        .check_intent("ops-agent", "analytics-agent", "intent.data.read.v1")
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn duplicate_keys_in_a_store_are_errors() {
+    let text = r#"{"policies": [{"agent": "a", "direction": "receive", "mode": "allowlist", "patterns": ["x.*"], "mode": "open"}]}"#;
+    let err = ActionPolicies::from_json(text).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DuplicateKey);
+    assert_eq!(err.field(), Some("policies[0].mode"));
+    assert_eq!(
+        err.to_string(),
+        "duplicate key \"mode\" in policies[0]: each key may appear only once"
+    );
+    let err = ActionPolicy::from_json(
+        r#"{"direction": "send", "mode": "denylist", "patterns": ["a"], "patterns": []}"#,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "duplicate key \"patterns\" in the action policy object: each key may appear only once"
+    );
 }

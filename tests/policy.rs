@@ -3,10 +3,11 @@
 //! and the strict file format.
 
 use std::cell::RefCell;
+use std::convert::Infallible;
 
 use agentguard::{
-    fnmatch, resolve_approval, AuditEntry, AuditLog, Decision, DefaultDecision, ErrorKind, Hooks,
-    JsonMap, NoHooks, Policy, PolicyResult, PolicySpec, Rule,
+    fnmatch, Answer, AuditEntry, AuditLog, Decision, DefaultDecision, ErrorKind, FlowError, Hooks,
+    JsonMap, List, LogHooks, Mode, Names, Policy, PolicySpec, Returned, Rule, RuleRef, Verdict,
 };
 use serde_json::json;
 
@@ -132,14 +133,28 @@ fn every_rule_and_reason() {
 #[test]
 fn approval_answers_become_reasons() {
     let p = policy(json!({"require_approval": ["send_*"]}));
-    let pending = p.check("send_email");
-    let yes = resolve_approval(&pending, true);
+    let v = p.evaluate("send_email");
+    let names = Names::RUST;
+    let yes = p.result(
+        "send_email",
+        p.answer_approval(v, Answer::Approve, Mode::Sync, &names).unwrap(),
+    );
     assert_eq!(
         (yes.decision, &*yes.reason),
         (Decision::Allow, "approved via callback (pattern: send_*)")
     );
     assert_eq!(yes.matched_rule.as_deref(), Some("send_*"));
-    let no = resolve_approval(&pending, false);
+    assert_eq!(
+        yes.rule,
+        Some(RuleRef::List {
+            list: List::RequireApproval,
+            index: 0
+        })
+    );
+    let no = p.result(
+        "send_email",
+        p.answer_approval(v, Answer::Refuse, Mode::Sync, &names).unwrap(),
+    );
     assert_eq!(
         (no.decision, &*no.reason),
         (
@@ -149,149 +164,96 @@ fn approval_answers_become_reasons() {
     );
     assert_eq!(no.matched_rule.as_deref(), Some("send_*"));
     // Only a pending approval changes.
-    let other = p.check("x");
-    assert_eq!(resolve_approval(&other, true), other);
-    // The verdict form agrees.
-    let v = p.evaluate("send_email");
-    assert_eq!(p.result("send_email", p.resolve_verdict(v, true)), yes);
-    assert_eq!(p.result("send_email", p.resolve_verdict(v, false)), no);
+    let other = p.evaluate("x");
+    assert_eq!(
+        p.answer_approval(other, Answer::Approve, Mode::Sync, &names),
+        Ok(other)
+    );
     assert!(matches!(p.resolve_verdict(v, true).rule, Rule::Approved(0)));
+    // Anything but a boolean is an error, whatever its truthiness.
+    for answer in [Answer::Pending, Answer::Invalid("string \"yes\"".into())] {
+        let e = p.answer_approval(v, answer, Mode::Sync, &names).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::AsyncHook | ErrorKind::NotABool));
+    }
 }
 
-/// Hooks that log the order of calls and can be told to fail.
+/// Counts on_decision and on_deny calls around a plain log.
 #[derive(Default)]
 struct Recorder {
+    inner: LogHooks,
     calls: RefCell<Vec<String>>,
-    approve: Option<Result<bool, String>>,
-    fail_decision: bool,
-    fail_deny: bool,
 }
 
 impl Hooks<JsonMap> for Recorder {
-    type Error = String;
+    type Error = Infallible;
+    const NAMES: Names = Names::RUST;
     fn now(&mut self) -> f64 {
         42.0
     }
-    fn approve(&mut self, p: &PolicyResult) -> Option<Result<bool, String>> {
-        self.calls.borrow_mut().push(format!("approve {}", p.tool));
-        self.approve.clone()
+    fn approve(&mut self, _: &str, _: Verdict) -> Option<Result<Answer, Infallible>> {
+        None
     }
-    fn on_decision(&mut self, e: &AuditEntry<JsonMap>) -> Result<(), String> {
+    fn has_on_decision(&self) -> bool {
+        true
+    }
+    fn append(&mut self, entry: AuditEntry) {
+        self.inner.append(entry);
+    }
+    fn on_decision(&mut self, e: &AuditEntry) -> Result<Returned, Infallible> {
         self.calls
             .borrow_mut()
             .push(format!("decision {} {}", e.tool, e.decision));
-        if self.fail_decision {
-            Err("sink down".into())
-        } else {
-            Ok(())
-        }
+        Ok(Returned::Done)
     }
-    fn on_deny(&mut self, r: &PolicyResult) -> Result<(), String> {
-        self.calls.borrow_mut().push(format!("deny {}", r.tool));
-        if self.fail_deny {
-            Err("alert failed".into())
-        } else {
-            Ok(())
-        }
+    fn on_deny(&mut self, tool: &str, _: Verdict) -> Result<Returned, Infallible> {
+        self.calls.borrow_mut().push(format!("deny {tool}"));
+        Ok(Returned::Done)
     }
 }
 
 #[test]
-fn flow_order_and_failures() {
-    let p = policy(json!({"deny": ["drop_*"], "require_approval": ["write_*"], "allow": ["*"]}));
-    let mut log = AuditLog::default();
-
-    // Approval yes: approve, then the entry; no on_deny.
-    let mut h = Recorder {
-        approve: Some(Ok(true)),
-        ..Default::default()
-    };
-    let r = p.decide("write_x", None, &mut log, &mut h).unwrap();
-    assert_eq!(&*r.reason, "approved via callback (pattern: write_*)");
-    assert_eq!(
-        h.calls.take(),
-        ["approve write_x", "decision write_x allow"]
-    );
-
-    // Approval no: the entry, then on_deny.
-    h.approve = Some(Ok(false));
-    let r = p.decide("write_x", None, &mut log, &mut h).unwrap();
-    assert!(r.denied());
-    assert_eq!(
-        h.calls.take(),
-        ["approve write_x", "decision write_x deny", "deny write_x"]
-    );
-
-    // A failing approver: the error propagates, nothing is recorded.
-    h.approve = Some(Err("approver crashed".into()));
-    let before = log.len();
-    assert_eq!(
-        p.decide("write_x", None, &mut log, &mut h).unwrap_err(),
-        "approver crashed"
-    );
-    assert_eq!(log.len(), before);
-    assert_eq!(h.calls.take(), ["approve write_x"]);
-
-    // No approver configured: the result stays require_approval.
-    let mut none = NoHooks;
-    let r = p
-        .decide(
-            "write_x",
-            None::<JsonMap>,
-            &mut AuditLog::default(),
-            &mut none,
-        )
-        .unwrap();
-    assert!(r.needs_approval());
-
-    // Failing sinks: both still run, the entry is recorded, the first error
-    // is returned.
-    let mut h = Recorder {
-        fail_decision: true,
-        fail_deny: true,
-        ..Default::default()
-    };
-    let before = log.len();
-    assert_eq!(
-        p.decide("drop_x", None, &mut log, &mut h).unwrap_err(),
-        "sink down"
-    );
-    assert_eq!(log.len(), before + 1);
-    assert_eq!(h.calls.take(), ["decision drop_x deny", "deny drop_x"]);
-    h.fail_decision = false;
-    assert_eq!(
-        p.decide("drop_y", None, &mut log, &mut h).unwrap_err(),
-        "alert failed"
-    );
-    assert_eq!(log.len(), before + 2);
-    // An allow with a failing on_decision fails closed: an error, not an allow.
-    h.fail_decision = true;
-    assert!(p.decide("read_x", None, &mut log, &mut h).is_err());
-    assert_eq!(log.entries().last().unwrap().tool, "read_x");
+fn names_over_the_limit_are_refused_before_deciding() {
+    let p = policy(json!({"deny": ["x*"], "default": "allow"}));
+    let mut h = Recorder::default();
+    let at_limit = "y".repeat(agentguard::MAX_NAME_BYTES);
+    assert!(p.decide(&at_limit, None, &mut h).is_ok());
+    let over = "x".repeat(agentguard::MAX_NAME_BYTES + 1);
+    match p.decide(&over, None, &mut h) {
+        Err(FlowError::Flow(e)) => {
+            assert_eq!(e.kind(), ErrorKind::TooLong);
+            assert_eq!(
+                e.to_string(),
+                "tool name is 1048577 bytes of UTF-8; the limit is 1048576 (1 MiB)"
+            );
+        }
+        other => panic!("expected a too_long error, got {other:?}"),
+    }
+    // Nothing recorded for the refused name.
+    assert_eq!(h.inner.log.len(), 1);
 }
 
 #[test]
 fn audit_off_records_nothing_but_still_calls_on_deny() {
     let p = policy(json!({"deny": ["drop_*"], "audit": false}));
-    let mut log = AuditLog::default();
     let mut h = Recorder::default();
-    p.decide("drop_x", None, &mut log, &mut h).unwrap();
-    p.decide("ok", None, &mut log, &mut h).unwrap();
-    assert!(log.is_empty());
+    p.decide("drop_x", None, &mut h).unwrap();
+    p.decide("ok", None, &mut h).unwrap();
+    assert!(h.inner.log.is_empty());
     assert_eq!(h.calls.take(), ["deny drop_x", "deny ok"]);
 }
 
 #[test]
 fn audit_entries_are_tokenfence_dicts() {
     let p = policy(json!({"deny": ["", "drop_*"], "allow": ["*"]}));
-    let mut log = AuditLog::default();
     let mut h = Recorder::default();
     let mut ctx = JsonMap::new();
     ctx.insert("agent_id".into(), json!("bot-1"));
-    p.decide("drop_x", Some(ctx), &mut log, &mut h).unwrap();
-    p.decide("", None, &mut log, &mut h).unwrap();
-    p.decide("zzz", None, &mut log, &mut h).unwrap();
-    let dicts: Vec<_> = log
+    p.decide("drop_x", Some(ctx), &mut h).unwrap();
+    p.decide("", None, &mut h).unwrap();
+    p.decide("zzz", None, &mut h).unwrap();
+    let dicts: Vec<_> = h
+        .inner
+        .log
         .entries()
         .map(|e| serde_json::to_value(e).unwrap())
         .collect();
@@ -316,21 +278,28 @@ fn audit_entries_are_tokenfence_dicts() {
 #[test]
 fn audit_log_is_bounded_and_counts_drops() {
     let p = policy(json!({"allow": ["*"]}));
-    let mut log = AuditLog::with_capacity(3);
-    let mut h = Recorder::default();
+    let mut h = Recorder {
+        inner: LogHooks {
+            log: AuditLog::with_capacity(3),
+        },
+        ..Default::default()
+    };
     for i in 0..5 {
-        p.decide(&format!("t{i}"), None, &mut log, &mut h).unwrap();
+        p.decide(&format!("t{i}"), None, &mut h).unwrap();
     }
+    let log = &mut h.inner.log;
     let tools: Vec<_> = log.entries().map(|e| e.tool.clone()).collect();
     assert_eq!(tools, ["t2", "t3", "t4"]);
     assert_eq!((log.len(), log.capacity(), log.dropped()), (3, 3, 2));
-    // on_decision saw all five.
-    assert_eq!(h.calls.borrow().len(), 5);
     log.clear();
     assert_eq!((log.len(), log.dropped()), (0, 0));
-    let mut none: AuditLog<JsonMap> = AuditLog::with_capacity(0);
-    p.decide("x", None, &mut none, &mut h).unwrap();
-    assert_eq!((none.len(), none.dropped()), (0, 1));
+    // on_decision saw all five.
+    assert_eq!(h.calls.borrow().len(), 5);
+    let mut none: LogHooks = LogHooks {
+        log: AuditLog::with_capacity(0),
+    };
+    p.decide("x", None, &mut none).unwrap();
+    assert_eq!((none.log.len(), none.log.dropped()), (0, 1));
     assert_eq!(
         AuditLog::<JsonMap>::default().capacity(),
         agentguard::DEFAULT_AUDIT_CAPACITY
