@@ -5,12 +5,22 @@
 //! into ranges, how reversed ranges are dropped, how a set that ends up
 //! starting with `!` negates) and then matched by code point, never by byte.
 //!
-//! Matching is linear-time in practice: the pattern is split at its `*`s
-//! into fixed-width segments; the first is anchored at the start, the last at
-//! the end, and each middle segment is placed at its leftmost occurrence,
-//! which is optimal for globs whose only variable-width atom is `*`. There is
-//! no backtracking across segments, so `*a*a*a*a*b` against a long run of
-//! `a`s costs one scan per segment.
+//! The pattern is split at its `*`s into fixed-width segments; the first is
+//! matched in place at the start, the last at the end (O(m) each), and each
+//! middle segment is placed at its leftmost occurrence, which is optimal for
+//! globs whose only variable-width atom is `*`. There is no backtracking
+//! across segments, and each search starts where the previous one ended, so
+//! the name is scanned once in all:
+//!
+//! * a literal middle segment is a substring search (linear);
+//! * leading and trailing `?`s of a middle segment only shift where its core
+//!   may start and end, so `*?{5000}x*` is a search for `x`;
+//! * a core holding sets or `?` runs bit-parallel shift-and over code points,
+//!   O(n * ceil(m / 64)) for a core of m atoms, with no dependence on how
+//!   often partial matches start. That is linear for every pattern a policy
+//!   plausibly holds; a megabyte-long run of sets costs its words per
+//!   character, and no known algorithm does generalised (set) matching in
+//!   linear time.
 
 /// One inclusive range of code points inside a `[...]` set.
 pub(crate) type Range = (char, char);
@@ -27,6 +37,13 @@ impl Class {
     fn contains(&self, c: char) -> bool {
         let inside = self.ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi);
         inside != self.negated
+    }
+
+    /// The one character this set accepts, when it is not really a set
+    /// (`[a]`, `[aa]`, `[a-a]`): it then behaves exactly as that literal.
+    fn single(&self) -> Option<char> {
+        let (lo, hi) = *self.ranges.first()?;
+        (!self.negated && lo == hi && self.ranges.iter().all(|&r| r == (lo, lo))).then_some(lo)
     }
 }
 
@@ -180,7 +197,14 @@ fn parse_set(p: &[char], i: usize, j: usize) -> Atom {
             t += 1;
         }
     }
-    Atom::Class(Class { negated, ranges })
+    let class = Class { negated, ranges };
+    // `[a]`, `[aa]`, `[a-a]` are the literal `a`: filing them as literals
+    // lets matching take the string fast paths and the set index use them
+    // as anchors.
+    match class.single() {
+        Some(c) => Atom::Lit(c),
+        None => Atom::Class(class),
+    }
 }
 
 /// A compiled pattern: the atoms split at `*` into fixed-width segments.
@@ -217,18 +241,60 @@ struct Segment {
     atoms: Vec<Atom>,
     /// The same run as a string, when every atom is a literal.
     literal: Option<String>,
+    /// How a middle segment is looked for; `None` for the anchored first and
+    /// last segments, which are only ever matched in place.
+    search: Option<Box<Search>>,
+}
+
+/// A middle segment prepared for a leftmost search in time linear in the
+/// text: `lead` and `trail` are its leading and trailing `?`s, which only
+/// shift where the core may start and end, so they never cost a pass.
+#[derive(Clone, Debug)]
+struct Search {
+    lead: usize,
+    trail: usize,
+    core: Core,
+}
+
+#[derive(Clone, Debug)]
+enum Core {
+    /// The segment is only `?`s.
+    Empty,
+    /// A plain substring search (two-way, memchr-accelerated).
+    Literal(String),
+    /// Sets or `?` inside the core: bit-parallel shift-and.
+    Bits(ShiftAnd),
 }
 
 impl Segment {
     fn new(atoms: Vec<Atom>) -> Segment {
-        let literal = atoms
+        let literal = literal_of(&atoms);
+        Segment {
+            atoms,
+            literal,
+            search: None,
+        }
+    }
+
+    /// A segment that will be searched for, not matched in place.
+    fn middle(atoms: Vec<Atom>) -> Segment {
+        let lead = atoms.iter().take_while(|a| **a == Atom::Any).count();
+        let trail = atoms[lead..]
             .iter()
-            .map(|a| match a {
-                Atom::Lit(c) => Some(*c),
-                _ => None,
-            })
-            .collect::<Option<String>>();
-        Segment { atoms, literal }
+            .rev()
+            .take_while(|a| **a == Atom::Any)
+            .count();
+        let inner = &atoms[lead..atoms.len() - trail];
+        let core = if inner.is_empty() {
+            Core::Empty
+        } else if let Some(lit) = literal_of(inner) {
+            Core::Literal(lit)
+        } else {
+            Core::Bits(ShiftAnd::new(inner))
+        };
+        let mut seg = Segment::new(atoms);
+        seg.search = Some(Box::new(Search { lead, trail, core }));
+        seg
     }
 
     fn len_chars(&self) -> usize {
@@ -244,32 +310,297 @@ impl Segment {
         let mut it = s.char_indices();
         for atom in &self.atoms {
             let (_, c) = it.next()?;
-            let ok = match atom {
-                Atom::Lit(l) => *l == c,
-                Atom::Any => true,
-                Atom::Class(cls) => cls.contains(c),
-                Atom::Star | Atom::Never => false,
-            };
-            if !ok {
+            if !accepts(atom, c) {
                 return None;
             }
         }
         Some(it.next().map_or(s.len(), |(b, _)| b))
     }
 
-    /// Leftmost occurrence in `s`: (start, end) byte offsets.
-    fn find(&self, s: &str) -> Option<(usize, usize)> {
-        if let Some(lit) = &self.literal {
-            return s.find(lit.as_str()).map(|at| (at, at + lit.len()));
-        }
-        let mut start = 0;
-        loop {
-            if let Some(len) = self.match_at(&s[start..]) {
-                return Some((start, start + len));
+    /// The byte offset just past the leftmost occurrence in `s`. Every
+    /// occurrence has the same width, so the leftmost end is the leftmost
+    /// start.
+    fn find_end(&self, s: &str) -> Option<usize> {
+        let Some(search) = &self.search else {
+            // Only middle segments are searched; a plain scan stays correct
+            // should that ever change.
+            let mut start = 0;
+            loop {
+                if let Some(len) = self.match_at(&s[start..]) {
+                    return Some(start + len);
+                }
+                start += s[start..].chars().next()?.len_utf8();
             }
-            let c = s[start..].chars().next()?;
-            start += c.len_utf8();
+        };
+        let from = skip_chars(s, 0, search.lead)?;
+        let core_end = match &search.core {
+            Core::Empty => from,
+            Core::Literal(lit) => from + s[from..].find(lit.as_str())? + lit.len(),
+            Core::Bits(bits) => from + bits.find_end(&s[from..])?,
+        };
+        // A later core occurrence would leave even fewer characters for
+        // the trailing `?`s, so failing here fails everywhere.
+        skip_chars(s, core_end, search.trail)
+    }
+}
+
+fn literal_of(atoms: &[Atom]) -> Option<String> {
+    atoms
+        .iter()
+        .map(|a| match a {
+            Atom::Lit(c) => Some(*c),
+            _ => None,
+        })
+        .collect()
+}
+
+fn accepts(atom: &Atom, c: char) -> bool {
+    match atom {
+        Atom::Lit(l) => *l == c,
+        Atom::Any => true,
+        Atom::Class(cls) => cls.contains(c),
+        Atom::Star | Atom::Never => false,
+    }
+}
+
+/// The byte offset `n` characters after `at` in `s`, if `s` has them.
+fn skip_chars(s: &str, at: usize, n: usize) -> Option<usize> {
+    let mut it = s[at..].char_indices();
+    for _ in 0..n {
+        it.next()?;
+    }
+    Some(it.next().map_or(s.len(), |(b, _)| at + b))
+}
+
+/// The code points one atom accepts, as sorted, disjoint inclusive ranges
+/// of scalar values (`u32`, so that `hi + 1` never overflows a `char`).
+pub(crate) fn accepted_ranges(atom: &Atom) -> Vec<(u32, u32)> {
+    match atom {
+        Atom::Lit(c) => vec![(*c as u32, *c as u32)],
+        Atom::Any => vec![(0, MAX_CHAR)],
+        Atom::Class(cls) => {
+            let mut r: Vec<(u32, u32)> = cls
+                .ranges
+                .iter()
+                .map(|&(lo, hi)| (lo as u32, hi as u32))
+                .collect();
+            r.sort_unstable();
+            let mut merged: Vec<(u32, u32)> = Vec::with_capacity(r.len());
+            for (lo, hi) in r {
+                match merged.last_mut() {
+                    Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+                    _ => merged.push((lo, hi)),
+                }
+            }
+            if !cls.negated {
+                return merged;
+            }
+            let mut out = Vec::with_capacity(merged.len() + 1);
+            let mut next = 0u32;
+            for (lo, hi) in merged {
+                if lo > next {
+                    out.push((next, lo - 1));
+                }
+                next = hi + 1;
+            }
+            if next <= MAX_CHAR {
+                out.push((next, MAX_CHAR));
+            }
+            out
         }
+        Atom::Star => vec![(0, MAX_CHAR)],
+        Atom::Never => Vec::new(),
+    }
+}
+
+/// The largest scalar value.
+pub(crate) const MAX_CHAR: u32 = char::MAX as u32;
+
+/// Shift-and over code points for a fixed-width run of literals, sets and
+/// `?`: bit `j` of the state says "the first `j + 1` atoms match ending
+/// here", so one pass finds the leftmost occurrence in O(n * ceil(m / 64))
+/// word operations, with no backtracking.
+#[derive(Clone, Debug)]
+struct ShiftAnd {
+    words: usize,
+    /// The bit of the last atom in the last word.
+    last_bit: u64,
+    masks: Masks,
+}
+
+/// For each character, which atoms accept it.
+#[derive(Clone, Debug)]
+enum Masks {
+    /// The code points split into the intervals the atoms tell apart, one
+    /// row of `words` masks per interval: a character costs one lookup.
+    Dense {
+        /// Row of each ASCII character.
+        ascii: Box<[u32; 128]>,
+        /// Start of each interval, ascending; the first is 0.
+        starts: Vec<u32>,
+        table: Vec<u64>,
+    },
+    /// When rows times words would be large (long runs over many distinct
+    /// characters), each block of 64 atoms keeps its own small alphabet
+    /// instead, so memory stays linear in the pattern.
+    Blocks(Vec<Block>),
+}
+
+/// Above this many words, a dense table gives way to per-block alphabets
+/// (512 KiB).
+const DENSE_WORDS: usize = 1 << 16;
+
+#[derive(Clone, Debug)]
+struct Block {
+    starts: Vec<u32>,
+    masks: Vec<u64>,
+}
+
+/// The sorted, distinct interval starts (0 first) that separate every range.
+fn interval_starts(ranges: &[Vec<(u32, u32)>]) -> Vec<u32> {
+    let mut starts: Vec<u32> = vec![0];
+    for &(lo, hi) in ranges.iter().flatten() {
+        starts.push(lo);
+        if hi < MAX_CHAR {
+            starts.push(hi + 1);
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    starts
+}
+
+/// The interval of `starts` holding `c`.
+#[inline]
+fn interval_of(starts: &[u32], c: u32) -> usize {
+    // `starts[0]` is 0, so the partition point is at least 1.
+    starts.partition_point(|&s| s <= c).saturating_sub(1)
+}
+
+/// Sets, in `row(k)` for every interval `k` inside `lo..=hi`, the bit `bit`.
+fn mark(starts: &[u32], lo: u32, hi: u32, mut row: impl FnMut(usize)) {
+    let first = starts.partition_point(|&s| s < lo);
+    for (k, &s) in starts.iter().enumerate().skip(first) {
+        if s > hi {
+            break;
+        }
+        row(k);
+    }
+}
+
+impl Block {
+    fn new(ranges: &[Vec<(u32, u32)>]) -> Block {
+        let starts = interval_starts(ranges);
+        let mut masks = vec![0u64; starts.len()];
+        for (bit, rs) in ranges.iter().enumerate() {
+            for &(lo, hi) in rs {
+                mark(&starts, lo, hi, |k| masks[k] |= 1 << bit);
+            }
+        }
+        Block { starts, masks }
+    }
+}
+
+impl ShiftAnd {
+    fn new(atoms: &[Atom]) -> ShiftAnd {
+        let ranges: Vec<Vec<(u32, u32)>> = atoms.iter().map(accepted_ranges).collect();
+        let words = atoms.len().div_ceil(64);
+        let last_bit = 1u64 << ((atoms.len() - 1) % 64);
+        let starts = interval_starts(&ranges);
+        let masks = if starts.len().saturating_mul(words) <= DENSE_WORDS {
+            let mut table = vec![0u64; starts.len() * words];
+            for (j, rs) in ranges.iter().enumerate() {
+                for &(lo, hi) in rs {
+                    mark(&starts, lo, hi, |k| {
+                        table[k * words + j / 64] |= 1 << (j % 64)
+                    });
+                }
+            }
+            let mut ascii = Box::new([0u32; 128]);
+            for (c, row) in (0u32..).zip(ascii.iter_mut()) {
+                *row = interval_of(&starts, c) as u32;
+            }
+            Masks::Dense {
+                ascii,
+                starts,
+                table,
+            }
+        } else {
+            Masks::Blocks(ranges.chunks(64).map(Block::new).collect())
+        };
+        ShiftAnd {
+            words,
+            last_bit,
+            masks,
+        }
+    }
+
+    /// The byte offset just past the leftmost occurrence in `s`.
+    fn find_end(&self, s: &str) -> Option<usize> {
+        match &self.masks {
+            Masks::Dense {
+                ascii,
+                starts,
+                table,
+            } => {
+                let row = |c: char| {
+                    let k = match ascii.get(c as usize) {
+                        Some(&k) => k as usize,
+                        None => interval_of(starts, c as u32),
+                    };
+                    k * self.words
+                };
+                if self.words == 1 {
+                    let mut d = 0u64;
+                    for (i, c) in s.char_indices() {
+                        d = ((d << 1) | 1) & table[row(c)];
+                        if d & self.last_bit != 0 {
+                            return Some(i + c.len_utf8());
+                        }
+                    }
+                    return None;
+                }
+                self.run(s, |c| {
+                    let base = row(c);
+                    move |w| table[base + w]
+                })
+            }
+            Masks::Blocks(blocks) => self.run(s, |c| {
+                move |w: usize| {
+                    let b = &blocks[w];
+                    b.masks[interval_of(&b.starts, c as u32)]
+                }
+            }),
+        }
+    }
+
+    /// The multi-word search; `masks(c)(w)` is word `w` of the mask of `c`.
+    fn run<M: Fn(usize) -> u64>(&self, s: &str, masks: impl Fn(char) -> M) -> Option<usize> {
+        let words = self.words;
+        let mut d = vec![0u64; words];
+        // Words above `hi + 1` are zero and receive no carry, so they stay
+        // zero untouched: while few prefixes of the run are alive, a step
+        // costs one or two words, not `words`.
+        let mut hi = 0;
+        for (i, c) in s.char_indices() {
+            let mask = masks(c);
+            let top = (hi + 1).min(words - 1);
+            let mut carry = 1u64;
+            let mut new_hi = 0;
+            for (w, x) in d[..=top].iter_mut().enumerate() {
+                let shifted = (*x << 1) | carry;
+                carry = *x >> 63;
+                *x = if shifted == 0 { 0 } else { shifted & mask(w) };
+                if *x != 0 {
+                    new_hi = w;
+                }
+            }
+            hi = new_hi;
+            if d[words - 1] & self.last_bit != 0 {
+                return Some(i + c.len_utf8());
+            }
+        }
+        None
     }
 }
 
@@ -291,14 +622,7 @@ impl Matcher {
         if atoms.contains(&Atom::Never) {
             return Matcher { kind: Kind::Never };
         }
-        let lit = |a: &[Atom]| {
-            a.iter()
-                .map(|a| match a {
-                    Atom::Lit(c) => Some(*c),
-                    _ => None,
-                })
-                .collect::<Option<String>>()
-        };
+        let lit = literal_of;
         let stars = atoms.iter().filter(|a| **a == Atom::Star).count();
         let kind = match (stars, atoms.first(), atoms.last()) {
             (0, _, _) => match lit(&atoms) {
@@ -347,8 +671,8 @@ impl Matcher {
                 }
                 let mut mid = &rest[..tail_at];
                 for seg in middle {
-                    match seg.find(mid) {
-                        Some((_, end)) => mid = &mid[end..],
+                    match seg.find_end(mid) {
+                        Some(end) => mid = &mid[end..],
                         None => return false,
                     }
                 }
@@ -368,13 +692,22 @@ fn general(atoms: Vec<Atom>) -> Kind {
         }
     }
     let has_star = segments.len() > 1;
-    let mut segs = segments.into_iter().map(Segment::new);
-    let first = segs.next().unwrap_or_else(|| Segment::new(Vec::new()));
-    let mut rest: Vec<Segment> = segs.collect();
-    let last = if has_star { rest.pop() } else { None };
+    let last = if has_star {
+        segments.pop().map(Segment::new)
+    } else {
+        None
+    };
+    let mut segs = segments.into_iter();
+    let first = Segment::new(segs.next().unwrap_or_default());
+    // Empty middles come from `**`-like runs that `parse` already folds;
+    // dropping them keeps the loop free of no-op searches.
+    let middle = segs
+        .filter(|atoms| !atoms.is_empty())
+        .map(Segment::middle)
+        .collect();
     Kind::General {
         first,
-        middle: rest,
+        middle,
         last,
     }
 }

@@ -89,3 +89,80 @@ fn many_occurrences_of_an_inner_literal() {
     assert_eq!(set.first_match(&name), None);
     assert_eq!(set.first_match(&format!("x{name}<63>y")), Some(63));
 }
+
+/// A megabyte name for the middle-segment searches: `len` characters from
+/// `fill(i)`.
+fn mb_name(len: usize, fill: impl Fn(usize) -> char) -> String {
+    (0..len).map(fill).collect()
+}
+
+#[test]
+fn question_mark_runs_in_a_middle_segment() {
+    let p = format!("*{}x*", "?".repeat(5_000));
+    let a = "a".repeat(1 << 20);
+    assert!(!fnmatch(&a, &p));
+    // The `x` needs 5 000 characters before it, wherever it is.
+    let mut early = a.clone();
+    early.replace_range(10..11, "x");
+    assert!(!fnmatch(&early, &p));
+    let mut late = a.clone();
+    late.replace_range(6_000..6_001, "x");
+    assert!(fnmatch(&late, &p));
+    // `?` on both sides of the core, and one code point each (é, 😀).
+    let p = format!("*{}é{}*", "?".repeat(3_000), "?".repeat(3_000));
+    let emoji = "😀".repeat(1 << 18);
+    assert!(!fnmatch(&emoji, &p));
+    assert!(fnmatch(&format!("{emoji}é{emoji}"), &p));
+    assert!(!fnmatch(&format!("{emoji}é{}", "😀".repeat(2_999)), &p));
+    assert!(fnmatch(&format!("{emoji}é{}", "😀".repeat(3_000)), &p));
+}
+
+#[test]
+fn long_set_runs_in_a_middle_segment() {
+    let p = format!("*{}c*", "[ab]".repeat(3_000));
+    // `a`/`b` runs broken by a `c` every 2 999 characters: never 3 000 in a
+    // row before a `c`.
+    let short = mb_name(1 << 20, |i| match i % 3_000 {
+        2_999 => 'c',
+        k if k % 3 == 0 => 'a',
+        _ => 'b',
+    });
+    assert!(!fnmatch(&short, &p));
+    let long = format!("{short}{}c", "ab".repeat(1_500));
+    assert!(fnmatch(&long, &p));
+    // A set that is wrong in exactly one place of the run.
+    let mut broken = "ab".repeat(1_500);
+    broken.replace_range(1_234..1_235, "é");
+    assert!(!fnmatch(&format!("{short}{broken}c"), &p));
+}
+
+#[test]
+fn alternating_literals_and_question_marks() {
+    let core: String = ('a'..='z').flat_map(|c| [c, '?']).collect();
+    let p = format!("*{core}*");
+    let a = "a".repeat(1 << 20);
+    assert!(!fnmatch(&a, &p));
+    let hit: String = ('a'..='z').flat_map(|c| [c, '😀']).collect();
+    assert!(fnmatch(&format!("{a}{hit}{a}"), &p));
+    // Several middle segments, each searched once from where the last ended.
+    let p = "*a?b?c*[!a]??[xy]*d?e*";
+    let name = format!("{a}azbzc{a}qqqy{a}dze");
+    assert!(fnmatch(&name, p));
+    assert!(!fnmatch(&format!("{a}azbzc{a}qqqy{a}de"), p));
+}
+
+#[test]
+fn a_long_run_over_many_distinct_characters() {
+    // 3 000 distinct CJK characters between `?`s: too many intervals for one
+    // dense table, so each block of 64 atoms keeps its own alphabet.
+    let chars: Vec<char> = (0..3_000u32)
+        .map(|i| char::from_u32(0x4E00 + i).unwrap())
+        .collect();
+    let core: String = chars.iter().flat_map(|&c| [c, '?']).collect();
+    let p = format!("*[!a]{core}*");
+    let hit: String = chars.iter().flat_map(|&c| [c, 'é']).collect();
+    let filler = mb_name(1 << 19, |i| chars[i % 3_000]);
+    assert!(fnmatch(&format!("{filler}b{hit}{filler}"), &p));
+    assert!(!fnmatch(&format!("{filler}a{hit}{filler}"), &p));
+    assert!(!fnmatch(&filler, &p));
+}

@@ -45,6 +45,125 @@ fn near(patterns: &[String], pick: usize, fill: &str) -> String {
         .replace("[!a]", "z")
 }
 
+/// One token of the plain glob subset the reference below understands.
+#[derive(Clone, Debug)]
+enum Tok {
+    Lit(char),
+    Any,
+    Star,
+    /// `[a-c]` (or `[!a-c]` when negated): a range.
+    Set(bool, char, char),
+}
+
+/// Patterns over a small alphabet with long fixed-width runs of sets and
+/// `?` between stars, so middle segments need the bit-parallel search,
+/// over one word and over several (runs past 64 atoms).
+fn glob() -> impl Strategy<Value = Vec<Tok>> {
+    let atom = prop_oneof![
+        4 => prop::sample::select(vec!['a', 'b', 'c', 'é', '😀', '.']).prop_map(Tok::Lit),
+        2 => Just(Tok::Any),
+        2 => prop::sample::select(vec![(false, 'a', 'b'), (true, 'a', 'a'), (false, 'b', 'é'), (true, 'c', '😀')])
+            .prop_map(|(n, lo, hi)| Tok::Set(n, lo, hi)),
+    ];
+    let run = prop_oneof![
+        6 => prop::collection::vec(atom.clone(), 0..6),
+        1 => (atom, 60usize..140).prop_map(|(a, n)| vec![a; n]),
+    ];
+    prop::collection::vec(run, 1..5).prop_map(|runs| {
+        let mut out = Vec::new();
+        for (i, r) in runs.into_iter().enumerate() {
+            if i > 0 {
+                out.push(Tok::Star);
+            }
+            out.extend(r);
+        }
+        out
+    })
+}
+
+fn glob_text(toks: &[Tok]) -> String {
+    toks.iter()
+        .map(|t| match t {
+            Tok::Lit(c) => c.to_string(),
+            Tok::Any => "?".into(),
+            Tok::Star => "*".into(),
+            Tok::Set(n, lo, hi) => format!("[{}{lo}-{hi}]", if *n { "!" } else { "" }),
+        })
+        .collect()
+}
+
+/// The textbook O(n * m) dynamic programme: the reference for the
+/// linear-time matcher.
+fn dp_match(name: &[char], toks: &[Tok]) -> bool {
+    let mut row = vec![false; name.len() + 1];
+    row[0] = true;
+    for t in toks {
+        let mut next = vec![false; name.len() + 1];
+        if let Tok::Star = t {
+            let mut any = false;
+            for (k, slot) in next.iter_mut().enumerate() {
+                any |= row[k];
+                *slot = any;
+            }
+        } else {
+            for k in 0..name.len() {
+                let c = name[k];
+                let ok = match *t {
+                    Tok::Lit(l) => l == c,
+                    Tok::Any => true,
+                    Tok::Set(neg, lo, hi) => (lo <= c && c <= hi) != neg,
+                    Tok::Star => unreachable!(),
+                };
+                next[k + 1] = row[k] && ok;
+            }
+        }
+        row = next;
+    }
+    row[name.len()]
+}
+
+/// Names built from the same alphabet, sometimes long runs of one
+/// character, sometimes a filled-in copy of the pattern.
+fn glob_name(toks: &[Tok], seed: &[usize]) -> String {
+    let abc = ['a', 'b', 'c', 'é', '😀', '.'];
+    let mut out = String::new();
+    for (i, t) in toks.iter().enumerate() {
+        let s = seed[i % seed.len()];
+        match t {
+            Tok::Lit(c) if s % 7 != 0 => out.push(*c),
+            Tok::Star => (0..s % 5).for_each(|k| out.push(abc[(s + k) % abc.len()])),
+            _ => out.push(abc[s % abc.len()]),
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "tests/proptest-regressions/properties.txt",
+        ))),
+        ..ProptestConfig::with_cases(3000)
+    })]
+
+    /// The matcher (anchored ends, leftmost placement of middle segments,
+    /// shift-and inside them) agrees with the dynamic programme.
+    #[test]
+    fn matcher_agrees_with_a_dynamic_programme(
+        toks in glob(),
+        seed in prop::collection::vec(0usize..1000, 1..8),
+        noise in prop::collection::vec(prop::sample::select(vec!['a', 'b', 'c', 'é', '😀', '.']), 0..200),
+    ) {
+        let pattern = glob_text(&toks);
+        let near = glob_name(&toks, &seed);
+        let noisy: String = noise.iter().collect();
+        for name in [near.clone(), noisy.clone(), format!("{noisy}{near}"), format!("{near}{noisy}")] {
+            let chars: Vec<char> = name.chars().collect();
+            prop_assert_eq!(fnmatch(&name, &pattern), dp_match(&chars, &toks), "pattern {:?} name {:?}", pattern, name);
+        }
+    }
+}
+
 proptest! {
     // Failing cases are saved next to the tests (proptest cannot find a
     // lib.rs to put them beside in an integration test).
