@@ -77,7 +77,8 @@ fn fnmatch_agrees_with_cpython() {
 
 #[test]
 fn indexed_sets_agree_with_cpython() {
-    // The same pairs through the GlobSet-backed path: group the corpus into
+    // The same pairs through the indexed multi-pattern path (PatternSet with
+    // its literal index forced on): group the corpus into
     // sets of 64 patterns and check each name's first match per pattern.
     use agentguard::__private::PatternSet;
     let cases: Vec<(String, String, bool)> = lines("fnmatch.jsonl")
