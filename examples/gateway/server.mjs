@@ -700,31 +700,81 @@ export class Gateway {
 }
 
 /**
+ * How long requests already being handled get to finish when the gateway
+ * stops, before their connections are cut (a request whose body never
+ * finishes arriving would otherwise hold the stop forever).
+ */
+export const SHUTDOWN_GRACE_MS = 2_000;
+/**
+ * After the first SIGTERM or SIGINT the process exits by this deadline,
+ * whatever its connections or files are doing (a second signal exits at
+ * once). Nothing acknowledged is lost either way: every write is durable
+ * before its response is sent.
+ */
+export const SHUTDOWN_DEADLINE_MS = 4_500;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
  * Starts a gateway on `host:port` (port 0 picks a free one).
+ *
+ * `close()` stops it: no new connections; a request that arrives after
+ * that on a connection opened before gets a 503 and the connection closes;
+ * idle keep-alive connections are closed at once; requests being handled
+ * get `graceMs` (default {@link SHUTDOWN_GRACE_MS}) to finish, each
+ * response closing its connection; then every connection left is
+ * destroyed, and the gateway's files are closed once their pending writes
+ * are done. Calling it again returns the same promise.
  *
  * @param {{port?: number, host?: string, dataDir: string, keysFile: string,
  *   auditSegmentBytes?: number, auditMemory?: number, inboxCompactLines?: number}} options
  *   the last three as in {@link Gateway.open}
- * @returns {Promise<{url: string, port: number, gateway: Gateway, close: () => Promise<void>}>}
+ * @returns {Promise<{url: string, port: number, gateway: Gateway, close: (options?: {graceMs?: number}) => Promise<void>}>}
  */
 export async function startGateway({ port = 0, host = "127.0.0.1", dataDir, keysFile, ...storage }) {
   const keys = loadKeys(keysFile);
   const gateway = await Gateway.open({ keys, dataDir, ...storage });
-  const server = createServer({ requestTimeout: 30_000 }, gateway.handle);
+  /** Responses of requests being handled. */
+  const inFlight = new Set();
+  let stopping = false;
+  const server = createServer({ requestTimeout: 30_000 }, (req, res) => {
+    if (stopping) {
+      req.resume();
+      send(res, 503, { error: "shutting_down", message: "the gateway is stopping; retry shortly" }, { connection: "close", "retry-after": "1" });
+      return;
+    }
+    inFlight.add(res);
+    res.once("close", () => inFlight.delete(res));
+    gateway.handle(req, res);
+  });
   server.keepAliveTimeout = 10_000;
   await new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, resolve);
   });
   const actual = server.address().port;
+  let closing = null;
+  const close = async (graceMs) => {
+    stopping = true;
+    server.close();
+    // Whatever is still to be answered closes its connection afterwards.
+    for (const res of inFlight) if (!res.headersSent) res.setHeader("connection", "close");
+    const deadline = Date.now() + graceMs;
+    for (;;) {
+      server.closeIdleConnections();
+      if (inFlight.size === 0 || Date.now() >= deadline) break;
+      await sleep(20);
+    }
+    server.closeAllConnections();
+    await gateway.close();
+  };
   return {
     url: `http://${host}:${actual}`,
     port: actual,
     gateway,
-    close: async () => {
-      await new Promise((resolve) => server.close(() => resolve()));
-      server.closeAllConnections?.();
-      await gateway.close();
+    close: ({ graceMs = SHUTDOWN_GRACE_MS } = {}) => {
+      closing ??= close(graceMs);
+      return closing;
     },
   };
 }
@@ -783,17 +833,31 @@ async function main() {
     console.error(`gateway: ${e.message}`);
     process.exit(1);
   }
+  let stopping = false;
+  const stop = (signal) => {
+    if (stopping) {
+      console.error(`gateway: ${signal} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`${signal}: stopping`);
+    setTimeout(() => {
+      console.error(`gateway: not stopped ${SHUTDOWN_DEADLINE_MS} ms after ${signal}; exiting anyway (acknowledged writes are on disk)`);
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
+    gw.close().then(
+      () => process.exit(0),
+      (e) => {
+        console.error(`gateway: stopping failed: ${e.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  // Before the ready line: a supervisor may signal as soon as it reads it.
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
   console.log(`listening on ${gw.url}`);
   console.log(`dashboard: ${gw.url}/dashboard`);
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await gw.close();
-    process.exit(0);
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 
 import { launch, watchedPage } from "../browser/chromium.mjs";
-import { ADMIN, ROOT, call, freshGateway, keyOf, policyPath } from "./helpers.mjs";
+import { ADMIN, ROOT, call, freshGateway, keyOf, policyPath, startServer, tempDir, writeKeys } from "./helpers.mjs";
 
 test("dashboard: policies, live violations, editing, no script injection", { timeout: 90_000 }, async (t) => {
   const gw = await freshGateway(t);
@@ -31,7 +31,9 @@ test("dashboard: policies, live violations, editing, no script injection", { tim
   assert.equal(await page.locator("#agents tbody tr").count(), 7, "every agent with a key is listed");
 
   // A violation appears without a reload, and hostile text stays text.
-  const hostile = "intent.<img src=x onerror=window.__pwned=1>.v1";
+  // (Intent types hold no whitespace, so the markup uses none; as HTML it
+  // runs its onerror.)
+  const hostile = "intent.<img/src='x'/onerror=window.__pwned=1>.v1";
   for (const type of ["intent.data.delete.v1", hostile]) {
     const r = await call(gw.url, "POST", "/v1/mesh/intents", {
       key: keyOf("ops-agent"),
@@ -92,4 +94,37 @@ test("dashboard with a wrong key says so", { timeout: 60_000 }, async (t) => {
   await page.waitForFunction(() => document.querySelector("#status").textContent !== "", null, { timeout: 10_000 });
   assert.match(await page.textContent("#status"), /403 forbidden: only admin keys can list agents/);
   assert.equal(new URL(page.url()).hash, "", "the key is removed from the address bar");
+});
+
+// The real page, as a user leaves it open; whether a poll is under way at the
+// signal is up to timing here (shutdown.test.mjs holds each case exactly).
+test("SIGTERM with a dashboard open and polling: the gateway exits within 5 s", { timeout: 60_000 }, async (t) => {
+  const dir = tempDir(t);
+  const gw = await startServer({ dataDir: join(dir, "data"), keysFile: writeKeys(dir) });
+  t.after(async () => {
+    if (gw.child.exitCode === null && gw.child.signalCode === null) {
+      gw.child.kill("SIGKILL");
+      await gw.exited;
+    }
+  });
+  const browser = await launch();
+  t.after(() => browser.close());
+  const page = await browser.context.newPage();
+  await page.goto(`${gw.url}/dashboard`);
+  await page.fill("#key", ADMIN);
+  await page.click("#connect");
+  // A few of its once-a-second polls, so its connections are warm and busy.
+  await page.waitForFunction(() => /^connected/.test(document.querySelector("#status").textContent), null, { timeout: 10_000 });
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+  const started = performance.now();
+  gw.child.kill("SIGTERM");
+  let timer;
+  const exit = await Promise.race([gw.exited, new Promise((resolve) => (timer = setTimeout(() => resolve(null), 10_000)))]);
+  clearTimeout(timer);
+  assert.ok(exit !== null, "the gateway was still running 10 s after SIGTERM (the cleanup kills it)");
+  const ms = performance.now() - started;
+  assert.ok(ms < 6_000, `exited ${Math.round(ms)} ms after SIGTERM`);
+  assert.deepEqual(exit, { code: 0, signal: null }, gw.output().stderr);
+  // The page says the gateway went away instead of freezing.
+  await page.waitForFunction(() => document.querySelector("#status").classList.contains("error"), null, { timeout: 10_000 });
 });
