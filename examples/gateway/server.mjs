@@ -22,6 +22,7 @@ import { parseArgs } from "node:util";
 import { ActionPolicies, PolicyError } from "agentguard";
 
 import { AppendLog, SegmentedLog, readJsonLines, removeStaleTemporaries, writeFileAtomic } from "./store.mjs";
+import { findDuplicateKey, formatPath } from "./strict-json.mjs";
 
 /** Request bodies above this many bytes get a 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -72,14 +73,18 @@ function hashKey(key) {
  */
 export function loadKeys(path) {
   let doc;
+  let duplicate;
   try {
-    doc = JSON.parse(readFileSync(path, "utf8"));
+    const text = readFileSync(path, "utf8");
+    doc = JSON.parse(text);
+    duplicate = findDuplicateKey(text);
   } catch (e) {
     throw new Error(`keys file ${path}: ${e.message}`);
   }
   const fail = (what) => {
     throw new Error(`keys file ${path}: ${what}`);
   };
+  if (duplicate !== null) fail(describeDuplicateKey(duplicate));
   if (doc === null || typeof doc !== "object" || Array.isArray(doc)) fail(`expected an object, got ${describe(doc)}`);
   for (const k of Object.keys(doc)) if (k !== "keys") fail(`unknown key ${JSON.stringify(k)} (known keys: keys)`);
   const keys = doc.keys;
@@ -109,6 +114,27 @@ export function loadKeys(path) {
     }
   }
   return out;
+}
+
+/**
+ * A duplicate key in the keys file, said so that the operator can find it.
+ * An API key is a secret: a repeated one is named by its entry numbers and
+ * places in the file, never printed.
+ *
+ * @param {import("./strict-json.mjs").DuplicateKey} d
+ */
+export function describeDuplicateKey({ key, path, index, firstIndex, at, first }) {
+  const place = (p) => `line ${p.line}, column ${p.column}`;
+  const where = `${place(at)}; first at ${place(first)}`;
+  const [top, entry, ...rest] = path;
+  if (path.length === 1 && top.key === "keys") {
+    return `duplicate key in "keys": entry ${index + 1} (${place(at)}) is the same API key as entry ${firstIndex + 1} (${place(first)}); the key itself is not printed`;
+  }
+  let container = path.length === 0 ? "at the top level" : `in ${formatPath(path)}`;
+  if (top?.key === "keys" && entry !== undefined) {
+    container = `in keys entry ${entry.index + 1}${rest.length > 0 ? ` (at ${formatPath(rest)})` : ""}`;
+  }
+  return `duplicate key ${JSON.stringify(key)} ${container} (${where})`;
 }
 
 function newId(prefix) {
