@@ -57,6 +57,7 @@ describe("examples/edge-worker in workerd", () => {
   test("allow: 200 with the decision", async () => {
     const res = await post({ tool: "read_database" });
     assert.equal(res.status, 200);
+    assert.equal(res.ok, true);
     assert.match(res.headers.get("content-type"), /^application\/json/);
     assert.deepEqual(await res.json(), {
       tool: "read_database",
@@ -96,9 +97,10 @@ describe("examples/edge-worker in workerd", () => {
     );
   });
 
-  test("require_approval and default deny", async () => {
+  test("require_approval: 428, never a 2xx; default deny: 403", async () => {
     let res = await post({ tool: "write_database", context: null });
-    assert.equal(res.status, 200);
+    assert.equal(res.status, 428, "only allow is a 2xx: a client checking res.ok must not run it");
+    assert.equal(res.ok, false);
     assert.deepEqual(await res.json(), {
       tool: "write_database",
       decision: "require_approval",

@@ -4,8 +4,10 @@
 //   -> 403 {"tool": "drop_table", "decision": "deny",
 //           "reason": "denied by pattern: drop_*", "matchedRule": "drop_*", ...}
 //
-// 200 for allow and require_approval (the caller must then ask a human),
-// 403 for deny, 400 for a body that is not JSON or has no string "tool".
+// Only allow is a 2xx: 200 for allow; 428 Precondition Required for
+// require_approval (a human must approve before the tool runs, so a client
+// that checks only the status never runs it unapproved); 403 for deny; 400
+// for a body that is not JSON or has no string "tool".
 
 import { Policy } from "agentguard";
 import spec from "./policy.json";
@@ -59,7 +61,9 @@ async function check(request) {
     throw err;
   }
   const { decision, reason, matchedRule } = result;
-  return reply({ tool, decision, reason, matchedRule, policy: policy.name }, result.denied ? 403 : 200);
+  // Only allow is a 2xx; anything else reads as a refusal.
+  const status = decision === "allow" ? 200 : decision === "require_approval" ? 428 : 403;
+  return reply({ tool, decision, reason, matchedRule, policy: policy.name }, status);
 }
 
 export default {
