@@ -49,15 +49,29 @@ test("results are frozen plain objects with camelCase fields", () => {
 
 test("repeated checks agree, whatever the cache holds", () => {
   const policy = new Policy(DB);
-  const names = Array.from({ length: 10_000 }, (_, i) => (i % 3 ? `read_${i}` : `drop_${i % 50}`));
+  // Every decision and reason: a deny pattern, the default deny, an allow
+  // pattern and an approval pattern, repeated and unique names mixed.
+  const names = Array.from({ length: 10_000 }, (_, i) =>
+    i % 3 === 0 ? `drop_${i % 50}` : i % 3 === 1 ? `read_${i}` : i % 2 ? "write_database" : "read_database",
+  );
+  const want = (n) =>
+    n.startsWith("drop_")
+      ? ["deny", "denied by pattern: drop_*"]
+      : n === "read_database"
+        ? ["allow", "allowed by pattern: read_database"]
+        : n === "write_database"
+          ? ["require_approval", "requires approval per pattern: write_database"]
+          : ["deny", "not in allow list (default: deny)"];
+  const seen = new Set();
   for (let round = 0; round < 2; round++) {
     for (const n of names) {
       const r = policy.check(n);
       assert.equal(r.tool, n);
-      assert.equal(r.decision, n.startsWith("drop_") ? "deny" : "deny");
-      assert.equal(r.reason, n.startsWith("drop_") ? "denied by pattern: drop_*" : "not in allow list (default: deny)");
+      assert.deepEqual([r.decision, r.reason], want(n), n);
+      seen.add(r.decision);
     }
   }
+  assert.deepEqual([...seen].sort(), ["allow", "deny", "require_approval"]);
   assert.equal(policy.auditLog.length, 10_000);
   assert.equal(policy.auditDropped, 10_000);
 });
