@@ -1,5 +1,6 @@
-# The npm package: the core compiled to wasm (src/wasm/, feature `wasm`),
-# assembled into pkg/ from pkg-template/, packed into target/npm/.
+# The npm package: the core compiled to wasm through the adapter crate
+# bindings/wasm/, assembled into pkg/ with the JS API of bindings/js/,
+# packed into target/npm/.
 #   make build-npm   pkg/
 #   make pack        target/npm/agentguard-VERSION.tgz
 #   make test-npm    the packed tarball in fresh ESM and CommonJS projects
@@ -9,7 +10,7 @@
 NPM_VERSION := $(shell sed -n '/^\[workspace.package\]/,/^\[/s/^version *= *"\(.*\)"/\1/p' Cargo.toml)
 WASM_OUT := $(ROOT)/target/wasm/pkg
 NPM_TGZ := $(ROOT)/target/npm/agentguard-$(NPM_VERSION).tgz
-NPM_SOURCES := $(shell find src pkg-template -type f) Cargo.toml Cargo.lock scripts/build-pkg.mjs mk/npm.mk
+NPM_SOURCES := $(shell find src bindings/wasm bindings/js -type f) Cargo.toml Cargo.lock scripts/build-pkg.mjs mk/npm.mk
 
 .PHONY: build-npm pack lint-npm test-npm bench-npm demo-npm
 
@@ -29,7 +30,7 @@ pkg/package.json: $(NPM_SOURCES) | wasm-tools node-deps
 	CARGO_TARGET_DIR=$(ROOT)/target/wasm \
 	CARGO_PROFILE_RELEASE_OPT_LEVEL=s CARGO_PROFILE_RELEASE_PANIC=abort \
 	  wasm-pack --quiet build --target web --release --no-opt --no-pack \
-	    --out-dir $(WASM_OUT) --out-name agentguard . -- --features wasm
+	    --out-dir $(WASM_OUT) --out-name agentguard bindings/wasm
 	wasm-opt -Oz --strip-debug --strip-producers $(WASM_OUT)/agentguard_bg.wasm -o $(WASM_OUT)/agentguard_bg.wasm
 	node scripts/build-pkg.mjs --wasm $(WASM_OUT) --out $(ROOT)/pkg
 
@@ -39,9 +40,10 @@ $(NPM_TGZ): pkg/package.json
 	npm pack --silent --pack-destination $(dir $@) ./pkg >/dev/null
 	@echo "packed $@"
 
-# The adapter only compiles for wasm32, so lint-core's clippy never sees it.
+# The adapter only compiles for wasm32, so lint-core's clippy never sees it;
+# --no-deps: the core is lint-core's.
 lint-npm: | wasm-tools
-	CARGO_TARGET_DIR=$(ROOT)/target/wasm cargo clippy --release --target wasm32-unknown-unknown --features wasm --lib -- -D warnings
+	CARGO_TARGET_DIR=$(ROOT)/target/wasm cargo clippy -p agentguard-wasm --no-deps --release --target wasm32-unknown-unknown -- -D warnings
 
 test-npm: lint-npm $(NPM_TGZ) corpus | node-deps
 	node tests/js/run.mjs --tarball $(NPM_TGZ) --corpus $(CORPUS_DIR)

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Assembles the npm package in pkg/ from pkg-template/ and the wasm-bindgen
-// output (make build-npm runs wasm-pack and wasm-opt first):
+// Assembles the npm package in pkg/ from bindings/js/ (the JS API, entries,
+// index.d.ts) and the wasm-bindgen output of bindings/wasm/ (make build-npm
+// runs wasm-pack and wasm-opt first):
 //
 //   node scripts/build-pkg.mjs --wasm target/wasm/pkg --out pkg
 //
 // Every entry is bundled by esbuild from the one ESM tree in
-// pkg-template/src, so each has the same classes; node.mjs re-exports
+// bindings/js/src, so each has the same classes; node.mjs re-exports
 // node.cjs so that Node's `import` and `require` share them, and loads the
 // .wasm itself from ESM (see src/entries/node.cjs).
 
@@ -26,7 +27,7 @@ const { values: args } = parseArgs({
 });
 const wasmDir = resolve(args.wasm);
 const out = resolve(args.out);
-const template = join(root, "pkg-template");
+const template = join(root, "bindings/js");
 const stage = join(root, "target/npm-stage");
 
 function cargoVersion() {
@@ -52,7 +53,7 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
 const version = cargoVersion();
-const banner = `// agentguard ${version} (MIT). Built from pkg-template/src; do not edit.`;
+const banner = `// agentguard ${version} (MIT). Built from bindings/js/src; do not edit.`;
 const common = {
   bundle: true,
   charset: "utf8",

@@ -45,8 +45,6 @@ mod json;
 mod pattern;
 mod policy;
 mod set;
-#[cfg(all(feature = "wasm", target_arch = "wasm32"))]
-mod wasm;
 
 pub use action::{
     check_intent_type, resolve_address, ActionMode, ActionPolicies, ActionPolicy, Direction, Violation,

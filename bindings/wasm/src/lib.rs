@@ -11,6 +11,10 @@
 //! JavaScript writes the UTF-8 bytes there and calls
 //! [`WasmPolicy::evaluate_scratch`], so a check allocates nothing on either
 //! side.
+// Only the wasm32 build has anything to adapt; on the host the crate is empty,
+// so `cargo build --workspace` needs no wasm-bindgen.
+#![cfg(target_arch = "wasm32")]
+#![forbid(unsafe_code)]
 
 mod action;
 
@@ -18,7 +22,7 @@ use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
-use crate::{Decision, DefaultDecision, Error, Policy, PolicySpec, Rule, Verdict};
+use agentguard::{Decision, DefaultDecision, Error, Policy, PolicySpec, Rule, Verdict};
 
 /// The code [`WasmPolicy::evaluate_scratch`] returns for bytes that are not
 /// UTF-8 (JavaScript only writes well-formed names, so this means a bug; the
@@ -176,5 +180,5 @@ impl WasmPolicy {
 /// CPython's `fnmatch.fnmatchcase(name, pattern)`, exactly.
 #[wasm_bindgen]
 pub fn fnmatch(name: &str, pattern: &str) -> bool {
-    crate::fnmatch(name, pattern)
+    agentguard::fnmatch(name, pattern)
 }

@@ -1,10 +1,10 @@
 // The one instantiated wasm module, shared by everything in the package.
 //
-// `glue.js` is wasm-bindgen's output for src/wasm/ (copied in by
+// `glue.js` is wasm-bindgen's output for bindings/wasm/ (copied in by
 // scripts/build-pkg.mjs). This file owns its initialisation and the fast
 // path for handing a tool name to wasm: the UTF-8 bytes go straight into a
 // scratch buffer in wasm memory (no allocation per call, see
-// src/wasm/mod.rs).
+// bindings/wasm/src/lib.rs).
 
 import * as glue from "./glue.js";
 import { isWellFormed } from "./util.js";

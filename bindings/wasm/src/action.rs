@@ -9,7 +9,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::{ActionPolicies, ActionPolicy, Direction, Error};
+use agentguard::{ActionPolicies, ActionPolicy, Direction, Error};
 
 fn err(e: &Error) -> JsValue {
     super::error_json(e)
@@ -85,7 +85,7 @@ impl WasmActionPolicies {
     /// `name`).
     #[wasm_bindgen(js_name = resolveAddress)]
     pub fn resolve_address(address: &str) -> Result<String, JsValue> {
-        crate::resolve_address(address)
+        agentguard::resolve_address(address)
             .map(str::to_string)
             .map_err(|e| err(&e))
     }

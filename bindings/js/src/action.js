@@ -1,7 +1,7 @@
 // The ActionPolicies class: what each agent may send to and receive from
 // other agents. The store, its validation, address resolution, matching and
 // the violation messages all live in the core (src/action.rs, through
-// src/wasm/action.rs); this file only converts values and errors.
+// bindings/wasm/src/action.rs); this file only converts values and errors.
 
 import { PolicyError } from "./errors.js";
 import { WasmActionPolicies } from "./glue.js";
