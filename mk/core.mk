@@ -24,8 +24,11 @@ lint-core:
 vectors-check: $(VENV)/.deps-ok
 	$(PY) tests/vectors/make_vectors.py --check
 
+# Built first, so the run's timeout measures tests, not compiling (which has
+# its own, for a build stuck behind another's lock).
 test-core: lint-core corpus vectors-check
-	AGENTGUARD_CORPUS=$(CORPUS_DIR) cargo test --release -- --show-output
+	$(call timed,$(CARGO_TEST_BUILD_TIMEOUT_S),cargo test --release --no-run)
+	AGENTGUARD_CORPUS=$(CORPUS_DIR) $(call timed,$(CARGO_TEST_TIMEOUT_S),cargo test --release -- --show-output)
 
 bench-core:
 	cargo bench --bench check

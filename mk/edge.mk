@@ -3,7 +3,9 @@
 # Chromium (through playwright-core), Node bundles, the README's runtime
 # examples, and what the tarball ships. All against the packed tarball, installed by
 # npm into a fresh project under target/runtimes/.
-#   make test-edge    those tests; screenshots go to target/artifacts/
+#   make test-edge    those tests; screenshots go to target/artifacts/ (each test
+#                     within BROWSER_TEST_TIMEOUT_MS: app builds; the suite within
+#                     EDGE_SUITE_TIMEOUT_S)
 #   make playground   the policy playground on http://127.0.0.1:$(PLAYGROUND_PORT)/
 
 CHROMIUM ?= /usr/bin/chromium
@@ -29,7 +31,8 @@ deno:
 	@test -x $(DENO) || npm install --prefix $(DENO_DIR_TOOL) --no-save --no-package-lock --no-audit --no-fund deno@$(DENO_VERSION)
 
 test-edge: $(NPM_TGZ) pkg/package.json | node-deps chromium deno
-	CHROMIUM=$(CHROMIUM) DENO=$(DENO) AGENTGUARD_TARBALL=$(NPM_TGZ) node --test $(EDGE_TESTS)
+	CHROMIUM=$(CHROMIUM) DENO=$(DENO) AGENTGUARD_TARBALL=$(NPM_TGZ) \
+	  $(call timed,$(EDGE_SUITE_TIMEOUT_S),node --test --test-timeout=$(BROWSER_TEST_TIMEOUT_MS) $(EDGE_TESTS))
 
 playground: pkg/package.json
 	node examples/playground/serve.mjs --port $(PLAYGROUND_PORT) --pkg $(ROOT)/pkg

@@ -6,7 +6,9 @@
 #                         (npm install --global of examples/gateway: no network, no
 #                         dependencies); then export PATH="$PWD/target/mesh/bin:$PATH"
 #   make test-gateway     tests/gateway/: real HTTP on 127.0.0.1, Chromium (mk/edge.mk
-#                         installs it when missing), kill -9, tsc
+#                         installs it when missing), kill -9, SIGTERM, tsc; each test
+#                         within NODE_TEST_TIMEOUT_MS, the suite within
+#                         GATEWAY_SUITE_TIMEOUT_S (the Makefile)
 #   make bench-gateway    10 000 intents at concurrency 50 -> bench/RESULTS.md
 # (The Rust side, tests/action.rs, runs in test-core; the Python side,
 # tests/python/test_action.py, in test-python.)
@@ -42,7 +44,7 @@ $(MESH_STAMP): $(GATEWAY_DIR)/cli.mjs $(GATEWAY_DIR)/package.json
 	@echo 'installed $(MESH_PREFIX)/bin/agentguard-mesh; put it on your PATH with: export PATH="$(MESH_PREFIX)/bin:$$PATH"'
 
 test-gateway: $(GATEWAY_PKG) $(MESH_STAMP) | node-deps chromium
-	AGENTGUARD_MESH_BIN=$(MESH_PREFIX)/bin node --test --test-concurrency=1 tests/gateway/*.test.mjs
+	AGENTGUARD_MESH_BIN=$(MESH_PREFIX)/bin $(call timed,$(GATEWAY_SUITE_TIMEOUT_S),node --test --test-concurrency=1 --test-timeout=$(NODE_TEST_TIMEOUT_MS) tests/gateway/*.test.mjs)
 
 bench-gateway: $(GATEWAY_PKG)
 	node bench/gateway/run.mjs --requests 10000 --concurrency 50 --write bench/RESULTS.md

@@ -3,6 +3,7 @@
 #   make wheel          the wheel in target/wheels/
 #   make build-python   the wheel, installed into .venv
 #   make test-python    lint, then pytest tests/python against the installed wheel
+#                       (pytest-timeout: PYTEST_TIMEOUT_S a test; PYTHON_SUITE_TIMEOUT_S in all)
 #   make bench-python   check() vs tokenfence's; the table goes to bench/RESULTS.md
 
 PY_CRATE := bindings/python
@@ -25,7 +26,8 @@ lint-python: venv
 	$(PY_CARGO_ENV) cargo clippy -p agentguard-python -- -D warnings
 
 test-python: lint-python build-python corpus
-	AGENTGUARD_CORPUS=$(CORPUS_DIR) $(PY) -m pytest -p no:cacheprovider -q -rP tests/python
+	AGENTGUARD_CORPUS=$(CORPUS_DIR) \
+	  $(call timed,$(PYTHON_SUITE_TIMEOUT_S),$(PY) -m pytest -p no:cacheprovider -q -rP --timeout=$(PYTEST_TIMEOUT_S) tests/python)
 
 bench-python: build-python
 	$(PY) bench/python/bench_check.py --results bench/RESULTS.md

@@ -116,7 +116,7 @@ describe("esbuild Node bundles in Node", () => {
       assert.ok(inputs.some((i) => i.endsWith(wanted)), `${JSON.stringify(inputs)} lacks ${wanted}`);
       const vectorsFile = join(dir, "vectors.json");
       writeFileSync(vectorsFile, JSON.stringify(ALL()));
-      const out = execFileSync(process.execPath, [join(dir, "dist", `app.${ext}`), vectorsFile], { encoding: "utf8" });
+      const out = execFileSync(process.execPath, [join(dir, "dist", `app.${ext}`), vectorsFile], { encoding: "utf8", timeout: 60_000 });
       const { checked, failures } = JSON.parse(out.trim().split("\n").pop());
       console.log(`Node (esbuild ${format} bundle) conformance: ${checked} checks, ${failures.length} failures`);
       assert.deepEqual(failures, []);
@@ -139,7 +139,7 @@ describe("esbuild Node bundles in Node", () => {
       },
     });
     await bundle(dir, "app.mjs", "dist/app.mjs", { platform: "node", format: "esm", target: "node18" });
-    const out = execFileSync(process.execPath, [join(dir, "dist", "app.mjs")], { encoding: "utf8" });
+    const out = execFileSync(process.execPath, [join(dir, "dist", "app.mjs")], { encoding: "utf8", timeout: 60_000 });
     const [imported, message] = out.trim().split("\n");
     assert.equal(imported, "imported");
     assert.match(message, /ENOENT/);

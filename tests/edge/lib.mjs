@@ -53,6 +53,8 @@ export function installedPackage() {
     execFileSync("npm", ["install", "--no-audit", "--no-fund", "--no-package-lock", "--loglevel=error", tarball], {
       cwd: tmp,
       stdio: ["ignore", "ignore", "inherit"],
+      // A synchronous child blocks the event loop, so no test timeout can fire: its own.
+      timeout: 300_000,
     });
     try {
       renameSync(tmp, project);

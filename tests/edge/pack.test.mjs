@@ -60,7 +60,7 @@ function neededFiles(pkgDir) {
 
 test("npm pack --dry-run lists exactly the files the entries need", () => {
   assert.ok(existsSync(join(PKG, "package.json")), `${PKG} is not built: run \`make build\``);
-  const [report] = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json", "--loglevel=error"], { cwd: PKG, encoding: "utf8" }));
+  const [report] = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json", "--loglevel=error"], { cwd: PKG, encoding: "utf8", timeout: 120_000 }));
   const packed = report.files.map((f) => f.path).sort();
   const needed = [...neededFiles(PKG)].sort();
   console.log(`npm pack --dry-run: ${packed.length} files: ${packed.join(", ")}`);
@@ -74,7 +74,7 @@ test("npm pack --dry-run lists exactly the files the entries need", () => {
 });
 
 test("the packed tarball holds the same files as pkg/", () => {
-  const listing = execFileSync("tar", ["tzf", tarballPath()], { encoding: "utf8" })
+  const listing = execFileSync("tar", ["tzf", tarballPath()], { encoding: "utf8", timeout: 60_000 })
     .trim()
     .split("\n")
     .map((l) => l.replace(/^package\//, ""))

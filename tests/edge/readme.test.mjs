@@ -39,7 +39,7 @@ const usesEntry = (inputs, conditions) => {
 test("README: the Node example prints what the README shows", () => {
   const { code, output } = example("node");
   const dir = projectFolder("readme-node", { "example.mjs": { text: code } });
-  const out = execFileSync(process.execPath, [join(dir, "example.mjs")], { encoding: "utf8" });
+  const out = execFileSync(process.execPath, [join(dir, "example.mjs")], { encoding: "utf8", timeout: 60_000 });
   assert.equal(out.trimEnd(), output);
 });
 
@@ -54,6 +54,7 @@ test("README: the Deno example prints what the README shows", () => {
     cwd: dir,
     encoding: "utf8",
     env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", DENO_DIR: join(dir, ".deno") },
+    timeout: 120_000,
   });
   assert.equal(out.trimEnd(), output);
 });
