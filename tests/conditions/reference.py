@@ -617,11 +617,12 @@ def _load_operator(at: str, op: str, value: Any) -> Any:
                 raise RefError(item_at, f"expected an absolute path, got {describe(item)}")
             if not item.startswith("/"):
                 raise RefError(item_at, f"expected an absolute path, got relative {item!r}")
-            # AMBIGUOUS: a directory containing NUL is accepted (it is
-            # absolute; only a relative directory is an error). A value
-            # containing NUL is unknown, so such a directory never holds
-            # unless its NUL segment is removed by a later `..`
-            # (`/x/\0/..` is `/x`).
+            # AMBIGUOUS (decided with the core): a directory containing NUL
+            # is a policy error, like a relative one. No value containing
+            # NUL is ever a path (it is unknown), so such a directory could
+            # only ever mislead a reader.
+            if "\x00" in item:
+                raise RefError(item_at, f"expected an absolute path without NUL, got {item!r}")
             directories.append(normalise_path(item))
         return directories
 
