@@ -45,8 +45,16 @@ $(NPM_TGZ): pkg/package.json
 lint-npm: | wasm-tools
 	CARGO_TARGET_DIR=$(ROOT)/target/wasm cargo clippy -p agentguard-wasm --no-deps --release --target wasm32-unknown-unknown -- -D warnings
 
+# A hang fails in minutes: every node test within NODE_TEST_TIMEOUT_MS (run.mjs
+# passes --test-timeout, and bounds each script it runs), the whole suite
+# within NPM_SUITE_TIMEOUT_S (then SIGKILL 10 s later). The Makefile sets
+# both; the defaults are for this file alone.
+NODE_TEST_TIMEOUT_MS ?= 120000
+NPM_SUITE_TIMEOUT_S ?= 900
 test-npm: lint-npm $(NPM_TGZ) corpus | node-deps
-	node tests/js/run.mjs --tarball $(NPM_TGZ) --corpus $(CORPUS_DIR)
+	NODE_TEST_TIMEOUT_MS=$(NODE_TEST_TIMEOUT_MS) timeout --kill-after=10 $(NPM_SUITE_TIMEOUT_S) \
+	  node tests/js/run.mjs --tarball $(NPM_TGZ) --corpus $(CORPUS_DIR) \
+	  || { rc=$$?; [ $$rc -ne 124 ] && [ $$rc -ne 137 ] || echo "error: test-npm stopped after $(NPM_SUITE_TIMEOUT_S) s" >&2; exit $$rc; }
 
 bench-npm: $(NPM_TGZ) | node-deps
 	node bench/node/run.mjs --tarball $(NPM_TGZ) --write bench/RESULTS.md

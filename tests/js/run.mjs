@@ -28,14 +28,22 @@ if (!args.tarball || !existsSync(args.tarball)) {
   process.exit(2);
 }
 const tarball = resolve(args.tarball);
+// Every node test, and every script run here, within this (a hang fails the
+// suite in minutes; mk/npm.mk also bounds the whole run).
+const TIMEOUT_MS = Number(process.env.NODE_TEST_TIMEOUT_MS ?? 120_000);
 const env = {
   ...process.env,
   AGENTGUARD_VECTORS: join(root, "tests/vectors"),
   AGENTGUARD_CORPUS: resolve(args.corpus),
 };
 
-function run(cmd, argv, cwd) {
-  const p = spawnSync(cmd, argv, { cwd, env, stdio: "inherit" });
+/** Runs a command; `timeout` (ms) bounds it unless 0 (a test runner bounds each test itself). */
+function run(cmd, argv, cwd, timeout = TIMEOUT_MS) {
+  const p = spawnSync(cmd, argv, { cwd, env, stdio: "inherit", timeout: timeout || undefined, killSignal: "SIGKILL" });
+  if (p.error?.code === "ETIMEDOUT") {
+    console.log(`FAILED: ${cmd} ${argv.join(" ")} timed out after ${timeout} ms`);
+    return 1;
+  }
   if (p.error) throw p.error;
   return p.status;
 }
@@ -66,6 +74,7 @@ function nodeTests(dir, files) {
     process.execPath,
     [
       "--test",
+      `--test-timeout=${TIMEOUT_MS}`,
       "--test-reporter=spec",
       "--test-reporter-destination=stdout",
       "--test-reporter=tap",
@@ -73,11 +82,14 @@ function nodeTests(dir, files) {
       ...files,
     ],
     dir,
+    0,
   );
   const text = existsSync(tap) ? readFileSync(tap, "utf8") : "";
   const count = (k) => Number(new RegExp(`^# ${k} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
   totals.pass += count("pass");
-  totals.fail += count("fail") + (status === 0 ? 0 : count("fail") === 0 ? 1 : 0);
+  // A test stopped by --test-timeout counts as cancelled, not failed.
+  const failed = count("fail") + count("cancelled");
+  totals.fail += failed + (status === 0 || failed > 0 ? 0 : 1);
 }
 
 function step(what, ok) {
@@ -132,7 +144,7 @@ step(`READMEs have examples (${blocks.length})`, blocks.length >= 7);
   const demo = join(esm, "demo");
   mkdirSync(demo, { recursive: true });
   for (const f of ["agent.mjs", "policy.json"]) cpSync(join(root, "examples/node-agent", f), join(demo, f));
-  const auto = spawnSync(process.execPath, [join(demo, "agent.mjs")], { cwd: esm, env, encoding: "utf8" });
+  const auto = spawnSync(process.execPath, [join(demo, "agent.mjs")], { cwd: esm, env, encoding: "utf8", timeout: TIMEOUT_MS });
   step(
     "demo: the agent is stopped before drop_table, the audit trail prints",
     auto.status === 0 &&
@@ -146,6 +158,7 @@ step(`READMEs have examples (${blocks.length})`, blocks.length >= 7);
     env,
     encoding: "utf8",
     input: "n\ny\n",
+    timeout: TIMEOUT_MS,
   });
   const entries = asked.stdout
     .split("\n")

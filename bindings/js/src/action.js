@@ -1,36 +1,58 @@
 // The ActionPolicies class: what each agent may send to and receive from
-// other agents. The store, its validation, address resolution, matching and
-// the violation messages all live in the core (src/action.rs, through
-// bindings/wasm/src/action.rs); this file only converts values and errors.
+// other agents. The store, its validation, address resolution, intent type
+// checks, matching and the violation messages all live in the core
+// (src/action.rs, through bindings/wasm/src/action.rs); this file only
+// converts values and errors.
 
-import { PolicyError } from "./errors.js";
-import { WasmActionPolicies } from "./glue.js";
+import { fieldOf, objectText } from "./data.js";
+import { PolicyError, structured } from "./errors.js";
 import { checkString, describe } from "./util.js";
-import { requireWasm } from "./wasm.js";
+import { WasmActionPolicies, formatKeys, fromCore, requireWasm } from "./wasm.js";
 
 const DIRECTIONS = ["send", "receive"];
 
-/** Runs a wasm call, turning the core's error JSON into a `PolicyError`. */
+/** Runs a wasm call, turning the core's errors into `PolicyError`s. */
 function core(call) {
   try {
     return call();
   } catch (e) {
-    if (typeof e !== "string") throw e;
-    const info = JSON.parse(e);
-    throw new PolicyError(info.display, { kind: info.kind, field: info.field, index: info.index });
+    throw fromCore(e, "policy");
   }
 }
 
-/** JSON text of a policy or store object, or a PolicyError saying why not. */
-function toText(value, what) {
-  let text;
-  try {
-    text = JSON.stringify(value);
-  } catch (e) {
-    throw new PolicyError(`${what} is not JSON-serialisable: ${e.message}`, { kind: "json", cause: e });
-  }
-  // A function, a symbol or undefined: let the core name the type.
-  return text === undefined ? "null" : text;
+/** A store or policy that is not JSON data: where, and why (see data.js). */
+function fail(what) {
+  return (path, description, kind) => {
+    const { field, index } = fieldOf(path);
+    const message = path === "" ? `${what}: ${description}` : `${path}: ${description}`;
+    if (kind === "invalid_value" || kind === "unknown_key") throw new PolicyError(message, { kind, field, index });
+    throw structured(new TypeError(message), kind, field, index);
+  };
+}
+
+/**
+ * An action policy object as JSON text: its keys read by property access,
+ * any other own key passed on for the core to name.
+ */
+function policyText(policy) {
+  return objectText(policy, "", formatKeys().action_policy, fail("action policy"));
+}
+
+/** A store object (`{policies: [...]}`) as JSON text, each entry read as a policy is. */
+function storeText(store) {
+  const keys = formatKeys();
+  const failStore = fail("store");
+  const entries = (list, path) => {
+    if (!Array.isArray(list)) return objectText(list, path, [], failStore);
+    const parts = [];
+    for (let i = 0; i < list.length; i++) {
+      const at = `${path}[${i}]`;
+      if (!(i in list) || list[i] === undefined) failStore(at, "a hole or undefined in a list is not JSON data", "wrong_type");
+      parts.push(objectText(list[i], at, keys.store_entry, failStore));
+    }
+    return `[${parts.join(",")}]`;
+  };
+  return objectText(store, "", keys.store, failStore, { policies: entries });
 }
 
 function parsed(text) {
@@ -52,9 +74,7 @@ export class ActionPolicies {
   constructor(store) {
     requireWasm();
     this.#w =
-      store === undefined
-        ? new WasmActionPolicies()
-        : core(() => WasmActionPolicies.fromJson(toText(store, "store")));
+      store === undefined ? new WasmActionPolicies() : core(() => WasmActionPolicies.fromJson(storeText(store)));
   }
 
   /** Reads a store from its JSON text or object, strictly. */
@@ -85,7 +105,7 @@ export class ActionPolicies {
    */
   set(agent, policy) {
     checkString(agent, "agent");
-    const text = toText(policy, "action policy");
+    const text = policyText(policy);
     return parsed(core(() => this.#live().set(agent, text)));
   }
 
@@ -116,8 +136,7 @@ export class ActionPolicies {
    * Decides an intent: the sender's `send` policy, then the receiver's
    * `receive` policy. Returns null if it passes, else the violation
    * `{error: "action_policy_violation", message, direction, address_id,
-   * pattern?}`. A malformed address or an empty intent type throws a
-   * `PolicyError`.
+   * pattern?}`. A malformed address or intent type throws a `PolicyError`.
    */
   checkIntent(intent) {
     if (intent === null || typeof intent !== "object") {

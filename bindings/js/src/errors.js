@@ -1,7 +1,7 @@
 // The package's Error subclasses. One definition per runtime: every entry
 // (import and require alike on Node) exports these same classes.
 
-/** A policy file (or options object) that cannot be loaded. */
+/** A policy file (or action policy store) that cannot be loaded. */
 export class PolicyError extends Error {
   constructor(message, { kind, field = null, index = null, cause } = {}) {
     super(message, cause === undefined ? undefined : { cause });
@@ -10,6 +10,18 @@ export class PolicyError extends Error {
     this.field = field;
     this.index = index;
   }
+}
+
+/**
+ * `error` (a TypeError, RangeError, ...) with the structured fields every
+ * error of the package carries, so no caller parses a message: `kind` (the
+ * core's error kind), `field` and `index` (where, or null).
+ */
+export function structured(error, kind, field = null, index = null) {
+  error.kind = kind;
+  error.field = field;
+  error.index = index;
+  return error;
 }
 
 /** Thrown by `enforce()` for a denied tool. */

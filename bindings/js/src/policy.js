@@ -1,20 +1,23 @@
-// The Policy class: a compiled policy in wasm, and around it the decision
-// flow of the core's `Policy::decide` / `Policy::record` (approval, audit
-// entry, onDecision, onDeny), run here because its hooks are JavaScript
-// functions. Decisions, reasons, matched rules and approval outcomes all
-// come from the core; this file only caches them.
+// The Policy class: a compiled policy in wasm, with its audit log there too.
+// `check` runs the core's decision flow (Policy::decide_from, through
+// bindings/wasm's WasmPolicy.decide) with this file's callbacks behind the
+// core's Hooks; `checkAsync` runs the same steps, awaiting what is pending.
+// Decisions, reasons, approval outcomes, audit entries, their JSON and
+// every flow message come from the core; this file converts values and
+// errors, and caches the outcome of the pure step per tool name.
 
-import { ApprovalRequired, PolicyError, ToolDenied } from "./errors.js";
+import { fieldOf, jsonText, objectText } from "./data.js";
+import { ApprovalRequired, PolicyError, ToolDenied, structured } from "./errors.js";
 import { describe, isWellFormed, loneSurrogateAt } from "./util.js";
-import { WasmPolicy, requireWasm, writeScratch } from "./wasm.js";
+import { WasmPolicy, formatKeys, fromCore, releaseScratch, requireWasm, writeName } from "./wasm.js";
 
 /** The core's `DEFAULT_AUDIT_CAPACITY`. */
 const DEFAULT_AUDIT_CAPACITY = 10_000;
 
 /**
- * Results are cached per tool name (a policy is immutable, so a name always
- * gets the same verdict). The cache holds at most this many names and is
- * emptied when full; a hot name comes back on its next check.
+ * Pure results are cached per tool name (a policy is immutable, so a name
+ * always gets the same verdict). The cache holds at most this many names and
+ * is emptied when full; a hot name comes back on its next check.
  */
 const CACHE_SIZE = 4096;
 /**
@@ -27,12 +30,20 @@ const SAMPLE = 16;
 /** Longer names are decided every time rather than kept in the cache. */
 const CACHE_MAX_NAME = 256;
 
-/** The verdict code wasm returns for bytes that are not UTF-8 (a bug). */
+/** The verdict code wasm returns for a name it could not read (a bug). */
 const INVALID_CODE = 0xffffffff;
+/** The code that asks WasmPolicy.decide to evaluate the name first. */
+const EVALUATE = 0xffffffff;
+
+/** The callbacks WasmPolicy is told about (bindings/wasm: ON_APPROVAL, ...). */
+const ON_APPROVAL = 1;
+const ON_DECISION = 2;
+const ON_DENY = 4;
 
 const OPTION_KEYS = new Set(["onApproval", "onDeny", "onDecision", "auditCapacity"]);
 const NO_ERROR = Symbol("no error");
 const noop = () => {};
+const NO_SHADOW = Object.freeze([]);
 
 /** Policy text already checked by `Policy.fromJSON`, for the constructor. */
 class PolicyText {
@@ -45,76 +56,112 @@ function isThenable(v) {
   return v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
 }
 
-/** A verdict of the core, as JavaScript values. */
-class Verdict {
-  constructor(decision, reason, matchedRule) {
-    this.decision = decision;
-    this.reason = reason;
-    this.matchedRule = matchedRule;
+/** Makes sure a Promise we refuse is never reported as an unhandled rejection. */
+function handled(p) {
+  try {
+    p.then(noop, noop);
+  } catch {
+    // A thenable whose then() throws has no rejection to leave unhandled.
   }
-}
-
-function makeResult(v, tool) {
-  const d = v.decision;
-  return Object.freeze({
-    decision: d,
-    tool,
-    reason: v.reason,
-    matchedRule: v.matchedRule,
-    allowed: d === "allow",
-    denied: d === "deny",
-    needsApproval: d === "require_approval",
-  });
 }
 
 /**
- * One recorded decision. `toJSON()` gives tokenfence's
- * `AuditEntry.to_dict()`: snake_case keys, `matched_rule` and `context` left
- * out when absent.
+ * An approver's answer as bindings/wasm reads it: the boolean itself, null
+ * for a Promise (the core refuses it in the synchronous flow), or a
+ * description of anything else, for the core's message.
  */
-export class AuditEntry {
-  constructor(timestamp, result, context) {
-    this.timestamp = timestamp;
-    this.tool = result.tool;
-    this.decision = result.decision;
-    this.reason = result.reason;
-    this.matchedRule = result.matchedRule;
-    this.context = context;
+function answerOf(answer) {
+  if (answer === true || answer === false) return answer;
+  if (isThenable(answer)) {
+    handled(answer);
+    return null;
+  }
+  return describe(answer);
+}
+
+/**
+ * What onDecision / onDeny returned, for bindings/wasm: 1 for a Promise.
+ * In checkAsync it joins `pending`, to be awaited; in check the core
+ * refuses it (kind async_hook), and it must not leave a rejection unhandled.
+ */
+function settle(p, pending) {
+  if (!isThenable(p)) return 0;
+  if (pending !== null) pending.push(p);
+  else handled(p);
+  return 1;
+}
+
+function deepFreeze(v) {
+  if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const k of Object.keys(v)) deepFreeze(v[k]);
+  }
+  return v;
+}
+
+// The per-code data behind a result, for PolicyResult's private field.
+let infoOf;
+
+/**
+ * The outcome of a check or an evaluation (frozen). `toJSON()` is the core's
+ * serialisation, the same in every language.
+ */
+class PolicyResult {
+  #info;
+
+  static {
+    infoOf = (r) => r.#info;
+  }
+
+  constructor(tool, info) {
+    this.decision = info.decision;
+    this.tool = tool;
+    this.reason = info.reason;
+    this.matchedRule = info.matchedRule;
+    this.rule = info.rule;
+    this.shadow = info.shadow;
+    this.allowed = info.decision === "allow";
+    this.denied = info.decision === "deny";
+    this.needsApproval = info.decision === "require_approval";
+    this.#info = info;
     Object.freeze(this);
   }
 
+  /** `{"tool", "decision", "reason", "matched_rule", "rule", "shadow"}` (a fresh object). */
   toJSON() {
-    const d = {
-      timestamp: this.timestamp,
-      tool: this.tool,
-      decision: this.decision,
-      reason: this.reason,
-    };
-    if (this.matchedRule) d.matched_rule = this.matchedRule;
-    if (this.context !== null) d.context = this.context;
+    const d = JSON.parse(this.#info.json);
+    d.tool = this.tool;
     return d;
   }
 }
 
-function contextOf(options) {
-  if (options === undefined || options === null) return null;
-  if (typeof options !== "object") {
-    throw new TypeError(`check options must be an object like { context }, got ${describe(options)}`);
+/**
+ * One recorded decision (frozen), made from the core's entry. `toJSON()`
+ * gives tokenfence's `AuditEntry.to_dict()` as the core writes it.
+ */
+export class AuditEntry {
+  #dict;
+
+  constructor(dict, matchedRule) {
+    this.timestamp = dict.timestamp;
+    this.tool = dict.tool;
+    this.decision = dict.decision;
+    this.reason = dict.reason;
+    this.matchedRule = matchedRule;
+    this.context = dict.context === undefined ? null : deepFreeze(dict.context);
+    this.shadow = dict.shadow === undefined ? NO_SHADOW : deepFreeze(dict.shadow);
+    this.#dict = dict;
+    Object.freeze(this);
   }
-  let context = null;
-  for (const key in options) {
-    if (key !== "context") {
-      throw new TypeError(`unknown check option ${JSON.stringify(key)} (known: context)`);
-    }
-    context = options.context;
+
+  /** tokenfence's `to_dict()` (a fresh object each call). */
+  toJSON() {
+    return JSON.parse(JSON.stringify(this.#dict));
   }
-  if (context === undefined || context === null) return null;
-  if (typeof context !== "object" || Array.isArray(context)) {
-    throw new TypeError(`context must be a plain object, got ${describe(context)}`);
-  }
-  // tokenfence keeps an empty context out of the entry; so do we.
-  for (const _ in context) return context;
-  return null;
+}
+
+function entriesOf(text) {
+  return JSON.parse(text).map(([dict, matchedRule]) => new AuditEntry(dict, matchedRule));
 }
 
 function checkOptions(options) {
@@ -143,70 +190,66 @@ function checkOptions(options) {
   return out;
 }
 
-/** The policy's JSON text, or a PolicyError naming what cannot be sent. */
+/** A policy spec that is not JSON data, or an unreadable key: where, and why. */
+function specFail(path, description, kind) {
+  const { field, index } = fieldOf(path);
+  const message = path === "" ? `policy: ${description}` : `${path}: ${description}`;
+  // Strings JSON cannot carry and unreadable keys are values of the format
+  // that are wrong; a Map, a function, a cycle are not policy data at all.
+  if (kind === "invalid_value" || kind === "unknown_key") throw new PolicyError(message, { kind, field, index });
+  throw structured(new TypeError(message), kind, field, index);
+}
+
+/** The policy's JSON text, read strictly from `spec` (see data.js). */
 function specText(spec) {
   if (spec === undefined) return "{}";
-  let text;
+  // Another Policy: its policy file (its getters are not the format's keys).
+  if (spec instanceof Policy) return JSON.stringify(spec.toJSON());
+  return objectText(spec, "", formatKeys().policy, specFail);
+}
+
+function compile(text, capacity, callbacks) {
   try {
-    text = JSON.stringify(spec);
+    return new WasmPolicy(text, capacity, callbacks);
   } catch (e) {
-    throw new PolicyError(`policy is not JSON-serialisable: ${e.message}`, { kind: "json", cause: e });
+    throw fromCore(e, "policy");
   }
-  if (text === undefined) {
-    // A function or a symbol: let the core name the type.
-    return "null";
+}
+
+/** The context of a check: the caller's object (or null), validated. */
+function contextOf(options) {
+  if (options === null) return null;
+  if (typeof options !== "object") {
+    throw new TypeError(`check options must be an object like { context }, got ${describe(options)}`);
   }
-  return text;
+  let context = null;
+  for (const key in options) {
+    if (key !== "context") {
+      throw new TypeError(`unknown check option ${JSON.stringify(key)} (known: context)`);
+    }
+    context = options.context;
+  }
+  if (context === undefined || context === null) return null;
+  if (typeof context !== "object" || Array.isArray(context)) {
+    throw new TypeError(`context must be a plain object, got ${describe(context)}`);
+  }
+  return context;
+}
+
+function contextFail(path, description, kind) {
+  const { field, index } = fieldOf(path);
+  throw structured(new TypeError(`${path}: ${description}`), kind, field, index);
 }
 
 /**
- * A string in a policy object that is not well-formed Unicode: JSON.stringify
- * escapes it as `\udXXX`, which the core's JSON reader rejects without
- * saying where. Find it and name the field and index instead.
+ * The copy of the context the audit entry records: JSON text, made now, so
+ * that changing the caller's object afterwards does not change the log.
+ * Undefined for no context or an empty one (tokenfence records neither).
  */
-function illFormedSpecString(spec) {
-  if (spec === null || typeof spec !== "object" || Array.isArray(spec)) return null;
-  for (const [field, value] of Object.entries(spec)) {
-    if (typeof value === "string" && !isWellFormed(value)) {
-      return new PolicyError(`${field}: not well-formed Unicode (lone surrogate at ${loneSurrogateAt(value)})`, {
-        kind: "invalid_value",
-        field,
-      });
-    }
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) {
-        const item = value[i];
-        if (typeof item === "string" && !isWellFormed(item)) {
-          return new PolicyError(
-            `${field}[${i}]: pattern is not well-formed Unicode (lone surrogate at ${loneSurrogateAt(item)})`,
-            { kind: "invalid_value", field, index: i },
-          );
-        }
-      }
-    }
-    if (!isWellFormed(field)) {
-      return new PolicyError(`unknown key ${JSON.stringify(field)} in policy (not well-formed Unicode)`, {
-        kind: "unknown_key",
-        field,
-      });
-    }
-  }
-  return null;
-}
-
-function compile(text, spec) {
-  requireWasm();
-  try {
-    return new WasmPolicy(text);
-  } catch (e) {
-    if (typeof e !== "string") throw e;
-    const info = JSON.parse(e);
-    if (info.kind === "json" && spec !== undefined) {
-      const better = illFormedSpecString(spec);
-      if (better !== null) throw better;
-    }
-    throw new PolicyError(info.display, { kind: info.kind, field: info.field, index: info.index });
-  }
+function contextText(context) {
+  if (context === null) return undefined;
+  const text = jsonText(context, "context", contextFail);
+  return text === "{}" ? undefined : text;
 }
 
 /**
@@ -220,32 +263,55 @@ export class Policy {
   #onApproval;
   #onDeny;
   #onDecision;
-  #capacity;
-  // The audit log: a ring of at most #capacity entries; #head is the oldest
-  // once it is full.
-  #log = [];
-  #head = 0;
-  #dropped = 0;
-  // Caches: verdict code -> Verdict; tool -> frozen result.
-  #verdicts = new Map();
+  #callbacks;
+  // Callbacks as the core's Hooks: bindings/wasm calls these during a flow.
+  #hooks;
+  // The check whose flow is running (for the callbacks' arguments); a
+  // re-entrant check from inside a callback saves and restores it.
+  #frame = null;
+  #depth = 0;
+  // free() during a flow: the wasm object to free once the flow is over.
+  #freeLater = null;
+  // The log as it was when free() released the wasm memory.
+  #finalLog = null;
+  #finalDropped = 0;
+  // Caches: verdict code -> its result data; tool -> pure PolicyResult.
+  #infos = new Map();
   #cache = new Map();
   #hits = 0;
   #skip = 0;
   #sampling = false;
-  // Results that need approval -> their verdict code, for the core's resolve.
-  #pendingCodes = new WeakMap();
 
   constructor(spec, options) {
     const opts = checkOptions(options);
-    // The wasm-bindgen object registers itself with a FinalizationRegistry:
-    // its memory is released when this policy is collected, or by free().
-    this.#w = spec instanceof PolicyText ? compile(spec.text, undefined) : compile(specText(spec), spec);
-    this.#name = this.#w.name;
-    this.#audit = this.#w.audit;
+    requireWasm();
     this.#onApproval = opts.onApproval;
     this.#onDeny = opts.onDeny;
     this.#onDecision = opts.onDecision;
-    this.#capacity = opts.auditCapacity;
+    this.#callbacks =
+      (opts.onApproval !== null ? ON_APPROVAL : 0) |
+      (opts.onDecision !== null ? ON_DECISION : 0) |
+      (opts.onDeny !== null ? ON_DENY : 0);
+    // The wasm-bindgen object registers itself with a FinalizationRegistry:
+    // its memory is released when this policy is collected, or by free().
+    const text = spec instanceof PolicyText ? spec.text : specText(spec);
+    this.#w = compile(text, opts.auditCapacity, this.#callbacks);
+    this.#name = this.#w.name;
+    this.#audit = this.#w.audit;
+    this.#hooks = {
+      approve: (code) => {
+        const f = this.#frame;
+        return answerOf(this.#onApproval(this.#frameResult(f, code), f.context));
+      },
+      decision: (text) => {
+        const [dict, matchedRule] = JSON.parse(text);
+        return settle(this.#onDecision(new AuditEntry(dict, matchedRule)), this.#frame.pending);
+      },
+      deny: (code) => {
+        const f = this.#frame;
+        return settle(this.#onDeny(this.#frameResult(f, code), f.context), f.pending);
+      },
+    };
   }
 
   /**
@@ -267,45 +333,50 @@ export class Policy {
     return this.#name;
   }
 
-  /** The kept audit entries, oldest first (a copy). */
+  /** The kept audit entries, oldest first (new objects each time). */
   get auditLog() {
-    const log = this.#log;
-    if (this.#head === 0) return log.slice();
-    return log.slice(this.#head).concat(log.slice(0, this.#head));
+    if (this.#w === null) return this.#finalLog.slice();
+    let text;
+    try {
+      text = this.#w.auditLog();
+    } catch (e) {
+      throw fromCore(e, "type");
+    }
+    return entriesOf(text);
   }
 
   /** How many entries were dropped to respect `auditCapacity` since the last `clearAudit()`. */
   get auditDropped() {
-    return this.#dropped;
+    return this.#w === null ? this.#finalDropped : this.#w.auditDropped;
   }
 
   /** Removes every audit entry and resets `auditDropped`. */
   clearAudit() {
-    this.#log = [];
-    this.#head = 0;
-    this.#dropped = 0;
+    if (this.#w === null) {
+      this.#finalLog = [];
+      this.#finalDropped = 0;
+      return;
+    }
+    this.#w.clearAudit();
   }
 
-  /** The policy file: tokenfence's `to_dict()` (a fresh object each call). */
+  /** The policy file: tokenfence's `to_dict()` as the core writes it (a fresh object each call). */
   toJSON() {
-    const s = JSON.parse(this.#live().toJson());
-    // tokenfence's to_dict() key order.
-    return {
-      name: s.name,
-      allow: s.allow,
-      deny: s.deny,
-      require_approval: s.require_approval,
-      default: s.default,
-      audit: s.audit,
-    };
+    return JSON.parse(this.#live().toJson());
   }
 
   /** Frees the wasm memory now instead of when the policy is collected. */
   free() {
-    if (this.#w === null) return;
-    this.#w.free();
+    const w = this.#w;
+    if (w === null) return;
+    // The log outlives the wasm memory: callers may still read it.
+    this.#finalLog = this.auditLog;
+    this.#finalDropped = w.auditDropped;
     this.#w = null;
     this.#cache = new Map();
+    // Inside a callback, the flow that called it still runs in this object.
+    if (this.#depth > 0) this.#freeLater = w;
+    else w.free();
   }
 
   #live() {
@@ -314,40 +385,44 @@ export class Policy {
     return w;
   }
 
-  #verdict(code) {
-    let v = this.#verdicts.get(code);
-    if (v === undefined) {
-      const [decision, reason, matchedRule] = JSON.parse(this.#w.describe(code));
-      v = new Verdict(decision, reason, matchedRule);
-      this.#verdicts.set(code, v);
+  /** The data of verdict `code`: the core's result JSON, parsed once per code. */
+  #info(code) {
+    let info = this.#infos.get(code);
+    if (info === undefined) {
+      let text;
+      try {
+        text = this.#live().describe(code);
+      } catch (e) {
+        throw fromCore(e, "type");
+      }
+      const [pure, result] = JSON.parse(text);
+      info = {
+        code,
+        pure,
+        json: JSON.stringify(result),
+        decision: result.decision,
+        reason: result.reason,
+        matchedRule: result.matched_rule,
+        rule: deepFreeze(result.rule),
+        shadow: result.shadow.length === 0 ? NO_SHADOW : deepFreeze(result.shadow),
+      };
+      this.#infos.set(code, info);
     }
-    return v;
+    return info;
   }
 
-  /** The pure result for `tool`, from the cache or from wasm. */
-  #result(tool) {
-    let r = this.#cache.get(tool);
-    if (r !== undefined) {
-      this.#hits++;
-      return r;
-    }
-    if (typeof tool !== "string") {
-      throw new TypeError(`tool name must be a string, got ${describe(tool)}`);
-    }
-    const w = this.#live();
-    const len = writeScratch(tool);
-    if (len < 0) {
-      throw new TypeError(`tool name is not well-formed Unicode: lone surrogate at index ${loneSurrogateAt(tool)}`);
-    }
-    const code = w.evaluateScratch(len);
-    if (code === INVALID_CODE) throw new TypeError("tool name could not be encoded as UTF-8");
-    r = makeResult(this.#verdict(code), tool);
-    if (r.needsApproval) this.#pendingCodes.set(r, code);
-    if (tool.length <= CACHE_MAX_NAME) this.#remember(tool, r);
-    return r;
+  #result(tool, code) {
+    return new PolicyResult(tool, this.#info(code));
+  }
+
+  /** The result a callback gets: the check's own pure result when the code is its. */
+  #frameResult(frame, code) {
+    const r = frame.result;
+    return r !== null && infoOf(r).code === code ? r : this.#result(frame.tool, code);
   }
 
   #remember(tool, r) {
+    if (tool.length > CACHE_MAX_NAME) return;
     if (this.#skip > 0) {
       this.#skip--;
       return;
@@ -365,86 +440,102 @@ export class Policy {
     if (this.#sampling) this.#skip = SAMPLE - 1;
   }
 
-  #resolve(pending, answer) {
-    const code = this.#live().resolve(this.#pendingCodes.get(pending), answer);
-    return makeResult(this.#verdict(code), pending.tool);
+  /** The pure step for a name not in the cache. */
+  #evaluate(w, tool) {
+    const len = writeName(tool);
+    const code = w.evaluate(len);
+    releaseScratch();
+    if (code === INVALID_CODE) {
+      throw structured(new Error("agentguard: the tool name could not be read in wasm (a bug; please report it)"), "internal");
+    }
+    const r = this.#result(tool, code);
+    this.#remember(tool, r);
+    return r;
   }
 
-  #answer(answer, where) {
-    if (answer === true || answer === false) return answer;
-    if (isThenable(answer)) {
-      // Never leave the caller's rejected promise unhandled because of us.
-      answer.then(noop, noop);
-      throw new TypeError(
-        `onApproval returned a Promise inside ${where}(); a Promise is not an answer. ` +
-          "Use checkAsync() / enforceAsync() for an asynchronous approver",
-      );
+  /** The pure result for `tool`, from the cache or from wasm. */
+  #pure(w, tool) {
+    const r = this.#cache.get(tool);
+    if (r !== undefined) {
+      this.#hits++;
+      return r;
     }
-    throw new TypeError(`onApproval must return true or false, got ${describe(answer)}`);
-  }
-
-  /** Appends to the ring; the core's `AuditLog::push`. */
-  #push(entry) {
-    const cap = this.#capacity;
-    const log = this.#log;
-    if (log.length < cap) {
-      log.push(entry);
-    } else if (cap === 0) {
-      this.#dropped++;
-    } else {
-      log[this.#head] = entry;
-      this.#head = this.#head + 1 === cap ? 0 : this.#head + 1;
-      this.#dropped++;
-    }
+    return this.#evaluate(w, tool);
   }
 
   /**
-   * The core's `Policy::record`: the entry (when audit is on) goes to
-   * onDecision and into the log, then onDeny runs for a deny. Both hooks run
-   * even if the other throws; the entry is kept either way; the first error
-   * is thrown. Returns the promises the hooks returned, for the async flow.
+   * Whether the flow after the pure step can do anything for `r`: record
+   * an entry, ask the approver, run onDeny. When it cannot (audit off, and
+   * no callback this result would reach), the flow has no effect, and check
+   * returns the pure result without calling it; the flow vectors
+   * (tests/js/esm/flow.test.mjs) prove the results equal.
    */
-  #record(r, context, pending) {
-    let error = NO_ERROR;
-    if (this.#audit) {
-      const entry = new AuditEntry(Date.now() / 1000, r, context);
-      const sink = this.#onDecision;
-      if (sink !== null) {
-        try {
-          const p = sink(entry);
-          if (pending !== null && isThenable(p)) pending.push(p);
-        } catch (e) {
-          error = e;
-        }
-      }
-      this.#push(entry);
-    }
-    if (r.denied) {
-      const onDeny = this.#onDeny;
-      if (onDeny !== null) {
-        try {
-          const p = onDeny(r, context);
-          if (pending !== null && isThenable(p)) pending.push(p);
-        } catch (e) {
-          if (error === NO_ERROR) error = e;
-        }
+  #flows(r) {
+    return this.#audit || (r.needsApproval && this.#onApproval !== null) || (r.denied && this.#onDeny !== null);
+  }
+
+  /**
+   * Runs a flow step in wasm (`call(w)`) for `tool`, with the frame its
+   * callbacks read. What a callback threw comes out untouched; the core's
+   * flow errors as TypeError / RangeError with `kind`.
+   */
+  #run(w, tool, context, result, pending, call) {
+    if (this.#callbacks === 0) {
+      try {
+        return call(w);
+      } catch (e) {
+        throw fromCore(e, "type");
+      } finally {
+        releaseScratch();
       }
     }
-    if (error !== NO_ERROR) throw error;
+    const outer = this.#frame;
+    this.#frame = { tool, context, result, pending };
+    this.#depth++;
+    try {
+      return call(w);
+    } catch (e) {
+      throw fromCore(e, "type");
+    } finally {
+      this.#frame = outer;
+      this.#depth--;
+      releaseScratch();
+      if (this.#depth === 0 && this.#freeLater !== null) {
+        this.#freeLater.free();
+        this.#freeLater = null;
+      }
+    }
+  }
+
+  /** The pure step alone: no approver, no audit entry, no callback. */
+  evaluate(tool) {
+    return this.#pure(this.#live(), tool);
   }
 
   /**
    * Decides whether `tool` may run, runs the approver for an
-   * approval-gated tool, and records the decision.
+   * approval-gated tool, and records the decision: the core's flow.
    */
   check(tool, options) {
     const context = options === undefined ? null : contextOf(options);
-    let r = this.#result(tool);
-    if (r.needsApproval && this.#onApproval !== null) {
-      r = this.#resolve(r, this.#answer(this.#onApproval(r, context), "check"));
+    const text = context === null ? undefined : contextText(context);
+    const w = this.#live();
+    let r = this.#cache.get(tool);
+    if (r === undefined && this.#audit) {
+      // One call: wasm evaluates the name and runs the flow.
+      const len = writeName(tool);
+      const code = this.#run(w, tool, context, null, null, (w) => w.decide(len, EVALUATE, this.#hooks, text));
+      r = this.#result(tool, code);
+      if (infoOf(r).pure) this.#remember(tool, r);
+      return r;
     }
-    this.#record(r, context, null);
-    return r;
+    if (r === undefined) r = this.#evaluate(w, tool);
+    else this.#hits++;
+    if (!this.#flows(r)) return r;
+    const len = writeName(tool);
+    const code = infoOf(r).code;
+    const final = this.#run(w, tool, context, r, null, (w) => w.decide(len, code, this.#hooks, text));
+    return final === code ? r : this.#result(tool, final);
   }
 
   /** `check()`, throwing `ToolDenied` / `ApprovalRequired` unless allowed. */
@@ -454,17 +545,34 @@ export class Policy {
     throw r.denied ? new ToolDenied(r) : new ApprovalRequired(r);
   }
 
-  /** `check()` with an approver that may return a Promise. */
+  /**
+   * `check()` where the approver and the callbacks may return Promises: the
+   * core's steps one by one, awaiting what is pending in between.
+   */
   async checkAsync(tool, options) {
     const context = options === undefined ? null : contextOf(options);
-    let r = this.#result(tool);
+    const text = context === null ? undefined : contextText(context);
+    const pure = this.#pure(this.#live(), tool);
+    let r = pure;
     if (r.needsApproval && this.#onApproval !== null) {
-      r = this.#resolve(r, this.#answer(await this.#onApproval(r, context), "checkAsync"));
+      // A throw or a rejection propagates: nothing is recorded or allowed.
+      const answer = answerOf(await this.#onApproval(r, context));
+      let code;
+      try {
+        code = this.#live().answerApproval(infoOf(r).code, answer);
+      } catch (e) {
+        throw fromCore(e, "type");
+      }
+      r = this.#result(tool, code);
     }
+    if (!this.#flows(r)) return r;
     const pending = [];
     let error = NO_ERROR;
     try {
-      this.#record(r, context, pending);
+      const w = this.#live();
+      const len = writeName(tool);
+      const code = infoOf(r).code;
+      this.#run(w, tool, context, r, pending, (w) => w.record(len, code, this.#hooks, text));
     } catch (e) {
       error = e;
     }
@@ -478,7 +586,7 @@ export class Policy {
     return r;
   }
 
-  /** `enforce()` with an approver that may return a Promise. */
+  /** `enforce()` where the approver and the callbacks may return Promises. */
   async enforceAsync(tool, options) {
     const r = await this.checkAsync(tool, options);
     if (r.allowed) return r;

@@ -1,13 +1,14 @@
 // The one instantiated wasm module, shared by everything in the package.
 //
 // `glue.js` is wasm-bindgen's output for bindings/wasm/ (copied in by
-// scripts/build-pkg.mjs). This file owns its initialisation and the fast
-// path for handing a tool name to wasm: the UTF-8 bytes go straight into a
-// scratch buffer in wasm memory (no allocation per call, see
-// bindings/wasm/src/lib.rs).
+// scripts/build-pkg.mjs). This file owns its initialisation, the core's
+// errors as JavaScript errors, and the fast path for handing a tool name to
+// wasm: the UTF-8 bytes go straight into a scratch buffer in wasm memory (no
+// allocation per call, see bindings/wasm/src/lib.rs).
 
 import * as glue from "./glue.js";
-import { isWellFormed } from "./util.js";
+import { PolicyError, structured } from "./errors.js";
+import { describe, isWellFormed, loneSurrogateAt } from "./util.js";
 
 let exports = null;
 let loadError = null;
@@ -16,15 +17,23 @@ let loadError = null;
 let loader = null;
 
 // The scratch buffer: its address, its size in bytes, and a view of memory.
+// Up to KEEP bytes it stays allocated between calls; a longer name gets a
+// buffer of its own size, given back by releaseScratch() after its call, so
+// memory does not stay reserved for the largest name ever checked.
+const KEEP = 64 * 1024;
 let scratchPtr = 0;
 let scratchCap = 0;
 let bytes = new Uint8Array(0);
 const encoder = new TextEncoder();
 
+// The core's limit on tool names, in bytes of UTF-8 (read once loaded).
+let maxNameBytes = 0;
+
 function ready(wasmExports) {
   exports = wasmExports;
   loadError = null;
-  growScratch(256);
+  maxNameBytes = glue.maxNameBytes();
+  reserve(1024);
   return undefined;
 }
 
@@ -89,22 +98,93 @@ export function requireWasm() {
   throw err;
 }
 
-function growScratch(need) {
-  let cap = Math.max(scratchCap * 2, 256);
-  while (cap < need) cap *= 2;
+/**
+ * The JavaScript error for what a wasm call threw: the core's errors
+ * (a `CoreError`) become a `PolicyError` (`as: "policy"`, loading a policy
+ * or store) or a `TypeError` (`as: "type"`, the decision flow), except
+ * `too_long`, always a `RangeError`, and `internal` (a bug in the binding),
+ * a plain `Error`; each carries `kind`, `field` and `index`. Anything else
+ * (what a callback threw) is returned untouched.
+ */
+export function fromCore(e, as) {
+  if (!(e instanceof glue.CoreError)) return e;
+  const kind = e.kind;
+  const field = e.field ?? null;
+  const index = e.index ?? null;
+  const display = e.display;
+  e.free();
+  if (kind === "too_long") return structured(new RangeError(display), kind, field, index);
+  if (kind === "internal") return structured(new Error(display), kind, field, index);
+  if (as === "policy") return new PolicyError(display, { kind, field, index });
+  return structured(new TypeError(display), kind, field, index);
+}
+
+/** The keys of the formats read from caller objects, from the core (bindings/wasm: formatKeys). */
+let keys = null;
+export function formatKeys() {
+  if (keys === null) keys = JSON.parse(glue.formatKeys());
+  return keys;
+}
+
+function reserve(need) {
+  const cap = need > KEEP ? need : Math.min(KEEP, Math.max(scratchCap * 2, 1024, need));
   scratchPtr = glue.scratch(cap);
   scratchCap = cap;
   bytes = new Uint8Array(exports.memory.buffer);
 }
 
+/** Gives the buffer of a long name back (see KEEP); a no-op otherwise. */
+export function releaseScratch() {
+  if (scratchCap <= KEEP) return;
+  scratchPtr = glue.releaseScratch(KEEP);
+  scratchCap = KEEP;
+  bytes = new Uint8Array(exports.memory.buffer);
+}
+
+/** The number of bytes of `s` in UTF-8 (a lone surrogate counts 3), without copying it. */
+function utf8Length(s) {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2; // a pair: 2 units, 4 bytes
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
+
 /**
- * Writes the string `s` into the scratch buffer as UTF-8 and returns its
- * length in bytes, or -1 if `s` is not well-formed Unicode (a lone
- * surrogate, which UTF-8 cannot carry: it is never replaced with U+FFFD).
+ * Checks a tool name and writes it into the scratch buffer as UTF-8;
+ * returns its length in bytes. A name that is not a string, or not
+ * well-formed Unicode (a lone surrogate, which UTF-8 cannot carry: it is
+ * never replaced with U+FFFD), is a `TypeError`; one over the core's limit
+ * (1 MiB of UTF-8) a `RangeError`, before anything is copied. Call
+ * `releaseScratch()` after the wasm call when the name was long.
  */
-export function writeScratch(s) {
+export function writeName(s) {
+  if (typeof s !== "string") {
+    throw new TypeError(`tool name must be a string, got ${describe(s)}`);
+  }
   const n = s.length;
-  if (n * 3 > scratchCap) growScratch(n * 3);
+  // Each UTF-16 unit is 1 to 3 bytes: count exactly only near the limit.
+  let room = n * 3;
+  if (room > maxNameBytes) {
+    const exact = utf8Length(s);
+    if (exact > maxNameBytes) {
+      try {
+        glue.checkNameLength(exact);
+      } catch (e) {
+        throw fromCore(e, "type");
+      }
+      // The core agreeing with a length over its own limit is a bug: fail closed.
+      throw structured(new RangeError(`tool name is ${exact} bytes of UTF-8, over the limit`), "too_long");
+    }
+    room = exact;
+  }
+  if (room > scratchCap) reserve(room);
   // wasm memory grows (and the old buffer detaches) only inside wasm calls.
   if (bytes.byteLength === 0) bytes = new Uint8Array(exports.memory.buffer);
   const buf = bytes;
@@ -117,10 +197,13 @@ export function writeScratch(s) {
   }
   if (i === n) return n;
   // Only non-ASCII names can hold a lone surrogate.
-  if (!isWellFormed(s)) return -1;
+  if (!isWellFormed(s)) {
+    throw new TypeError(`tool name is not well-formed Unicode: lone surrogate at index ${loneSurrogateAt(s)}`);
+  }
   const { written } = encoder.encodeInto(s.slice(i), buf.subarray(ptr + i, ptr + scratchCap));
   return i + written;
 }
 
 export const WasmPolicy = glue.WasmPolicy;
+export const WasmActionPolicies = glue.WasmActionPolicies;
 export const wasmFnmatch = glue.fnmatch;

@@ -1,7 +1,7 @@
 //! Action policies for JavaScript: the core's [`ActionPolicies`] behind a
 //! thin wasm-bindgen class. Policies, violations and stores cross the
-//! boundary as JSON text in the core's own format; errors as the JSON text
-//! of `error_json` (turned into a `PolicyError` by the JS class).
+//! boundary as JSON text in the core's own format; errors as a
+//! [`crate::CoreError`] (turned into a `PolicyError` by the JS class).
 //!
 //! The hot path, [`WasmActionPolicies::check_intent`], returns `undefined`
 //! for an intent that passes: nothing is allocated or serialised unless an
@@ -11,8 +11,10 @@ use wasm_bindgen::prelude::*;
 
 use agentguard::{ActionPolicies, ActionPolicy, Direction, Error};
 
+use crate::{thrown, to_json};
+
 fn err(e: &Error) -> JsValue {
-    super::error_json(e)
+    thrown(e)
 }
 
 fn policy_json(p: Option<ActionPolicy>) -> Option<String> {
@@ -78,7 +80,9 @@ impl WasmActionPolicies {
             .inner
             .check_intent(from, to, intent_type)
             .map_err(|e| err(&e))?;
-        Ok(violation.map(|v| serde_json::to_string(&v).unwrap_or_default()))
+        // A violation that cannot be serialised is an error, never an
+        // empty string (which the caller would read as "it passed").
+        violation.map(|v| to_json(&v)).transpose()
     }
 
     /// The resolved address id of `address` (`agent://org/env/name` ->

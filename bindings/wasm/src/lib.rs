@@ -1,16 +1,24 @@
 //! The wasm-bindgen adapter behind the npm package: values and errors only.
 //!
-//! Every decision, reason string and approval outcome comes from the core;
-//! this module turns them into numbers and strings JavaScript can hold. A
-//! verdict crosses the boundary as one `u32` code (`index * 8 + tag`, see
-//! [`encode`]); JavaScript asks [`WasmPolicy::describe`] once per distinct
-//! code for its decision, reason and matched rule, and caches the answer
-//! (a `Policy` is immutable, so a code always means the same thing).
+//! Every decision, reason string, approval outcome, audit entry and flow
+//! message comes from the core; this crate turns them into numbers and
+//! strings JavaScript can hold, and JavaScript's callbacks into the core's
+//! [`Hooks`].
 //!
-//! Tool names travel through a scratch buffer in wasm memory ([`scratch`]):
-//! JavaScript writes the UTF-8 bytes there and calls
-//! [`WasmPolicy::evaluate_scratch`], so a check allocates nothing on either
-//! side.
+//! - A verdict crosses the boundary as one `u32` code (`index * 8 + tag`,
+//!   see [`encode`]); JavaScript asks [`WasmPolicy::describe`] once per
+//!   distinct code for the result's JSON (the core's serde form) and caches
+//!   it: a `Policy` is immutable, so a code always means the same thing.
+//! - Tool names travel through a scratch buffer in wasm memory
+//!   ([`scratch`]): JavaScript writes the UTF-8 bytes there and passes their
+//!   length, so a check copies no string through wasm-bindgen.
+//! - `check()` is [`WasmPolicy::decide`]: the core's [`Policy::decide_from`]
+//!   with JavaScript's callbacks behind [`Hooks`] (the `JsHooks` object that
+//!   bindings/js/src/policy.js passes in). The audit log is the core's
+//!   [`AuditLog`], kept here.
+//! - Errors of the core cross as a [`CoreError`] object (kind, field, index,
+//!   message), never as a string JavaScript would have to parse; an error a
+//!   callback threw crosses back untouched.
 // Only the wasm32 build has anything to adapt; on the host the crate is empty,
 // so `cargo build --workspace` needs no wasm-bindgen.
 #![cfg(target_arch = "wasm32")]
@@ -20,14 +28,20 @@ mod action;
 
 use std::cell::RefCell;
 
+use agentguard::{
+    check_name, name_length, Answer, AuditEntry, AuditLog, Decision, DefaultDecision, Error,
+    FlowError, Hooks, JsonMap, Mode, Names, Policy, PolicySpec, Returned, Rule, Verdict,
+    ACTION_POLICY_KEYS, MAX_NAME_BYTES, POLICY_KEYS,
+};
 use wasm_bindgen::prelude::*;
 
-use agentguard::{Decision, DefaultDecision, Error, Policy, PolicySpec, Rule, Verdict};
-
-/// The code [`WasmPolicy::evaluate_scratch`] returns for bytes that are not
-/// UTF-8 (JavaScript only writes well-formed names, so this means a bug; the
-/// caller throws instead of deciding).
+/// The code [`WasmPolicy::evaluate`] returns when the scratch buffer does
+/// not hold a UTF-8 name of that length (JavaScript only writes well-formed
+/// names, so this means a bug; the caller throws instead of deciding).
 const INVALID: u32 = u32::MAX;
+/// The code JavaScript passes to [`WasmPolicy::decide`] when it has no
+/// verdict cached for the name: evaluate it first.
+const EVALUATE: u32 = u32::MAX;
 
 const DENY: u32 = 0;
 const APPROVAL: u32 = 1;
@@ -36,6 +50,12 @@ const APPROVAL_DENIED: u32 = 3;
 const ALLOW: u32 = 4;
 const NOT_IN_ALLOW_LIST: u32 = 5;
 const NO_MATCHING_RULE: u32 = 6;
+
+/// Which callbacks the JavaScript policy has, as [`WasmPolicy::new`] gets
+/// them: the flow calls into JavaScript only for these.
+const ON_APPROVAL: u32 = 1;
+const ON_DECISION: u32 = 2;
+const ON_DENY: u32 = 4;
 
 fn encode(rule: Rule) -> u32 {
     let (index, tag) = match rule {
@@ -51,91 +71,413 @@ fn encode(rule: Rule) -> u32 {
     (index as u32) << 3 | tag
 }
 
+/// An error of the core (or of this adapter), as JavaScript receives it:
+/// `kind` (the core's [`agentguard::ErrorKind`] name, or `internal` for a
+/// bug in the binding), `field`, `index`, the bare `message` and `display`
+/// (`field[index]: message`, the text a JavaScript error carries).
+/// bindings/js turns it into a `PolicyError`, `TypeError` or `RangeError`.
+#[wasm_bindgen]
+pub struct CoreError {
+    kind: &'static str,
+    field: Option<String>,
+    index: Option<usize>,
+    message: String,
+    display: String,
+}
+
+#[wasm_bindgen]
+impl CoreError {
+    /// The kind: `unknown_key`, `too_long`, `async_hook`, ..., `internal`.
+    #[wasm_bindgen(getter)]
+    pub fn kind(&self) -> String {
+        self.kind.to_string()
+    }
+
+    /// The offending key, if the problem is in one.
+    #[wasm_bindgen(getter)]
+    pub fn field(&self) -> Option<String> {
+        self.field.clone()
+    }
+
+    /// The offending position inside an array field.
+    #[wasm_bindgen(getter)]
+    pub fn index(&self) -> Option<u32> {
+        self.index.map(|i| i as u32)
+    }
+
+    /// The description without the location prefix.
+    #[wasm_bindgen(getter)]
+    pub fn message(&self) -> String {
+        self.message.clone()
+    }
+
+    /// The full message: `field[index]: message`.
+    #[wasm_bindgen(getter)]
+    pub fn display(&self) -> String {
+        self.display.clone()
+    }
+}
+
+impl CoreError {
+    fn internal(message: impl Into<String>) -> CoreError {
+        let message = message.into();
+        CoreError {
+            kind: "internal",
+            field: None,
+            index: None,
+            display: format!("agentguard: {message} (a bug in the binding; please report it)"),
+            message,
+        }
+    }
+}
+
+impl From<&Error> for CoreError {
+    fn from(e: &Error) -> CoreError {
+        CoreError {
+            kind: e.kind().as_str(),
+            field: e.field().map(str::to_string),
+            index: e.index(),
+            message: e.message().to_string(),
+            display: e.to_string(),
+        }
+    }
+}
+
+/// The core's error, ready to throw.
+fn thrown(e: &Error) -> JsValue {
+    CoreError::from(e).into()
+}
+
+fn internal(message: impl Into<String>) -> JsValue {
+    CoreError::internal(message).into()
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, JsValue> {
+    serde_json::to_string(value).map_err(|e| internal(format!("cannot serialise: {e}")))
+}
+
 thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Makes the scratch buffer at least `len` bytes long and returns its
-/// address in wasm memory. The address stays valid until the next call that
-/// asks for more room.
+/// Makes the scratch buffer at least `len` bytes long (exactly `len` when it
+/// grows) and returns its address in wasm memory. The address stays valid
+/// until the next call to this or [`release_scratch`].
 #[wasm_bindgen]
 pub fn scratch(len: usize) -> *mut u8 {
     SCRATCH.with(|s| {
         let mut s = s.borrow_mut();
-        if s.len() < len {
+        let have = s.len();
+        if have < len {
+            s.reserve_exact(len - have);
             s.resize(len, 0);
         }
         s.as_mut_ptr()
     })
 }
 
-/// The core's error as JSON text: `{kind, field, index, message, display}`.
-fn error_json(e: &Error) -> JsValue {
-    JsValue::from_str(
-        &serde_json::json!({
-            "kind": e.kind().as_str(),
-            "field": e.field(),
-            "index": e.index(),
-            "message": e.message(),
-            "display": e.to_string(),
-        })
-        .to_string(),
-    )
+/// Shrinks the scratch buffer back to `keep` bytes after a large name, so
+/// that one call's memory goes back to the allocator instead of staying
+/// reserved for the life of the page. Returns the buffer's new address.
+#[wasm_bindgen(js_name = releaseScratch)]
+pub fn release_scratch(keep: usize) -> *mut u8 {
+    SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() > keep {
+            s.truncate(keep);
+            s.shrink_to_fit();
+        }
+        s.as_mut_ptr()
+    })
 }
 
-/// A compiled policy, owned by a JavaScript `Policy`.
+/// The name in the first `len` bytes of the scratch buffer.
+fn name_in(scratch: &[u8], len: usize) -> Result<&str, JsValue> {
+    match scratch.get(..len).map(std::str::from_utf8) {
+        Some(Ok(tool)) => Ok(tool),
+        _ => Err(internal("the tool name in the scratch buffer is not UTF-8")),
+    }
+}
+
+/// The core's limit on tool names ([`MAX_NAME_BYTES`]), for JavaScript's
+/// check before it copies a name into wasm memory.
+#[wasm_bindgen(js_name = maxNameBytes)]
+pub fn max_name_bytes() -> u32 {
+    MAX_NAME_BYTES as u32
+}
+
+/// Throws the core's `too_long` error for a name of `bytes` bytes of UTF-8
+/// over the limit (JavaScript measured it without copying the name).
+#[wasm_bindgen(js_name = checkNameLength)]
+pub fn check_name_length(bytes: f64) -> Result<(), JsValue> {
+    // Saturating: a count past usize::MAX is over the limit all the same.
+    name_length(bytes as usize).map_err(|e| thrown(&e))
+}
+
+/// The keys of the formats JavaScript reads from caller objects, from the
+/// core: `{"policy": [...], "action_policy": [...], "store": [...],
+/// "store_entry": [...]}`. JavaScript reads each known key by property
+/// access and passes every other own key on, for the core to name.
+#[wasm_bindgen(js_name = formatKeys)]
+pub fn format_keys() -> String {
+    let entry: Vec<&str> = std::iter::once("agent").chain(ACTION_POLICY_KEYS).collect();
+    serde_json::json!({
+        "policy": POLICY_KEYS,
+        "action_policy": ACTION_POLICY_KEYS,
+        // The store format of ActionPolicies::from_value: `{"policies": [
+        // {"agent", ...an action policy}, ...]}`.
+        "store": ["policies"],
+        "store_entry": entry,
+    })
+    .to_string()
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    fn date_now() -> f64;
+
+    /// The JavaScript side of [`Hooks`] (bindings/js/src/policy.js): each
+    /// method calls the policy's callback for the check that is running and
+    /// converts what it returned. A callback's exception comes back as the
+    /// `Err` of these methods (wasm-bindgen's `catch`), so it never unwinds
+    /// through wasm.
+    pub type JsHooks;
+
+    /// `onApproval` for the pending verdict `code`: `true` or `false`,
+    /// `null` for a Promise (a handler is already attached), or a
+    /// description of anything else (`string "yes"`).
+    #[wasm_bindgen(method, catch)]
+    fn approve(this: &JsHooks, code: u32) -> Result<JsValue, JsValue>;
+
+    /// `onDecision` with the entry as `[to_dict() JSON, matched rule]`: 1 if
+    /// it returned a Promise, else 0.
+    #[wasm_bindgen(method, catch)]
+    fn decision(this: &JsHooks, entry: &str) -> Result<u32, JsValue>;
+
+    /// `onDeny` with the final verdict `code`: 1 if it returned a Promise.
+    #[wasm_bindgen(method, catch)]
+    fn deny(this: &JsHooks, code: u32) -> Result<u32, JsValue>;
+}
+
+/// An approver's answer as bindings/js classified it (see [`JsHooks`]).
+fn answer_of(value: &JsValue) -> Answer {
+    if let Some(b) = value.as_bool() {
+        Answer::from(b)
+    } else if value.is_null() {
+        Answer::Pending
+    } else {
+        Answer::Invalid(value.as_string().unwrap_or_else(|| "a value that is not a boolean".into()))
+    }
+}
+
+fn returned(pending: u32) -> Returned {
+    if pending == 0 {
+        Returned::Done
+    } else {
+        Returned::Pending
+    }
+}
+
+/// An audit entry as JavaScript builds its `AuditEntry` from it: the core's
+/// `to_dict()` JSON, and the matched rule itself (which `to_dict()` leaves
+/// out when it is empty, as tokenfence does).
+fn entry_json(entry: &AuditEntry) -> Result<String, JsValue> {
+    Ok(format!(
+        "[{},{}]",
+        to_json(entry)?,
+        to_json(&entry.matched_rule)?
+    ))
+}
+
+/// A compiled policy and its audit log, owned by a JavaScript `Policy`.
 #[wasm_bindgen]
 pub struct WasmPolicy {
     inner: Policy,
+    // Interior mutability: every method takes `&self`, so a callback may
+    // call back into this policy (a check from inside onDecision) without
+    // wasm-bindgen refusing a second borrow. The log is borrowed only for the
+    // length of an append or a read, never across a call into JavaScript.
+    log: RefCell<AuditLog<JsonMap>>,
+    callbacks: u32,
+}
+
+/// The flow's [`Hooks`] for one check: JavaScript's callbacks (only those
+/// the policy has) and this policy's log.
+struct Bridge<'a> {
+    log: &'a RefCell<AuditLog<JsonMap>>,
+    callbacks: u32,
+    js: &'a JsHooks,
+}
+
+impl Hooks<JsonMap> for Bridge<'_> {
+    type Error = JsValue;
+    const NAMES: Names = Names::JS;
+
+    fn now(&mut self) -> f64 {
+        date_now() / 1000.0
+    }
+
+    fn approve(&mut self, _: &str, pending: Verdict) -> Option<Result<Answer, JsValue>> {
+        if self.callbacks & ON_APPROVAL == 0 {
+            return None;
+        }
+        Some(self.js.approve(encode(pending.rule)).map(|v| answer_of(&v)))
+    }
+
+    fn has_on_decision(&self) -> bool {
+        self.callbacks & ON_DECISION != 0
+    }
+
+    fn append(&mut self, entry: AuditEntry) {
+        let evicted = self.log.borrow_mut().push(entry);
+        drop(evicted);
+    }
+
+    fn on_decision(&mut self, entry: &AuditEntry) -> Result<Returned, JsValue> {
+        if self.callbacks & ON_DECISION == 0 {
+            return Ok(Returned::Done);
+        }
+        self.js.decision(&entry_json(entry)?).map(returned)
+    }
+
+    fn on_deny(&mut self, _: &str, verdict: Verdict) -> Result<Returned, JsValue> {
+        if self.callbacks & ON_DENY == 0 {
+            return Ok(Returned::Done);
+        }
+        self.js.deny(encode(verdict.rule)).map(returned)
+    }
+}
+
+fn flow_error(e: FlowError<JsValue>) -> JsValue {
+    match e {
+        FlowError::Hook(e) => e,
+        FlowError::Flow(e) => thrown(&e),
+    }
 }
 
 #[wasm_bindgen]
 impl WasmPolicy {
-    /// Parses and compiles a policy file. Throws the error as JSON text
-    /// (see [`error_json`]); JavaScript turns it into a `PolicyError`.
+    /// Parses and compiles a policy file (strictly: the core's errors). The
+    /// log keeps `audit_capacity` entries; `callbacks` says which of
+    /// `onApproval` (1), `onDecision` (2), `onDeny` (4) JavaScript has.
     #[wasm_bindgen(constructor)]
-    pub fn new(spec_json: &str) -> Result<WasmPolicy, JsValue> {
-        let spec = PolicySpec::from_json(spec_json).map_err(|e| error_json(&e))?;
-        let inner = Policy::new(spec).map_err(|e| error_json(&e))?;
-        Ok(WasmPolicy { inner })
-    }
-
-    /// Decides for the `len` UTF-8 bytes in the scratch buffer.
-    #[wasm_bindgen(js_name = evaluateScratch)]
-    pub fn evaluate_scratch(&self, len: usize) -> u32 {
-        SCRATCH.with(|s| {
-            let s = s.borrow();
-            match s.get(..len).map(std::str::from_utf8) {
-                Some(Ok(tool)) => encode(self.inner.evaluate(tool).rule),
-                _ => INVALID,
-            }
+    pub fn new(spec_json: &str, audit_capacity: f64, callbacks: u32) -> Result<WasmPolicy, JsValue> {
+        let spec = PolicySpec::from_json(spec_json).map_err(|e| thrown(&e))?;
+        let inner = Policy::new(spec).map_err(|e| thrown(&e))?;
+        Ok(WasmPolicy {
+            inner,
+            // Saturating: no log can hold more entries than memory anyway.
+            log: RefCell::new(AuditLog::with_capacity(audit_capacity as usize)),
+            callbacks,
         })
     }
 
-    /// Decides for `tool`.
-    pub fn evaluate(&self, tool: &str) -> u32 {
-        encode(self.inner.evaluate(tool).rule)
+    /// The pure step for the `len` UTF-8 bytes in the scratch buffer: the
+    /// verdict code, or [`INVALID`].
+    pub fn evaluate(&self, len: usize) -> u32 {
+        SCRATCH.with(|s| match name_in(&s.borrow(), len) {
+            Ok(tool) => encode(self.inner.evaluate(tool).rule),
+            Err(_) => INVALID,
+        })
     }
 
-    /// Applies an approval answer to a verdict code (the core's
-    /// `resolve_verdict`).
-    pub fn resolve(&self, code: u32, approved: bool) -> u32 {
-        encode(
+    /// `check()`: the core's synchronous flow ([`Policy::decide_from`]) for
+    /// the name in the scratch buffer, from its verdict `code` ([`EVALUATE`]:
+    /// none cached yet), with `context` (JSON text of a non-empty object)
+    /// for the audit entry. Returns the final verdict code; throws what a
+    /// callback threw, or the core's flow error.
+    pub fn decide(
+        &self,
+        len: usize,
+        code: u32,
+        hooks: &JsHooks,
+        context: Option<String>,
+    ) -> Result<u32, JsValue> {
+        let context = parse_context(context)?;
+        self.with_name(len, |tool| {
+            check_name(tool).map_err(|e| thrown(&e))?;
+            let verdict = if code == EVALUATE {
+                self.inner.evaluate(tool)
+            } else {
+                self.verdict(code)?
+            };
+            let mut bridge = self.bridge(hooks);
             self.inner
-                .resolve_verdict(self.verdict(code), approved)
-                .rule,
-        )
+                .decide_from(tool, verdict, context, &mut bridge)
+                .map(|v| encode(v.rule))
+                .map_err(flow_error)
+        })
     }
 
-    /// A verdict code as JSON text: `[decision, reason, matchedRule|null]`.
-    pub fn describe(&self, code: u32) -> String {
-        let verdict = self.verdict(code);
-        serde_json::json!([
-            verdict.decision.as_str(),
-            &*self.inner.reason(verdict),
-            self.inner.matched_rule(verdict.rule),
-        ])
-        .to_string()
+    /// Step 2 of `checkAsync()`: applies the settled answer of an
+    /// asynchronous approver (classified as for [`JsHooks`]) to the pending
+    /// verdict `code` ([`Policy::answer_approval`] in [`Mode::Async`]).
+    #[wasm_bindgen(js_name = answerApproval)]
+    pub fn answer_approval(&self, code: u32, answer: JsValue) -> Result<u32, JsValue> {
+        let verdict = self.verdict(code)?;
+        self.inner
+            .answer_approval(verdict, answer_of(&answer), Mode::Async, &Names::JS)
+            .map(|v| encode(v.rule))
+            .map_err(|e| thrown(&e))
+    }
+
+    /// Steps 3 and 4 of `checkAsync()`: [`Policy::record`] in
+    /// [`Mode::Async`] (a callback's Promise is JavaScript's to await).
+    pub fn record(
+        &self,
+        len: usize,
+        code: u32,
+        hooks: &JsHooks,
+        context: Option<String>,
+    ) -> Result<(), JsValue> {
+        let context = parse_context(context)?;
+        self.with_name(len, |tool| {
+            let verdict = self.verdict(code)?;
+            let mut bridge = self.bridge(hooks);
+            self.inner
+                .record(tool, verdict, context, &mut bridge, Mode::Async)
+                .map_err(flow_error)
+        })
+    }
+
+    /// A verdict code as `[pure, result]`: whether the pure step can give it
+    /// (an approval's outcome cannot), and the result as the core
+    /// serialises it (`{"tool", "decision", "reason", "matched_rule",
+    /// "rule", "shadow"}`) with an empty tool for JavaScript to fill in.
+    pub fn describe(&self, code: u32) -> Result<String, JsValue> {
+        let verdict = self.verdict(code)?;
+        let pure = !matches!(verdict.rule, Rule::Approved(_) | Rule::ApprovalDenied(_));
+        Ok(format!("[{pure},{}]", to_json(&self.inner.result("", verdict))?))
+    }
+
+    /// The kept audit entries, oldest first, as a JSON array of
+    /// `[to_dict(), matched rule]` pairs.
+    #[wasm_bindgen(js_name = auditLog)]
+    pub fn audit_log(&self) -> Result<String, JsValue> {
+        let log = self.log.borrow();
+        let mut out = String::from("[");
+        for (i, entry) in log.entries().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&entry_json(entry)?);
+        }
+        out.push(']');
+        Ok(out)
+    }
+
+    /// How many entries were dropped to respect the capacity since the last
+    /// [`WasmPolicy::clear_audit`].
+    #[wasm_bindgen(getter, js_name = auditDropped)]
+    pub fn audit_dropped(&self) -> f64 {
+        self.log.borrow().dropped() as f64
+    }
+
+    /// Empties the log and resets the dropped count.
+    #[wasm_bindgen(js_name = clearAudit)]
+    pub fn clear_audit(&self) {
+        self.log.borrow_mut().clear();
     }
 
     /// The policy's name.
@@ -158,23 +500,84 @@ impl WasmPolicy {
 }
 
 impl WasmPolicy {
-    fn verdict(&self, code: u32) -> Verdict {
+    fn bridge<'a>(&'a self, js: &'a JsHooks) -> Bridge<'a> {
+        Bridge {
+            log: &self.log,
+            callbacks: self.callbacks,
+            js,
+        }
+    }
+
+    /// Runs `f` on the name in the scratch buffer.
+    fn with_name<T>(
+        &self,
+        len: usize,
+        f: impl FnOnce(&str) -> Result<T, JsValue>,
+    ) -> Result<T, JsValue> {
+        if self.callbacks == 0 {
+            // No callback can run (the flow only asks JavaScript for the
+            // time), so nothing writes to the scratch buffer meanwhile.
+            SCRATCH.with(|s| f(name_in(&s.borrow(), len)?))
+        } else {
+            // A callback may check again, which rewrites (and may grow) the
+            // scratch buffer under us: decide from a copy, holding no borrow.
+            let tool = SCRATCH.with(|s| name_in(&s.borrow(), len).map(str::to_owned))?;
+            f(&tool)
+        }
+    }
+
+    /// The verdict a code stands for; an error for any code this policy
+    /// cannot have produced (never a default decision: that would allow
+    /// under `"default": "allow"`).
+    fn verdict(&self, code: u32) -> Result<Verdict, JsValue> {
+        let spec = self.inner.spec();
         let i = (code >> 3) as usize;
-        let default = match self.inner.spec().default {
+        let default = match spec.default {
             DefaultDecision::Allow => Decision::Allow,
             DefaultDecision::Deny => Decision::Deny,
         };
-        let (decision, rule) = match code & 7 {
-            DENY => (Decision::Deny, Rule::Deny(i)),
-            APPROVAL => (Decision::RequireApproval, Rule::Approval(i)),
-            APPROVED => (Decision::Allow, Rule::Approved(i)),
-            APPROVAL_DENIED => (Decision::Deny, Rule::ApprovalDenied(i)),
-            ALLOW => (Decision::Allow, Rule::Allow(i)),
-            NOT_IN_ALLOW_LIST => (default, Rule::NotInAllowList),
-            _ => (default, Rule::NoMatchingRule),
+        let approvals = spec.require_approval.len();
+        let verdict = match code & 7 {
+            DENY if i < spec.deny.len() => (Decision::Deny, Rule::Deny(i)),
+            APPROVAL if i < approvals => (Decision::RequireApproval, Rule::Approval(i)),
+            APPROVED if i < approvals => (Decision::Allow, Rule::Approved(i)),
+            APPROVAL_DENIED if i < approvals => (Decision::Deny, Rule::ApprovalDenied(i)),
+            ALLOW if i < spec.allow.len() => (Decision::Allow, Rule::Allow(i)),
+            NOT_IN_ALLOW_LIST if i == 0 && !spec.allow.is_empty() => {
+                (default, Rule::NotInAllowList)
+            }
+            NO_MATCHING_RULE if i == 0 && spec.allow.is_empty() => (default, Rule::NoMatchingRule),
+            _ => {
+                return Err(internal(format!(
+                    "verdict code {code} is not one of this policy's verdicts"
+                )))
+            }
         };
-        Verdict { decision, rule }
+        Ok(Verdict {
+            decision: verdict.0,
+            rule: verdict.1,
+        })
     }
+}
+
+/// The context of a check: JSON text of a non-empty object, made by
+/// JavaScript from JSON data only (bindings/js/src/data.js), so a failure
+/// here is an input the JSON reader refuses (nesting past its limit).
+fn parse_context(text: Option<String>) -> Result<Option<JsonMap>, JsValue> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    serde_json::from_str::<JsonMap>(&text)
+        .map(Some)
+        .map_err(|e| {
+            thrown(
+                &Error::new(
+                    agentguard::ErrorKind::Json,
+                    format!("cannot be recorded: {e}"),
+                )
+                .at("context", None),
+            )
+        })
 }
 
 /// CPython's `fnmatch.fnmatchcase(name, pattern)`, exactly.

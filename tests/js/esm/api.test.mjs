@@ -14,25 +14,29 @@ const DB = {
   require_approval: ["write_database", "create_table", "create_index"],
 };
 
-test("results are frozen plain objects with camelCase fields", () => {
+test("results are frozen, with camelCase fields, the structured rule and shadow", () => {
   const policy = new Policy(DB);
   const r = policy.check("drop_table");
-  assert.deepEqual(r, {
+  assert.deepEqual({ ...r }, {
     decision: "deny",
     tool: "drop_table",
     reason: "denied by pattern: drop_*",
     matchedRule: "drop_*",
+    rule: { list: "deny", index: 1 },
+    shadow: [],
     allowed: false,
     denied: true,
     needsApproval: false,
   });
   assert.ok(Object.isFrozen(r));
-  assert.equal(Object.getPrototypeOf(r), Object.prototype);
-  assert.deepEqual(policy.check("read_database"), {
+  assert.ok(Object.isFrozen(r.rule) && Object.isFrozen(r.shadow));
+  assert.deepEqual({ ...policy.check("read_database") }, {
     decision: "allow",
     tool: "read_database",
     reason: "allowed by pattern: read_database",
     matchedRule: "read_database",
+    rule: { list: "allow", index: 0 },
+    shadow: [],
     allowed: true,
     denied: false,
     needsApproval: false,
@@ -40,11 +44,51 @@ test("results are frozen plain objects with camelCase fields", () => {
   const w = policy.check("write_database");
   assert.equal(w.decision, "require_approval");
   assert.equal(w.needsApproval, true);
+  assert.deepEqual(w.rule, { list: "require_approval", index: 0 });
   const none = policy.check("send_email");
   assert.equal(none.reason, "not in allow list (default: deny)");
   assert.equal(none.matchedRule, null);
-  // JSON of a result is its fields.
-  assert.deepEqual(JSON.parse(JSON.stringify(r)), { ...r });
+  assert.equal(none.rule, null, "no rule when the default decided");
+});
+
+test("result.toJSON() is the cross-language JSON, key for key", () => {
+  const policy = new Policy(DB, { onApproval: () => true });
+  assert.equal(
+    JSON.stringify(policy.check("drop_table")),
+    '{"tool":"drop_table","decision":"deny","reason":"denied by pattern: drop_*","matched_rule":"drop_*","rule":{"list":"deny","index":1},"shadow":[]}',
+  );
+  assert.equal(
+    JSON.stringify(policy.check("send_email")),
+    '{"tool":"send_email","decision":"deny","reason":"not in allow list (default: deny)","matched_rule":null,"rule":null,"shadow":[]}',
+  );
+  assert.equal(
+    JSON.stringify(policy.check("create_index")),
+    '{"tool":"create_index","decision":"allow","reason":"approved via callback (pattern: create_index)","matched_rule":"create_index","rule":{"list":"require_approval","index":2},"shadow":[]}',
+  );
+  // A fresh object each call, with the result's own tool name.
+  const r = policy.evaluate("drop_x");
+  const a = r.toJSON();
+  a.decision = "allow";
+  assert.equal(r.toJSON().decision, "deny");
+  assert.equal(policy.evaluate("drop_y").toJSON().tool, "drop_y");
+});
+
+test("evaluate() is the pure step: no approver, no audit entry, no callback", () => {
+  const calls = [];
+  const policy = new Policy(DB, {
+    onApproval: () => calls.push("approve") > 0,
+    onDecision: () => calls.push("decision"),
+    onDeny: () => calls.push("deny"),
+  });
+  assert.equal(policy.evaluate("write_database").decision, "require_approval");
+  assert.equal(policy.evaluate("drop_table").reason, "denied by pattern: drop_*");
+  assert.equal(policy.evaluate("read_database").allowed, true);
+  assert.deepEqual(calls, []);
+  assert.deepEqual(policy.auditLog, []);
+  // check() is evaluate() plus the flow.
+  assert.equal(policy.check("write_database").decision, "allow");
+  assert.deepEqual(calls, ["approve", "decision"]);
+  assert.throws(() => policy.evaluate(5), TypeError);
 });
 
 test("repeated checks agree, whatever the cache holds", () => {
@@ -104,7 +148,8 @@ test("the audit log: entries, toJSON in tokenfence's to_dict() form, context", (
   assert.ok(log[0] instanceof AuditEntry);
   assert.ok(Object.isFrozen(log[0]));
   assert.ok(log[0].timestamp >= before - 1 && log[0].timestamp <= Date.now() / 1000 + 1);
-  assert.equal(log[0].context, ctx, "context kept as given");
+  assert.deepEqual(log[0].context, ctx, "the context, as it was");
+  assert.notEqual(log[0].context, ctx, "a copy, not the caller's object");
   assert.equal(log[0].matchedRule, "drop_*");
   assert.equal(log[2].context, null, "empty context is no context");
   const d = log[0].toJSON();
@@ -137,7 +182,7 @@ test("auditCapacity bounds the log; auditDropped counts; onDecision sees everyth
   );
   assert.equal(policy.auditDropped, 2);
   assert.equal(seen.length, 5);
-  assert.equal(seen[4], policy.auditLog[2]);
+  assert.deepEqual(seen[4].toJSON(), policy.auditLog[2].toJSON(), "onDecision gets the logged entry");
   policy.clearAudit();
   assert.equal(policy.auditDropped, 0);
   policy.check("x");
