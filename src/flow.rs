@@ -55,9 +55,7 @@ pub fn name_length(bytes: usize) -> Result<(), Error> {
     if bytes > MAX_NAME_BYTES {
         return Err(Error::new(
             ErrorKind::TooLong,
-            format!(
-                "tool name is {bytes} bytes of UTF-8; the limit is {MAX_NAME_BYTES} (1 MiB)"
-            ),
+            format!("tool name is {bytes} bytes of UTF-8; the limit is {MAX_NAME_BYTES} (1 MiB)"),
         ));
     }
     Ok(())
@@ -85,6 +83,18 @@ impl From<bool> for Answer {
             Answer::Refuse
         }
     }
+}
+
+/// Where [`Policy::ask_approval`] left a verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Approval {
+    /// The verdict to record: no approval was needed or asked for, or the
+    /// approver's answer is applied.
+    Decided(Verdict),
+    /// The approver's answer has not arrived ([`Mode::Async`] only): await
+    /// it, then apply it with [`Policy::answer_approval`]. The verdict is
+    /// still the pending one.
+    Pending(Verdict),
 }
 
 /// What `on_decision` or `on_deny` returned.
@@ -256,17 +266,68 @@ impl Policy {
         context: Option<C>,
         hooks: &mut H,
     ) -> Result<Verdict, FlowError<H::Error>> {
-        let mut verdict = verdict;
-        if verdict.decision == Decision::RequireApproval {
-            if let Some(answer) = hooks.approve(tool, verdict) {
-                let answer = answer.map_err(FlowError::Hook)?;
-                verdict = self
-                    .answer_approval(verdict, answer, Mode::Sync, &H::NAMES)
-                    .map_err(FlowError::Flow)?;
-            }
-        }
+        let verdict = match self.ask_approval(tool, verdict, hooks, Mode::Sync)? {
+            Approval::Decided(v) | Approval::Pending(v) => v,
+        };
         self.record(tool, verdict, context, hooks, Mode::Sync)?;
         Ok(verdict)
+    }
+
+    /// Step 2 as a binding that may await runs it: asks the approver when,
+    /// and only when, the verdict needs approval and an approver is
+    /// configured, and applies a settled answer with
+    /// [`Policy::answer_approval`]. In [`Mode::Async`] an
+    /// [`Answer::Pending`] is returned as [`Approval::Pending`]: the binding
+    /// awaits it and calls [`Policy::answer_approval`] with the settled value
+    /// (in the synchronous flow it is an error, as there). Never `Pending`
+    /// in [`Mode::Sync`].
+    ///
+    /// ```
+    /// use agentguard::{Answer, Approval, AuditEntry, Hooks, JsonMap, Mode, Names, Policy, Returned, Verdict};
+    ///
+    /// /// An approver whose answer arrives later (a Promise, a coroutine).
+    /// struct Later;
+    /// impl Hooks<JsonMap> for Later {
+    ///     type Error = ();
+    ///     const NAMES: Names = Names::RUST;
+    ///     fn now(&mut self) -> f64 { 0.0 }
+    ///     fn approve(&mut self, _: &str, _: Verdict) -> Option<Result<Answer, ()>> { Some(Ok(Answer::Pending)) }
+    ///     fn has_on_decision(&self) -> bool { false }
+    ///     fn append(&mut self, _: AuditEntry) {}
+    ///     fn on_decision(&mut self, _: &AuditEntry) -> Result<Returned, ()> { Ok(Returned::Done) }
+    ///     fn on_deny(&mut self, _: &str, _: Verdict) -> Result<Returned, ()> { Ok(Returned::Done) }
+    /// }
+    ///
+    /// let policy = Policy::from_json(r#"{"require_approval": ["send_*"], "default": "allow"}"#).unwrap();
+    /// let v = policy.evaluate("send_email");
+    /// let Ok(Approval::Pending(v)) = policy.ask_approval("send_email", v, &mut Later, Mode::Async) else { panic!() };
+    /// // ... the binding awaits the answer, then:
+    /// let v = policy.answer_approval(v, Answer::Approve, Mode::Async, &Names::RUST).unwrap();
+    /// assert_eq!(v.decision.as_str(), "allow");
+    /// // Not approval-gated: the approver is not asked.
+    /// let v = policy.evaluate("read_file");
+    /// assert_eq!(policy.ask_approval("read_file", v, &mut Later, Mode::Async), Ok(Approval::Decided(v)));
+    /// ```
+    pub fn ask_approval<C, H: Hooks<C>>(
+        &self,
+        tool: &str,
+        verdict: Verdict,
+        hooks: &mut H,
+        mode: Mode,
+    ) -> Result<Approval, FlowError<H::Error>> {
+        if verdict.decision != Decision::RequireApproval {
+            return Ok(Approval::Decided(verdict));
+        }
+        let Some(answer) = hooks.approve(tool, verdict) else {
+            return Ok(Approval::Decided(verdict));
+        };
+        match answer.map_err(FlowError::Hook)? {
+            Answer::Pending if mode == Mode::Async => Ok(Approval::Pending(verdict)),
+            answer => self
+                .answer_approval(verdict, answer, mode, &H::NAMES)
+                .map(Approval::Decided)
+                .map_err(FlowError::Flow),
+        }
     }
 
     /// Step 2 on its own: applies an approver's answer to a pending verdict.

@@ -54,7 +54,7 @@ pub use audit::{AuditEntry, AuditLog, JsonMap, DEFAULT_AUDIT_CAPACITY};
 pub use decision::{Decision, List, PolicyResult, Rule, RuleRef, ShadowHit, Verdict};
 pub use error::{Error, ErrorKind};
 pub use flow::{
-    check_name, name_length, Answer, FlowError, Hooks, LogHooks, Mode, Names, Returned,
+    check_name, name_length, Answer, Approval, FlowError, Hooks, LogHooks, Mode, Names, Returned,
     MAX_NAME_BYTES,
 };
 pub use pattern::fnmatch;
