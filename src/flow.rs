@@ -398,7 +398,18 @@ impl Policy {
             ))
         };
         if self.audit_enabled() {
-            let entry = AuditEntry::new(&self.result(tool, verdict), hooks.now(), context);
+            // The result's fields move into the entry: one allocation of
+            // the tool name per audited decision, not two.
+            let r = self.result(tool, verdict);
+            let entry = AuditEntry {
+                timestamp: hooks.now(),
+                tool: r.tool,
+                decision: r.decision,
+                reason: r.reason,
+                matched_rule: r.matched_rule,
+                context,
+                shadow: r.shadow,
+            };
             if hooks.has_on_decision() {
                 hooks.append(entry.clone());
                 match hooks.on_decision(&entry) {
