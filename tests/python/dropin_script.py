@@ -83,18 +83,23 @@ for n in [None, "", "x"]:
 out("from_dict partial", repr(Policy.from_dict({"allow": ["a*"], "deny": ["ab"]})))
 out("from_dict lists", Policy.from_dict({"allow": ("a", "b")}).to_dict())
 
-# Contexts: kept as given, left out of to_dict() when empty.
+# Contexts: recorded with the entry, left out of to_dict() when empty.
 p = Policy(**TEMPLATES["database-safety"])
 ctx = {"agent_id": "bot-1", "nested": {"k": [1, 2]}}
 for c in [None, {}, ctx]:
     p.check("drop_table", context=c)
-assert p.audit_log[2].context is ctx
 out("contexts", entries(p))
+# Documented difference: tokenfence keeps the caller's dict, so changing it
+# afterwards rewrites the audit log; agentguard records a copy.
+out("DIFF: context is the caller's object", p.audit_log[2].context is ctx)
+ctx["agent_id"] = "changed"
+ctx["nested"]["k"].append(3)
+out("DIFF: context changed after check", entries(p))
 
-# Callbacks: on_deny after each deny; on_approval judged by truthiness.
+# Callbacks: on_deny after each deny; on_approval answers True or False.
 denied = []
 asked = []
-for answer in [True, False, 1, 0, "yes", "", None, [0], []]:
+for answer in [True, False]:
     def approve(r, answer=answer):
         asked.append(repr(r))
         return answer
@@ -105,6 +110,14 @@ for answer in [True, False, 1, 0, "yes", "", None, [0], []]:
                                  result_row(p.check("drop_table")), entries(p)])
 out("asked", asked)
 out("denied", denied)
+# Documented difference: tokenfence judges any other answer by truthiness
+# (a string "no" approves); agentguard raises TypeError and decides nothing.
+for answer in [1, 0, "yes", "", "no", None, [0], []]:
+    denied.clear()
+    p = Policy(**TEMPLATES["database-safety"], on_deny=lambda r: denied.append(r.tool),
+               on_approval=lambda r, answer=answer: answer)
+    out(f"DIFF: approval {answer!r}", [outcome(lambda: result_row(p.check("write_database"))),
+                                       entries(p), list(denied)])
 
 # enforce(): allowed tools return; denied ones raise ToolDenied.
 p = Policy(**TEMPLATES["database-safety"])
@@ -123,8 +136,13 @@ out("DIFF: enforce unapproved", outcome(lambda: p.enforce("write_database")))
 out("audit after enforce", entries(p))
 
 # Values and exceptions.
-out("Decision", [[d.name, d.value, repr(d)] for d in Decision])
+out("Decision", [[d.name, d.value, repr(d), str(d), f"{d}", f"{d:>20}|", d == d, d != d.value.upper()]
+                 for d in Decision])
 out("Decision lookup", repr(Decision("require_approval")))
+# Documented difference: a Decision equals its string value (and hashes
+# like it); tokenfence's plain Enum silently compares unequal.
+out("DIFF: Decision equals its value", [[d == d.value, d.value == d, hash(d) == hash(d.value),
+                                         d.value in {d}] for d in Decision])
 r = PolicyResult(decision=Decision.DENY, tool="t", reason="why", matched_rule=None)
 out("PolicyResult built", [result_row(r), r == PolicyResult(Decision.DENY, "t", "why")])
 e = ToolDenied("t", "because", "p*")

@@ -96,3 +96,31 @@ def test_readme_example(capsys):
     assert len(expected) == 1
     exec(compile(code, "README.md", "exec"), {})
     assert capsys.readouterr().out.splitlines() == expected
+
+
+@pytest.mark.parametrize("intent_type, shown", [
+    ("intent.data.read.v1\nintent.data.delete.v1", "control character U+000A"),
+    ("intent.x\tintent.y", "control character U+0009"),
+    ("intent.data read", "whitespace"),
+    ("intent.x\u2028y", "U+2028"),
+])
+def test_intent_types_with_whitespace_or_controls_are_refused(intent_type, shown):
+    # A newline could smuggle a second type past an allowlist: the core
+    # refuses such a type, in both directions, before anything is decided.
+    store = ActionPolicies()
+    store.set("a", {"direction": "send", "mode": "allowlist", "patterns": ["intent.data.read.*"]})
+    store.set("b", {"direction": "receive", "mode": "denylist", "patterns": ["intent.data.delete.*"]})
+    for sender, receiver in [("a", "b"), ("c", "d")]:
+        with pytest.raises(PolicyError) as info:
+            store.check_intent(sender, receiver, intent_type)
+        err = info.value
+        assert (err.kind, err.field) == ("invalid_value", "intent_type")
+        assert "is not a valid intent type" in str(err) and shown in str(err)
+    assert store.check_intent("a", "b", "intent.data.read.v1") is None
+
+
+def test_action_store_duplicate_keys_are_refused():
+    text = '{"policies": [{"agent": "a", "direction": "send", "mode": "denylist", "patterns": ["x"], "mode": "allowlist"}]}'
+    with pytest.raises(PolicyError) as info:
+        ActionPolicies.from_json(text)
+    assert info.value.kind == "duplicate_key"

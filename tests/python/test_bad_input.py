@@ -154,22 +154,29 @@ def test_raising_approver_propagates_and_allows_nothing():
     assert policy.audit_log == [] and decided == []
 
 
-def test_approver_answer_is_judged_by_truthiness():
+def test_approver_answer_must_be_a_bool():
+    # Updated deliberately (issue 9, item 3): this test used to pin
+    # tokenfence's truthiness (1 and "yes" approved, None denied). Now only
+    # True and False are answers; anything else is a TypeError and nothing
+    # is decided, recorded or denied. test_flow.py has the messages.
     class Falsy:
         def __bool__(self):
             return False
 
     class BadBool:
         def __bool__(self):
-            raise Boom("no answer")
+            raise Boom("truthiness is never asked")
 
-    for answer, decision in [(1, "allow"), ("yes", "allow"), ([], "deny"), (Falsy(), "deny"), (None, "deny")]:
+    for answer, decision in [(True, "allow"), (False, "deny")]:
         r = Policy(**DB, on_approval=lambda _r, a=answer: a).check("write_db")
         assert r.decision.value == decision, answer
-    policy = Policy(**DB, on_approval=lambda _r: BadBool())
-    with pytest.raises(Boom):
-        policy.check("write_db")
-    assert policy.audit_log == []
+    for answer in [1, "yes", [], Falsy(), None, BadBool(), 1.0, b"", "True"]:
+        denied = []
+        policy = Policy(**DB, on_approval=lambda _r, a=answer: a, on_deny=denied.append)
+        with pytest.raises(TypeError, match="on_approval must return True or False, got ") as info:
+            policy.check("write_db")
+        assert info.value.kind == "not_a_bool"
+        assert policy.audit_log == [] and denied == [], answer
 
 
 def test_raising_on_deny_propagates_after_the_entry_is_recorded():
@@ -216,3 +223,118 @@ def test_enforce_raises_for_deny_and_unapproved_approval():
     assert isinstance(info.value, ToolDenied)
     assert info.value.reason == "requires approval per pattern: write_*"
     assert policy.enforce("read_db").allowed
+
+
+# Issue 9, item 6: audit_capacity is an int, and out-of-range values say so.
+
+@pytest.mark.parametrize("capacity", [True, False, None, 1.0, "10", float("inf")])
+def test_audit_capacity_must_be_an_int(capacity):
+    with pytest.raises(TypeError, match=r"^audit_capacity must be an int, not \w+$"):
+        Policy(audit_capacity=capacity)
+    with pytest.raises(TypeError, match="audit_capacity must be an int"):
+        Policy.from_dict({}, audit_capacity=capacity)
+
+
+@pytest.mark.parametrize("capacity", [-1, 2**63, 2**64, -(2**70), 10**400])
+def test_audit_capacity_out_of_range_is_a_value_error(capacity):
+    with pytest.raises(ValueError, match="^audit_capacity must be a non-negative int no larger than "
+                                         "sys.maxsize, got -?[0-9]+$") as info:
+        Policy(audit_capacity=capacity)
+    assert not isinstance(info.value, OverflowError)
+
+
+def test_audit_capacity_accepts_int_subclasses_up_to_sys_maxsize():
+    import enum
+    import sys
+
+    class Size(enum.IntEnum):
+        SMALL = 2
+
+    assert Policy(audit_capacity=Size.SMALL).audit_capacity == 2
+    assert Policy(audit_capacity=sys.maxsize).audit_capacity == sys.maxsize
+    assert Policy(audit_capacity=0).audit_capacity == 0
+
+
+# Issue 9, item 4: a name over 1 MiB of UTF-8 is refused before the core decides.
+
+def test_a_tool_name_over_one_mebibyte_is_a_value_error():
+    decided = []
+    policy = Policy(deny=["x*"], default="allow", on_decision=decided.append, on_deny=decided.append)
+    limit = 2**20
+    for huge in ["x" * (limit + 1), "\u00e9" * (limit // 2 + 1), "\U0001f600" * (limit // 4 + 1)]:
+        assert len(huge.encode()) > limit
+        for method in (policy.check, policy.enforce, policy.evaluate):
+            with pytest.raises(PolicyError) as info:
+                method(huge)
+            err = info.value
+            assert isinstance(err, ValueError) and err.kind == "too_long"
+            assert str(err) == (f"tool name is {len(huge.encode())} bytes of UTF-8; "
+                                "the limit is 1048576 (1 MiB)")
+    assert policy.audit_log == [] and decided == []
+    # At the limit it is decided (the multi-byte name counts bytes, not characters).
+    assert policy.check("x" * limit).denied
+    assert policy.check("\u00e9" * (limit // 2)).allowed
+
+
+# Issue 9, item 5: a context that cannot be copied is refused, never kept by reference.
+
+def test_a_context_that_cannot_be_copied_is_a_type_error():
+    import threading
+
+    decided = []
+    policy = Policy(**DB, on_decision=decided.append)
+    for context in [{"lock": threading.Lock()}, {"gen": (i for i in range(3))}]:
+        with pytest.raises(TypeError, match="the context cannot be copied for the audit log") as info:
+            policy.check("read_x", context=context)
+        assert info.value.__cause__ is not None
+    assert policy.audit_log == [] and decided == []
+    # Nothing is recorded, so nothing needs a copy: audit off accepts it.
+    assert Policy(**DB, audit=False).check("read_x", context={"lock": threading.Lock()}).allowed
+
+
+def test_a_context_whose_deepcopy_raises_is_a_type_error_naming_the_problem():
+    class Secret(dict):
+        def __deepcopy__(self, memo):
+            raise RuntimeError("refuses to be copied")
+
+    policy = Policy(**DB)
+    with pytest.raises(TypeError, match=r"\(RuntimeError: refuses to be copied\)"):
+        policy.check("drop_x", context=Secret(a=1))
+    assert policy.audit_log == []
+
+
+# Issue 9, item 8: errors stay structured through the new kinds.
+
+@pytest.mark.parametrize("case", __import__("conftest").load_vectors("duplicate_keys"),
+                         ids=lambda c: c["name"])
+def test_duplicate_key_vectors(case):
+    with pytest.raises(PolicyError) as info:
+        Policy.from_json(case["text"])
+    err = info.value
+    assert (err.kind, err.field, str(err)) == ("duplicate_key", case["field"], case["message"])
+
+
+def test_a_mapping_that_repeats_a_key_is_refused():
+    from collections.abc import Mapping
+
+    class Repeating(Mapping):
+        def __init__(self, items):
+            self._items = items
+
+        def __getitem__(self, key):
+            return dict(self._items)[key]
+
+        def __iter__(self):
+            return (k for k, _ in self._items)
+
+        def __len__(self):
+            return len(self._items)
+
+        def items(self):
+            return list(self._items)
+
+    spec = Repeating([("deny", ["drop_*"]), ("default", "allow"), ("deny", [])])
+    with pytest.raises(PolicyError) as info:
+        Policy.from_dict(spec)
+    assert (info.value.kind, info.value.field) == ("duplicate_key", "deny")
+    assert str(info.value) == "duplicate key 'deny' in a mapping: each key may appear only once"

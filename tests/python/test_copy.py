@@ -96,14 +96,20 @@ def test_copy_is_independent(how):
     assert original.audit_log == [] and len(dup.audit_log) == 5
 
 
-def test_shallow_copy_shares_contexts_deep_copies_do_not():
+@pytest.mark.parametrize("how", COPIERS)
+def test_copies_keep_contexts_that_no_one_can_change(how):
+    # Updated deliberately (issue 9, item 7): a shallow copy used to share
+    # the context dicts with the original. An entry now holds a copy made
+    # at decision time and hands out only fresh copies, so no copy of a
+    # policy, entry or context can change another's log.
     original = make()
     context = original.audit_log[0].context
-    assert copy.copy(original).audit_log[0].context is context
-    for how in ["deepcopy", "pickle"]:
-        dup = COPIERS[how](original)
-        assert dup.audit_log[0].context == context
-        assert dup.audit_log[0].context is not context
+    dup = COPIERS[how](original)
+    assert dup.audit_log[0].context == context == {"tool": "drop_1", "nested": ["drop_1"]}
+    dup.audit_log[0].context["nested"].append("changed")
+    context["nested"].append("changed")
+    assert original.audit_log[0].context == dup.audit_log[0].context == {
+        "tool": "drop_1", "nested": ["drop_1"]}
 
 
 class Recorder:
@@ -256,7 +262,13 @@ def test_transcript_matches_tokenfence():
     # log list with the original (checks and clear_audit() on either show
     # in both); ours is an independent policy, like a deep copy.
     diffs = {s: (a, b) for (s, a), (_, b) in zip(theirs, ours) if s.startswith("DIFF:")}
-    assert set(diffs) == {"DIFF: copy: logs independent", "DIFF: copy: clear_audit independent"}
+    assert set(diffs) == {"DIFF: copy: logs independent", "DIFF: copy: clear_audit independent",
+                          "DIFF: copy: context is the same object",
+                          "DIFF: copy AuditEntry context shared"}
+    # tokenfence's shallow copies share the context dicts; ours hand out
+    # copies only (an entry is a record of the moment).
+    assert diffs["DIFF: copy: context is the same object"] == (True, False)
+    assert diffs["DIFF: copy AuditEntry context shared"] == (True, False)
     (their_orig, their_copy), (our_orig, our_copy) = diffs["DIFF: copy: logs independent"]
     assert their_orig == their_copy and our_orig != our_copy
     assert "read_a" in our_copy and "read_a" not in our_orig

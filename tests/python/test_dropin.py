@@ -33,9 +33,17 @@ def test_transcripts_match(both):
     assert mismatched == [], [(s, theirs[s], ours[s]) for s in mismatched[:3]]
 
 
+NON_BOOL_ANSWERS = {1: "int 1", 0: "int 0", "yes": "str 'yes'", "": "str ''", "no": "str 'no'",
+                    None: "NoneType None", (0,): "list [0]", (): "list []"}
+
+
 def test_documented_differences(both):
     theirs, ours = ({s: v for s, v in t if s.startswith("DIFF:")} for t in both)
-    assert set(theirs) == set(ours) == {"DIFF: enforce unapproved", "DIFF: bad default message"}
+    approvals = {f"DIFF: approval {list(a) if isinstance(a, tuple) else a!r}": d
+                 for a, d in NON_BOOL_ANSWERS.items()}
+    assert set(theirs) == set(ours) == {
+        "DIFF: enforce unapproved", "DIFF: bad default message", "DIFF: context is the caller's object",
+        "DIFF: context changed after check", "DIFF: Decision equals its value", *approvals}
     # enforce() on an unapproved approval-gated tool: tokenfence returns the
     # needs-approval result; we raise ApprovalRequired (a ToolDenied).
     assert theirs["DIFF: enforce unapproved"][0] == "returned"
@@ -48,3 +56,23 @@ def test_documented_differences(both):
     assert theirs["DIFF: bad default message"][:2] == ["raised", "TokenFenceError"]
     assert ours["DIFF: bad default message"] == [
         "raised", "PolicyError", 'default: expected "allow" or "deny", got string "maybe"']
+    # The audit context: tokenfence keeps the caller's dict, so changing it
+    # after the check rewrites the log; ours is a copy made at decision time.
+    assert theirs["DIFF: context is the caller's object"] is True
+    assert ours["DIFF: context is the caller's object"] is False
+    their_log, our_log = theirs["DIFF: context changed after check"], ours["DIFF: context changed after check"]
+    assert their_log[2][0]["context"] == {"agent_id": "changed", "nested": {"k": [1, 2, 3]}}
+    assert our_log[2][0]["context"] == {"agent_id": "bot-1", "nested": {"k": [1, 2]}}
+    # Decision: equal to its string value, hashed like it; tokenfence's is not.
+    assert theirs["DIFF: Decision equals its value"] == [[False, False, False, False]] * 3
+    assert ours["DIFF: Decision equals its value"] == [[True, True, True, True]] * 3
+    # An approver's answer: tokenfence judges truthiness; ours must be a bool.
+    for step, described in approvals.items():
+        (their_outcome, their_entries, their_denied) = theirs[step]
+        (our_outcome, our_entries, our_denied) = ours[step]
+        assert their_outcome[0] == "returned" and len(their_entries) == 1
+        assert ("approved via callback" in their_outcome[1]) == (step not in (
+            "DIFF: approval 0", "DIFF: approval ''", "DIFF: approval None", "DIFF: approval []"))
+        assert our_outcome == ["raised", "TypeError", f"on_approval must return True or False, got "
+                               f"{described}; the tool stays unapproved"]
+        assert our_entries == [] and our_denied == []

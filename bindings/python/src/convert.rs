@@ -1,6 +1,6 @@
 //! Values and errors across the boundary: Python `str` to `&str`, Python
-//! objects to the JSON value the core's strict parser reads, and core errors
-//! to the exception classes of `agentguard._types`.
+//! objects to the JSON value the core's strict parser reads and back, and
+//! core errors to the exception classes of `agentguard._types`.
 
 use agentguard::{Decision, ErrorKind};
 use pyo3::exceptions::{PyTypeError, PyUnicodeEncodeError};
@@ -9,14 +9,25 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
 
-/// The pure-Python half of the package: the `Decision` members and the
-/// exception classes, looked up once.
+/// The pure-Python half of the package (the `Decision` members, the
+/// exception classes, the coroutines of `agentguard._aio`) and the standard
+/// library functions the binding calls, looked up once.
 pub struct Types {
     decisions: [Py<PyAny>; 3],
     pub decision_cls: Py<PyAny>,
     pub policy_error: Py<PyAny>,
     pub tool_denied: Py<PyAny>,
     pub approval_required: Py<PyAny>,
+    /// `agentguard._aio.check_async` and `enforce_async`.
+    pub check_async: Py<PyAny>,
+    pub enforce_async: Py<PyAny>,
+    /// `inspect.isawaitable`.
+    isawaitable: Py<PyAny>,
+    /// `(types.CoroutineType, types.GeneratorType)`: the awaitables that
+    /// warn if they are dropped unawaited, and can be closed instead.
+    closable: Py<PyAny>,
+    /// `copy.deepcopy`.
+    pub deepcopy: Py<PyAny>,
 }
 
 static TYPES: PyOnceLock<Types> = PyOnceLock::new();
@@ -27,6 +38,12 @@ pub fn types(py: Python<'_>) -> PyResult<&'static Types> {
         let m = py.import("agentguard._types")?;
         let cls = m.getattr("Decision")?;
         let member = |name: &str| cls.getattr(name).map(Bound::unbind);
+        let aio = py.import("agentguard._aio")?;
+        let stdlib = py.import("types")?;
+        let closable = (
+            stdlib.getattr("CoroutineType")?,
+            stdlib.getattr("GeneratorType")?,
+        );
         Ok(Types {
             decisions: [
                 member("ALLOW")?,
@@ -37,6 +54,11 @@ pub fn types(py: Python<'_>) -> PyResult<&'static Types> {
             policy_error: m.getattr("PolicyError")?.unbind(),
             tool_denied: m.getattr("ToolDenied")?.unbind(),
             approval_required: m.getattr("ApprovalRequired")?.unbind(),
+            check_async: aio.getattr("check_async")?.unbind(),
+            enforce_async: aio.getattr("enforce_async")?.unbind(),
+            isawaitable: py.import("inspect")?.getattr("isawaitable")?.unbind(),
+            closable: closable.into_pyobject(py)?.into_any().unbind(),
+            deepcopy: py.import("copy")?.getattr("deepcopy")?.unbind(),
         })
     })
 }
@@ -62,6 +84,28 @@ impl Types {
             }
         }
         Err(PyTypeError::new_err("not a Decision member"))
+    }
+
+    /// Whether a callback's return value is an awaitable (a coroutine, a
+    /// Future, anything with `__await__`): an answer that has not arrived.
+    pub fn is_awaitable(&self, obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+        self.isawaitable.bind(obj.py()).call1((obj,))?.is_truthy()
+    }
+
+    /// Closes an awaitable the flow will not await, if it is a coroutine
+    /// (or generator-based one): Python warns "coroutine ... was never
+    /// awaited" about one dropped unclosed. Other awaitables (a Future) are
+    /// left alone: they belong to whoever made them.
+    pub fn close_unawaited(&self, obj: &Bound<'_, PyAny>) {
+        let py = obj.py();
+        if obj.is_instance(self.closable.bind(py)).unwrap_or(false) {
+            // An unstarted coroutine closes without running any code; should
+            // a started one raise here, the flow is failing with an error
+            // anyway, so that error is the one the caller needs.
+            if let Err(e) = obj.call_method0("close") {
+                e.write_unraisable(py, Some(obj));
+            }
+        }
     }
 }
 
@@ -107,6 +151,23 @@ fn surrogate_error(s: &Bound<'_, PyString>, what: &str, original: PyErr) -> PyEr
             err
         }
         Err(e) => e,
+    }
+}
+
+/// A core error as the Python exception for its kind: the flow's refusals
+/// of a callback's answer (`async_hook`, `not_a_bool`) are `TypeError`s,
+/// everything else a `PolicyError` (a `ValueError`). Either carries the
+/// core's kind as `kind`.
+pub fn core_error(py: Python<'_>, e: &agentguard::Error) -> PyErr {
+    match e.kind() {
+        ErrorKind::AsyncHook | ErrorKind::NotABool => {
+            let err = PyTypeError::new_err(e.to_string());
+            if let Err(failed) = err.value(py).setattr("kind", e.kind().as_str()) {
+                return failed;
+            }
+            err
+        }
+        _ => policy_error(py, e),
     }
 }
 
@@ -257,6 +318,18 @@ pub fn to_json(obj: &Bound<'_, PyAny>, loc: Loc<'_>) -> PyResult<Value> {
             } else {
                 loc
             };
+            // A dict cannot repeat a key, but a Mapping's items() can: never
+            // let the last one win, as the core's JSON parser never does.
+            if map.contains_key(&key) {
+                return Err(at.error(
+                    py,
+                    ErrorKind::DuplicateKey,
+                    format!(
+                        "duplicate key {} in a mapping: each key may appear only once",
+                        k.repr()?
+                    ),
+                ));
+            }
             let value = to_json(&v, at)?;
             map.insert(key, value);
         }
@@ -267,4 +340,32 @@ pub fn to_json(obj: &Bound<'_, PyAny>, loc: Loc<'_>) -> PyResult<Value> {
         ErrorKind::WrongType,
         format!("expected a JSON value, got {}", type_name(obj)),
     ))
+}
+
+/// A JSON value as the Python object `json.loads` would make.
+pub fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.into_pyobject(py)?.into_any(),
+            (_, Some(u)) => u.into_pyobject(py)?.into_any(),
+            _ => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
+        },
+        Value::String(s) => s.into_pyobject(py)?.into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(to_py(py, item)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, item) in map {
+                dict.set_item(k, to_py(py, item)?)?;
+            }
+            dict.into_any()
+        }
+    })
 }

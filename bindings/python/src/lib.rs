@@ -22,6 +22,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_AUDIT_CAPACITY", agentguard::DEFAULT_AUDIT_CAPACITY)?;
     m.add_function(wrap_pyfunction!(fnmatch, m)?)?;
     m.add_function(wrap_pyfunction!(policy::restore_policy, m)?)?;
+    m.add_function(wrap_pyfunction!(policy::enforce_result, m)?)?;
     m.add_class::<policy::Policy>()?;
     m.add_class::<values::PolicyResult>()?;
     m.add_class::<values::AuditEntry>()?;

@@ -3,15 +3,18 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use agentguard::{AuditLog, Decision, Hooks, PolicySpec, Rule, Verdict};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use agentguard::{
+    Answer, Approval, AuditLog, Decision, FlowError, Hooks, Mode, Names, PolicySpec, Returned,
+    Rule, Verdict,
+};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::{MutexExt, PyOnceLock};
-use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString, PyTuple, PyType};
 use serde_json::{Map, Value};
 
-use crate::convert::{self, policy_error, types, Loc};
-use crate::values::{clone_entry, AuditEntry, Context, PolicyResult};
+use crate::convert::{self, core_error, policy_error, types, Loc};
+use crate::values::{AuditEntry, Context, PolicyResult};
 
 /// Names at least this long are matched with the GIL released: below it,
 /// matching takes less time than releasing and re-taking the GIL.
@@ -90,17 +93,22 @@ impl Strings {
 ///   covers.
 /// - `audit`: record every decision in `audit_log` (default `True`).
 /// - `on_deny(result)`: called after each deny.
-/// - `on_approval(result)`: called for an approval-gated tool; a truthy
-///   answer allows it, a falsy one denies it. Without it the result stays
-///   `REQUIRE_APPROVAL`.
+/// - `on_approval(result)`: called for an approval-gated tool; it must
+///   return `True` (allow) or `False` (deny): any other answer is a
+///   `TypeError`, never an approval. Without it the result stays
+///   `REQUIRE_APPROVAL`. An `async def` approver needs `check_async`.
 /// - `name`: the policy's name (default `"default"`).
-/// - `on_decision(entry)`: receives every `AuditEntry` as it is made.
-/// - `audit_capacity`: how many entries `audit_log` keeps (default 10 000;
-///   the oldest go first and `audit_dropped` counts them).
+/// - `on_decision(entry)`: receives every `AuditEntry` as it is made (the
+///   entry is already in `audit_log`).
+/// - `audit_capacity`: how many entries `audit_log` keeps (an int, default
+///   10 000; the oldest go first and `audit_dropped` counts them).
 ///
 /// Stricter than tokenfence: a wrong type or an unknown `default` raises
 /// `PolicyError` (a `ValueError`) naming the field and index. One policy
 /// may be shared by many threads.
+///
+/// `check` runs the decision flow; `evaluate` only decides; `check_async`
+/// and `enforce_async` await asynchronous callbacks.
 ///
 /// `copy.copy`, `copy.deepcopy` and `pickle` make an independent policy
 /// with the same rules, callbacks, `audit_capacity` and audit log.
@@ -199,48 +207,159 @@ fn build<'py>(
     cls.call((), Some(&kwargs))
 }
 
-/// The Python side of the core's decision flow. The approval callback runs
-/// before `record` (see `Policy::decide`), so `approve` is never asked here.
+/// The Python side of the core's decision flow ([`agentguard::Policy::decide`]
+/// and its steps): calls the callbacks and turns what they return into the
+/// core's terms. The order, what each callback sees and every message are
+/// the core's.
 struct PyHooks<'a, 'py> {
     py: Python<'py>,
     policy: &'a Policy,
-    result: &'a Bound<'py, PolicyResult>,
+    tool: &'a Bound<'py, PyString>,
+    mode: Mode,
+    /// The final result, once `on_deny` needed it: `check` returns the very
+    /// object `on_deny` saw.
+    result: Option<Bound<'py, PolicyResult>>,
+    /// The async flow only: what the approver returned, to be awaited.
+    approval: Option<Bound<'py, PyAny>>,
+    /// The async flow only: what `on_decision` and `on_deny` returned, to
+    /// be awaited, in the order they ran.
+    pending: Vec<Bound<'py, PyAny>>,
+}
+
+impl<'a, 'py> PyHooks<'a, 'py> {
+    fn new(policy: &'a Policy, tool: &'a Bound<'py, PyString>, mode: Mode) -> Self {
+        PyHooks {
+            py: tool.py(),
+            policy,
+            tool,
+            mode,
+            result: None,
+            approval: None,
+            pending: Vec::new(),
+        }
+    }
+
+    /// What an approver returned, as the core's answer: only a real `bool`
+    /// is one. An awaitable is pending (closed in the sync flow, where it
+    /// will never be awaited); anything else is described for the core's
+    /// `not_a_bool` message.
+    fn answer(&mut self, value: Bound<'py, PyAny>) -> PyResult<Answer> {
+        if let Ok(b) = value.cast::<PyBool>() {
+            return Ok(b.is_true().into());
+        }
+        let t = types(self.py)?;
+        if t.is_awaitable(&value)? {
+            match self.mode {
+                Mode::Sync => t.close_unawaited(&value),
+                Mode::Async => self.approval = Some(value),
+            }
+            return Ok(Answer::Pending);
+        }
+        Ok(Answer::Invalid(describe(&value)))
+    }
+
+    /// What `on_decision` or `on_deny` returned: an awaitable is pending
+    /// (closed in the sync flow, kept for awaiting in the async one);
+    /// anything else is ignored, as tokenfence ignores it.
+    fn returned(&mut self, value: Bound<'py, PyAny>) -> PyResult<Returned> {
+        if value.is_none() {
+            return Ok(Returned::Done);
+        }
+        let t = types(self.py)?;
+        if !t.is_awaitable(&value)? {
+            return Ok(Returned::Done);
+        }
+        match self.mode {
+            Mode::Sync => t.close_unawaited(&value),
+            Mode::Async => self.pending.push(value),
+        }
+        Ok(Returned::Pending)
+    }
+}
+
+/// `str 'yes'`, `NoneType None`, `dict {'ok': True}`: a non-boolean answer
+/// as the core's message shows it, its `repr` cut short if long.
+fn describe(value: &Bound<'_, PyAny>) -> String {
+    const MAX_CHARS: usize = 200;
+    let repr = match value.repr() {
+        Ok(r) => r.to_string(),
+        Err(_) => "(its repr() raised)".to_string(),
+    };
+    let repr = match repr.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}...", &repr[..cut]),
+        None => repr,
+    };
+    format!("{} {repr}", convert::type_name(value))
 }
 
 impl Hooks<Context> for PyHooks<'_, '_> {
     type Error = PyErr;
+    const NAMES: Names = Names::PYTHON;
 
     fn now(&mut self) -> f64 {
         agentguard::unix_now()
     }
 
-    fn approve(&mut self, _: &agentguard::PolicyResult) -> Option<PyResult<bool>> {
-        None
+    fn approve(&mut self, _: &str, pending: Verdict) -> Option<PyResult<Answer>> {
+        let approver = self.policy.callbacks().on_approval.as_ref()?;
+        let answer = self
+            .policy
+            .py_result(self.py, self.tool, pending)
+            .and_then(|result| approver.bind(self.py).call1((result,)))
+            .and_then(|value| self.answer(value));
+        Some(answer)
     }
 
-    /// Appends the entry to the shared log, then hands it to `on_decision`.
-    /// The lock is held only for the push, not while callbacks run, so a
-    /// callback may use the policy again; the entry a full log pushes out
-    /// is freed after the lock is released.
-    fn on_decision(&mut self, entry: &agentguard::AuditEntry<Context>) -> PyResult<()> {
-        let py = self.py;
-        // Freeing the evicted entry's context may run Python code (a
-        // `__del__`): do it with the lock released.
-        let evicted = self.policy.lock_log(py).log.push(clone_entry(py, entry));
+    fn has_on_decision(&self) -> bool {
+        self.policy.callbacks().on_decision.is_some()
+    }
+
+    /// The lock is held for the push only, never while Python code runs, so
+    /// a callback may use the policy again (its entries come after this
+    /// one); the entry a full log pushes out is freed after the lock is
+    /// released, as freeing a context may run a `__del__`.
+    fn append(&mut self, entry: agentguard::AuditEntry<Context>) {
+        let evicted = self.policy.lock_log(self.py).log.push(entry);
         drop(evicted);
-        if let Some(sink) = &self.policy.callbacks().on_decision {
-            let entry = Bound::new(py, AuditEntry::new_from(clone_entry(py, entry)))?;
-            sink.bind(py).call1((entry,))?;
-        }
-        Ok(())
     }
 
-    fn on_deny(&mut self, _: &agentguard::PolicyResult) -> PyResult<()> {
-        if let Some(cb) = &self.policy.callbacks().on_deny {
-            cb.bind(self.py).call1((self.result,))?;
-        }
-        Ok(())
+    fn on_decision(&mut self, entry: &agentguard::AuditEntry<Context>) -> PyResult<Returned> {
+        let Some(sink) = &self.policy.callbacks().on_decision else {
+            return Ok(Returned::Done);
+        };
+        let entry = Bound::new(self.py, AuditEntry::new_from(entry.clone()))?;
+        let value = sink.bind(self.py).call1((entry,))?;
+        self.returned(value)
     }
+
+    fn on_deny(&mut self, _: &str, verdict: Verdict) -> PyResult<Returned> {
+        let Some(cb) = &self.policy.callbacks().on_deny else {
+            return Ok(Returned::Done);
+        };
+        let result = self.policy.py_result(self.py, self.tool, verdict)?;
+        self.result = Some(result.clone());
+        let value = cb.bind(self.py).call1((result,))?;
+        self.returned(value)
+    }
+}
+
+/// A failure of the flow as the Python exception to raise: a callback's own
+/// exception as it is, the core's refusals by their kind.
+fn flow_error(py: Python<'_>, e: FlowError<PyErr>) -> PyErr {
+    match e {
+        FlowError::Hook(e) => e,
+        FlowError::Flow(e) => core_error(py, &e),
+    }
+}
+
+/// Where the async flow (`agentguard._aio`) stands between its steps: the
+/// tool, the verdict so far and the context copied when the check began.
+/// Made and read by the native steps only.
+#[pyclass(frozen, module = "agentguard._native", name = "_FlowStep")]
+pub struct FlowStep {
+    tool: Py<PyString>,
+    verdict: Verdict,
+    context: Option<Context>,
 }
 
 impl Policy {
@@ -258,11 +377,31 @@ impl Policy {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn evaluate(&self, py: Python<'_>, tool: &str) -> Verdict {
+    fn evaluate_name(&self, py: Python<'_>, tool: &str) -> Verdict {
         if tool.len() >= DETACH_MIN_BYTES {
             py.detach(|| self.core.evaluate(tool))
         } else {
             self.core.evaluate(tool)
+        }
+    }
+
+    /// The tool argument: a well-formed `str` within the core's length
+    /// limit, refused before anything is decided.
+    fn tool_name<'a, 'py>(
+        tool: &'a Bound<'py, PyAny>,
+    ) -> PyResult<(&'a str, &'a Bound<'py, PyString>)> {
+        let name = convert::text(tool, "tool name")?;
+        agentguard::check_name(name).map_err(|e| core_error(tool.py(), &e))?;
+        Ok((name, tool.cast::<PyString>()?))
+    }
+
+    /// The context to record: none when the caller's is empty (tokenfence
+    /// keeps `context or {}`), or when nothing is recorded; else a copy made
+    /// now, at decision time.
+    fn context(&self, context: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Context>> {
+        match context {
+            Some(c) if c.is_truthy()? && self.core.audit_enabled() => Ok(Some(Context::copy(c)?)),
+            _ => Ok(None),
         }
     }
 
@@ -298,53 +437,93 @@ impl Policy {
         });
         Bound::new(
             py,
-            PolicyResult::from_parts(v.decision, tool.clone().unbind(), reason, rule),
+            PolicyResult::from_parts(
+                v.decision,
+                tool.clone().unbind(),
+                reason,
+                rule,
+                v.rule.to_ref(),
+            ),
         )
     }
 
-    /// The core's `Policy::decide`, on verdicts so that the strings come
-    /// from the cache: evaluate; for an approval-gated tool with a callback,
-    /// ask it (Python truthiness) and resolve the verdict; then `record`
-    /// (audit entry, `on_decision`, `on_deny`). A raising approver
-    /// propagates before anything is recorded or allowed.
+    /// `check`: the core's `decide`, from a verdict evaluated here (so that
+    /// long names are matched with the GIL released).
     fn decide<'py>(
         &self,
         tool: &Bound<'py, PyAny>,
         context: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PolicyResult>> {
         let py = tool.py();
-        let name = convert::text(tool, "tool name")?;
-        let tool = tool.cast::<PyString>()?;
-        // tokenfence keeps `context or {}`: an empty context is no context.
-        let context = match context {
-            Some(c) if c.is_truthy()? => Some(c.clone().unbind()),
-            _ => None,
-        };
-        let mut verdict = self.evaluate(py, name);
-        if verdict.decision == Decision::RequireApproval {
-            if let Some(approver) = &self.callbacks().on_approval {
-                let pending = self.py_result(py, tool, verdict)?;
-                let answer = approver.bind(py).call1((pending,))?.is_truthy()?;
-                verdict = self.core.resolve_verdict(verdict, answer);
-            }
+        let (name, tool) = Self::tool_name(tool)?;
+        let context = self.context(context)?;
+        let verdict = self.evaluate_name(py, name);
+        let mut hooks = PyHooks::new(self, tool, Mode::Sync);
+        let verdict = self
+            .core
+            .decide_from(name, verdict, context, &mut hooks)
+            .map_err(|e| flow_error(py, e))?;
+        match hooks.result.take() {
+            Some(result) => Ok(result),
+            None => self.py_result(py, tool, verdict),
         }
-        let result = self.py_result(py, tool, verdict)?;
-        let mut hooks = PyHooks {
-            py,
-            policy: self,
-            result: &result,
-        };
-        // The shared log is filled by `PyHooks::on_decision`, so no lock is
-        // held while Python callbacks run; the core's own push goes nowhere.
-        let mut unused = AuditLog::with_capacity(0);
-        self.core.record(
-            &self.core.result(name, verdict),
-            context,
-            &mut unused,
-            &mut hooks,
-        )?;
-        Ok(result)
     }
+}
+
+/// What `_async_record` hands back: the result, the awaitables to await and
+/// the first failure so far.
+type Recorded<'py> = (
+    Bound<'py, PolicyResult>,
+    Bound<'py, PyList>,
+    Option<Bound<'py, PyAny>>,
+);
+
+/// `enforce`: the result of an allowed tool; `ToolDenied` for a deny and
+/// `ApprovalRequired` (a `ToolDenied`) for an approval nobody granted.
+fn enforced<'py>(result: Bound<'py, PolicyResult>) -> PyResult<Bound<'py, PolicyResult>> {
+    let py = result.py();
+    let class = match result.get().core_decision() {
+        Decision::Allow => return Ok(result),
+        Decision::Deny => &types(py)?.tool_denied,
+        Decision::RequireApproval => &types(py)?.approval_required,
+    };
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("tool", result.getattr("tool")?)?;
+    kwargs.set_item("reason", result.getattr("reason")?)?;
+    kwargs.set_item("matched_rule", result.getattr("matched_rule")?)?;
+    Err(PyErr::from_value(class.bind(py).call((), Some(&kwargs))?))
+}
+
+/// The step of `enforce_async` after the check: `enforce`'s rule, once.
+#[pyfunction]
+#[pyo3(name = "_enforce")]
+pub fn enforce_result<'py>(
+    result: &Bound<'py, PolicyResult>,
+) -> PyResult<Bound<'py, PolicyResult>> {
+    enforced(result.clone())
+}
+
+/// `audit_capacity`: an `int` (not a `bool`) from 0 to `sys.maxsize`.
+fn audit_capacity(arg: Arg<'_>) -> PyResult<usize> {
+    let obj = match arg {
+        Arg::Omitted => return Ok(agentguard::DEFAULT_AUDIT_CAPACITY),
+        Arg::Given(obj) => obj,
+    };
+    if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err(format!(
+            "audit_capacity must be an int, not {}",
+            convert::type_name(&obj)
+        )));
+    }
+    obj.extract::<i64>()
+        .ok()
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "audit_capacity must be a non-negative int no larger than sys.maxsize, got {}",
+                obj.repr().map(|r| r.to_string()).unwrap_or_default()
+            ))
+        })
 }
 
 #[pymethods]
@@ -361,7 +540,7 @@ impl Policy {
         on_approval = None,
         name = None,
         on_decision = None,
-        audit_capacity = agentguard::DEFAULT_AUDIT_CAPACITY as i64,
+        audit_capacity = Arg::Omitted,
     ))]
     #[pyo3(
         text_signature = "(*, allow=None, deny=None, require_approval=None, default='deny', \
@@ -380,7 +559,7 @@ impl Policy {
         on_approval: Option<&Bound<'_, PyAny>>,
         name: Option<&Bound<'_, PyAny>>,
         on_decision: Option<&Bound<'_, PyAny>>,
-        audit_capacity: i64,
+        audit_capacity: Arg<'_>,
     ) -> PyResult<Policy> {
         // The keywords become the file format's JSON object, so the core's
         // strict parser judges them and words every error.
@@ -406,11 +585,7 @@ impl Policy {
             }
         }
         let spec = PolicySpec::from_value(&Value::Object(map)).map_err(|e| policy_error(py, &e))?;
-        let capacity = usize::try_from(audit_capacity).map_err(|_| {
-            PyValueError::new_err(format!(
-                "audit_capacity must be a non-negative int, got {audit_capacity}"
-            ))
-        })?;
+        let capacity = self::audit_capacity(audit_capacity)?;
         let strings = Strings::new(&spec);
         let core = agentguard::Policy::new(spec).map_err(|e| policy_error(py, &e))?;
         let given = Callbacks {
@@ -432,14 +607,37 @@ impl Policy {
         })
     }
 
-    /// Decides whether `tool` may run: a `PolicyResult` with the decision,
-    /// the reason and the matched rule. Runs the approval callback for an
-    /// approval-gated tool, records an `AuditEntry` (with `context`, a dict
-    /// kept as given) when auditing is on, and calls `on_deny` after a deny.
+    /// Decides whether `tool` may run, and nothing else: the `PolicyResult`
+    /// (decision, reason, matched rule, `rule`) that `check` starts from.
+    /// Pure: no approval callback, no audit entry, no `on_decision` or
+    /// `on_deny`. For asking "does this need approval?" before running a
+    /// tool.
     ///
     /// Raises `TypeError` if `tool` is not a `str`, `UnicodeEncodeError` if
-    /// it holds a lone surrogate, and whatever a callback raises (nothing
-    /// is allowed then).
+    /// it holds a lone surrogate, and `PolicyError` (a `ValueError`, kind
+    /// `"too_long"`) if it is over 1 MiB of UTF-8.
+    fn evaluate<'py>(&self, tool: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PolicyResult>> {
+        let py = tool.py();
+        let (name, tool) = Self::tool_name(tool)?;
+        self.py_result(py, tool, self.evaluate_name(py, name))
+    }
+
+    /// Decides whether `tool` may run: a `PolicyResult` with the decision,
+    /// the reason and the matched rule. The flow, in this order: evaluate;
+    /// for an approval-gated tool, ask `on_approval`, which must return
+    /// `True` or `False`; record an `AuditEntry` when auditing is on (with a
+    /// copy of `context` made now), then give it to `on_decision` (it is
+    /// already in `audit_log`); after a deny, call `on_deny`.
+    ///
+    /// Raises `TypeError` if `tool` is not a `str`, `UnicodeEncodeError` if
+    /// it holds a lone surrogate, `PolicyError` (a `ValueError`) if it is
+    /// over 1 MiB of UTF-8, and `TypeError` if `context` cannot be copied.
+    /// Callbacks fail closed: whatever one raises propagates (an approver's
+    /// before anything is recorded; `on_decision`'s or `on_deny`'s after the
+    /// entry is recorded and both have run), so no result comes back. An
+    /// approver that returns anything but a `bool` (a string, `None`, a
+    /// coroutine) and an `async def` `on_decision` or `on_deny` are a
+    /// `TypeError` too (use `check_async`).
     #[pyo3(signature = (tool, *, context = None))]
     fn check<'py>(
         &self,
@@ -458,18 +656,127 @@ impl Policy {
         tool: &Bound<'py, PyAny>,
         context: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PolicyResult>> {
+        enforced(self.decide(tool, context)?)
+    }
+
+    /// `check` for asynchronous callbacks, as a coroutine: `await
+    /// policy.check_async(tool, context=...)`. An `async def` (or otherwise
+    /// awaitable) `on_approval` is awaited and must settle to `True` or
+    /// `False`; awaitables returned by `on_decision` and `on_deny` are
+    /// awaited after both have run, and the first failure is raised.
+    /// Synchronous callbacks work too. Same order, results and errors as
+    /// `check`.
+    #[pyo3(signature = (tool, *, context = None))]
+    fn check_async<'py>(
+        slf: &Bound<'py, Self>,
+        tool: &Bound<'py, PyAny>,
+        context: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        types(py)?.check_async.bind(py).call1((slf, tool, context))
+    }
+
+    /// `enforce` for asynchronous callbacks, as a coroutine: `check_async`,
+    /// then `ToolDenied` / `ApprovalRequired` as `enforce` raises them.
+    #[pyo3(signature = (tool, *, context = None))]
+    fn enforce_async<'py>(
+        slf: &Bound<'py, Self>,
+        tool: &Bound<'py, PyAny>,
+        context: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        types(py)?
+            .enforce_async
+            .bind(py)
+            .call1((slf, tool, context))
+    }
+
+    /// Step 1 of `check_async` (see `agentguard._aio`): the arguments, the
+    /// context copy, the verdict and the approver's answer. Returns the step
+    /// and, when the approver's answer must be awaited, the awaitable.
+    fn _async_start<'py>(
+        &self,
+        tool: &Bound<'py, PyAny>,
+        context: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<(Bound<'py, FlowStep>, Option<Bound<'py, PyAny>>)> {
         let py = tool.py();
-        let result = self.decide(tool, context)?;
-        let class = match result.get().core_decision() {
-            Decision::Allow => return Ok(result),
-            Decision::Deny => &types(py)?.tool_denied,
-            Decision::RequireApproval => &types(py)?.approval_required,
+        let (name, tool) = Self::tool_name(tool)?;
+        let context = self.context(context)?;
+        let verdict = self.evaluate_name(py, name);
+        let mut hooks = PyHooks::new(self, tool, Mode::Async);
+        let (verdict, approval) = match self
+            .core
+            .ask_approval(name, verdict, &mut hooks, Mode::Async)
+            .map_err(|e| flow_error(py, e))?
+        {
+            Approval::Decided(v) => (v, None),
+            Approval::Pending(v) => {
+                let Some(awaitable) = hooks.approval.take() else {
+                    return Err(PyRuntimeError::new_err(
+                        "on_approval's answer is pending but there is nothing to await",
+                    ));
+                };
+                (v, Some(awaitable))
+            }
         };
-        let kwargs = PyDict::new(py);
-        kwargs.set_item("tool", result.getattr("tool")?)?;
-        kwargs.set_item("reason", result.getattr("reason")?)?;
-        kwargs.set_item("matched_rule", result.getattr("matched_rule")?)?;
-        Err(PyErr::from_value(class.bind(py).call((), Some(&kwargs))?))
+        let step = FlowStep {
+            tool: tool.clone().unbind(),
+            verdict,
+            context,
+        };
+        Ok((Bound::new(py, step)?, approval))
+    }
+
+    /// Step 2 of `check_async`: the approver's settled value, applied by
+    /// the core (`True` allows, `False` denies, anything else is an error).
+    fn _async_answer<'py>(
+        &self,
+        step: &Bound<'py, FlowStep>,
+        value: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, FlowStep>> {
+        let py = step.py();
+        let s = step.get();
+        let tool = s.tool.bind(py);
+        let mut hooks = PyHooks::new(self, tool, Mode::Async);
+        let answer = hooks.answer(value)?;
+        // An awaitable that settled to another awaitable is not an answer
+        // (the core says so); it will never be awaited.
+        if let Some(unawaited) = hooks.approval.take() {
+            types(py)?.close_unawaited(&unawaited);
+        }
+        let verdict = self
+            .core
+            .answer_approval(s.verdict, answer, Mode::Async, &Names::PYTHON)
+            .map_err(|e| core_error(py, &e))?;
+        let next = FlowStep {
+            tool: s.tool.clone_ref(py),
+            verdict,
+            context: s.context.clone(),
+        };
+        Bound::new(py, next)
+    }
+
+    /// Step 3 of `check_async`: the core records the entry and runs
+    /// `on_decision` and `on_deny`. Returns the result, the awaitables they
+    /// returned (in order) and the first failure so far (an exception
+    /// object, or `None`): `check_async` awaits them all before raising.
+    fn _async_record<'py>(&self, step: &Bound<'py, FlowStep>) -> PyResult<Recorded<'py>> {
+        let py = step.py();
+        let s = step.get();
+        let tool = s.tool.bind(py);
+        let name = tool.to_str()?;
+        let mut hooks = PyHooks::new(self, tool, Mode::Async);
+        let recorded =
+            self.core
+                .record(name, s.verdict, s.context.clone(), &mut hooks, Mode::Async);
+        let failure = recorded
+            .err()
+            .map(|e| flow_error(py, e).into_value(py).into_bound(py).into_any());
+        let result = match hooks.result.take() {
+            Some(result) => result,
+            None => self.py_result(py, tool, s.verdict)?,
+        };
+        Ok((result, PyList::new(py, hooks.pending)?, failure))
     }
 
     /// The policy's name.
@@ -482,12 +789,7 @@ impl Policy {
     /// entries).
     #[getter]
     fn audit_log<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let copies: Vec<_> = self
-            .lock_log(py)
-            .log
-            .entries()
-            .map(|e| clone_entry(py, e))
-            .collect();
+        let copies: Vec<_> = self.lock_log(py).log.entries().cloned().collect();
         let entries = copies
             .into_iter()
             .map(|e| Bound::new(py, AuditEntry::new_from(e)))
@@ -580,7 +882,7 @@ impl Policy {
         let this = slf.get();
         let (copies, dropped, capacity) = {
             let trail = this.lock_log(py);
-            let copies: Vec<_> = trail.log.entries().map(|e| clone_entry(py, e)).collect();
+            let copies: Vec<_> = trail.log.entries().cloned().collect();
             (copies, trail.dropped(), trail.log.capacity())
         };
         let entries = copies
@@ -648,7 +950,7 @@ impl Policy {
                         convert::type_name(&item)
                     ))
                 })?;
-                entries.push(clone_entry(py, entry.get().inner()));
+                entries.push(entry.get().inner().clone());
             }
         }
         let dropped: u64 = match state.get_item("audit_dropped")? {

@@ -1,6 +1,20 @@
 """Type stubs for the native half of agentguard (``agentguard._native``)."""
 
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Type, TypeVar
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+)
 
 from ._types import Decision
 
@@ -13,8 +27,16 @@ def fnmatch(name: str, pattern: str, /) -> bool:
     """Whether ``name`` matches the fnmatch ``pattern`` (CPython's
     ``fnmatch.fnmatchcase``): the matcher every policy uses."""
 
+#: (Stub-only aliases.) The structured rule that decided: ``{"list": "deny", "index": 0}`` (a
+#: pattern of one of the lists) or ``{"id": "..."}`` (a rule of ``rules``).
+_RuleRef = Dict[str, Union[str, int]]
+#: A shadow rule that fired: ``{"id": "...", "decision": "deny"}``.
+_ShadowHit = Dict[str, str]
+
 class PolicyResult:
-    """The outcome of ``Policy.check``: frozen, compared and hashed by value."""
+    """The outcome of ``Policy.check`` / ``Policy.evaluate``: frozen, with
+    tokenfence's fields, equality, hash and ``repr``, plus ``rule``,
+    ``shadow`` and ``to_dict()``."""
 
     def __init__(
         self,
@@ -22,10 +44,12 @@ class PolicyResult:
         tool: str,
         reason: str,
         matched_rule: Optional[str] = None,
+        rule: Optional[_RuleRef] = None,
+        shadow: Optional[Iterable[_ShadowHit]] = None,
     ) -> None: ...
     @property
     def decision(self) -> Decision:
-        """The ``Decision`` member."""
+        """The ``Decision`` member (equal to its string value)."""
     @property
     def tool(self) -> str:
         """The tool name that was checked."""
@@ -36,6 +60,13 @@ class PolicyResult:
     def matched_rule(self) -> Optional[str]:
         """The pattern that decided, or ``None`` when the default decided."""
     @property
+    def rule(self) -> Optional[_RuleRef]:
+        """The rule that decided, structured (``{"list": "deny", "index": 0}``),
+        or ``None`` when the default decided."""
+    @property
+    def shadow(self) -> Tuple[_ShadowHit, ...]:
+        """The shadow rules that fired (reported, never enforced)."""
+    @property
     def allowed(self) -> bool:
         """``True`` if the tool may run now (no approval pending)."""
     @property
@@ -44,11 +75,15 @@ class PolicyResult:
     @property
     def needs_approval(self) -> bool:
         """``True`` if the tool needs a human's approval first."""
+    def to_dict(self) -> Dict[str, Any]:
+        """The JSON form every binding shares: ``{"tool", "decision", "reason",
+        "matched_rule", "rule", "shadow"}``."""
     def __eq__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
 
 class AuditEntry:
-    """One recorded decision (tokenfence's ``AuditEntry``); immutable."""
+    """One recorded decision (tokenfence's ``AuditEntry``); immutable, a
+    record of the moment (its context is a copy made at decision time)."""
 
     def __init__(
         self,
@@ -58,6 +93,7 @@ class AuditEntry:
         reason: str,
         matched_rule: Optional[str] = None,
         context: Optional[Dict[str, Any]] = None,
+        shadow: Optional[Iterable[_ShadowHit]] = None,
     ) -> None: ...
     @property
     def timestamp(self) -> float:
@@ -76,9 +112,13 @@ class AuditEntry:
         """The pattern that decided, or ``None``."""
     @property
     def context(self) -> Dict[str, Any]:
-        """The context passed to ``check`` (the same object), or ``{}``."""
+        """A fresh copy of the context as it was at decision time, or ``{}``."""
+    @property
+    def shadow(self) -> Tuple[_ShadowHit, ...]:
+        """The shadow rules that fired (reported, never enforced)."""
     def to_dict(self) -> Dict[str, Any]:
-        """tokenfence's ``to_dict()``: ``matched_rule`` and ``context`` only when present."""
+        """tokenfence's ``to_dict()``: ``matched_rule``, ``context`` and
+        ``shadow`` only when present."""
     def __eq__(self, other: object) -> bool: ...
 
 class Policy:
@@ -95,7 +135,7 @@ class Policy:
         default: str = "deny",
         audit: bool = True,
         on_deny: Optional[Callable[[PolicyResult], object]] = None,
-        on_approval: Optional[Callable[[PolicyResult], object]] = None,
+        on_approval: Optional[Callable[[PolicyResult], Union[bool, Awaitable[bool]]]] = None,
         name: Optional[str] = None,
         on_decision: Optional[Callable[[AuditEntry], object]] = None,
         audit_capacity: int = 10000,
@@ -112,11 +152,22 @@ class Policy:
     @property
     def audit_capacity(self) -> int:
         """The most entries ``audit_log`` keeps."""
+    def evaluate(self, tool: str) -> PolicyResult:
+        """Decide whether ``tool`` may run, and nothing else (no approver, no
+        audit entry, no callback)."""
     def check(self, tool: str, *, context: Optional[Dict[str, Any]] = None) -> PolicyResult:
         """Decide whether ``tool`` may run (runs callbacks, records the audit entry)."""
     def enforce(self, tool: str, *, context: Optional[Dict[str, Any]] = None) -> PolicyResult:
         """Like ``check``; raises ``ToolDenied`` for a deny and ``ApprovalRequired``
         for an unapproved approval-gated tool."""
+    def check_async(
+        self, tool: str, *, context: Optional[Dict[str, Any]] = None
+    ) -> Awaitable[PolicyResult]:
+        """``check`` as a coroutine that awaits asynchronous callbacks."""
+    def enforce_async(
+        self, tool: str, *, context: Optional[Dict[str, Any]] = None
+    ) -> Awaitable[PolicyResult]:
+        """``enforce`` as a coroutine that awaits asynchronous callbacks."""
     def clear_audit(self) -> None:
         """Clear the audit log and the dropped count."""
     def to_dict(self) -> Dict[str, Any]:
@@ -129,7 +180,7 @@ class Policy:
         data: Mapping[str, Any],
         *,
         on_deny: Optional[Callable[[PolicyResult], object]] = ...,
-        on_approval: Optional[Callable[[PolicyResult], object]] = ...,
+        on_approval: Optional[Callable[[PolicyResult], Union[bool, Awaitable[bool]]]] = ...,
         on_decision: Optional[Callable[[AuditEntry], object]] = ...,
         audit_capacity: int = ...,
     ) -> _P:
@@ -140,7 +191,7 @@ class Policy:
         text: str,
         *,
         on_deny: Optional[Callable[[PolicyResult], object]] = ...,
-        on_approval: Optional[Callable[[PolicyResult], object]] = ...,
+        on_approval: Optional[Callable[[PolicyResult], Union[bool, Awaitable[bool]]]] = ...,
         on_decision: Optional[Callable[[AuditEntry], object]] = ...,
         audit_capacity: int = ...,
     ) -> _P:

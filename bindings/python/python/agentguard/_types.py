@@ -16,12 +16,27 @@ __all__ = [
 ]
 
 
-class Decision(Enum):
-    """The outcome of a policy check (the values of tokenfence's ``Decision``)."""
+class Decision(str, Enum):
+    """The outcome of a policy check (the values of tokenfence's ``Decision``).
+
+    A member compares equal to its string value and hashes like it
+    (``result.decision == "deny"``, ``"deny" in {Decision.DENY}``), where
+    tokenfence's plain ``Enum`` silently compares unequal. ``repr``,
+    ``str`` and ``format`` are tokenfence's: ``<Decision.DENY: 'deny'>``,
+    ``Decision.DENY``.
+    """
 
     ALLOW = "allow"
     DENY = "deny"
     REQUIRE_APPROVAL = "require_approval"
+
+    # A str mixin would print the value in format() (and in str() from
+    # Python 3.12 on for some enum flavours); keep tokenfence's text.
+    def __str__(self) -> str:
+        return f"{type(self).__name__}.{self._name_}"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 class AgentGuardError(Exception):
@@ -34,18 +49,26 @@ TokenFenceError = AgentGuardError
 
 
 class PolicyError(AgentGuardError, ValueError):
-    """An invalid policy: an unknown key, a wrong type, a bad ``default``.
+    """An invalid policy (an unknown or repeated key, a wrong type, a bad
+    ``default``) or an input over a limit (a tool name over 1 MiB).
 
     ``str(err)`` says what and where (``allow[2]: expected a string pattern,
     got number 5``). Attributes:
 
-    - ``kind``: ``"json"``, ``"not_an_object"``, ``"unknown_key"``,
-      ``"wrong_type"``, ``"invalid_value"`` or ``"missing_field"``;
-    - ``field``: the offending key (the unknown key itself), or ``None``;
+    - ``kind``: the core's kind: ``"json"``, ``"not_an_object"``,
+      ``"unknown_key"``, ``"duplicate_key"``, ``"wrong_type"``,
+      ``"invalid_value"``, ``"missing_field"`` or ``"too_long"``;
+    - ``field``: the offending key (the unknown or repeated key itself), or
+      ``None``;
     - ``index``: the position inside a list field, or ``None``.
 
     A ``ValueError``, and an ``AgentGuardError`` (alias ``TokenFenceError``,
     which tokenfence raises for a bad ``default``).
+
+    The decision flow's refusals of a callback's answer are ``TypeError``
+    instead, with the core's ``kind`` too: ``"not_a_bool"`` (an approver
+    returned something other than ``True`` or ``False``) and
+    ``"async_hook"`` (a coroutine in ``check``/``enforce``).
     """
 
     def __init__(
