@@ -9,7 +9,7 @@
 import { fieldOf, jsonText, objectText } from "./data.js";
 import { ApprovalRequired, PolicyError, ToolDenied, structured } from "./errors.js";
 import { describe, isWellFormed, loneSurrogateAt } from "./util.js";
-import { WasmPolicy, formatKeys, fromCore, releaseScratch, requireWasm, writeName } from "./wasm.js";
+import { WasmPolicy, failure, formatKeys, fromCore, releaseScratch, requireWasm, writeName } from "./wasm.js";
 
 /** The core's `DEFAULT_AUDIT_CAPACITY`. */
 const DEFAULT_AUDIT_CAPACITY = 10_000;
@@ -34,6 +34,10 @@ const CACHE_MAX_NAME = 256;
 const INVALID_CODE = 0xffffffff;
 /** The code that asks WasmPolicy.decide to evaluate the name first. */
 const EVALUATE = 0xffffffff;
+/** What WasmPolicy's flow calls return when they failed (the error: takeFailure()). */
+const FAILED = 0xffffffff;
+/** Marks a name argument as the id of a name wasm remembers (bindings/wasm: NAME_ID). */
+const NAME_ID = 0x80000000;
 
 /** The callbacks WasmPolicy is told about (bindings/wasm: ON_APPROVAL, ...). */
 const ON_APPROVAL = 1;
@@ -275,9 +279,12 @@ export class Policy {
   // The log as it was when free() released the wasm memory.
   #finalLog = null;
   #finalDropped = 0;
-  // Caches: verdict code -> its result data; tool -> pure PolicyResult.
+  // Caches: verdict code -> its result data; tool -> id, the index of its
+  // pure PolicyResult in #results and of the name wasm remembers for it
+  // (WasmPolicy.remember), so that a cached name is not written again.
   #infos = new Map();
   #cache = new Map();
+  #results = [];
   #hits = 0;
   #skip = 0;
   #sampling = false;
@@ -374,6 +381,7 @@ export class Policy {
     this.#finalDropped = w.auditDropped;
     this.#w = null;
     this.#cache = new Map();
+    this.#results = [];
     // Inside a callback, the flow that called it still runs in this object.
     if (this.#depth > 0) this.#freeLater = w;
     else w.free();
@@ -421,7 +429,12 @@ export class Policy {
     return r !== null && infoOf(r).code === code ? r : this.#result(frame.tool, code);
   }
 
-  #remember(tool, r) {
+  /**
+   * Caches `r`, the pure result for `tool` (whose checks then pass it to
+   * wasm by id). `len`: the name's bytes still in the scratch buffer, or -1
+   * when a callback may have written another name there since.
+   */
+  #remember(w, tool, r, len) {
     if (tool.length > CACHE_MAX_NAME) return;
     if (this.#skip > 0) {
       this.#skip--;
@@ -435,8 +448,15 @@ export class Policy {
       this.#sampling = this.#hits * 4 < misses;
       this.#hits = 0;
       cache.clear();
+      this.#results.length = 0;
+      w.forgetNames();
     }
-    cache.set(tool, r);
+    const id = w.remember(len === -1 ? writeName(tool) : len);
+    if (id !== this.#results.length) {
+      throw structured(new Error("agentguard: the name cache is out of step with wasm (a bug; please report it)"), "internal");
+    }
+    cache.set(tool, id);
+    this.#results.push(r);
     if (this.#sampling) this.#skip = SAMPLE - 1;
   }
 
@@ -449,16 +469,16 @@ export class Policy {
       throw structured(new Error("agentguard: the tool name could not be read in wasm (a bug; please report it)"), "internal");
     }
     const r = this.#result(tool, code);
-    this.#remember(tool, r);
+    this.#remember(w, tool, r, len);
     return r;
   }
 
   /** The pure result for `tool`, from the cache or from wasm. */
   #pure(w, tool) {
-    const r = this.#cache.get(tool);
-    if (r !== undefined) {
+    const id = this.#cache.get(tool);
+    if (id !== undefined) {
       this.#hits++;
-      return r;
+      return this.#results[id];
     }
     return this.#evaluate(w, tool);
   }
@@ -475,36 +495,38 @@ export class Policy {
   }
 
   /**
-   * Runs a flow step in wasm (`call(w)`) for `tool`, with the frame its
-   * callbacks read. What a callback threw comes out untouched; the core's
-   * flow errors as TypeError / RangeError with `kind`.
+   * Runs the flow in wasm (WasmPolicy.decide, or .record for checkAsync) for
+   * the name written to the scratch buffer, with the frame its callbacks
+   * read. What a callback threw comes out untouched; the core's flow errors
+   * as TypeError / RangeError with `kind`.
    */
-  #run(w, tool, context, result, pending, call) {
+  #flow(w, record, len, code, text, tool, context, result, pending) {
     if (this.#callbacks === 0) {
-      try {
-        return call(w);
-      } catch (e) {
-        throw fromCore(e, "type");
-      } finally {
-        releaseScratch();
-      }
+      // No callback can run: no frame, no hooks to pass, nothing to catch
+      // but a failure; and nothing runs before the entry is made, so the
+      // time can be read here.
+      const out = record ? w.record(len, code, this.#hooks, text) : w.decideBare(len, code, Date.now(), text);
+      releaseScratch();
+      if (out === FAILED) throw failure("type");
+      return out;
     }
     const outer = this.#frame;
     this.#frame = { tool, context, result, pending };
     this.#depth++;
+    let out;
     try {
-      return call(w);
-    } catch (e) {
-      throw fromCore(e, "type");
+      out = record ? w.record(len, code, this.#hooks, text) : w.decide(len, code, this.#hooks, text);
     } finally {
       this.#frame = outer;
       this.#depth--;
-      releaseScratch();
       if (this.#depth === 0 && this.#freeLater !== null) {
         this.#freeLater.free();
         this.#freeLater = null;
       }
     }
+    releaseScratch();
+    if (out === FAILED) throw failure("type");
+    return out;
   }
 
   /** The pure step alone: no approver, no audit entry, no callback. */
@@ -517,24 +539,35 @@ export class Policy {
    * approval-gated tool, and records the decision: the core's flow.
    */
   check(tool, options) {
-    const context = options === undefined ? null : contextOf(options);
-    const text = context === null ? undefined : contextText(context);
+    let context = null;
+    let text;
+    if (options !== undefined) {
+      context = contextOf(options);
+      text = contextText(context);
+    }
     const w = this.#live();
-    let r = this.#cache.get(tool);
-    if (r === undefined && this.#audit) {
+    const id = this.#cache.get(tool);
+    let r;
+    let name;
+    if (id !== undefined) {
+      this.#hits++;
+      r = this.#results[id];
+      name = id | NAME_ID;
+    } else if (this.#audit) {
       // One call: wasm evaluates the name and runs the flow.
       const len = writeName(tool);
-      const code = this.#run(w, tool, context, null, null, (w) => w.decide(len, EVALUATE, this.#hooks, text));
+      const code = this.#flow(w, false, len, EVALUATE, text, tool, context, null, null);
       r = this.#result(tool, code);
-      if (infoOf(r).pure) this.#remember(tool, r);
+      if (infoOf(r).pure) this.#remember(w, tool, r, this.#callbacks === 0 ? len : -1);
       return r;
+    } else {
+      r = this.#evaluate(w, tool);
+      name = -1;
     }
-    if (r === undefined) r = this.#evaluate(w, tool);
-    else this.#hits++;
     if (!this.#flows(r)) return r;
-    const len = writeName(tool);
+    if (name === -1) name = writeName(tool);
     const code = infoOf(r).code;
-    const final = this.#run(w, tool, context, r, null, (w) => w.decide(len, code, this.#hooks, text));
+    const final = this.#flow(w, false, name, code, text, tool, context, r, null);
     return final === code ? r : this.#result(tool, final);
   }
 
@@ -550,29 +583,26 @@ export class Policy {
    * core's steps one by one, awaiting what is pending in between.
    */
   async checkAsync(tool, options) {
-    const context = options === undefined ? null : contextOf(options);
-    const text = context === null ? undefined : contextText(context);
-    const pure = this.#pure(this.#live(), tool);
-    let r = pure;
+    let context = null;
+    let text;
+    if (options !== undefined) {
+      context = contextOf(options);
+      text = contextText(context);
+    }
+    let r = this.#pure(this.#live(), tool);
     if (r.needsApproval && this.#onApproval !== null) {
       // A throw or a rejection propagates: nothing is recorded or allowed.
       const answer = answerOf(await this.#onApproval(r, context));
-      let code;
-      try {
-        code = this.#live().answerApproval(infoOf(r).code, answer);
-      } catch (e) {
-        throw fromCore(e, "type");
-      }
+      const code = this.#live().answerApproval(infoOf(r).code, answer);
+      if (code === FAILED) throw failure("type");
       r = this.#result(tool, code);
     }
     if (!this.#flows(r)) return r;
     const pending = [];
     let error = NO_ERROR;
     try {
-      const w = this.#live();
-      const len = writeName(tool);
-      const code = infoOf(r).code;
-      this.#run(w, tool, context, r, pending, (w) => w.record(len, code, this.#hooks, text));
+      // Written again: other checks ran while this one awaited.
+      this.#flow(this.#live(), true, writeName(tool), infoOf(r).code, text, tool, context, r, pending);
     } catch (e) {
       error = e;
     }

@@ -119,6 +119,11 @@ export function fromCore(e, as) {
   return structured(new TypeError(display), kind, field, index);
 }
 
+/** The error of the wasm flow call that just returned FAILED, as `fromCore` makes it. */
+export function failure(as) {
+  return fromCore(glue.takeFailure(), as);
+}
+
 /** The keys of the formats read from caller objects, from the core (bindings/wasm: formatKeys). */
 let keys = null;
 export function formatKeys() {

@@ -42,6 +42,11 @@ const INVALID: u32 = u32::MAX;
 /// The code JavaScript passes to [`WasmPolicy::decide`] when it has no
 /// verdict cached for the name: evaluate it first.
 const EVALUATE: u32 = u32::MAX;
+/// What the flow calls return when they failed: the error (a callback's
+/// exception, or a [`CoreError`]) waits in [`take_failure`]. A `Result`
+/// return would make wasm-bindgen allocate a JavaScript array per call, on
+/// the hottest path of the package.
+const FAILED: u32 = u32::MAX;
 
 const DENY: u32 = 0;
 const APPROVAL: u32 = 1;
@@ -50,6 +55,11 @@ const APPROVAL_DENIED: u32 = 3;
 const ALLOW: u32 = 4;
 const NOT_IN_ALLOW_LIST: u32 = 5;
 const NO_MATCHING_RULE: u32 = 6;
+
+/// A name argument with this bit set is an id in the policy's table of
+/// remembered names ([`WasmPolicy::remember`]), not a length of bytes in
+/// the scratch buffer.
+const NAME_ID: usize = 1 << 31;
 
 /// Which callbacks the JavaScript policy has, as [`WasmPolicy::new`] gets
 /// them: the flow calls into JavaScript only for these.
@@ -158,6 +168,29 @@ fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, JsValue> {
 
 thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static FAILURE: RefCell<Option<JsValue>> = const { RefCell::new(None) };
+}
+
+/// A flow call's outcome as a code: the value, or [`FAILED`] with the error
+/// kept for [`take_failure`]. (No valid code or result is `FAILED`: a
+/// verdict code's tag is at most 6.)
+fn code_or_failed(outcome: Result<u32, JsValue>) -> u32 {
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            FAILURE.with(|f| *f.borrow_mut() = Some(e));
+            FAILED
+        }
+    }
+}
+
+/// The error of the flow call that just returned [`FAILED`] (JavaScript
+/// takes it at once, before anything else can run).
+#[wasm_bindgen(js_name = takeFailure)]
+pub fn take_failure() -> JsValue {
+    FAILURE
+        .with(|f| f.borrow_mut().take())
+        .unwrap_or_else(|| internal("a flow call failed without an error"))
 }
 
 /// Makes the scratch buffer at least `len` bytes long (exactly `len` when it
@@ -300,14 +333,27 @@ pub struct WasmPolicy {
     // length of an append or a read, never across a call into JavaScript.
     log: RefCell<AuditLog<JsonMap>>,
     callbacks: u32,
+    // The names JavaScript's per-name cache holds, by id: a cached name is
+    // passed as its id instead of being written again (see NAME_ID).
+    names: RefCell<Vec<Box<str>>>,
 }
 
 /// The flow's [`Hooks`] for one check: JavaScript's callbacks (only those
-/// the policy has) and this policy's log.
+/// the policy has; none without `js`) and this policy's log.
 struct Bridge<'a> {
     log: &'a RefCell<AuditLog<JsonMap>>,
+    js: Option<&'a JsHooks>,
     callbacks: u32,
-    js: &'a JsHooks,
+    /// The time JavaScript read at the call, in milliseconds, when no
+    /// callback can run before the entry is made (else it is asked then).
+    now_ms: Option<f64>,
+}
+
+impl Bridge<'_> {
+    /// The JavaScript hooks, if the policy has callback `which`.
+    fn has(&self, which: u32) -> Option<&JsHooks> {
+        self.js.filter(|_| self.callbacks & which != 0)
+    }
 }
 
 impl Hooks<JsonMap> for Bridge<'_> {
@@ -315,18 +361,16 @@ impl Hooks<JsonMap> for Bridge<'_> {
     const NAMES: Names = Names::JS;
 
     fn now(&mut self) -> f64 {
-        date_now() / 1000.0
+        self.now_ms.unwrap_or_else(date_now) / 1000.0
     }
 
     fn approve(&mut self, _: &str, pending: Verdict) -> Option<Result<Answer, JsValue>> {
-        if self.callbacks & ON_APPROVAL == 0 {
-            return None;
-        }
-        Some(self.js.approve(encode(pending.rule)).map(|v| answer_of(&v)))
+        let js = self.has(ON_APPROVAL)?;
+        Some(js.approve(encode(pending.rule)).map(|v| answer_of(&v)))
     }
 
     fn has_on_decision(&self) -> bool {
-        self.callbacks & ON_DECISION != 0
+        self.has(ON_DECISION).is_some()
     }
 
     fn append(&mut self, entry: AuditEntry) {
@@ -335,17 +379,17 @@ impl Hooks<JsonMap> for Bridge<'_> {
     }
 
     fn on_decision(&mut self, entry: &AuditEntry) -> Result<Returned, JsValue> {
-        if self.callbacks & ON_DECISION == 0 {
-            return Ok(Returned::Done);
+        match self.has(ON_DECISION) {
+            Some(js) => js.decision(&entry_json(entry)?).map(returned),
+            None => Ok(Returned::Done),
         }
-        self.js.decision(&entry_json(entry)?).map(returned)
     }
 
     fn on_deny(&mut self, _: &str, verdict: Verdict) -> Result<Returned, JsValue> {
-        if self.callbacks & ON_DENY == 0 {
-            return Ok(Returned::Done);
+        match self.has(ON_DENY) {
+            Some(js) => js.deny(encode(verdict.rule)).map(returned),
+            None => Ok(Returned::Done),
         }
-        self.js.deny(encode(verdict.rule)).map(returned)
     }
 }
 
@@ -370,6 +414,7 @@ impl WasmPolicy {
             // Saturating: no log can hold more entries than memory anyway.
             log: RefCell::new(AuditLog::with_capacity(audit_capacity as usize)),
             callbacks,
+            names: RefCell::new(Vec::new()),
         })
     }
 
@@ -382,63 +427,77 @@ impl WasmPolicy {
         })
     }
 
+    /// Keeps the `len` bytes of the scratch buffer as a name for later
+    /// calls to pass by id, the twin of JavaScript's per-name cache. Returns
+    /// the id (ids count up from 0 until [`WasmPolicy::forget_names`]), or
+    /// [`INVALID`].
+    pub fn remember(&self, len: usize) -> u32 {
+        SCRATCH.with(|s| match name_in(&s.borrow(), len) {
+            Ok(tool) => {
+                let mut names = self.names.borrow_mut();
+                names.push(tool.into());
+                (names.len() - 1) as u32
+            }
+            Err(_) => INVALID,
+        })
+    }
+
+    /// Forgets every remembered name (JavaScript emptied its cache).
+    #[wasm_bindgen(js_name = forgetNames)]
+    pub fn forget_names(&self) {
+        let names = std::mem::take(&mut *self.names.borrow_mut());
+        drop(names);
+    }
+
     /// `check()`: the core's synchronous flow ([`Policy::decide_from`]) for
     /// the name in the scratch buffer, from its verdict `code` ([`EVALUATE`]:
     /// none cached yet), with `context` (JSON text of a non-empty object)
-    /// for the audit entry. Returns the final verdict code; throws what a
-    /// callback threw, or the core's flow error.
-    pub fn decide(
-        &self,
-        len: usize,
-        code: u32,
-        hooks: &JsHooks,
-        context: Option<String>,
-    ) -> Result<u32, JsValue> {
-        let context = parse_context(context)?;
-        self.with_name(len, |tool| {
-            check_name(tool).map_err(|e| thrown(&e))?;
-            let verdict = if code == EVALUATE {
-                self.inner.evaluate(tool)
-            } else {
-                self.verdict(code)?
-            };
-            let mut bridge = self.bridge(hooks);
-            self.inner
-                .decide_from(tool, verdict, context, &mut bridge)
-                .map(|v| encode(v.rule))
-                .map_err(flow_error)
-        })
+    /// for the audit entry. Returns the final verdict code, or [`FAILED`]
+    /// with what a callback threw or the core's flow error.
+    pub fn decide(&self, len: usize, code: u32, hooks: &JsHooks, context: Option<String>) -> u32 {
+        self.decide_with(len, code, context, Some(hooks), None)
+    }
+
+    /// [`WasmPolicy::decide`] for a policy without callbacks (no hooks to
+    /// pass: nothing calls back), with the time JavaScript read, in
+    /// milliseconds since the epoch, for the entry: the hottest call of the
+    /// package, `check()` with audit on.
+    #[wasm_bindgen(js_name = decideBare)]
+    pub fn decide_bare(&self, len: usize, code: u32, now_ms: f64, context: Option<String>) -> u32 {
+        if self.callbacks != 0 {
+            return code_or_failed(Err(internal("decideBare on a policy with callbacks")));
+        }
+        self.decide_with(len, code, context, None, Some(now_ms))
     }
 
     /// Step 2 of `checkAsync()`: applies the settled answer of an
     /// asynchronous approver (classified as for [`JsHooks`]) to the pending
-    /// verdict `code` ([`Policy::answer_approval`] in [`Mode::Async`]).
+    /// verdict `code` ([`Policy::answer_approval`] in [`Mode::Async`]): the
+    /// final code, or [`FAILED`].
     #[wasm_bindgen(js_name = answerApproval)]
-    pub fn answer_approval(&self, code: u32, answer: JsValue) -> Result<u32, JsValue> {
-        let verdict = self.verdict(code)?;
-        self.inner
-            .answer_approval(verdict, answer_of(&answer), Mode::Async, &Names::JS)
-            .map(|v| encode(v.rule))
-            .map_err(|e| thrown(&e))
+    pub fn answer_approval(&self, code: u32, answer: JsValue) -> u32 {
+        code_or_failed(self.verdict(code).and_then(|verdict| {
+            self.inner
+                .answer_approval(verdict, answer_of(&answer), Mode::Async, &Names::JS)
+                .map(|v| encode(v.rule))
+                .map_err(|e| thrown(&e))
+        }))
     }
 
     /// Steps 3 and 4 of `checkAsync()`: [`Policy::record`] in
-    /// [`Mode::Async`] (a callback's Promise is JavaScript's to await).
-    pub fn record(
-        &self,
-        len: usize,
-        code: u32,
-        hooks: &JsHooks,
-        context: Option<String>,
-    ) -> Result<(), JsValue> {
-        let context = parse_context(context)?;
-        self.with_name(len, |tool| {
-            let verdict = self.verdict(code)?;
-            let mut bridge = self.bridge(hooks);
-            self.inner
-                .record(tool, verdict, context, &mut bridge, Mode::Async)
-                .map_err(flow_error)
-        })
+    /// [`Mode::Async`] (a callback's Promise is JavaScript's to await). 0,
+    /// or [`FAILED`].
+    pub fn record(&self, len: usize, code: u32, hooks: &JsHooks, context: Option<String>) -> u32 {
+        code_or_failed(parse_context(context).and_then(|context| {
+            self.with_name(len, |tool| {
+                let verdict = self.verdict(code)?;
+                let mut bridge = self.bridge(Some(hooks), None);
+                self.inner
+                    .record(tool, verdict, context, &mut bridge, Mode::Async)
+                    .map(|()| 0)
+                    .map_err(flow_error)
+            })
+        }))
     }
 
     /// A verdict code as `[pure, result]`: whether the pure step can give it
@@ -500,20 +559,60 @@ impl WasmPolicy {
 }
 
 impl WasmPolicy {
-    fn bridge<'a>(&'a self, js: &'a JsHooks) -> Bridge<'a> {
+    fn bridge<'a>(&'a self, js: Option<&'a JsHooks>, now_ms: Option<f64>) -> Bridge<'a> {
         Bridge {
             log: &self.log,
-            callbacks: self.callbacks,
             js,
+            callbacks: self.callbacks,
+            now_ms,
         }
     }
 
-    /// Runs `f` on the name in the scratch buffer.
+    fn decide_with(
+        &self,
+        len: usize,
+        code: u32,
+        context: Option<String>,
+        js: Option<&JsHooks>,
+        now_ms: Option<f64>,
+    ) -> u32 {
+        code_or_failed(parse_context(context).and_then(|context| {
+            self.with_name(len, |tool| {
+                check_name(tool).map_err(|e| thrown(&e))?;
+                let verdict = if code == EVALUATE {
+                    self.inner.evaluate(tool)
+                } else {
+                    self.verdict(code)?
+                };
+                let mut bridge = self.bridge(js, now_ms);
+                self.inner
+                    .decide_from(tool, verdict, context, &mut bridge)
+                    .map(|v| encode(v.rule))
+                    .map_err(flow_error)
+            })
+        }))
+    }
+
+    /// Runs `f` on the name: `len` bytes in the scratch buffer, or a
+    /// remembered name's id (with [`NAME_ID`]).
     fn with_name<T>(
         &self,
         len: usize,
         f: impl FnOnce(&str) -> Result<T, JsValue>,
     ) -> Result<T, JsValue> {
+        if len & NAME_ID != 0 {
+            let names = self.names.borrow();
+            let tool = names
+                .get(len & !NAME_ID)
+                .ok_or_else(|| internal(format!("no remembered name {}", len & !NAME_ID)))?;
+            if self.callbacks == 0 {
+                // No callback can run, so none can remember or forget names.
+                return f(tool);
+            }
+            let tool = tool.to_string();
+            drop(names);
+            return f(&tool);
+        }
         if self.callbacks == 0 {
             // No callback can run (the flow only asks JavaScript for the
             // time), so nothing writes to the scratch buffer meanwhile.
