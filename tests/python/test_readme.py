@@ -34,6 +34,41 @@ def test_tokenfence_accepts_what_the_readme_says_we_reject():
     assert tokenfence.Policy.from_dict({"denny": ["drop_*"], "default": "allow"}).check("drop_table").allowed
 
 
+def test_tokenfence_behaves_as_the_readme_says_for_the_issue_9_differences():
+    import asyncio
+    import json
+    import warnings
+
+    import tokenfence
+
+    db = dict(deny=["drop_*"], require_approval=["write_*"], default="allow")
+    # Any truthy answer approves, "no" included; a coroutine is truthy.
+    assert tokenfence.Policy(**db, on_approval=lambda r: "no").check("write_x").allowed
+
+    async def never():
+        return False
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert tokenfence.Policy(**db, on_approval=lambda r: never()).check("write_x").allowed
+        import gc
+
+        gc.collect()
+    assert any("never awaited" in str(w.message) for w in caught)
+    # The audit entry keeps the caller's dict: changing it rewrites the log.
+    p = tokenfence.Policy(**db)
+    ctx = {"agent_id": "data-bot"}
+    p.check("read_x", context=ctx)
+    ctx["agent_id"] = "someone-else"
+    assert p.audit_log[0].context == {"agent_id": "someone-else"}
+    # A repeated key: json.loads keeps the last, and drop_table is allowed.
+    text = '{"deny": ["drop_*"], "default": "allow", "deny": []}'
+    assert tokenfence.Policy.from_dict(json.loads(text)).check("drop_table").allowed
+    # Decision does not equal its value.
+    assert tokenfence.Policy(**db).check("drop_x").decision != "deny"
+    assert asyncio.iscoroutinefunction(never)
+
+
 def test_quickstart_example_runs():
     run = subprocess.run([sys.executable, str(ROOT / "bindings/python/examples/quickstart.py")],
                          capture_output=True, text=True, timeout=60, check=True)

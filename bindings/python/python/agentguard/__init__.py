@@ -11,7 +11,9 @@ Rust core (the same core as the npm package)::
 
 Stricter than tokenfence, on purpose: ``from_dict`` rejects unknown keys and
 wrong types (``PolicyError``), ``enforce`` raises ``ApprovalRequired`` for an
-unapproved approval-gated tool, and a tool name must be a well-formed ``str``.
+unapproved approval-gated tool, a tool name must be a well-formed ``str``,
+an ``on_approval`` callback must return a real ``bool`` (an ``async def`` one
+needs ``check_async``), and an audit entry keeps a copy of the context.
 """
 
 from ._native import (
