@@ -34,6 +34,14 @@ export type Decision = "allow" | "deny" | "require_approval";
  * The policy file format: exactly the keys of tokenfence's
  * `Policy.to_dict()`. Every key is optional. Unknown keys and wrong types
  * are rejected with a {@link PolicyError} naming the key and index.
+ *
+ * A spec object is read the way its author reads it: each key by property
+ * access, whatever defines it (an own or inherited property, a getter, a
+ * class's), and every own key that is not one of these (enumerable or not,
+ * a symbol) is an unknown key. Values must be JSON data: a `Map`, `Set`,
+ * `Date`, function, symbol, `BigInt`, class instance, `NaN`, or an array
+ * with holes or `undefined` is a `TypeError` naming the key and index (kind
+ * `wrong_type`), never read as an empty list.
  */
 export interface PolicySpec {
   /** The policy's name. Default `"default"` (an empty name also becomes `"default"`). */
@@ -69,15 +77,52 @@ export type Context = Record<string, unknown>;
 /** Options of {@link Policy.check} and friends. */
 export interface CheckOptions {
   /**
-   * Metadata recorded with the decision in the audit entry, kept as given
-   * (an empty object is recorded as no context, as in tokenfence).
+   * Metadata recorded with the decision in the audit entry. The entry holds
+   * a copy made at decision time, so changing the object afterwards does
+   * not change the log; it must be JSON data (plain objects, arrays,
+   * strings, finite numbers, booleans, null; a key holding `undefined` is
+   * left out): anything else (a `Map`, a `Date`, a function, a class
+   * instance, a cycle) is a `TypeError` naming its path
+   * (`context.when`), before anything is decided. An empty object is
+   * recorded as no context, as in tokenfence. Callbacks get the object
+   * itself.
    */
   context?: Context | null | undefined;
 }
 
+/** One of a policy's pattern lists. */
+export type RuleList = "deny" | "require_approval" | "allow";
+
 /**
- * The outcome of a check: a frozen plain object. Results for the same tool
- * name may be the same object.
+ * The rule that decided, structured: a pattern list and the pattern's index
+ * in it, or a rule with conditions by its id.
+ */
+export type RuleRef = { readonly list: RuleList; readonly index: number } | { readonly id: string };
+
+/** A shadow rule that fired: reported, never enforced. */
+export interface ShadowHit {
+  /** The rule's id. */
+  readonly id: string;
+  /** What it would have decided. */
+  readonly decision: Decision;
+}
+
+/**
+ * A result's JSON form, the same in every language (Rust's serde, Python's
+ * `to_dict()`): snake_case, with `null` for a missing matched rule or rule.
+ */
+export interface PolicyResultJSON {
+  tool: string;
+  decision: Decision;
+  reason: string;
+  matched_rule: string | null;
+  rule: { list: RuleList; index: number } | { id: string } | null;
+  shadow: Array<{ id: string; decision: Decision }>;
+}
+
+/**
+ * The outcome of a check or an evaluation (frozen). Results for the same
+ * tool name may be the same object.
  */
 export interface PolicyResult {
   /** The decision. */
@@ -88,12 +133,26 @@ export interface PolicyResult {
   readonly reason: string;
   /** The pattern that decided; `null` when the default decided. */
   readonly matchedRule: string | null;
+  /**
+   * The rule that decided, structured (`{ list: "deny", index: 0 }`); `null`
+   * when the default decided. An approval's outcome keeps the
+   * `require_approval` rule it answered.
+   */
+  readonly rule: RuleRef | null;
+  /** The shadow rules that fired, in file order (empty: none). */
+  readonly shadow: readonly ShadowHit[];
   /** `decision === "allow"`: the tool may run now. */
   readonly allowed: boolean;
   /** `decision === "deny"`: the tool must not run. */
   readonly denied: boolean;
   /** `decision === "require_approval"`: a human must approve it first. */
   readonly needsApproval: boolean;
+  /**
+   * The cross-language JSON form, as the core serialises it: `{"tool",
+   * "decision", "reason", "matched_rule", "rule", "shadow"}` (a fresh object
+   * each call; `JSON.stringify(result)` uses it).
+   */
+  toJSON(): PolicyResultJSON;
 }
 
 /** tokenfence's `AuditEntry.to_dict()`: the cross-language audit record. */
@@ -110,9 +169,15 @@ export interface AuditEntryJSON {
   matched_rule?: string;
   /** Left out when there was no (or an empty) context. */
   context?: Context;
+  /** The shadow rules that fired; left out when none did. */
+  shadow?: Array<{ id: string; decision: Decision }>;
 }
 
-/** One recorded decision (frozen). */
+/**
+ * One recorded decision (frozen, its context too): made by the core, read
+ * from the log in wasm. Each read of {@link Policy.auditLog} gives new
+ * objects with the same contents.
+ */
 export declare class AuditEntry {
   private constructor();
   /** Seconds since the Unix epoch (a float). */
@@ -125,18 +190,22 @@ export declare class AuditEntry {
   readonly reason: string;
   /** The pattern that decided; `null` when the default decided. */
   readonly matchedRule: string | null;
-  /** The caller's context as given; `null` when absent or empty. */
-  readonly context: Context | null;
-  /** tokenfence's `to_dict()` form, with snake_case keys. */
+  /** The copy of the caller's context made at decision time; `null` when absent or empty. */
+  readonly context: Readonly<Context> | null;
+  /** The shadow rules that fired (empty: none). */
+  readonly shadow: readonly ShadowHit[];
+  /** tokenfence's `to_dict()` form as the core writes it, snake_case (a fresh object each call). */
   toJSON(): AuditEntryJSON;
 }
 
 /**
  * Asks a human (or a program) whether an approval-gated tool may run.
- * Must return `true` or `false`: anything else is an error, never an
- * approval. A Promise is allowed only in {@link Policy.checkAsync} and
- * {@link Policy.enforceAsync}; returned inside the synchronous
- * `check`/`enforce`, it throws a `TypeError` that points there.
+ * Must return `true` or `false`: anything else is a {@link FlowError} of
+ * kind `not_a_bool`, never an approval. A Promise is allowed only in
+ * {@link Policy.checkAsync} and {@link Policy.enforceAsync}; returned inside
+ * the synchronous `check`/`enforce`, it is a {@link FlowError} of kind
+ * `async_hook` that points there (and its rejection is handled, never left
+ * unhandled).
  *
  * @param pending - the `require_approval` result
  * @param context - the check's context, or `null`
@@ -155,15 +224,18 @@ export interface PolicyOptions {
   /**
    * Runs after each deny. If it throws, the decision still stands and is
    * still recorded, and the error propagates. In the async methods a
-   * returned Promise is awaited.
+   * returned Promise is awaited; in `check`/`enforce` a returned Promise is
+   * a {@link FlowError} of kind `async_hook` (its rejection handled).
    */
   onDeny?: ((result: PolicyResult, context: Context | null) => void | Promise<void>) | null | undefined;
   /**
    * Receives every audit entry as it is made (only when the policy's
    * `audit` is on), so a real store loses nothing even when the bounded
-   * log drops old entries. If it throws, the entry is still recorded and
-   * the error propagates. In the async methods a returned Promise is
-   * awaited.
+   * log drops old entries. It runs after its entry is in the log (it may
+   * read {@link Policy.auditLog}, or check again). If it throws, the entry is
+   * still recorded and the error propagates. In the async methods a
+   * returned Promise is awaited; in `check`/`enforce` it is a
+   * {@link FlowError} of kind `async_hook` (its rejection handled).
    */
   onDecision?: ((entry: AuditEntry) => void | Promise<void>) | null | undefined;
   /**
@@ -201,13 +273,16 @@ export declare class Policy {
    * Compiles a policy.
    *
    * @param spec - the policy file format (the object tokenfence's
-   *   `to_dict()` writes); omitted: an empty policy, which denies everything
+   *   `to_dict()` writes, read as {@link PolicySpec} says); another
+   *   `Policy` is copied; omitted: an empty policy, which denies everything
    * @param options - callbacks and the audit log's capacity
    * @throws {@link PolicyError} for an invalid spec (unknown key, wrong
-   *   type, bad `default`), naming the field and index
-   * @throws `TypeError` for an unknown or mistyped option
+   *   type, bad `default`, a key given twice in JSON text), naming the field
+   *   and index
+   * @throws `TypeError` (with {@link ErrorFields}) for a spec value that is
+   *   not JSON data, or an unknown or mistyped option
    */
-  constructor(spec?: PolicySpec, options?: PolicyOptions);
+  constructor(spec?: PolicySpec | Policy, options?: PolicyOptions);
 
   /**
    * A policy from its JSON text (a policy file) or from the parsed object.
@@ -219,21 +294,42 @@ export declare class Policy {
   /** The policy's name. */
   readonly name: string;
 
-  /** The kept audit entries, oldest first (a new array each time). */
+  /**
+   * The kept audit entries, oldest first (a new array of new objects each
+   * time). After {@link Policy.free} it is the log as it was then.
+   */
   readonly auditLog: AuditEntry[];
 
   /** How many entries were dropped to respect `auditCapacity` since the last {@link Policy.clearAudit}. */
   readonly auditDropped: number;
 
   /**
+   * The pure step: decides whether `tool` may run, with no approver, no
+   * audit entry and no callback. Frameworks that ask "does this need
+   * approval?" before they run a tool call it; {@link Policy.check} is this
+   * plus the flow.
+   *
+   * @throws `TypeError` if `tool` is not a string or not well-formed Unicode
+   * @throws `RangeError` (kind `too_long`) if `tool` is over 1 MiB of UTF-8
+   */
+  evaluate(tool: string): PolicyResult;
+
+  /**
    * Decides whether `tool` may run, asks `onApproval` for an
-   * approval-gated tool, and records the decision.
+   * approval-gated tool, records the decision and runs `onDecision` and
+   * `onDeny`: the core's decision flow, the same in every language (its
+   * order, what each callback sees, every message).
    *
    * @throws `TypeError` if `tool` is not a string or not well-formed
-   *   Unicode (a lone surrogate), or if `onApproval` returns anything but
-   *   a boolean (a Promise included: use {@link Policy.checkAsync})
+   *   Unicode (a lone surrogate), or the context is not JSON data
+   * @throws `RangeError` (kind `too_long`) if `tool` is over 1 MiB of UTF-8,
+   *   before anything is copied or decided
+   * @throws {@link FlowError} if `onApproval` returns anything but a boolean
+   *   (kind `not_a_bool`) or a callback returns a Promise (kind `async_hook`:
+   *   use {@link Policy.checkAsync})
    * @throws whatever `onApproval` throws (nothing is recorded then), or
-   *   what `onDecision` / `onDeny` throw (the decision is recorded first)
+   *   what `onDecision` / `onDeny` throw (the decision is recorded first;
+   *   both run; the first error is thrown): the very object thrown
    */
   check(tool: string, options?: CheckOptions): PolicyResult;
 
@@ -246,10 +342,16 @@ export declare class Policy {
    */
   enforce(tool: string, options?: CheckOptions): PolicyResult;
 
-  /** {@link Policy.check} with an `onApproval` that may return a Promise. */
+  /**
+   * {@link Policy.check} where `onApproval`, `onDecision` and `onDeny` may
+   * return Promises: the approver's answer is awaited (it must settle to
+   * `true` or `false`), then the decision is recorded and every pending
+   * callback awaited together; the first failure rejects (a callback's
+   * rejection never goes unhandled).
+   */
   checkAsync(tool: string, options?: CheckOptions): Promise<PolicyResult>;
 
-  /** {@link Policy.enforce} with an `onApproval` that may return a Promise. */
+  /** {@link Policy.enforce} with callbacks that may return Promises (see {@link Policy.checkAsync}). */
   enforceAsync(tool: string, options?: CheckOptions): Promise<PolicyResult>;
 
   /** Removes every audit entry and resets {@link Policy.auditDropped}. */
@@ -261,7 +363,11 @@ export declare class Policy {
    */
   toJSON(): PolicyJSON;
 
-  /** Releases the wasm memory now; using the policy afterwards throws. */
+  /**
+   * Releases the wasm memory now; using the policy afterwards throws (its
+   * {@link Policy.auditLog} stays readable). Called from a callback, the
+   * running check finishes first.
+   */
   free(): void;
 
   /** {@link Policy.free}, for `using policy = new Policy(...)`. */
@@ -280,12 +386,47 @@ export declare class PolicyError extends Error {
   /** `"PolicyError"`. */
   readonly name: "PolicyError";
   /** What kind of problem this is. */
-  readonly kind: "json" | "not_an_object" | "unknown_key" | "wrong_type" | "invalid_value" | "missing_field";
+  readonly kind: PolicyErrorKind;
   /** The offending key (the unknown key itself for `unknown_key`), or `null`. */
   readonly field: string | null;
   /** The offending position inside a list, or `null`. */
   readonly index: number | null;
 }
+
+/** The kinds of {@link PolicyError}: the core's error kinds for a policy file or store. */
+export type PolicyErrorKind =
+  | "json"
+  | "not_an_object"
+  | "unknown_key"
+  | "wrong_type"
+  | "invalid_value"
+  | "missing_field"
+  | "duplicate_key";
+
+/**
+ * The fields every other error of the package carries besides its message,
+ * so no caller parses a message: a `TypeError` for a value that is not JSON
+ * data (kind `wrong_type`, `invalid_value` or `not_an_object`), a
+ * {@link FlowError}, or a `RangeError` of kind `too_long`.
+ */
+export interface ErrorFields {
+  /** What kind of problem this is (the core's error kinds). */
+  readonly kind: string;
+  /** Where: the key or path (`deny`, `context.when`), or `null`. */
+  readonly field: string | null;
+  /** The position in a list, or `null`. */
+  readonly index: number | null;
+}
+
+/**
+ * What the decision flow refuses, as thrown by `check` and friends: a
+ * `TypeError` whose message is the core's (the same in every language but
+ * for the callbacks' names). `async_hook`: a callback returned a Promise in
+ * the synchronous flow (or an async approver's answer settled to one);
+ * `not_a_bool`: `onApproval` answered something other than `true` or
+ * `false`. Never an allow.
+ */
+export type FlowError = TypeError & ErrorFields & { readonly kind: "async_hook" | "not_a_bool" };
 
 /**
  * Thrown by {@link Policy.enforce} for a denied tool. Message:
@@ -448,8 +589,9 @@ export declare class ActionPolicies {
   /**
    * The sender's `send` policy, then the receiver's `receive` policy:
    * `null` if the intent passes, else the violation.
-   * @throws {@link PolicyError} for a malformed address or an empty intent type;
-   *   `TypeError` for a non-string
+   * @throws {@link PolicyError} for a malformed address or intent type (empty,
+   *   over 256 characters, or with whitespace or a control character: never
+   *   matched on part of it); `TypeError` for a non-string
    */
   checkIntent(intent: Intent): Violation | null;
   /** The ids of the agents that have at least one policy, sorted. */

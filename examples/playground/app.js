@@ -6,7 +6,7 @@
 
 import { Policy, PolicyError, fnmatch } from "agentguard";
 import { TEMPLATES, formatPolicy } from "./templates.js";
-import { policySpans, errorSpan, ruleList } from "./spans.js";
+import { policySpans, errorSpan } from "./spans.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -246,10 +246,11 @@ function update() {
   const marks = new Map();
   const rows = toolNames().map((tool) => {
     const result = policy.check(tool);
-    const list = ruleList(result);
+    // The rule that decided, structured by the core: no reason to parse.
+    const rule = result.rule;
     let key = null;
-    if (list) {
-      key = `${list}[${spec[list].indexOf(result.matchedRule)}]`;
+    if (rule !== null && "list" in rule) {
+      key = `${rule.list}[${rule.index}]`;
       const span = scanned.spans.get(key);
       if (span && !marks.has(key)) {
         marks.set(key, { ...span, key, cls: `hit d-${result.decision}`, title: `${result.decision}: ${result.reason}` });

@@ -122,15 +122,3 @@ export function errorSpan(scanned, field, index, kind) {
   }
   return spans.get(field) ?? spans.get(`key:${field}`) ?? null;
 }
-
-/**
- * The list a decision's matched rule came from, read from its reason.
- * @param {{ decision: string, reason: string, matchedRule: string | null }} result
- * @returns {"allow" | "deny" | "require_approval" | null}
- */
-export function ruleList(result) {
-  if (result.matchedRule === null || result.matchedRule === undefined) return null;
-  if (result.reason.startsWith("denied by pattern")) return "deny";
-  if (result.reason.startsWith("allowed by pattern")) return "allow";
-  return "require_approval";
-}

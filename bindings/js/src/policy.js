@@ -397,9 +397,11 @@ export class Policy {
   #info(code) {
     let info = this.#infos.get(code);
     if (info === undefined) {
+      // (free() from a callback leaves the wasm object to the check that runs it.)
+      const w = this.#w ?? this.#freeLater ?? this.#live();
       let text;
       try {
-        text = this.#live().describe(code);
+        text = w.describe(code);
       } catch (e) {
         throw fromCore(e, "type");
       }
@@ -435,7 +437,7 @@ export class Policy {
    * when a callback may have written another name there since.
    */
   #remember(w, tool, r, len) {
-    if (tool.length > CACHE_MAX_NAME) return;
+    if (tool.length > CACHE_MAX_NAME || this.#w === null) return;
     if (this.#skip > 0) {
       this.#skip--;
       return;
@@ -513,20 +515,29 @@ export class Policy {
     const outer = this.#frame;
     this.#frame = { tool, context, result, pending };
     this.#depth++;
-    let out;
+    let out = FAILED;
     try {
       out = record ? w.record(len, code, this.#hooks, text) : w.decide(len, code, this.#hooks, text);
     } finally {
       this.#frame = outer;
       this.#depth--;
-      if (this.#depth === 0 && this.#freeLater !== null) {
-        this.#freeLater.free();
-        this.#freeLater = null;
-      }
     }
     releaseScratch();
-    if (out === FAILED) throw failure("type");
+    if (out === FAILED) {
+      const e = failure("type");
+      this.#freeDeferred();
+      throw e;
+    }
     return out;
+  }
+
+  /** Frees the wasm object once no check of this policy is running (see free()). */
+  #freeDeferred() {
+    const w = this.#freeLater;
+    if (w !== null && this.#depth === 0) {
+      this.#freeLater = null;
+      w.free();
+    }
   }
 
   /** The pure step alone: no approver, no audit entry, no callback. */
@@ -559,6 +570,7 @@ export class Policy {
       const code = this.#flow(w, false, len, EVALUATE, text, tool, context, null, null);
       r = this.#result(tool, code);
       if (infoOf(r).pure) this.#remember(w, tool, r, this.#callbacks === 0 ? len : -1);
+      if (this.#freeLater !== null) this.#freeDeferred();
       return r;
     } else {
       r = this.#evaluate(w, tool);
@@ -568,7 +580,9 @@ export class Policy {
     if (name === -1) name = writeName(tool);
     const code = infoOf(r).code;
     const final = this.#flow(w, false, name, code, text, tool, context, r, null);
-    return final === code ? r : this.#result(tool, final);
+    if (final !== code) r = this.#result(tool, final);
+    if (this.#freeLater !== null) this.#freeDeferred();
+    return r;
   }
 
   /** `check()`, throwing `ToolDenied` / `ApprovalRequired` unless allowed. */
@@ -606,6 +620,7 @@ export class Policy {
     } catch (e) {
       error = e;
     }
+    if (this.#freeLater !== null) this.#freeDeferred();
     if (pending.length > 0) {
       // allSettled handles every promise at once: none is left unhandled.
       for (const s of await Promise.allSettled(pending)) {

@@ -7,12 +7,17 @@ import {
   type AuditEntryJSON,
   type CheckOptions,
   type Decision,
+  type ErrorFields,
+  type FlowError,
   Policy,
   PolicyError,
   type PolicyJSON,
   type PolicyOptions,
   type PolicyResult,
+  type PolicyResultJSON,
   type PolicySpec,
+  type RuleRef,
+  type ShadowHit,
   ToolDenied,
   fnmatch,
   init,
@@ -44,6 +49,17 @@ const d: Decision = r.decision;
 const rule: string | null = r.matchedRule;
 const flags: boolean[] = [r.allowed, r.denied, r.needsApproval];
 if (r.decision === "require_approval") void r.needsApproval;
+const structured: RuleRef | null = r.rule;
+if (structured !== null && "list" in structured) {
+  const where: [string, number] = [structured.list, structured.index];
+  void where;
+}
+const shadows: readonly ShadowHit[] = r.shadow;
+const rj: PolicyResultJSON = r.toJSON();
+const rjRule: string | null = rj.matched_rule;
+const pure: PolicyResult = policy.evaluate("write_x");
+new Policy(policy);
+void [structured, shadows, rjRule, pure];
 policy.enforce("read_x");
 const later: Promise<PolicyResult> = policy.checkAsync("write_x");
 void policy.enforceAsync("write_x", { context: null });
@@ -75,10 +91,16 @@ try {
     const res: PolicyResult = e.result;
     void [m, res];
   } else if (e instanceof PolicyError) {
-    const k: "json" | "not_an_object" | "unknown_key" | "wrong_type" | "invalid_value" | "missing_field" = e.kind;
+    const k: "json" | "not_an_object" | "unknown_key" | "wrong_type" | "invalid_value" | "missing_field" | "duplicate_key" =
+      e.kind;
     const f: string | null = e.field;
     const i: number | null = e.index;
     void [k, f, i];
+  } else if (e instanceof TypeError) {
+    const flow = e as FlowError;
+    const fk: "async_hook" | "not_a_bool" = flow.kind;
+    const where: ErrorFields = flow;
+    void [fk, where.field, where.index];
   }
 }
 const opts: CheckOptions = { context: { a: 1 } };
@@ -123,4 +145,10 @@ log[0]!.tool = "x";
 fnmatch("a");
 // @ts-expect-error: dispose takes no argument
 store[Symbol.dispose](true);
+// @ts-expect-error: evaluate takes no options (no context: nothing is recorded)
+policy.evaluate("x", { context: {} });
+// @ts-expect-error: the structured rule is read-only
+r.rule = null;
+// @ts-expect-error: a result's JSON is snake_case
+void r.toJSON().matchedRule;
 void [wrong, notNull, notAwaited];
