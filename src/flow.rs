@@ -55,9 +55,7 @@ pub fn name_length(bytes: usize) -> Result<(), Error> {
     if bytes > MAX_NAME_BYTES {
         return Err(Error::new(
             ErrorKind::TooLong,
-            format!(
-                "tool name is {bytes} bytes of UTF-8; the limit is {MAX_NAME_BYTES} (1 MiB)"
-            ),
+            format!("tool name is {bytes} bytes of UTF-8; the limit is {MAX_NAME_BYTES} (1 MiB)"),
         ));
     }
     Ok(())
@@ -241,8 +239,20 @@ impl Policy {
         context: Option<C>,
         hooks: &mut H,
     ) -> Result<Verdict, FlowError<H::Error>> {
+        self.decide_call(tool, &serde_json::Map::new(), context, hooks)
+    }
+
+    /// [`Policy::decide`] for a call with arguments: the pure step is
+    /// [`Policy::evaluate_call`].
+    pub fn decide_call<C: Clone, H: Hooks<C>>(
+        &self,
+        tool: &str,
+        args: &serde_json::Map<String, serde_json::Value>,
+        context: Option<C>,
+        hooks: &mut H,
+    ) -> Result<Verdict, FlowError<H::Error>> {
         check_name(tool).map_err(FlowError::Flow)?;
-        let verdict = self.evaluate(tool);
+        let verdict = self.evaluate_call(tool, args);
         self.decide_from(tool, verdict, context, hooks)
     }
 

@@ -199,9 +199,7 @@ pub(crate) fn deserialize_strict<'de, D: serde::Deserializer<'de>>(
         dup: &dup,
     };
     serde::de::DeserializeSeed::deserialize(seed, d).map_err(|e| match dup.into_inner() {
-        Some(Duplicate { path, key }) => {
-            serde::de::Error::custom(duplicate_key(what, &path, &key))
-        }
+        Some(Duplicate { path, key }) => serde::de::Error::custom(duplicate_key(what, &path, &key)),
         None => e,
     })
 }

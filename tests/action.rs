@@ -230,8 +230,14 @@ fn large_inputs_do_not_blow_up() {
     let huge = format!("intent.{}b", "a".repeat(1 << 20));
     let err = store.check_intent("x", "b", &huge).unwrap_err();
     assert!(err.to_string().len() < 300, "{}", err.to_string().len());
-    assert!(err.to_string().contains("characters long (at most 256)"), "{err}");
-    let longest = format!("intent.{}b", "a".repeat(agentguard::MAX_INTENT_TYPE_LEN - 8));
+    assert!(
+        err.to_string().contains("characters long (at most 256)"),
+        "{err}"
+    );
+    let longest = format!(
+        "intent.{}b",
+        "a".repeat(agentguard::MAX_INTENT_TYPE_LEN - 8)
+    );
     assert_eq!(longest.chars().count(), agentguard::MAX_INTENT_TYPE_LEN);
     store
         .set(

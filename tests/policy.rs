@@ -137,7 +137,8 @@ fn approval_answers_become_reasons() {
     let names = Names::RUST;
     let yes = p.result(
         "send_email",
-        p.answer_approval(v, Answer::Approve, Mode::Sync, &names).unwrap(),
+        p.answer_approval(v, Answer::Approve, Mode::Sync, &names)
+            .unwrap(),
     );
     assert_eq!(
         (yes.decision, &*yes.reason),
@@ -153,7 +154,8 @@ fn approval_answers_become_reasons() {
     );
     let no = p.result(
         "send_email",
-        p.answer_approval(v, Answer::Refuse, Mode::Sync, &names).unwrap(),
+        p.answer_approval(v, Answer::Refuse, Mode::Sync, &names)
+            .unwrap(),
     );
     assert_eq!(
         (no.decision, &*no.reason),
@@ -172,8 +174,13 @@ fn approval_answers_become_reasons() {
     assert!(matches!(p.resolve_verdict(v, true).rule, Rule::Approved(0)));
     // Anything but a boolean is an error, whatever its truthiness.
     for answer in [Answer::Pending, Answer::Invalid("string \"yes\"".into())] {
-        let e = p.answer_approval(v, answer, Mode::Sync, &names).unwrap_err();
-        assert!(matches!(e.kind(), ErrorKind::AsyncHook | ErrorKind::NotABool));
+        let e = p
+            .answer_approval(v, answer, Mode::Sync, &names)
+            .unwrap_err();
+        assert!(matches!(
+            e.kind(),
+            ErrorKind::AsyncHook | ErrorKind::NotABool
+        ));
     }
 }
 

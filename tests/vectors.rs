@@ -214,9 +214,16 @@ impl Hooks<JsonMap> for Flow<'_> {
 }
 
 /// What a flow run ends in: the result JSON, or the error as (kind, message).
-fn run_flow(case: &Value, policy: &Policy, hooks: &mut Flow<'_>) -> Result<Value, (String, String)> {
+fn run_flow(
+    case: &Value,
+    policy: &Policy,
+    hooks: &mut Flow<'_>,
+) -> Result<Value, (String, String)> {
     let tool = case["tool"].as_str().unwrap();
-    let ctx = case["context"].as_object().filter(|m| !m.is_empty()).cloned();
+    let ctx = case["context"]
+        .as_object()
+        .filter(|m| !m.is_empty())
+        .cloned();
     let err = |e: FlowError<String>| match e {
         FlowError::Hook(m) => ("hook".to_string(), m),
         FlowError::Flow(e) => (e.kind().as_str().to_string(), e.to_string()),
@@ -229,7 +236,10 @@ fn run_flow(case: &Value, policy: &Policy, hooks: &mut Flow<'_>) -> Result<Value
         let mut v = policy.evaluate(tool);
         if v.decision.as_str() == "require_approval" {
             if let Some(answer) = hooks.approve(tool, v) {
-                let answer = match (answer.map_err(FlowError::Hook).map_err(err)?, hooks.script("approve")) {
+                let answer = match (
+                    answer.map_err(FlowError::Hook).map_err(err)?,
+                    hooks.script("approve"),
+                ) {
                     (Answer::Pending, "pending_true") => Answer::Approve,
                     (Answer::Pending, "pending_throw") => {
                         return Err(("hook".into(), "approver crashed".into()))
@@ -273,11 +283,18 @@ fn flow_vectors() {
         match outcome {
             Ok(result) => {
                 assert_eq!(result, expect["result"], "{name}: result");
-                assert!(expect["error"].is_null(), "{name}: expected an error, got {result}");
+                assert!(
+                    expect["error"].is_null(),
+                    "{name}: expected an error, got {result}"
+                );
             }
             Err((kind, message)) => {
                 let want = &expect["error"];
-                assert_eq!(kind, want["kind"].as_str().unwrap_or("(none)"), "{name}: {message}");
+                assert_eq!(
+                    kind,
+                    want["kind"].as_str().unwrap_or("(none)"),
+                    "{name}: {message}"
+                );
                 let want_message = want["message"]
                     .as_str()
                     .or_else(|| want["message"]["rust"].as_str())
@@ -285,7 +302,16 @@ fn flow_vectors() {
                 assert_eq!(message, want_message, "{name}: message");
             }
         }
-        assert_eq!(hooks.events, expect["events"].as_array().unwrap().iter().map(|e| e.as_str().unwrap().to_string()).collect::<Vec<_>>(), "{name}: events");
+        assert_eq!(
+            hooks.events,
+            expect["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e.as_str().unwrap().to_string())
+                .collect::<Vec<_>>(),
+            "{name}: events"
+        );
         let log: Vec<Value> = hooks
             .log
             .entries()
@@ -330,7 +356,9 @@ fn duplicate_key_vectors() {
         // The serde path (`serde_json::from_str::<PolicySpec>`) refuses it too.
         let via_serde = serde_json::from_str::<PolicySpec>(text).unwrap_err();
         assert!(
-            via_serde.to_string().starts_with(c["message"].as_str().unwrap()),
+            via_serde
+                .to_string()
+                .starts_with(c["message"].as_str().unwrap()),
             "{name}: {via_serde}"
         );
     }
