@@ -253,11 +253,11 @@ pub struct Policy {
 #[derive(Clone, Debug)]
 struct Conditions {
     rules: Vec<CompiledRule>,
-    /// Every rule's tool patterns, flattened in file order; `owner[k]` is
-    /// the rule of pattern `k`. Matching names go through the same index
-    /// as the lists.
-    tools: PatternSet,
-    owner: Vec<usize>,
+    /// Every rule's tool patterns in one set (the same index as the
+    /// lists): a name none of them matches skips the rules at once.
+    any_tool: PatternSet,
+    /// Each rule's own tool patterns.
+    tools: Vec<PatternSet>,
     /// Per rule: its position among the shadow rules, if it is one.
     shadow_slot: Vec<Option<usize>>,
     /// The shadow rules' indices, by position.
@@ -270,17 +270,15 @@ struct Conditions {
 
 impl Conditions {
     fn new(rules: Vec<CompiledRule>) -> Result<Conditions, Error> {
-        let mut tools = Vec::new();
-        let mut owner = Vec::new();
+        let mut all_tools = Vec::new();
+        let mut tools = Vec::with_capacity(rules.len());
         let mut shadow_slot = Vec::with_capacity(rules.len());
         let mut shadow_rules = Vec::new();
         let mut reason = Vec::with_capacity(rules.len());
         let mut paths: Vec<Vec<String>> = Vec::new();
         for (i, r) in rules.iter().enumerate() {
-            for t in &r.tools {
-                tools.push(t.as_str());
-                owner.push(i);
-            }
+            all_tools.extend(r.tools.iter().map(String::as_str));
+            tools.push(PatternSet::new(&r.tools));
             if r.mode == RuleMode::Shadow {
                 if shadow_rules.len() == Shadow::MAX_RULES {
                     return Err(Error::new(
@@ -309,8 +307,8 @@ impl Conditions {
             }
         }
         Ok(Conditions {
-            tools: PatternSet::new(&tools),
-            owner,
+            any_tool: PatternSet::new(&all_tools),
+            tools,
             shadow_slot,
             shadow_rules,
             reason,
@@ -322,17 +320,13 @@ impl Conditions {
     /// Walks the rules whose tool patterns match `tool`, in file order,
     /// each once; stops when `visit` returns true.
     fn each_matching(&self, tool: &str, mut visit: impl FnMut(usize) -> bool) {
-        let mut from = 0;
-        let mut last = usize::MAX;
-        while let Some(k) = self.tools.first_match_from(tool, from) {
-            let i = self.owner[k];
-            if i != last {
-                last = i;
-                if visit(i) {
-                    return;
-                }
+        if self.any_tool.first_match(tool).is_none() {
+            return;
+        }
+        for (i, set) in self.tools.iter().enumerate() {
+            if set.first_match(tool).is_some() && visit(i) {
+                return;
             }
-            from = k + 1;
         }
     }
 }
@@ -438,7 +432,7 @@ impl Policy {
     /// Whether some rule's tool pattern matches `tool`: when none does, the
     /// decision depends on the name alone (a binding may cache it per name).
     pub fn rules_apply_to(&self, tool: &str) -> bool {
-        self.has_rules() && self.conditions.tools.first_match(tool).is_some()
+        self.has_rules() && self.conditions.any_tool.first_match(tool).is_some()
     }
 
     /// Decides for `tool` called without arguments; see

@@ -46,8 +46,8 @@ pub struct PatternSet {
 
 #[derive(Clone, Debug)]
 struct Index {
-    /// Patterns without wildcards: text -> their indices, ascending.
-    exact: HashMap<Box<str>, Vec<usize>>,
+    /// Patterns without wildcards: text -> lowest index.
+    exact: HashMap<Box<str>, usize>,
     /// Literal prefixes, matched from the first byte.
     prefix: Option<Anchor>,
     /// Reversed literal suffixes, matched from the last byte backwards.
@@ -147,31 +147,17 @@ impl PatternSet {
 
     /// The lowest index whose pattern matches `name`.
     pub fn first_match(&self, name: &str) -> Option<usize> {
-        self.first_match_from(name, 0)
-    }
-
-    /// The lowest index at or after `from` whose pattern matches `name`:
-    /// calling it again with the answer plus one lists every match in
-    /// order.
-    pub fn first_match_from(&self, name: &str, from: usize) -> Option<usize> {
         match &self.index {
-            Some(index) => self.indexed(index, name, from),
-            None => (from..self.matchers.len()).find(|&i| self.matchers[i].is_match(name)),
+            Some(index) => self.indexed(index, name),
+            None => (0..self.matchers.len()).find(|&i| self.matchers[i].is_match(name)),
         }
     }
 
-    fn indexed(&self, index: &Index, name: &str, from: usize) -> Option<usize> {
-        let mut best = index
-            .exact
-            .get(name)
-            .and_then(|list| list.iter().copied().find(|&i| i >= from))
-            .unwrap_or(usize::MAX);
+    fn indexed(&self, index: &Index, name: &str) -> Option<usize> {
+        let mut best = index.exact.get(name).copied().unwrap_or(usize::MAX);
         // Confirms the first candidate of a sorted list that beats `best`.
         let try_list = |list: &[usize], best: &mut usize| {
             for &i in list {
-                if i < from {
-                    continue;
-                }
                 if i >= *best {
                     break;
                 }
@@ -227,7 +213,7 @@ fn literal_run<'a>(atoms: impl Iterator<Item = &'a Atom>) -> String {
 }
 
 fn build_index(parsed: &[Vec<Atom>]) -> Option<Index> {
-    let mut exact: HashMap<Box<str>, Vec<usize>> = HashMap::new();
+    let mut exact: HashMap<Box<str>, usize> = HashMap::new();
     let mut prefix: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
     let mut suffix: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
     let mut inner: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
@@ -239,8 +225,7 @@ fn build_index(parsed: &[Vec<Atom>]) -> Option<Index> {
         if atoms.iter().all(|a| matches!(a, Atom::Lit(_))) {
             exact
                 .entry(literal_run(atoms.iter()).into_boxed_str())
-                .or_default()
-                .push(i);
+                .or_insert(i);
             continue;
         }
         let head = literal_run(atoms.iter());
@@ -365,7 +350,7 @@ mod tests {
         let pats = ["lit", "pre*", "*suf", "?in*ner?", "*", "[z-a]"];
         let set = PatternSet::with_threshold(&pats, 0);
         let index = set.index.as_ref().unwrap();
-        assert_eq!(index.exact.get("lit"), Some(&vec![0]));
+        assert_eq!(index.exact.get("lit"), Some(&0));
         assert_eq!(index.prefix.as_ref().unwrap().patterns, vec![vec![1]]);
         assert_eq!(index.suffix.as_ref().unwrap().patterns, vec![vec![2]]);
         assert_eq!(index.inner.as_ref().unwrap().patterns, vec![vec![3]]);
