@@ -46,6 +46,15 @@ pub enum Rule {
     ApprovalDenied(usize),
     /// `allow[i]` matched.
     Allow(usize),
+    /// `rules[i]` fired and decided (its own `decision`: deny,
+    /// require_approval or allow).
+    ByRule(usize),
+    /// `rules[i]` (a `require_approval` rule) fired and the approval
+    /// callback said yes.
+    RuleApproved(usize),
+    /// `rules[i]` (a `require_approval` rule) fired and the approval
+    /// callback said no.
+    RuleApprovalDenied(usize),
     /// The allow list is non-empty and nothing matched: the default decided.
     NotInAllowList,
     /// No list matched and the allow list is empty: the default decided.
@@ -59,21 +68,55 @@ pub struct Verdict {
     pub decision: Decision,
     /// The rule that produced it.
     pub rule: Rule,
+    /// The shadow rules that fired (never part of the decision).
+    pub shadow: Shadow,
 }
 
 impl Rule {
-    /// The structured form of the rule that decided: which list and index;
-    /// `None` when the default decided.
-    pub fn to_ref(self) -> Option<RuleRef> {
-        let (list, index) = match self {
-            Rule::Deny(i) => (List::Deny, i),
+    /// The list and index of a pattern rule; `None` for a rule of `rules`
+    /// (see [`crate::Policy::rule_ref`], which also names those) and for a
+    /// default.
+    pub fn list_ref(self) -> Option<(List, usize)> {
+        match self {
+            Rule::Deny(i) => Some((List::Deny, i)),
             Rule::Approval(i) | Rule::Approved(i) | Rule::ApprovalDenied(i) => {
-                (List::RequireApproval, i)
+                Some((List::RequireApproval, i))
             }
-            Rule::Allow(i) => (List::Allow, i),
-            Rule::NotInAllowList | Rule::NoMatchingRule => return None,
-        };
-        Some(RuleRef::List { list, index })
+            Rule::Allow(i) => Some((List::Allow, i)),
+            _ => None,
+        }
+    }
+
+    /// The index in `rules` of a rule with conditions that decided.
+    pub fn rule_index(self) -> Option<usize> {
+        match self {
+            Rule::ByRule(i) | Rule::RuleApproved(i) | Rule::RuleApprovalDenied(i) => Some(i),
+            _ => None,
+        }
+    }
+}
+
+/// The shadow rules that fired for one call, as a set of their positions
+/// among the policy's shadow rules (a policy has at most
+/// [`Shadow::MAX_RULES`] of them), so a [`Verdict`] stays `Copy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Shadow(pub u64);
+
+impl Shadow {
+    /// The most rules in shadow mode one policy may have.
+    pub const MAX_RULES: usize = 64;
+
+    /// No shadow rule fired.
+    pub const NONE: Shadow = Shadow(0);
+
+    /// Whether no shadow rule fired.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The positions (among the policy's shadow rules) that fired, in order.
+    pub fn positions(self) -> impl Iterator<Item = usize> {
+        (0..Shadow::MAX_RULES).filter(move |k| self.0 & (1u64 << k) != 0)
     }
 }
 
@@ -185,7 +228,19 @@ pub(crate) fn pattern_reason(rule: Rule, pattern: &str) -> String {
         Rule::Approved(_) => format!("approved via callback (pattern: {pattern})"),
         Rule::ApprovalDenied(_) => format!("approval denied via callback (pattern: {pattern})"),
         Rule::Allow(_) => format!("allowed by pattern: {pattern}"),
-        Rule::NotInAllowList | Rule::NoMatchingRule => String::new(),
+        _ => String::new(),
+    }
+}
+
+/// The reason string for a rule of `rules` that decided with `decision`
+/// (its own `reason` replaces the first three, never the approval answers).
+pub(crate) fn rule_reason(rule: Rule, decision: Decision, id: &str) -> String {
+    match (rule, decision) {
+        (Rule::RuleApproved(_), _) => format!("approved via callback (rule: {id})"),
+        (Rule::RuleApprovalDenied(_), _) => format!("approval denied via callback (rule: {id})"),
+        (_, Decision::Deny) => format!("denied by rule: {id}"),
+        (_, Decision::RequireApproval) => format!("requires approval per rule: {id}"),
+        (_, Decision::Allow) => format!("allowed by rule: {id}"),
     }
 }
 

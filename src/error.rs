@@ -110,6 +110,8 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.field, self.index) {
             (Some(field), Some(i)) => write!(f, "{field}[{i}]: {}", self.message),
+            // An unknown or duplicate key's message names the key and its
+            // place itself.
             (Some(field), None)
                 if !matches!(self.kind, ErrorKind::UnknownKey | ErrorKind::DuplicateKey) =>
             {

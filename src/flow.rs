@@ -251,8 +251,20 @@ impl Policy {
         context: Option<C>,
         hooks: &mut H,
     ) -> Result<Verdict, FlowError<H::Error>> {
+        self.decide_call(tool, &serde_json::Map::new(), context, hooks)
+    }
+
+    /// [`Policy::decide`] for a call with arguments: the pure step is
+    /// [`Policy::evaluate_call`].
+    pub fn decide_call<C: Clone, H: Hooks<C>>(
+        &self,
+        tool: &str,
+        args: &serde_json::Map<String, serde_json::Value>,
+        context: Option<C>,
+        hooks: &mut H,
+    ) -> Result<Verdict, FlowError<H::Error>> {
         check_name(tool).map_err(FlowError::Flow)?;
-        let verdict = self.evaluate(tool);
+        let verdict = self.evaluate_call(tool, args);
         self.decide_from(tool, verdict, context, hooks)
     }
 

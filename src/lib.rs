@@ -38,20 +38,24 @@
 
 mod action;
 mod audit;
+mod conditions;
 mod decision;
 mod error;
 mod flow;
 mod json;
+mod path;
 mod pattern;
 mod policy;
 mod set;
+mod shell;
 
 pub use action::{
-    check_intent_type, resolve_address, ActionMode, ActionPolicies, ActionPolicy, Direction, Violation,
-    ACTION_POLICY_KEYS, MAX_AGENT_ID_LEN, MAX_INTENT_TYPE_LEN,
+    check_intent_type, resolve_address, ActionMode, ActionPolicies, ActionPolicy, Direction,
+    Violation, ACTION_POLICY_KEYS, MAX_AGENT_ID_LEN, MAX_INTENT_TYPE_LEN,
 };
 pub use audit::{AuditEntry, AuditLog, JsonMap, DEFAULT_AUDIT_CAPACITY};
-pub use decision::{Decision, List, PolicyResult, Rule, RuleRef, ShadowHit, Verdict};
+pub use conditions::{RuleMode, RuleSpec, OPERATORS, RULE_KEYS};
+pub use decision::{Decision, List, PolicyResult, Rule, RuleRef, Shadow, ShadowHit, Verdict};
 pub use error::{Error, ErrorKind};
 pub use flow::{
     check_name, name_length, Answer, Approval, FlowError, Hooks, LogHooks, Mode, Names, Returned,

@@ -4,9 +4,13 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::decision::{default_reason, pattern_reason, Decision, PolicyResult, Rule, Verdict};
+use crate::conditions::{parse_rules, CompiledRule, RuleMode, RuleSpec};
+use crate::decision::{
+    default_reason, pattern_reason, rule_reason, Decision, PolicyResult, Rule, RuleRef, Shadow,
+    ShadowHit, Verdict,
+};
 use crate::error::{Error, ErrorKind};
 use crate::json::{deserialize_strict, parse_strict, quote, string_patterns, type_name};
 use crate::set::PatternSet;
@@ -72,6 +76,10 @@ pub struct PolicySpec {
     pub default: DefaultDecision,
     /// Whether decisions are recorded in the audit log (default `true`).
     pub audit: bool,
+    /// Rules with argument conditions (CONDITIONS.md); written only when
+    /// non-empty, so a tokenfence file round-trips unchanged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleSpec>,
 }
 
 impl Default for PolicySpec {
@@ -83,18 +91,20 @@ impl Default for PolicySpec {
             require_approval: Vec::new(),
             default: DefaultDecision::Deny,
             audit: true,
+            rules: Vec::new(),
         }
     }
 }
 
-/// The keys of the format, in tokenfence's `to_dict()` order.
-pub const POLICY_KEYS: [&str; 6] = [
+/// The keys of the format, in tokenfence's `to_dict()` order, then `rules`.
+pub const POLICY_KEYS: [&str; 7] = [
     "name",
     "allow",
     "deny",
     "require_approval",
     "default",
     "audit",
+    "rules",
 ];
 
 fn patterns(field: &str, v: &Value) -> Result<Vec<String>, Error> {
@@ -155,6 +165,7 @@ impl PolicySpec {
                         .at("audit", None))
                     }
                 },
+                "rules" => spec.rules = parse_rules(v)?.0,
                 unknown => {
                     return Err(Error::new(
                         ErrorKind::UnknownKey,
@@ -176,16 +187,24 @@ impl PolicySpec {
         PolicySpec::from_value(&parse_strict(text, "policy")?)
     }
 
-    /// The policy as tokenfence's `to_dict()` JSON object.
+    /// The policy as tokenfence's `to_dict()` JSON object, plus `rules`
+    /// when there are any.
     pub fn to_value(&self) -> Value {
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "name": self.name,
             "allow": self.allow,
             "deny": self.deny,
             "require_approval": self.require_approval,
             "default": self.default.as_str(),
             "audit": self.audit,
-        })
+        });
+        if let (false, Value::Object(map)) = (self.rules.is_empty(), &mut v) {
+            map.insert(
+                "rules".into(),
+                Value::Array(self.rules.iter().map(RuleSpec::to_value).collect()),
+            );
+        }
+        v
     }
 }
 
@@ -224,6 +243,92 @@ pub struct Policy {
     rules: Vec<Arc<str>>,
     reasons: Vec<Arc<str>>,
     default_reason: Arc<str>,
+    /// Whether "there is an allow" (CONDITIONS.md): a non-empty allow list
+    /// or an enforced allow rule.
+    has_allow: bool,
+    conditions: Conditions,
+}
+
+/// The compiled `rules`.
+#[derive(Clone, Debug)]
+struct Conditions {
+    rules: Vec<CompiledRule>,
+    /// Every rule's tool patterns in one set (the same index as the
+    /// lists): a name none of them matches skips the rules at once.
+    any_tool: PatternSet,
+    /// Each rule's own tool patterns.
+    tools: Vec<PatternSet>,
+    /// Per rule: its position among the shadow rules, if it is one.
+    shadow_slot: Vec<Option<usize>>,
+    /// The shadow rules' indices, by position.
+    shadow_rules: Vec<usize>,
+    /// Per rule: the reason when it decides (its own or the default one).
+    reason: Vec<Arc<str>>,
+    /// Every argument path a condition reads, for the bindings.
+    paths: Vec<Vec<String>>,
+}
+
+impl Conditions {
+    fn new(rules: Vec<CompiledRule>) -> Result<Conditions, Error> {
+        let mut all_tools = Vec::new();
+        let mut tools = Vec::with_capacity(rules.len());
+        let mut shadow_slot = Vec::with_capacity(rules.len());
+        let mut shadow_rules = Vec::new();
+        let mut reason = Vec::with_capacity(rules.len());
+        let mut paths: Vec<Vec<String>> = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            all_tools.extend(r.tools.iter().map(String::as_str));
+            tools.push(PatternSet::new(&r.tools));
+            if r.mode == RuleMode::Shadow {
+                if shadow_rules.len() == Shadow::MAX_RULES {
+                    return Err(Error::new(
+                        ErrorKind::InvalidValue,
+                        format!(
+                            "a policy may have at most {} rules in shadow mode",
+                            Shadow::MAX_RULES
+                        ),
+                    )
+                    .at(format!("rules[{i}].mode"), None));
+                }
+                shadow_slot.push(Some(shadow_rules.len()));
+                shadow_rules.push(i);
+            } else {
+                shadow_slot.push(None);
+            }
+            reason.push(
+                r.reason
+                    .clone()
+                    .unwrap_or_else(|| Arc::from(rule_reason(Rule::ByRule(i), r.decision, &r.id))),
+            );
+            for p in r.paths() {
+                if !paths.contains(p) {
+                    paths.push(p.clone());
+                }
+            }
+        }
+        Ok(Conditions {
+            any_tool: PatternSet::new(&all_tools),
+            tools,
+            shadow_slot,
+            shadow_rules,
+            reason,
+            paths,
+            rules,
+        })
+    }
+
+    /// Walks the rules whose tool patterns match `tool`, in file order,
+    /// each once; stops when `visit` returns true.
+    fn each_matching(&self, tool: &str, mut visit: impl FnMut(usize) -> bool) {
+        if self.any_tool.first_match(tool).is_none() {
+            return;
+        }
+        for (i, set) in self.tools.iter().enumerate() {
+            if set.first_match(tool).is_some() && visit(i) {
+                return;
+            }
+        }
+    }
 }
 
 impl Policy {
@@ -233,6 +338,9 @@ impl Policy {
         if spec.name.is_empty() {
             spec.name = "default".to_string();
         }
+        let raw_rules = Value::Array(spec.rules.iter().map(RuleSpec::to_value).collect());
+        let (_, compiled) = parse_rules(&raw_rules)?;
+        let conditions = Conditions::new(compiled)?;
         let all: Vec<&str> = spec
             .deny
             .iter()
@@ -255,10 +363,15 @@ impl Policy {
             rules.push(Arc::from(*p));
             reasons.push(Arc::from(pattern_reason(rule, p)));
         }
-        let default_rule = if spec.allow.is_empty() {
-            Rule::NoMatchingRule
-        } else {
+        let has_allow = !spec.allow.is_empty()
+            || conditions
+                .rules
+                .iter()
+                .any(|r| r.mode == RuleMode::Enforce && r.decision == Decision::Allow);
+        let default_rule = if has_allow {
             Rule::NotInAllowList
+        } else {
+            Rule::NoMatchingRule
         };
         let default_reason = Arc::from(default_reason(default_rule, spec.default.decision()));
         Ok(Policy {
@@ -267,6 +380,8 @@ impl Policy {
             rules,
             reasons,
             default_reason,
+            has_allow,
+            conditions,
         })
     }
 
@@ -302,31 +417,128 @@ impl Policy {
         self.spec.clone()
     }
 
-    /// Decides, without allocating: which decision, and which rule made it.
+    /// Whether "there is an allow" (a non-empty `allow` list or an enforced
+    /// allow rule): then the default decides as `not in allow list`.
+    pub fn has_allow(&self) -> bool {
+        self.has_allow
+    }
+
+    /// The decision of `rules[i]` (`None` past the end): what a
+    /// [`Rule::ByRule`] verdict decides.
+    pub fn rule_decision(&self, i: usize) -> Option<Decision> {
+        self.conditions.rules.get(i).map(|r| r.decision)
+    }
+
+    /// Whether the policy has `rules` (argument conditions).
+    pub fn has_rules(&self) -> bool {
+        !self.conditions.rules.is_empty()
+    }
+
+    /// Every argument path a rule's condition reads (`["recipient",
+    /// "email"]` for `recipient.email`), each once: a binding converts only
+    /// these parts of a call's arguments.
+    pub fn argument_paths(&self) -> &[Vec<String>] {
+        &self.conditions.paths
+    }
+
+    /// Whether some rule's tool pattern matches `tool`: when none does, the
+    /// decision depends on the name alone (a binding may cache it per name).
+    pub fn rules_apply_to(&self, tool: &str) -> bool {
+        self.has_rules() && self.conditions.any_tool.first_match(tool).is_some()
+    }
+
+    /// Decides for `tool` called without arguments; see
+    /// [`Policy::evaluate_call`].
     pub fn evaluate(&self, tool: &str) -> Verdict {
+        // An empty map does not allocate.
+        self.evaluate_call(tool, &Map::new())
+    }
+
+    /// Decides, without allocating: which decision, which rule made it,
+    /// and which shadow rules fired (CONDITIONS.md, "Decision"):
+    ///
+    /// 1. the first `deny` pattern, else the first enforced `deny` rule
+    ///    that fires;
+    /// 2. else the first `require_approval` pattern, else the first enforced
+    ///    `require_approval` rule that fires;
+    /// 3. else, if there is an allow (a non-empty `allow` list or an
+    ///    enforced allow rule): the first `allow` pattern, else the first
+    ///    enforced `allow` rule that fires, else `default`
+    ///    (`not in allow list (default: deny)`);
+    /// 4. else `default` (`no matching rule (default: …)`).
+    pub fn evaluate_call(&self, tool: &str, args: &Map<String, Value>) -> Verdict {
         let (nd, na) = (self.spec.deny.len(), self.spec.require_approval.len());
-        match self.set.first_match(tool) {
-            Some(i) if i < nd => Verdict {
-                decision: Decision::Deny,
-                rule: Rule::Deny(i),
-            },
-            Some(i) if i < nd + na => Verdict {
-                decision: Decision::RequireApproval,
-                rule: Rule::Approval(i - nd),
-            },
-            Some(i) => Verdict {
-                decision: Decision::Allow,
-                rule: Rule::Allow(i - nd - na),
-            },
-            None => Verdict {
-                decision: self.spec.default.decision(),
-                rule: if self.spec.allow.is_empty() {
-                    Rule::NoMatchingRule
-                } else {
-                    Rule::NotInAllowList
-                },
-            },
+        let list = self.set.first_match(tool);
+        let shadow = self.shadow_of(tool, args);
+        let verdict = |decision, rule| Verdict {
+            decision,
+            rule,
+            shadow,
+        };
+        if let Some(i) = list.filter(|&i| i < nd) {
+            return verdict(Decision::Deny, Rule::Deny(i));
         }
+        // The rules that apply to this name, by decision: one walk.
+        let (mut deny, mut approval, mut allow) = (None, None, None);
+        if self.has_rules() {
+            let c = &self.conditions;
+            c.each_matching(tool, |i| {
+                let r = &c.rules[i];
+                if r.mode == RuleMode::Enforce {
+                    let slot = match r.decision {
+                        Decision::Deny => &mut deny,
+                        Decision::RequireApproval => &mut approval,
+                        Decision::Allow => &mut allow,
+                    };
+                    if slot.is_none() && r.fires(args) {
+                        *slot = Some(i);
+                    }
+                }
+                // A firing deny rule decides: nothing later can matter.
+                deny.is_some()
+            });
+        }
+        if let Some(i) = deny {
+            return verdict(Decision::Deny, Rule::ByRule(i));
+        }
+        if let Some(i) = list.filter(|&i| i < nd + na) {
+            return verdict(Decision::RequireApproval, Rule::Approval(i - nd));
+        }
+        if let Some(i) = approval {
+            return verdict(Decision::RequireApproval, Rule::ByRule(i));
+        }
+        if let Some(i) = list {
+            return verdict(Decision::Allow, Rule::Allow(i - nd - na));
+        }
+        if let Some(i) = allow {
+            return verdict(Decision::Allow, Rule::ByRule(i));
+        }
+        verdict(
+            self.spec.default.decision(),
+            if self.has_allow {
+                Rule::NotInAllowList
+            } else {
+                Rule::NoMatchingRule
+            },
+        )
+    }
+
+    /// The shadow rules that fire for this call, each by its own polarity.
+    fn shadow_of(&self, tool: &str, args: &Map<String, Value>) -> Shadow {
+        let c = &self.conditions;
+        if c.shadow_rules.is_empty() {
+            return Shadow::NONE;
+        }
+        let mut mask = 0u64;
+        c.each_matching(tool, |i| {
+            if let Some(slot) = c.shadow_slot[i] {
+                if c.rules[i].fires(args) {
+                    mask |= 1u64 << slot;
+                }
+            }
+            false
+        });
+        Shadow(mask)
     }
 
     fn flat_index(&self, rule: Rule) -> Option<usize> {
@@ -335,36 +547,78 @@ impl Policy {
             Rule::Deny(i) => Some(i),
             Rule::Approval(i) | Rule::Approved(i) | Rule::ApprovalDenied(i) => Some(nd + i),
             Rule::Allow(i) => Some(nd + na + i),
-            Rule::NotInAllowList | Rule::NoMatchingRule => None,
+            _ => None,
         }
         .filter(|&i| i < self.rules.len())
     }
 
-    /// Applies an approval answer to a verdict: `Approval(i)` becomes
-    /// `Approved(i)` (allow) or `ApprovalDenied(i)` (deny); any other verdict
-    /// is returned unchanged. The allocation-free twin of
-    /// [`resolve_approval`].
+    /// Applies an approval answer to a verdict: a pending approval becomes
+    /// an allow (`Approved`, `RuleApproved`) or a deny (`ApprovalDenied`,
+    /// `RuleApprovalDenied`); any other verdict is returned unchanged.
     pub fn resolve_verdict(&self, verdict: Verdict, approved: bool) -> Verdict {
-        match verdict.rule {
-            Rule::Approval(i) if approved => Verdict {
-                decision: Decision::Allow,
-                rule: Rule::Approved(i),
-            },
-            Rule::Approval(i) => Verdict {
-                decision: Decision::Deny,
-                rule: Rule::ApprovalDenied(i),
-            },
-            _ => verdict,
+        if verdict.decision != Decision::RequireApproval {
+            return verdict;
+        }
+        let (decision, rule) = match (verdict.rule, approved) {
+            (Rule::Approval(i), true) => (Decision::Allow, Rule::Approved(i)),
+            (Rule::Approval(i), false) => (Decision::Deny, Rule::ApprovalDenied(i)),
+            (Rule::ByRule(i), true) => (Decision::Allow, Rule::RuleApproved(i)),
+            (Rule::ByRule(i), false) => (Decision::Deny, Rule::RuleApprovalDenied(i)),
+            _ => return verdict,
+        };
+        Verdict {
+            decision,
+            rule,
+            shadow: verdict.shadow,
         }
     }
 
-    /// The pattern behind `rule`, if a pattern decided.
+    /// The pattern behind `rule`, or the id of the rule of `rules` behind
+    /// it; `None` when the default decided.
     pub fn matched_rule(&self, rule: Rule) -> Option<&str> {
-        self.flat_index(rule).map(|i| &*self.rules[i])
+        match rule.rule_index() {
+            Some(i) => self.conditions.rules.get(i).map(|r| &*r.id),
+            None => self.flat_index(rule).map(|i| &*self.rules[i]),
+        }
     }
 
-    /// The reason string of a verdict, exactly as tokenfence words it.
+    /// The structured form of the rule that decided: a list and index, or
+    /// a rule's id; `None` when the default decided.
+    pub fn rule_ref(&self, rule: Rule) -> Option<RuleRef> {
+        if let Some((list, index)) = rule.list_ref() {
+            return Some(RuleRef::List { list, index });
+        }
+        let i = rule.rule_index()?;
+        Some(RuleRef::Id {
+            id: self.conditions.rules.get(i)?.id.clone(),
+        })
+    }
+
+    /// The shadow rules of a verdict, as `{id, decision}` in file order.
+    pub fn shadow_hits(&self, shadow: Shadow) -> Vec<ShadowHit> {
+        let c = &self.conditions;
+        shadow
+            .positions()
+            .filter_map(|k| c.shadow_rules.get(k))
+            .map(|&i| ShadowHit {
+                id: c.rules[i].id.clone(),
+                decision: c.rules[i].decision,
+            })
+            .collect()
+    }
+
+    /// The reason string of a verdict, exactly as tokenfence words it (and,
+    /// for rules, as CONDITIONS.md does).
     pub fn reason(&self, verdict: Verdict) -> Arc<str> {
+        if let Some(i) = verdict.rule.rule_index() {
+            let Some(rule) = self.conditions.rules.get(i) else {
+                return self.default_reason.clone();
+            };
+            return match verdict.rule {
+                Rule::ByRule(_) => self.conditions.reason[i].clone(),
+                r => Arc::from(rule_reason(r, verdict.decision, &rule.id)),
+            };
+        }
         match (verdict.rule, self.flat_index(verdict.rule)) {
             (Rule::Deny(_) | Rule::Approval(_) | Rule::Allow(_), Some(i)) => {
                 self.reasons[i].clone()
@@ -384,21 +638,37 @@ impl Policy {
             tool: tool.to_string(),
             decision: verdict.decision,
             reason: self.reason(verdict),
-            matched_rule: self.flat_index(verdict.rule).map(|i| self.rules[i].clone()),
-            rule: verdict.rule.to_ref(),
-            shadow: Vec::new(),
+            matched_rule: match verdict.rule.rule_index() {
+                Some(i) => self.conditions.rules.get(i).map(|r| r.id.clone()),
+                None => self.flat_index(verdict.rule).map(|i| self.rules[i].clone()),
+            },
+            rule: self.rule_ref(verdict.rule),
+            shadow: self.shadow_hits(verdict.shadow),
         }
     }
 
-    /// Decides for `tool`: pure, no audit, no callbacks.
-    ///
-    /// 1. the first `deny` pattern that matches denies;
-    /// 2. else the first `require_approval` match needs approval;
-    /// 3. else, with a non-empty `allow` list, the first match allows and no
-    ///    match falls to `default` (`not in allow list (default: deny)`);
-    /// 4. else `default` decides (`no matching rule (default: …)`).
+    /// Decides for `tool` called without arguments: pure, no audit, no
+    /// callbacks. See [`Policy::check_call`].
     pub fn check(&self, tool: &str) -> PolicyResult {
         self.result(tool, self.evaluate(tool))
+    }
+
+    /// Decides for a call of `tool` with `args`: pure, no audit, no
+    /// callbacks; the order is [`Policy::evaluate_call`]'s.
+    ///
+    /// ```
+    /// let p = agentguard::Policy::from_json(r#"{
+    ///     "rules": [{"id": "small-refunds", "tool": "refund", "decision": "allow",
+    ///                "when": {"amount": {"lte": 100}}}]
+    /// }"#).unwrap();
+    /// let args = |v: serde_json::Value| v.as_object().unwrap().clone();
+    /// let r = p.check_call("refund", &args(serde_json::json!({"amount": 20})));
+    /// assert_eq!((r.decision.as_str(), &*r.reason), ("allow", "allowed by rule: small-refunds"));
+    /// let r = p.check_call("refund", &args(serde_json::json!({"amount": 500})));
+    /// assert_eq!((r.decision.as_str(), &*r.reason), ("deny", "not in allow list (default: deny)"));
+    /// ```
+    pub fn check_call(&self, tool: &str, args: &Map<String, Value>) -> PolicyResult {
+        self.result(tool, self.evaluate_call(tool, args))
     }
 }
 

@@ -124,7 +124,7 @@ CONTEXTS = [None, {"agent_id": "data-bot", "session": "abc123"}, {}]
 
 SPEC_ERRORS = [
     ("unknown key", {"denny": ["drop_*"]}, "unknown_key", "denny", None,
-     'unknown key "denny" in policy (known keys: name, allow, deny, require_approval, default, audit)'),
+     'unknown key "denny" in policy (known keys: name, allow, deny, require_approval, default, audit, rules)'),
     ("pattern is not a string", {"allow": ["read_*", 5]}, "wrong_type", "allow", 1,
      "allow[1]: expected a string pattern, got number 5"),
     ("list is a string", {"deny": "drop_*"}, "wrong_type", "deny", None,

@@ -78,7 +78,8 @@ impl Strings {
                 Some(self.n_deny + i)
             }
             Rule::Allow(i) => Some(self.n_deny + self.n_approval + i),
-            Rule::NotInAllowList | Rule::NoMatchingRule => None,
+            // A rule of `rules` (not cached here) or a default.
+            _ => None,
         }
     }
 }
@@ -423,18 +424,29 @@ impl Policy {
         v: Verdict,
     ) -> PyResult<Bound<'py, PolicyResult>> {
         let s = &self.strings;
-        let reason_cell = match (v.rule, s.flat(v.rule)) {
-            (Rule::Approved(i), _) => &s.approved[i],
-            (Rule::ApprovalDenied(i), _) => &s.approval_denied[i],
-            (_, Some(flat)) => &s.reason[flat],
-            (_, None) => &s.default_reason,
+        let (reason, rule) = if v.rule.rule_index().is_some() {
+            // A rule of `rules` decided: its strings come from the core.
+            (
+                PyString::new(py, &self.core.reason(v)).unbind(),
+                self.core
+                    .matched_rule(v.rule)
+                    .map(|id| PyString::new(py, id).unbind()),
+            )
+        } else {
+            let reason_cell = match (v.rule, s.flat(v.rule)) {
+                (Rule::Approved(i), _) => &s.approved[i],
+                (Rule::ApprovalDenied(i), _) => &s.approval_denied[i],
+                (_, Some(flat)) => &s.reason[flat],
+                (_, None) => &s.default_reason,
+            };
+            let reason = self.cached(py, reason_cell, || self.core.reason(v).to_string());
+            let rule = s.flat(v.rule).map(|flat| {
+                self.cached(py, &s.rule[flat], || {
+                    self.core.matched_rule(v.rule).unwrap_or("").to_string()
+                })
+            });
+            (reason, rule)
         };
-        let reason = self.cached(py, reason_cell, || self.core.reason(v).to_string());
-        let rule = s.flat(v.rule).map(|flat| {
-            self.cached(py, &s.rule[flat], || {
-                self.core.matched_rule(v.rule).unwrap_or("").to_string()
-            })
-        });
         Bound::new(
             py,
             PolicyResult::from_parts(
@@ -442,7 +454,8 @@ impl Policy {
                 tool.clone().unbind(),
                 reason,
                 rule,
-                v.rule.to_ref(),
+                self.core.rule_ref(v.rule),
+                self.core.shadow_hits(v.shadow),
             ),
         )
     }

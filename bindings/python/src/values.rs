@@ -98,6 +98,7 @@ impl PolicyResult {
         reason: Py<PyString>,
         matched_rule: Option<Py<PyString>>,
         rule: Option<RuleRef>,
+        shadow: Vec<ShadowHit>,
     ) -> PolicyResult {
         PolicyResult {
             decision,
@@ -105,7 +106,7 @@ impl PolicyResult {
             reason,
             matched_rule,
             rule,
-            shadow: Vec::new(),
+            shadow,
         }
     }
 

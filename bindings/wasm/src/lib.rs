@@ -55,6 +55,11 @@ const APPROVAL_DENIED: u32 = 3;
 const ALLOW: u32 = 4;
 const NOT_IN_ALLOW_LIST: u32 = 5;
 const NO_MATCHING_RULE: u32 = 6;
+const BY_RULE: u32 = 7;
+const RULE_APPROVED: u32 = 8;
+const RULE_APPROVAL_DENIED: u32 = 9;
+/// A verdict code is `index << TAG_BITS | tag`.
+const TAG_BITS: u32 = 4;
 
 /// A name argument with this bit set is an id in the policy's table of
 /// remembered names ([`WasmPolicy::remember`]), not a length of bytes in
@@ -76,9 +81,12 @@ fn encode(rule: Rule) -> u32 {
         Rule::Allow(i) => (i, ALLOW),
         Rule::NotInAllowList => (0, NOT_IN_ALLOW_LIST),
         Rule::NoMatchingRule => (0, NO_MATCHING_RULE),
+        Rule::ByRule(i) => (i, BY_RULE),
+        Rule::RuleApproved(i) => (i, RULE_APPROVED),
+        Rule::RuleApprovalDenied(i) => (i, RULE_APPROVAL_DENIED),
     };
-    // A policy cannot hold 2^29 patterns in a 4 GiB address space.
-    (index as u32) << 3 | tag
+    // A policy cannot hold 2^28 patterns in a 4 GiB address space.
+    (index as u32) << TAG_BITS | tag
 }
 
 /// An error of the core (or of this adapter), as JavaScript receives it:
@@ -300,7 +308,11 @@ fn answer_of(value: &JsValue) -> Answer {
     } else if value.is_null() {
         Answer::Pending
     } else {
-        Answer::Invalid(value.as_string().unwrap_or_else(|| "a value that is not a boolean".into()))
+        Answer::Invalid(
+            value
+                .as_string()
+                .unwrap_or_else(|| "a value that is not a boolean".into()),
+        )
     }
 }
 
@@ -406,7 +418,11 @@ impl WasmPolicy {
     /// log keeps `audit_capacity` entries; `callbacks` says which of
     /// `onApproval` (1), `onDecision` (2), `onDeny` (4) JavaScript has.
     #[wasm_bindgen(constructor)]
-    pub fn new(spec_json: &str, audit_capacity: f64, callbacks: u32) -> Result<WasmPolicy, JsValue> {
+    pub fn new(
+        spec_json: &str,
+        audit_capacity: f64,
+        callbacks: u32,
+    ) -> Result<WasmPolicy, JsValue> {
         let spec = PolicySpec::from_json(spec_json).map_err(|e| thrown(&e))?;
         let inner = Policy::new(spec).map_err(|e| thrown(&e))?;
         Ok(WasmPolicy {
@@ -507,7 +523,10 @@ impl WasmPolicy {
     pub fn describe(&self, code: u32) -> Result<String, JsValue> {
         let verdict = self.verdict(code)?;
         let pure = !matches!(verdict.rule, Rule::Approved(_) | Rule::ApprovalDenied(_));
-        Ok(format!("[{pure},{}]", to_json(&self.inner.result("", verdict))?))
+        Ok(format!(
+            "[{pure},{}]",
+            to_json(&self.inner.result("", verdict))?
+        ))
     }
 
     /// The kept audit entries, oldest first, as a JSON array of
@@ -630,22 +649,34 @@ impl WasmPolicy {
     /// under `"default": "allow"`).
     fn verdict(&self, code: u32) -> Result<Verdict, JsValue> {
         let spec = self.inner.spec();
-        let i = (code >> 3) as usize;
+        let i = (code >> TAG_BITS) as usize;
         let default = match spec.default {
             DefaultDecision::Allow => Decision::Allow,
             DefaultDecision::Deny => Decision::Deny,
         };
         let approvals = spec.require_approval.len();
-        let verdict = match code & 7 {
+        let rule_decision = self.inner.rule_decision(i);
+        let verdict = match code & ((1 << TAG_BITS) - 1) {
             DENY if i < spec.deny.len() => (Decision::Deny, Rule::Deny(i)),
             APPROVAL if i < approvals => (Decision::RequireApproval, Rule::Approval(i)),
             APPROVED if i < approvals => (Decision::Allow, Rule::Approved(i)),
             APPROVAL_DENIED if i < approvals => (Decision::Deny, Rule::ApprovalDenied(i)),
             ALLOW if i < spec.allow.len() => (Decision::Allow, Rule::Allow(i)),
-            NOT_IN_ALLOW_LIST if i == 0 && !spec.allow.is_empty() => {
+            NOT_IN_ALLOW_LIST if i == 0 && self.inner.has_allow() => {
                 (default, Rule::NotInAllowList)
             }
-            NO_MATCHING_RULE if i == 0 && spec.allow.is_empty() => (default, Rule::NoMatchingRule),
+            NO_MATCHING_RULE if i == 0 && !self.inner.has_allow() => {
+                (default, Rule::NoMatchingRule)
+            }
+            BY_RULE if rule_decision.is_some() => {
+                (rule_decision.unwrap_or(Decision::Deny), Rule::ByRule(i))
+            }
+            RULE_APPROVED if rule_decision == Some(Decision::RequireApproval) => {
+                (Decision::Allow, Rule::RuleApproved(i))
+            }
+            RULE_APPROVAL_DENIED if rule_decision == Some(Decision::RequireApproval) => {
+                (Decision::Deny, Rule::RuleApprovalDenied(i))
+            }
             _ => {
                 return Err(internal(format!(
                     "verdict code {code} is not one of this policy's verdicts"
@@ -655,6 +686,9 @@ impl WasmPolicy {
         Ok(Verdict {
             decision: verdict.0,
             rule: verdict.1,
+            // Name-only calls: the shadow rules that fire depend on the
+            // arguments, which this adapter does not pass yet.
+            shadow: agentguard::Shadow::NONE,
         })
     }
 }
