@@ -2,7 +2,7 @@
 #   make demo    build and run the main demo
 #   make test    the whole suite (what CI runs)
 #   make bench   benchmarks; figures go to bench/RESULTS.md
-#   make fuzz    cargo-fuzz over spec parsing + check (not in CI)
+#   make fuzz    cargo-fuzz over spec parsing + check, and rules + check_call (not in CI)
 # Every tool is installed here, only when missing (see mk/tools.mk).
 
 SHELL := /bin/bash
