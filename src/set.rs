@@ -1,40 +1,83 @@
 //! Many patterns at once: the lowest-index pattern that matches a name.
 //!
-//! Small sets scan their compiled matchers in order. Large sets use a
-//! literal-anchor index, so a check costs about the same at 10 000 patterns
-//! as at 13:
+//! Small sets scan their compiled matchers in order. Large sets use an index
+//! whose cost per check does not grow with the number of patterns, whatever
+//! literals the patterns share:
 //!
 //! * patterns without wildcards sit in a hash map (one lookup);
-//! * every other pattern is filed under one literal it cannot match without:
-//!   its literal prefix (found by walking the name's bytes through an
-//!   anchored Aho-Corasick automaton of all prefixes), else its literal
-//!   suffix (the name's bytes walked backwards through an automaton of
-//!   reversed suffixes), else its longest inner literal (an unanchored walk
-//!   over the whole name);
-//! * the few patterns with no literal at all (`*`, `?`, `[a-z]*`) are always
+//! * every other pattern is filed under one *key*: a run of literal
+//!   characters it cannot match without, with where that run must sit in
+//!   the name (at character offset `j` from the start, `j` from the end, or
+//!   anywhere). Of a pattern's runs, the key is the one the fewest patterns
+//!   of the set share (then the cheapest to look for, then the longest), so
+//!   `t[0-9]1234?` is filed under `1234` at offset 2, not under the `t`
+//!   that thousands of its neighbours share;
+//! * the name is walked once through an Aho-Corasick automaton of all keys
+//!   (anchored at the first byte when every key is a prefix, so the walk
+//!   stops as soon as no key can follow), and a hit counts only at its
+//!   key's offset; keys that end the name are found by walking its bytes
+//!   backwards, anchored at the last one;
+//! * patterns with no literal at all (`[a-z]?[0-9]`, `*`) are always
 //!   candidates.
 //!
+//! The patterns filed under one key (or under none) form a bucket. A bucket
+//! of many patterns also carries a position filter: for a few character
+//! positions (from the start or the end) and the name's length, a bitset of
+//! the bucket's patterns that accept each possible value there, so the
+//! candidates are an AND of a few bitsets (with a one-bit-per-word summary
+//! to skip empty stretches), not the whole bucket. A set of thousands of
+//! patterns without any literal is therefore fast when they differ in
+//! their sets at fixed positions or in their lengths; what no index here
+//! can split (thousands of patterns that differ only after a `*` and hold
+//! no literal there) is still confirmed one by one.
+//!
 //! A candidate is confirmed by the exact code-point matcher, in index order,
-//! and only while it could still beat the best match found so far. The
-//! literals are valid UTF-8, and a run of valid UTF-8 can only occur in a
-//! valid UTF-8 name at character boundaries, so the byte-level prefilter
-//! never changes an answer; the exact matcher decides every one. The
-//! property tests in `tests/properties.rs` and the differential corpus check
-//! that the indexed path and the plain scan agree.
+//! and only while it could still beat the best match found so far. Keys are
+//! valid UTF-8, and a run of valid UTF-8 can only occur in a valid UTF-8
+//! name at character boundaries, so the byte-level walk never changes an
+//! answer; the exact matcher decides every one. Anything that fails to
+//! build files its patterns with the always-checked ones: slower, never
+//! wrong, and a deny pattern is never dropped. The property tests in
+//! `tests/properties.rs` and the differential corpus check that the indexed
+//! path and the plain scan agree.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::nfa::contiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
 
-use crate::pattern::{parse, Atom, Matcher};
+use crate::pattern::MAX_CHAR;
+use crate::pattern::{accepted_ranges, interval_of, interval_starts, parse, Atom, Matcher};
 
 /// Below this many patterns a linear scan of the exact matchers is used.
 /// The index already wins at 4 patterns (about 20 ns against 22 ns) and at 13
 /// (about 40 ns against 54 ns): `check/set_*` in `benches/check.rs`.
 const SCAN_BELOW: usize = 4;
+
+/// A bucket of at least this many patterns gets a position filter: below
+/// it, confirming each one costs less than looking the filter up.
+const FILTER_FROM: usize = 8;
+
+/// Positions from each end a filter considers, and how many it keeps.
+const FILTER_DEPTH: u32 = 8;
+const FILTER_PROBES: usize = 4;
+
+/// Lengths from 0 to this are told apart by a filter; longer ones share a
+/// value.
+const LEN_CAP: u32 = 127;
+
+/// Values a filter position tells apart at most; beyond, neighbouring
+/// intervals are merged (a merged value accepts what either did, so the
+/// filter only gets less sharp, never wrong).
+const FILTER_VALUES: usize = 256;
+
+/// A state with more matches than this, met again far from both ends of a
+/// long name, is skipped: its keys were all handled the first time.
+const HEAVY: usize = 8;
 
 /// A compiled, immutable list of patterns.
 #[derive(Clone, Debug)]
@@ -47,73 +90,253 @@ pub struct PatternSet {
 #[derive(Clone, Debug)]
 struct Index {
     /// Patterns without wildcards: text -> lowest index.
-    exact: HashMap<Box<str>, usize>,
-    /// Literal prefixes, matched from the first byte.
-    prefix: Option<Anchor>,
-    /// Reversed literal suffixes, matched from the last byte backwards.
-    suffix: Option<Anchor>,
-    /// Inner literals, matched anywhere.
-    inner: Option<Anchor>,
-    /// Patterns with no literal: always checked (sorted).
-    always: Vec<usize>,
+    exact: HashMap<Box<str>, usize, FixedHash>,
+    /// Keys at a character offset from the start, walked forwards.
+    head: Option<Keys>,
+    /// Keys at an offset from the end, reversed and walked backwards from
+    /// the last byte (so their offsets count from the end).
+    tail: Option<Keys>,
+    /// Keys that may sit anywhere: one unanchored walk over the name.
+    inside: Option<Keys>,
+    buckets: Vec<Bucket>,
+    /// Patterns with no key: always candidates.
+    always: Bucket,
+    /// The shortest and longest name each pattern can match, in
+    /// characters: a candidate of the wrong length costs a comparison, not
+    /// a match.
+    lens: Vec<(u32, u32)>,
 }
 
-/// An automaton over distinct literals, each with the sorted pattern
-/// indices filed under it.
-#[derive(Clone, Debug)]
-struct Anchor {
-    nfa: NFA,
-    patterns: Vec<Vec<usize>>,
+/// Where a key must sit in the name, in characters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum At {
+    /// Starting `j` characters after the start.
+    Start(u32),
+    /// Ending `j` characters before the end.
+    End(u32),
+    /// Anywhere (a literal between two `*`s).
+    Inside,
 }
 
-impl Anchor {
-    fn build(literals: HashMap<Vec<u8>, Vec<usize>>) -> Option<Anchor> {
-        if literals.is_empty() {
-            return None;
+impl At {
+    /// Keys at an offset are found by short anchored walks; the others cost
+    /// a walk over the whole name.
+    fn walk_cost(self) -> u8 {
+        match self {
+            At::Inside => 1,
+            _ => 0,
         }
-        let (keys, patterns): (Vec<Vec<u8>>, Vec<Vec<usize>>) = literals.into_iter().unzip();
-        // A contiguous NFA: builds several times faster than a DFA for
-        // thousands of literals and searches about as fast here, since names
-        // are short (see benches/check.rs).
-        let nfa = NFA::builder()
-            .match_kind(MatchKind::Standard)
-            .build(&keys)
-            .ok()?;
-        Some(Anchor { nfa, patterns })
+    }
+}
+
+/// An automaton over distinct keys, each with the buckets filed under it.
+#[derive(Clone, Debug)]
+struct Keys {
+    nfa: NFA,
+    keys: Vec<Key>,
+    /// The distinct offsets keys are filed at, ascending (none for keys
+    /// that may sit anywhere).
+    offsets: Vec<u32>,
+    /// Few offsets: one anchored walk from each, which ends as soon as no
+    /// key can continue. Many: one unanchored walk that checks each hit's
+    /// offset and stops past the farthest.
+    per_offset: bool,
+    /// The farthest a key at an offset can end, in characters.
+    reach: u32,
+    /// Bytes some key starts with: an unanchored walk at its start state
+    /// skips every other byte without touching the automaton.
+    first: Box<[bool; 256]>,
+}
+
+/// At most this many offsets are walked one by one.
+const OFFSET_WALKS: usize = 4;
+
+#[derive(Clone, Debug)]
+struct Key {
+    /// Length in characters.
+    chars: u32,
+    /// Bucket of the patterns that need this key anywhere.
+    inside: Option<u32>,
+    /// `(offset, bucket)`, sorted by offset.
+    at: Box<[(u32, u32)]>,
+}
+
+/// Patterns filed together, in index order.
+#[derive(Clone, Debug, Default)]
+struct Bucket {
+    members: Vec<usize>,
+    filter: Option<Filter>,
+}
+
+/// A position filter over a bucket's members (see the module docs).
+#[derive(Clone, Debug)]
+struct Filter {
+    /// Words per bitset, and summary words ahead of them (bit `w` of the
+    /// summary: word `w` is not zero).
+    words: usize,
+    summary: usize,
+    probes: Vec<Probe>,
+    /// Bitsets, each `summary + words` long.
+    bits: Vec<u64>,
+}
+
+/// Which value of the name a probe reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Spot {
+    /// The character `j` after the start.
+    Start(u32),
+    /// The character `j` before the end (0: the last one).
+    End(u32),
+    /// The length in characters, capped at [`LEN_CAP`].
+    Len,
+}
+
+#[derive(Clone, Debug)]
+struct Probe {
+    spot: Spot,
+    /// Start of each interval of values, ascending; the first is 0.
+    starts: Vec<u32>,
+    /// Bitset offset (into `Filter::bits`) of each interval.
+    sets: Vec<u32>,
+    /// Bitset offset of each ASCII value, looked up once.
+    ascii: Box<[u32; 128]>,
+    /// Bitset offset when the name has no character at the spot.
+    none: u32,
+}
+
+/// A fixed, fast hash for the exact-name map. Its keys are the policy's
+/// patterns, not the names checked, so names cannot crowd the table (the
+/// attack a randomly keyed hash defends against), and a check is spared
+/// SipHash over the whole name.
+#[derive(Clone, Copy, Debug, Default)]
+struct FixedHash;
+
+impl std::hash::BuildHasher for FixedHash {
+    type Hasher = FixedHasher;
+    fn build_hasher(&self) -> FixedHasher {
+        FixedHasher(0)
+    }
+}
+
+/// FxHash-style: a multiply and rotate per 8 bytes.
+struct FixedHasher(u64);
+
+impl std::hash::Hasher for FixedHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.write(&[b]);
+    }
+    fn finish(&self) -> u64 {
+        // hashbrown takes its control bits from the top of the hash: fold
+        // the well-mixed high bits down as well.
+        self.0 ^ (self.0 >> 29)
+    }
+}
+
+/// One check in progress.
+struct Query<'a> {
+    name: &'a str,
+    best: usize,
+    total: Option<u32>,
+}
+
+impl Query<'_> {
+    /// The name's length in characters.
+    fn total(&mut self) -> u32 {
+        *self
+            .total
+            .get_or_insert_with(|| u32::try_from(self.name.chars().count()).unwrap_or(u32::MAX))
     }
 
-    /// Feeds `bytes` through the automaton and calls `hit` with the id and the
-    /// pattern list of every literal that matches (anchored at the first
-    /// byte fed, or anywhere).
-    fn walk(
-        &self,
-        bytes: impl Iterator<Item = u8>,
-        anchored: Anchored,
-        mut hit: impl FnMut(usize, &[usize]),
-    ) {
-        let Ok(mut sid) = self.nfa.start_state(anchored) else {
-            return;
-        };
-        for b in bytes {
-            sid = self.nfa.next_state(anchored, sid, b);
-            if self.nfa.is_special(sid) {
-                if self.nfa.is_dead(sid) {
-                    return;
-                }
-                if self.nfa.is_match(sid) {
-                    for k in 0..self.nfa.match_len(sid) {
-                        let id = self.nfa.match_pattern(sid, k).as_usize();
-                        hit(id, &self.patterns[id]);
-                    }
-                }
+    fn value(&mut self, spot: Spot) -> Option<u32> {
+        match spot {
+            Spot::Start(j) => self.name.chars().nth(j as usize).map(u32::from),
+            Spot::End(j) => self.name.chars().rev().nth(j as usize).map(u32::from),
+            Spot::Len => Some(self.total().min(LEN_CAP)),
+        }
+    }
+}
+
+/// Scratch space of the forward walk, kept between checks.
+#[derive(Default)]
+struct Scratch {
+    /// `Inside` keys already handled during this walk: a bitset and the ids.
+    seen: Vec<u64>,
+    seen_ids: Vec<usize>,
+    /// Heavy states already handled far from both ends.
+    /// (State ids come from the automaton, not the name: no need for a
+    /// randomly keyed hasher, whose setup would cost every check.)
+    heavy: HashSet<usize, BuildHasherDefault<DefaultHasher>>,
+}
+
+/// The keys (and heavy states) one inside walk has handled: the first few
+/// on the stack, the rest in the thread's scratch space, so a typical check
+/// never touches a thread-local.
+#[derive(Default)]
+struct Seen {
+    few: [usize; 8],
+    len: usize,
+    big: Option<Scratch>,
+}
+
+impl Seen {
+    fn scratch(&mut self) -> &mut Scratch {
+        self.big.get_or_insert_with(take_scratch)
+    }
+
+    /// Records key `id`; whether it was new.
+    fn first_time(&mut self, id: usize) -> bool {
+        if self.big.is_none() {
+            if self.few[..self.len].contains(&id) {
+                return false;
+            }
+            if let Some(slot) = self.few.get_mut(self.len) {
+                *slot = id;
+                self.len += 1;
+                return true;
+            }
+            let few = self.few;
+            let scratch = self.scratch();
+            for known in few {
+                scratch.mark(known);
             }
         }
+        self.scratch().mark(id)
+    }
+}
+
+impl Scratch {
+    /// Sets the bit of key `id`; whether it was clear.
+    fn mark(&mut self, id: usize) -> bool {
+        let (w, bit) = (id / 64, 1u64 << (id % 64));
+        if self.seen.len() <= w {
+            self.seen.resize(w + 1, 0);
+        }
+        let new = self.seen[w] & bit == 0;
+        if new {
+            self.seen[w] |= bit;
+            self.seen_ids.push(id);
+        }
+        new
     }
 }
 
 thread_local! {
-    /// Inner literals already seen during one walk: a bitset and the ids.
-    static SEEN: RefCell<(Vec<u64>, Vec<usize>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 impl PatternSet {
@@ -127,7 +350,7 @@ impl PatternSet {
     pub fn with_threshold<S: AsRef<str>>(patterns: &[S], threshold: usize) -> PatternSet {
         let parsed: Vec<Vec<Atom>> = patterns.iter().map(|p| parse(p.as_ref())).collect();
         let index = if patterns.len() >= threshold && !patterns.is_empty() {
-            build_index(&parsed)
+            Some(build_index(&parsed, build_nfa))
         } else {
             None
         };
@@ -154,189 +377,892 @@ impl PatternSet {
     }
 
     fn indexed(&self, index: &Index, name: &str) -> Option<usize> {
-        let mut best = index.exact.get(name).copied().unwrap_or(usize::MAX);
-        // Confirms the first candidate of a sorted list that beats `best`.
-        let try_list = |list: &[usize], best: &mut usize| {
-            for &i in list {
-                if i >= *best {
+        let mut q = Query {
+            name,
+            best: index.exact.get(name).copied().unwrap_or(usize::MAX),
+            total: None,
+        };
+        let bytes = name.as_bytes();
+        if let Some(keys) = &index.head {
+            if keys.per_offset {
+                for &j in &keys.offsets {
+                    // Ascending offsets: once the name is too short for one,
+                    // it is for the rest.
+                    let Some((at, _)) = name.char_indices().nth(j as usize) else {
+                        break;
+                    };
+                    self.walk_from(index, keys, j, bytes[at..].iter().copied(), &mut q);
+                }
+            } else {
+                self.walk_all(index, keys, bytes.iter().copied(), &mut q);
+            }
+        }
+        if let Some(keys) = &index.tail {
+            if keys.per_offset {
+                for &j in &keys.offsets {
+                    let end = match j.checked_sub(1) {
+                        None => bytes.len(),
+                        Some(skip) => match name.char_indices().rev().nth(skip as usize) {
+                            Some((at, _)) => at,
+                            None => break,
+                        },
+                    };
+                    let before = bytes.get(..end).unwrap_or_default();
+                    self.walk_from(index, keys, j, before.iter().rev().copied(), &mut q);
+                }
+            } else {
+                self.walk_all(index, keys, bytes.iter().rev().copied(), &mut q);
+            }
+        }
+        if let Some(keys) = &index.inside {
+            self.walk_inside(index, keys, bytes, &mut q);
+        }
+        self.try_bucket(index, &index.always, &mut q);
+        (q.best != usize::MAX).then_some(q.best)
+    }
+
+    /// Tries every bucket filed under `keys`: what a walk would have found,
+    /// and more. Only for an automaton that cannot start a walk.
+    fn try_all(&self, index: &Index, keys: &Keys, q: &mut Query) {
+        for key in &keys.keys {
+            let filed = key.at.iter().map(|&(_, b)| b);
+            for b in key.inside.into_iter().chain(filed) {
+                self.try_bucket(index, &index.buckets[b as usize], q);
+            }
+        }
+    }
+
+    /// Walks `bytes` (the name from character offset `j`, in the keys'
+    /// direction) anchored, and tries the buckets of the keys that start
+    /// there and are filed at `j`.
+    fn walk_from(
+        &self,
+        index: &Index,
+        keys: &Keys,
+        j: u32,
+        bytes: impl Iterator<Item = u8>,
+        q: &mut Query,
+    ) {
+        let Ok(mut sid) = keys.nfa.start_state(Anchored::Yes) else {
+            return self.try_all(index, keys, q);
+        };
+        let mut chars = 0u32;
+        for byte in bytes {
+            chars += u32::from(byte & 0xC0 != 0x80);
+            sid = keys.nfa.next_state(Anchored::Yes, sid, byte);
+            if !keys.nfa.is_special(sid) {
+                continue;
+            }
+            if keys.nfa.is_dead(sid) {
+                break;
+            }
+            if !keys.nfa.is_match(sid) {
+                continue;
+            }
+            for k in 0..keys.nfa.match_len(sid) {
+                let id = keys.nfa.match_pattern(sid, k).as_usize();
+                // A state also lists the keys that are only suffixes of
+                // what was read: those do not start at `j`.
+                let Some(key) = keys.keys.get(id).filter(|key| key.chars == chars) else {
+                    continue;
+                };
+                if let Some(b) = find_at(&key.at, j) {
+                    self.try_bucket(index, &index.buckets[b as usize], q);
+                }
+            }
+        }
+    }
+
+    /// One unanchored walk over the name for keys that may sit anywhere:
+    /// tries each hit key's bucket once.
+    fn walk_inside(&self, index: &Index, keys: &Keys, bytes: &[u8], q: &mut Query) {
+        let Ok(start) = keys.nfa.start_state(Anchored::No) else {
+            return self.try_all(index, keys, q);
+        };
+        let mut seen = Seen::default();
+        let mut sid = start;
+        let mut at = 0;
+        while at < bytes.len() {
+            if sid == start {
+                // Bytes no key starts with leave the walk where it is: skip
+                // them without touching the automaton.
+                let rest = bytes.get(at..).unwrap_or_default();
+                match rest.iter().position(|&b| keys.first[usize::from(b)]) {
+                    Some(skip) => at += skip,
+                    None => break,
+                }
+            }
+            let Some(&byte) = bytes.get(at) else {
+                break;
+            };
+            at += 1;
+            sid = keys.nfa.next_state(Anchored::No, sid, byte);
+            if !keys.nfa.is_special(sid) {
+                continue;
+            }
+            if keys.nfa.is_dead(sid) {
+                break;
+            }
+            if !keys.nfa.is_match(sid) {
+                continue;
+            }
+            let hits = keys.nfa.match_len(sid);
+            // A state met again has had all of its keys handled.
+            if hits > HEAVY && !seen.scratch().heavy.insert(sid.as_usize()) {
+                continue;
+            }
+            for k in 0..hits {
+                let id = keys.nfa.match_pattern(sid, k).as_usize();
+                let Some(b) = keys.keys.get(id).and_then(|key| key.inside) else {
+                    continue;
+                };
+                // A key can occur many times in a long name: its patterns
+                // are tried once.
+                if seen.first_time(id) {
+                    self.try_bucket(index, &index.buckets[b as usize], q);
+                }
+            }
+        }
+        if let Some(scratch) = seen.big {
+            give_back_scratch(scratch);
+        }
+    }
+
+    /// One unanchored walk over `bytes` (the name, in the keys' direction)
+    /// that tries the bucket of every key hit at the offset it is filed at,
+    /// and stops past the farthest: for key sets with many offsets.
+    fn walk_all(&self, index: &Index, keys: &Keys, bytes: impl Iterator<Item = u8>, q: &mut Query) {
+        let Ok(start) = keys.nfa.start_state(Anchored::No) else {
+            return self.try_all(index, keys, q);
+        };
+        let mut sid = start;
+        let mut chars = 0u32;
+        for byte in bytes {
+            chars += u32::from(byte & 0xC0 != 0x80);
+            if chars > keys.reach {
+                break;
+            }
+            if sid == start && !keys.first[usize::from(byte)] {
+                continue;
+            }
+            sid = keys.nfa.next_state(Anchored::No, sid, byte);
+            if !keys.nfa.is_special(sid) {
+                continue;
+            }
+            if keys.nfa.is_dead(sid) {
+                break;
+            }
+            if !keys.nfa.is_match(sid) {
+                continue;
+            }
+            for k in 0..keys.nfa.match_len(sid) {
+                let id = keys.nfa.match_pattern(sid, k).as_usize();
+                let at = keys.keys.get(id).and_then(|key| {
+                    let j = chars.checked_sub(key.chars)?;
+                    find_at(&key.at, j)
+                });
+                if let Some(b) = at {
+                    self.try_bucket(index, &index.buckets[b as usize], q);
+                }
+            }
+        }
+    }
+
+    /// Whether pattern `i` matches the name.
+    #[inline]
+    fn confirm(&self, index: &Index, i: usize, q: &mut Query) -> bool {
+        if let Some(&(shortest, longest)) = index.lens.get(i) {
+            let n = q.total();
+            if n < shortest || n > longest {
+                return false;
+            }
+        }
+        self.matchers.get(i).is_some_and(|m| m.is_match(q.name))
+    }
+
+    /// Confirms, in index order, the first member of `bucket` (that passes
+    /// its filter) which matches and beats the best so far.
+    fn try_bucket(&self, index: &Index, bucket: &Bucket, q: &mut Query) {
+        match bucket.members.first() {
+            Some(&first) if first < q.best => {}
+            _ => return,
+        }
+        let Some(filter) = &bucket.filter else {
+            for &i in &bucket.members {
+                if i >= q.best {
                     break;
                 }
-                if self.matchers[i].is_match(name) {
-                    *best = i;
+                if self.confirm(index, i, q) {
+                    q.best = i;
                     break;
                 }
             }
+            return;
         };
-        let bytes = name.as_bytes();
-        if let Some(a) = &index.prefix {
-            a.walk(bytes.iter().copied(), Anchored::Yes, |_, l| {
-                try_list(l, &mut best)
-            });
+        let mut sets: [&[u64]; FILTER_PROBES] = [&[]; FILTER_PROBES];
+        let span = filter.summary + filter.words;
+        for (slot, probe) in sets.iter_mut().zip(&filter.probes) {
+            let at = probe.lookup(q.value(probe.spot)) as usize;
+            *slot = filter.bits.get(at..at + span).unwrap_or(&[]);
         }
-        if let Some(a) = &index.suffix {
-            a.walk(bytes.iter().rev().copied(), Anchored::Yes, |_, l| {
-                try_list(l, &mut best)
-            });
+        let sets = &sets[..filter.probes.len()];
+        if sets.iter().any(|s| s.len() != span) {
+            // A malformed filter must not hide a pattern: confirm them all.
+            let plain = Bucket {
+                members: bucket.members.clone(),
+                filter: None,
+            };
+            return self.try_bucket(index, &plain, q);
         }
-        if let Some(a) = &index.inner {
-            // A literal can occur many times in a name: confirm its patterns
-            // once.
-            SEEN.with(|seen| {
-                let (bits, ids) = &mut *seen.borrow_mut();
-                bits.clear();
-                bits.resize(a.patterns.len().div_ceil(64), 0);
-                ids.clear();
-                a.walk(bytes.iter().copied(), Anchored::No, |id, _| {
-                    let (w, bit) = (id / 64, 1u64 << (id % 64));
-                    if bits[w] & bit == 0 {
-                        bits[w] |= bit;
-                        ids.push(id);
+        for sw in 0..filter.summary {
+            let mut s = sets.iter().fold(!0u64, |acc, set| acc & set[sw]);
+            while s != 0 {
+                let w = sw * 64 + s.trailing_zeros() as usize;
+                s &= s - 1;
+                let mut x = sets
+                    .iter()
+                    .fold(!0u64, |acc, set| acc & set[filter.summary + w]);
+                while x != 0 {
+                    let local = w * 64 + x.trailing_zeros() as usize;
+                    x &= x - 1;
+                    let Some(&i) = bucket.members.get(local) else {
+                        return;
+                    };
+                    if i >= q.best {
+                        return;
                     }
-                });
-                for &id in ids.iter() {
-                    try_list(&a.patterns[id], &mut best);
+                    if self.confirm(index, i, q) {
+                        q.best = i;
+                        return;
+                    }
                 }
-            });
+            }
         }
-        try_list(&index.always, &mut best);
-        (best != usize::MAX).then_some(best)
     }
 }
 
-fn literal_run<'a>(atoms: impl Iterator<Item = &'a Atom>) -> String {
-    atoms
-        .map_while(|a| match a {
-            Atom::Lit(c) => Some(*c),
-            _ => None,
-        })
-        .collect()
+/// The bucket filed at offset `j`, if any.
+fn find_at(list: &[(u32, u32)], j: u32) -> Option<u32> {
+    if list.is_empty() {
+        return None;
+    }
+    list.binary_search_by_key(&j, |&(at, _)| at)
+        .ok()
+        .map(|k| list[k].1)
 }
 
-fn build_index(parsed: &[Vec<Atom>]) -> Option<Index> {
-    let mut exact: HashMap<Box<str>, usize> = HashMap::new();
-    let mut prefix: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
-    let mut suffix: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
-    let mut inner: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
-    let mut always = Vec::new();
+/// Borrows the thread's scratch space, or a fresh one should it already be
+/// in use (a re-entrant check).
+fn take_scratch() -> Scratch {
+    SCRATCH
+        .try_with(|s| s.try_borrow_mut().map(|mut s| std::mem::take(&mut *s)).ok())
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+fn give_back_scratch(mut scratch: Scratch) {
+    for &id in &scratch.seen_ids {
+        if let Some(w) = scratch.seen.get_mut(id / 64) {
+            *w = 0;
+        }
+    }
+    scratch.seen_ids.clear();
+    scratch.heavy.clear();
+    let _ = SCRATCH.try_with(|s| {
+        if let Ok(mut s) = s.try_borrow_mut() {
+            *s = scratch;
+        }
+    });
+}
+
+impl Probe {
+    #[inline]
+    fn lookup(&self, value: Option<u32>) -> u32 {
+        match value {
+            None => self.none,
+            Some(v) => match self.ascii.get(v as usize) {
+                Some(&at) => at,
+                None => self.sets[interval_of(&self.starts, v)],
+            },
+        }
+    }
+}
+
+/// The character `c` an atom stands for, when it is a literal.
+fn lit(atom: &Atom) -> Option<char> {
+    match atom {
+        Atom::Lit(c) => Some(*c),
+        _ => None,
+    }
+}
+
+/// The values one pattern accepts at one spot (sorted ranges), and whether
+/// it accepts a name with no character there.
+type Accepts = (Vec<(u32, u32)>, bool);
+
+/// A pattern's shape as the filter sees it: the fixed-width atoms it starts
+/// and ends with, and the shortest name it can match.
+struct Shape<'a> {
+    head: &'a [Atom],
+    tail: &'a [Atom],
+    star: bool,
+    min_len: usize,
+}
+
+impl<'a> Shape<'a> {
+    fn of(atoms: &'a [Atom]) -> Shape<'a> {
+        let first_star = atoms.iter().position(|a| *a == Atom::Star);
+        let last_star = atoms.iter().rposition(|a| *a == Atom::Star);
+        match (first_star, last_star) {
+            (Some(f), Some(l)) => Shape {
+                head: &atoms[..f],
+                tail: &atoms[l + 1..],
+                star: true,
+                min_len: atoms.iter().filter(|a| **a != Atom::Star).count(),
+            },
+            _ => Shape {
+                head: atoms,
+                tail: atoms,
+                star: false,
+                min_len: atoms.len(),
+            },
+        }
+    }
+
+    /// The values this pattern accepts at `spot`, and whether it accepts a
+    /// name with no character there.
+    fn accepts(&self, spot: Spot) -> Accepts {
+        let side = |fixed: &[Atom], j: u32, from_end: bool| {
+            let j = j as usize;
+            if j < fixed.len() {
+                let atom = if from_end {
+                    &fixed[fixed.len() - 1 - j]
+                } else {
+                    &fixed[j]
+                };
+                (accepted_ranges(atom), false)
+            } else if self.star {
+                (vec![(0, MAX_CHAR)], self.min_len <= j)
+            } else {
+                (Vec::new(), true)
+            }
+        };
+        match spot {
+            Spot::Start(j) => side(self.head, j, false),
+            Spot::End(j) => side(self.tail, j, true),
+            Spot::Len => {
+                let min = u32::try_from(self.min_len).unwrap_or(u32::MAX).min(LEN_CAP);
+                let max = if self.star { LEN_CAP } else { min };
+                (vec![(min, max)], false)
+            }
+        }
+    }
+}
+
+/// Every literal run of a pattern, with where it must sit in a name.
+fn key_candidates(atoms: &[Atom]) -> Vec<(String, At)> {
+    let star = atoms.contains(&Atom::Star);
+    let segments: Vec<&[Atom]> = atoms.split(|a| *a == Atom::Star).collect();
+    let last = segments.len() - 1;
+    let mut out = Vec::new();
+    for (s, seg) in segments.iter().enumerate() {
+        let mut k = 0;
+        while k < seg.len() {
+            if lit(&seg[k]).is_none() {
+                k += 1;
+                continue;
+            }
+            let from = k;
+            let mut text = String::new();
+            while let Some(c) = seg.get(k).and_then(lit) {
+                text.push(c);
+                k += 1;
+            }
+            let offset = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+            let at = if s == 0 {
+                At::Start(offset(from))
+            } else if s == last && star {
+                At::End(offset(seg.len() - k))
+            } else {
+                At::Inside
+            };
+            out.push((text, at));
+        }
+    }
+    out
+}
+
+/// Builds an automaton over `keys` (bytes), or says it could not.
+type NfaBuilder = fn(&[Vec<u8>]) -> Option<NFA>;
+
+fn build_nfa(keys: &[Vec<u8>]) -> Option<NFA> {
+    // A contiguous NFA: builds several times faster than a DFA for
+    // thousands of literals, and walks as fast on names this short (a DFA
+    // of 10 000 keys measured 5 to 50 MB). States near the root are made
+    // dense, one lookup per byte instead of a scan of their transitions
+    // and a chase of failure links, as deep as the estimated cost stays
+    // under DENSE_BYTES.
+    let mut builder = NFA::builder();
+    builder.match_kind(MatchKind::Standard);
+    if let Some(depth) = dense_depth(keys) {
+        builder.dense_depth(depth);
+    }
+    builder.build(keys).ok()
+}
+
+/// Memory allowed for the dense states of one key automaton.
+const DENSE_BYTES: usize = 2 << 20;
+
+/// The deepest dense depth (8 or 4) whose states would fit DENSE_BYTES:
+/// trie nodes that deep, times the byte classes, times 4 bytes.
+fn dense_depth(keys: &[Vec<u8>]) -> Option<usize> {
+    let mut seen = [false; 256];
+    for &b in keys.iter().flatten() {
+        seen[usize::from(b)] = true;
+    }
+    let classes = seen.iter().filter(|&&s| s).count() + 1;
+    let mut sorted: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+    sorted.sort_unstable();
+    [8usize, 4].into_iter().find(|&depth| {
+        // Distinct prefixes of at most `depth` bytes: each key adds those
+        // it does not share with the key before it.
+        let mut nodes = 0usize;
+        let mut prev: &[u8] = &[];
+        for key in &sorted {
+            let shared = key.iter().zip(prev).take_while(|(a, b)| a == b).count();
+            nodes += key.len().min(depth).saturating_sub(shared.min(depth));
+            prev = key;
+        }
+        nodes.saturating_mul(classes).saturating_mul(4) <= DENSE_BYTES
+    })
+}
+
+fn build_index(parsed: &[Vec<Atom>], nfa: NfaBuilder) -> Index {
+    let mut exact: HashMap<Box<str>, usize, FixedHash> = HashMap::default();
+    let mut always: Vec<usize> = Vec::new();
+    let mut candidates: Vec<(usize, Vec<(String, At)>)> = Vec::new();
+    let mut freq: HashMap<(&str, At), usize> = HashMap::new();
     for (i, atoms) in parsed.iter().enumerate() {
         if atoms.contains(&Atom::Never) {
             continue;
         }
-        if atoms.iter().all(|a| matches!(a, Atom::Lit(_))) {
-            exact
-                .entry(literal_run(atoms.iter()).into_boxed_str())
-                .or_insert(i);
+        if let Some(text) = atoms.iter().map(lit).collect::<Option<String>>() {
+            exact.entry(text.into_boxed_str()).or_insert(i);
             continue;
         }
-        let head = literal_run(atoms.iter());
-        if !head.is_empty() {
-            prefix.entry(head.into_bytes()).or_default().push(i);
-            continue;
-        }
-        let tail = literal_run(atoms.iter().rev());
-        if !tail.is_empty() {
-            // `tail` holds the suffix's characters last first; the automaton reads
-            // the name's bytes last first, so file the suffix's bytes
-            // reversed.
-            let suffix_text: String = tail.chars().rev().collect();
-            let mut reversed = suffix_text.into_bytes();
-            reversed.reverse();
-            suffix.entry(reversed).or_default().push(i);
-            continue;
-        }
-        let longest = atoms
-            .split(|a| !matches!(a, Atom::Lit(_)))
-            .max_by_key(|run| run.len())
-            .map(|run| literal_run(run.iter()))
-            .unwrap_or_default();
-        if longest.is_empty() {
+        let cands = key_candidates(atoms);
+        if cands.is_empty() {
             always.push(i);
         } else {
-            inner.entry(longest.into_bytes()).or_default().push(i);
+            candidates.push((i, cands));
         }
     }
-    Some(Index {
+    for (_, cands) in &candidates {
+        let mut mine: Vec<(&str, At)> = cands.iter().map(|(t, a)| (t.as_str(), *a)).collect();
+        mine.sort_unstable();
+        mine.dedup();
+        for c in mine {
+            *freq.entry(c).or_insert(0) += 1;
+        }
+    }
+    // Each pattern under its most selective key: the fewest patterns
+    // sharing it, then an anchored walk, then the longest.
+    let mut filed: HashMap<(String, At), usize> = HashMap::new();
+    let mut buckets: Vec<Bucket> = Vec::new();
+    for (i, cands) in &candidates {
+        let best = cands.iter().min_by_key(|(t, a)| {
+            let shared = freq.get(&(t.as_str(), *a)).copied().unwrap_or(0);
+            (shared, a.walk_cost(), std::cmp::Reverse(t.len()))
+        });
+        let Some((text, at)) = best else {
+            always.push(*i);
+            continue;
+        };
+        let b = *filed.entry((text.clone(), *at)).or_insert_with(|| {
+            buckets.push(Bucket::default());
+            buckets.len() - 1
+        });
+        buckets[b].members.push(*i);
+    }
+    drop(freq);
+
+    // Three automata: keys at an offset from the start, keys at an offset
+    // from the end (reversed, so that offsets count from the end), keys
+    // anywhere.
+    let (mut head, mut tail, mut inside) = (Vec::new(), Vec::new(), Vec::new());
+    for ((text, at), b) in filed {
+        match at {
+            At::Start(_) => head.push((text.into_bytes(), at, b)),
+            At::End(j) => {
+                let mut bytes = text.into_bytes();
+                bytes.reverse();
+                tail.push((bytes, At::Start(j), b));
+            }
+            At::Inside => inside.push((text.into_bytes(), at, b)),
+        }
+    }
+    let mut automaton = |filed| {
+        build_keys(filed, nfa).unwrap_or_else(|orphans| {
+            always.extend(orphan_members(&mut buckets, &orphans));
+            None
+        })
+    };
+    let (head, tail, inside) = (automaton(head), automaton(tail), automaton(inside));
+    always.sort_unstable();
+    always.dedup();
+    for bucket in &mut buckets {
+        bucket.filter = Filter::build(&bucket.members, parsed);
+    }
+    let filter = Filter::build(&always, parsed);
+    let lens = parsed
+        .iter()
+        .map(|atoms| {
+            let fixed = atoms.iter().filter(|a| **a != Atom::Star).count();
+            let shortest = u32::try_from(fixed).unwrap_or(u32::MAX);
+            let longest = if atoms.contains(&Atom::Star) {
+                u32::MAX
+            } else {
+                shortest
+            };
+            (shortest, longest)
+        })
+        .collect();
+    Index {
+        lens,
         exact,
-        prefix: Anchor::build(prefix),
-        suffix: Anchor::build(suffix),
-        inner: Anchor::build(inner),
-        always,
-    })
+        head,
+        tail,
+        inside,
+        buckets,
+        always: Bucket {
+            members: always,
+            filter,
+        },
+    }
+}
+
+/// Empties the buckets of a key automaton that could not be built and
+/// returns their patterns, to be checked always: failing to build an index
+/// must never drop a pattern (a deny pattern least of all).
+fn orphan_members(buckets: &mut [Bucket], orphans: &[usize]) -> Vec<usize> {
+    let mut out = Vec::new();
+    for &b in orphans {
+        if let Some(bucket) = buckets.get_mut(b) {
+            out.append(&mut bucket.members);
+        }
+    }
+    out
+}
+
+/// The automaton over the keys filed as `(bytes, at, bucket)` (`at` is
+/// `Start(j)` or `Inside`); `Ok(None)` when there are none; `Err(buckets)`
+/// when it cannot be built, with the buckets that are then unreachable.
+fn build_keys(
+    filed: Vec<(Vec<u8>, At, usize)>,
+    nfa: NfaBuilder,
+) -> Result<Option<Keys>, Vec<usize>> {
+    if filed.is_empty() {
+        return Ok(None);
+    }
+    let mut ids: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut texts: Vec<Vec<u8>> = Vec::new();
+    let mut spots: Vec<Vec<(At, usize)>> = Vec::new();
+    for (bytes, at, b) in &filed {
+        let id = *ids.entry(bytes.clone()).or_insert_with(|| {
+            texts.push(bytes.clone());
+            spots.push(Vec::new());
+            texts.len() - 1
+        });
+        spots[id].push((*at, *b));
+    }
+    let all_buckets = || filed.iter().map(|&(_, _, b)| b).collect::<Vec<usize>>();
+    #[cfg(test)]
+    if tests::FAIL_NFA.with(|f| f.get()) {
+        return Err(all_buckets());
+    }
+    let Some(automaton) = nfa(&texts) else {
+        return Err(all_buckets());
+    };
+    let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let mut keys = Vec::with_capacity(texts.len());
+    let mut offsets = Vec::new();
+    let mut reach = 0u32;
+    let mut first = Box::new([false; 256]);
+    for (text, mut spot) in texts.iter().zip(spots) {
+        spot.sort_unstable();
+        if let Some(&b) = text.first() {
+            first[usize::from(b)] = true;
+        }
+        let chars = to_u32(text.iter().filter(|&&b| b & 0xC0 != 0x80).count());
+        let mut key = Key {
+            chars,
+            inside: None,
+            at: Box::default(),
+        };
+        let mut at = Vec::new();
+        for (a, b) in spot {
+            let b = to_u32(b);
+            match a {
+                At::Start(j) | At::End(j) => {
+                    offsets.push(j);
+                    reach = reach.max(j.saturating_add(chars));
+                    at.push((j, b));
+                }
+                At::Inside => key.inside = Some(b),
+            }
+        }
+        key.at = at.into_boxed_slice();
+        keys.push(key);
+    }
+    offsets.sort_unstable();
+    offsets.dedup();
+    Ok(Some(Keys {
+        nfa: automaton,
+        keys,
+        per_offset: offsets.len() <= OFFSET_WALKS,
+        offsets,
+        reach,
+        first,
+    }))
+}
+
+impl Filter {
+    /// A filter over `members` (pattern indices, ascending), or `None` when
+    /// the bucket is small or no position tells its patterns apart.
+    fn build(members: &[usize], parsed: &[Vec<Atom>]) -> Option<Filter> {
+        if members.len() < FILTER_FROM {
+            return None;
+        }
+        let shapes: Vec<Shape> = members
+            .iter()
+            .filter_map(|&i| parsed.get(i))
+            .map(|a| Shape::of(a))
+            .collect();
+        if shapes.len() != members.len() {
+            return None;
+        }
+        let deepest = |f: fn(&Shape) -> usize| {
+            let most = shapes.iter().map(f).max().unwrap_or(0);
+            u32::try_from(most).unwrap_or(u32::MAX).min(FILTER_DEPTH)
+        };
+        let mut spots = vec![Spot::Len];
+        spots.extend((0..deepest(|s| s.head.len())).map(Spot::Start));
+        spots.extend((0..deepest(|s| s.tail.len())).map(Spot::End));
+        // How many members pass, on average over the values some member
+        // accepts, weighted by how many accept each: lower is sharper.
+        let mut scored: Vec<(f64, Spot, Vec<Accepts>)> = spots
+            .into_iter()
+            .map(|spot| {
+                let accepts: Vec<_> = shapes.iter().map(|s| s.accepts(spot)).collect();
+                (sharpness(&accepts), spot, accepts)
+            })
+            .filter(|(score, _, _)| *score <= members.len() as f64 / 2.0)
+            .collect();
+        scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+        scored.truncate(FILTER_PROBES);
+        if scored.is_empty() {
+            return None;
+        }
+        let words = members.len().div_ceil(64);
+        let summary = words.div_ceil(64);
+        let mut bits = Vec::new();
+        let mut probes = Vec::new();
+        for (_, spot, accepts) in scored {
+            probes.push(Probe::build(spot, &accepts, words, summary, &mut bits));
+        }
+        Some(Filter {
+            words,
+            summary,
+            probes,
+            bits,
+        })
+    }
+}
+
+/// The expected number of members passing a probe: over every value (each
+/// interval of values, and "no character"), the members accepting it,
+/// weighted by that same count.
+fn sharpness(accepts: &[Accepts]) -> f64 {
+    let mut events: Vec<(u32, i64)> = Vec::new();
+    let mut none = 0f64;
+    for (ranges, no_char) in accepts {
+        for &(lo, hi) in ranges {
+            events.push((lo, 1));
+            if hi < MAX_CHAR {
+                events.push((hi + 1, -1));
+            }
+        }
+        none += f64::from(u8::from(*no_char));
+    }
+    events.sort_unstable();
+    let (mut sum, mut sq) = (none, none * none);
+    let mut live = 0i64;
+    let mut k = 0;
+    while k < events.len() {
+        let at = events[k].0;
+        while k < events.len() && events[k].0 == at {
+            live += events[k].1;
+            k += 1;
+        }
+        let n = live as f64;
+        sum += n;
+        sq += n * n;
+    }
+    if sum == 0.0 {
+        0.0
+    } else {
+        sq / sum
+    }
+}
+
+impl Probe {
+    fn build(
+        spot: Spot,
+        accepts: &[Accepts],
+        words: usize,
+        summary: usize,
+        bits: &mut Vec<u64>,
+    ) -> Probe {
+        let all: Vec<Vec<(u32, u32)>> = accepts.iter().map(|(r, _)| r.clone()).collect();
+        let mut starts = interval_starts(&all);
+        if starts.len() > FILTER_VALUES {
+            let step = starts.len().div_ceil(FILTER_VALUES);
+            starts = starts.into_iter().step_by(step).collect();
+        }
+        let mut rows = vec![vec![0u64; words]; starts.len()];
+        let mut none_row = vec![0u64; words];
+        for (m, (ranges, no_char)) in accepts.iter().enumerate() {
+            let bit = 1u64 << (m % 64);
+            for &(lo, hi) in ranges {
+                let first = interval_of(&starts, lo);
+                for (row, _) in rows
+                    .iter_mut()
+                    .zip(&starts)
+                    .skip(first)
+                    .take_while(|(_, &s)| s <= hi)
+                {
+                    row[m / 64] |= bit;
+                }
+            }
+            if *no_char {
+                none_row[m / 64] |= bit;
+            }
+        }
+        let mut offsets: HashMap<Vec<u64>, u32> = HashMap::new();
+        let mut store = |row: Vec<u64>| -> u32 {
+            *offsets.entry(row).or_insert_with_key(|row| {
+                let at = u32::try_from(bits.len()).unwrap_or(u32::MAX);
+                let mut head = vec![0u64; summary];
+                for (w, &x) in row.iter().enumerate() {
+                    if x != 0 {
+                        head[w / 64] |= 1 << (w % 64);
+                    }
+                }
+                bits.extend(head);
+                bits.extend_from_slice(row);
+                at
+            })
+        };
+        let sets: Vec<u32> = rows.into_iter().map(&mut store).collect();
+        let none = store(none_row);
+        let mut ascii = Box::new([0u32; 128]);
+        for (v, slot) in (0u32..).zip(ascii.iter_mut()) {
+            *slot = sets[interval_of(&starts, v)];
+        }
+        Probe {
+            spot,
+            starts,
+            sets,
+            ascii,
+            none,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
     use super::*;
+
+    thread_local! {
+        /// Makes every key automaton fail to build, as an enormous key set
+        /// would.
+        pub(super) static FAIL_NFA: Cell<bool> = const { Cell::new(false) };
+    }
 
     /// One pattern of every shape the index files differently, and names
     /// that hit, miss and nearly hit each.
+    const TABLE_PATTERNS: [&str; 23] = [
+        "drop_*",
+        "*_table",
+        "read_?",
+        "[!a-c]x",
+        "[]-]y",
+        "[!]",
+        "[z-a]",
+        "x[!!^]",
+        "*.",
+        "é*",
+        "*ü?",
+        "[^a]",
+        "a\\b",
+        "{a,b}",
+        "*é😀",
+        "?*mid*?",
+        "[ab]*zz*[cd]",
+        "*a*a*b",
+        "exact",
+        "exact",
+        "😀",
+        "?",
+        "*",
+    ];
+    const TABLE_NAMES: [&str; 35] = [
+        "drop_table",
+        "x_table",
+        "read_1",
+        "read_é",
+        "dx",
+        "ax",
+        "]y",
+        "-y",
+        "a\\b",
+        "{a,b}",
+        "a",
+        "xa",
+        "x!",
+        "..",
+        "a/..",
+        "éclair",
+        "xüz",
+        "^",
+        "",
+        "\n",
+        "wé😀",
+        "é😀",
+        "xmidx",
+        "midmid",
+        "mid",
+        "azzc",
+        "bzzzd",
+        "aazzd",
+        "aab",
+        "ab",
+        "exact",
+        "😀",
+        "😀😀",
+        "zz",
+        "q",
+    ];
+
     #[test]
     fn indexed_and_scanned_agree_on_a_table() {
-        let pats = [
-            "drop_*",
-            "*_table",
-            "read_?",
-            "[!a-c]x",
-            "[]-]y",
-            "[!]",
-            "[z-a]",
-            "x[!!^]",
-            "*.",
-            "é*",
-            "*ü?",
-            "[^a]",
-            "a\\b",
-            "{a,b}",
-            "*é😀",
-            "?*mid*?",
-            "[ab]*zz*[cd]",
-            "*a*a*b",
-            "exact",
-            "exact",
-            "😀",
-            "?",
-            "*",
-        ];
-        let scan = PatternSet::with_threshold(&pats, usize::MAX);
-        let idx = PatternSet::with_threshold(&pats, 0);
+        let scan = PatternSet::with_threshold(&TABLE_PATTERNS, usize::MAX);
+        let idx = PatternSet::with_threshold(&TABLE_PATTERNS, 0);
         assert!(scan.index.is_none() && idx.index.is_some());
-        for name in [
-            "drop_table",
-            "x_table",
-            "read_1",
-            "read_é",
-            "dx",
-            "ax",
-            "]y",
-            "-y",
-            "a\\b",
-            "{a,b}",
-            "a",
-            "xa",
-            "x!",
-            "..",
-            "a/..",
-            "éclair",
-            "xüz",
-            "^",
-            "",
-            "\n",
-            "wé😀",
-            "é😀",
-            "xmidx",
-            "midmid",
-            "mid",
-            "azzc",
-            "bzzzd",
-            "aazzd",
-            "aab",
-            "ab",
-            "exact",
-            "😀",
-            "😀😀",
-            "zz",
-            "q",
-        ] {
+        for name in TABLE_NAMES {
             assert_eq!(
                 idx.first_match(name),
                 scan.first_match(name),
@@ -345,16 +1271,190 @@ mod tests {
         }
     }
 
+    /// What an automaton files: `(key length, offset or "inside", members)`.
+    fn filed(index: &Index, keys: Option<&Keys>) -> Vec<(u32, String, Vec<usize>)> {
+        let mut out = Vec::new();
+        for k in keys.map(|k| k.keys.as_slice()).unwrap_or_default() {
+            let members = |b: u32| index.buckets[b as usize].members.clone();
+            for &(j, b) in k.at.iter() {
+                out.push((k.chars, format!("at {j}"), members(b)));
+            }
+            if let Some(b) = k.inside {
+                out.push((k.chars, "inside".into(), members(b)));
+            }
+        }
+        out.sort();
+        out
+    }
+
     #[test]
-    fn patterns_are_filed_under_the_right_anchor() {
-        let pats = ["lit", "pre*", "*suf", "?in*ner?", "*", "[z-a]"];
+    fn patterns_are_filed_under_their_most_selective_key() {
+        let pats = [
+            "lit",
+            "pre*",
+            "*suf",
+            "?in*ner?",
+            "[z-a]",
+            "t[0-9]12?",
+            "t[0-9]34?",
+            "[a]b[c]",
+            "*",
+            "?*mid*?",
+        ];
         let set = PatternSet::with_threshold(&pats, 0);
         let index = set.index.as_ref().unwrap();
         assert_eq!(index.exact.get("lit"), Some(&0));
-        assert_eq!(index.prefix.as_ref().unwrap().patterns, vec![vec![1]]);
-        assert_eq!(index.suffix.as_ref().unwrap().patterns, vec![vec![2]]);
-        assert_eq!(index.inner.as_ref().unwrap().patterns, vec![vec![3]]);
-        // `[z-a]` can never match: it is filed nowhere.
-        assert_eq!(index.always, vec![4]);
+        // `[a]b[c]` is the literal `abc`.
+        assert_eq!(index.exact.get("abc"), Some(&7));
+        // `[z-a]` can never match: it is filed nowhere. `*` has no key.
+        assert_eq!(index.always.members, vec![8]);
+        // From the start: `pre` at 0, `12` and `34` at 2 (not the `t` both
+        // share).
+        assert_eq!(
+            filed(index, index.head.as_ref()),
+            vec![
+                (2, "at 2".to_string(), vec![5]),
+                (2, "at 2".to_string(), vec![6]),
+                (3, "at 0".to_string(), vec![1]),
+            ]
+        );
+        // From the end: `suf` ending the name, `ner` one before the end
+        // (longer than `in`).
+        assert_eq!(
+            filed(index, index.tail.as_ref()),
+            vec![
+                (3, "at 0".to_string(), vec![2]),
+                (3, "at 1".to_string(), vec![3]),
+            ]
+        );
+        assert_eq!(
+            filed(index, index.inside.as_ref()),
+            vec![(3, "inside".to_string(), vec![9])]
+        );
+        assert!(index.head.as_ref().unwrap().per_offset);
+        for (name, want) in [
+            ("t512x", Some(5)),
+            ("t534x", Some(6)),
+            ("t1234", Some(8)),
+            ("t12xy", Some(8)),
+            ("ainxnerz", Some(3)),
+            ("ainxner", Some(8)),
+            ("prefix", Some(1)),
+            ("a_suf", Some(2)),
+            ("abc", Some(7)),
+        ] {
+            assert_eq!(set.first_match(name), want, "{name}");
+            let scan = pats.iter().position(|p| crate::fnmatch(name, p));
+            assert_eq!(scan, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_failed_automaton_files_its_patterns_as_always_checked() {
+        // The fallback itself: the orphaned buckets' patterns come back.
+        let mut buckets = vec![
+            Bucket {
+                members: vec![1, 4],
+                filter: None,
+            },
+            Bucket {
+                members: vec![2],
+                filter: None,
+            },
+        ];
+        let mut got = orphan_members(&mut buckets, &[1, 0, 7]);
+        got.sort_unstable();
+        assert_eq!(got, vec![1, 2, 4]);
+        assert!(buckets.iter().all(|b| b.members.is_empty()));
+
+        // Through the whole build: with every automaton failing, nothing is
+        // lost, deny patterns included, and the answers are the scan's.
+        let mut pats: Vec<String> = (0..40).map(|i| format!("t[0-9]{i}?")).collect();
+        pats.extend((0..40).map(|i| format!("mcp__*__delete_{i}")));
+        pats.extend(TABLE_PATTERNS.iter().map(|s| s.to_string()));
+        let healthy = PatternSet::with_threshold(&pats, 0);
+        FAIL_NFA.with(|f| f.set(true));
+        let failed = PatternSet::with_threshold(&pats, 0);
+        FAIL_NFA.with(|f| f.set(false));
+        let index = failed.index.as_ref().unwrap();
+        assert!(index.head.is_none() && index.tail.is_none() && index.inside.is_none());
+        assert!(index.always.members.len() > 80);
+        assert!(healthy.index.as_ref().unwrap().head.is_some());
+        let scan = PatternSet::with_threshold(&pats, usize::MAX);
+        let mut names: Vec<String> = TABLE_NAMES.iter().map(|s| s.to_string()).collect();
+        names.extend(["t312x", "mcp__fs__delete_39", "mcp__fs__delete_40"].map(String::from));
+        for name in &names {
+            let want = scan.first_match(name);
+            assert_eq!(failed.first_match(name), want, "{name}");
+            assert_eq!(healthy.first_match(name), want, "{name}");
+        }
+        assert_eq!(failed.first_match("mcp__fs__delete_39"), Some(40 + 39));
+
+        // A builder that says no takes the same path as the hook.
+        let no: NfaBuilder = |_| None;
+        let parsed: Vec<Vec<Atom>> = pats.iter().map(|p| parse(p)).collect();
+        let index = build_index(&parsed, no);
+        assert!(index.head.is_none() && index.tail.is_none() && index.inside.is_none());
+        assert_eq!(
+            index.buckets.iter().map(|b| b.members.len()).sum::<usize>(),
+            0
+        );
+    }
+
+    #[test]
+    fn many_offsets_take_one_walk_that_checks_them() {
+        // Ten offsets from each end: past OFFSET_WALKS, so one unanchored
+        // walk per direction checks where each hit sits.
+        let mut pats = Vec::new();
+        for j in 0..10 {
+            pats.push(format!("{}k{j}[0-9]*", "?".repeat(j)));
+            pats.push(format!("*é{j}{}", "?".repeat(j)));
+        }
+        let set = PatternSet::with_threshold(&pats, 0);
+        let index = set.index.as_ref().unwrap();
+        assert!(!index.head.as_ref().unwrap().per_offset);
+        assert!(!index.tail.as_ref().unwrap().per_offset);
+        let scan = PatternSet::with_threshold(&pats, usize::MAX);
+        let fills = ["", "a", "😀", "k3", "é3", "ab", "xyz"];
+        for j in 0..12 {
+            for pre in fills {
+                for post in fills {
+                    for core in [format!("k{j}5"), format!("é{j}"), format!("k{j}é{j}")] {
+                        let name = format!("{}{pre}{core}{post}", "z".repeat(j));
+                        assert_eq!(set.first_match(&name), scan.first_match(&name), "{name}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn filters_keep_every_pattern_that_can_match() {
+        // Patterns with no literal, told apart by their sets and lengths.
+        let ranges = ["a-b", "c-d", "e-f", "g-h", "i-j"];
+        let mut pats = Vec::new();
+        for i in 0..125 {
+            let d = |k: u32| ranges[(i / 5usize.pow(k)) % 5];
+            pats.push(format!("[{}]?[{}]*[{}]", d(0), d(1), d(2)));
+            pats.push(format!("[{}][!{}]{}", d(0), d(1), "?".repeat(i % 7)));
+        }
+        let set = PatternSet::with_threshold(&pats, 0);
+        let index = set.index.as_ref().unwrap();
+        let filter = index.always.filter.as_ref().expect("a filter");
+        assert!(!filter.probes.is_empty());
+        let scan = PatternSet::with_threshold(&pats, usize::MAX);
+        let abc = ['a', 'c', 'e', 'g', 'i', 'b', 'z', 'é'];
+        for x in 0..abc.len().pow(4) {
+            let mut name = String::new();
+            let mut y = x;
+            for _ in 0..4 {
+                name.push(abc[y % abc.len()]);
+                y /= abc.len();
+            }
+            for extra in ["", "zz", "😀😀😀"] {
+                let name = format!("{name}{extra}");
+                assert_eq!(set.first_match(&name), scan.first_match(&name), "{name}");
+            }
+        }
     }
 }

@@ -164,6 +164,141 @@ proptest! {
     }
 }
 
+/// One part of a pattern family: what every member shares, what varies
+/// with the member's number `i`, and wildcards.
+#[derive(Clone, Debug)]
+enum Part {
+    /// A literal every member has (`t`, `mcp__`, `.log`): a short shared
+    /// key the index must not file them all under.
+    Shared(&'static str),
+    /// The member's number: a literal that tells members apart.
+    Num,
+    Class(&'static str),
+    Q,
+    Star,
+    /// `i % 6` question marks: the same key at many offsets.
+    VarQ,
+    /// A set chosen by `i`: members with no literal still differ.
+    VarClass,
+}
+
+const VAR_CLASSES: [(&str, [char; 2]); 5] = [
+    ("[a-b]", ['a', 'b']),
+    ("[c-d]", ['c', 'd']),
+    ("[e-f]", ['e', 'f']),
+    ("[!a-f]", ['z', 'é']),
+    ("[0-4]", ['0', '4']),
+];
+
+fn class_chars(class: &str) -> [char; 2] {
+    match class {
+        "[0-9]" => ['0', '9'],
+        "[a-c]" => ['a', 'c'],
+        "[!x]" => ['y', '😀'],
+        _ => ['é', '😀'],
+    }
+}
+
+fn family() -> impl Strategy<Value = Vec<Part>> {
+    let part = prop_oneof![
+        3 => prop::sample::select(vec!["t", "mcp__", "_", ".log", "op", "é", "😀a"]).prop_map(Part::Shared),
+        3 => Just(Part::Num),
+        2 => prop::sample::select(vec!["[0-9]", "[a-c]", "[!x]", "[é-😀]"]).prop_map(Part::Class),
+        2 => Just(Part::Q),
+        2 => Just(Part::Star),
+        1 => Just(Part::VarQ),
+        1 => Just(Part::VarClass),
+    ];
+    prop::collection::vec(part, 1..7)
+}
+
+fn member(parts: &[Part], i: usize) -> String {
+    parts
+        .iter()
+        .map(|p| match p {
+            Part::Shared(t) => t.to_string(),
+            Part::Num => i.to_string(),
+            Part::Class(c) => c.to_string(),
+            Part::Q => "?".into(),
+            Part::Star => "*".into(),
+            Part::VarQ => "?".repeat(i % 6),
+            Part::VarClass => VAR_CLASSES[i % 5].0.into(),
+        })
+        .collect()
+}
+
+/// A name for member `i`, exact or spoiled in one way chosen by `how`.
+fn member_name(parts: &[Part], i: usize, how: usize) -> String {
+    let spoil = how % 8;
+    let mut out = String::new();
+    for (k, p) in parts.iter().enumerate() {
+        let last = k + 1 == parts.len();
+        match p {
+            Part::Shared(t) => out.push_str(t),
+            Part::Num => out.push_str(&(if spoil == 1 { i + 1 } else { i }).to_string()),
+            Part::Class(c) => out.push(class_chars(c)[how / 8 % 2]),
+            Part::Q => out.push(if spoil == 2 { 'é' } else { 'q' }),
+            Part::Star => out.push_str(["", "x", "_9_", "😀"][how / 16 % 4]),
+            Part::VarQ => out.push_str(&"w".repeat(if spoil == 3 { i % 6 + 1 } else { i % 6 })),
+            Part::VarClass => {
+                out.push(VAR_CLASSES[(i + usize::from(spoil == 4)) % 5].1[how / 8 % 2])
+            }
+        }
+        if last && spoil == 5 {
+            out.push('~');
+        }
+    }
+    if spoil == 6 {
+        out.insert(0, 'x');
+    }
+    if spoil == 7 {
+        out.pop();
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "tests/proptest-regressions/properties.txt",
+        ))),
+        ..ProptestConfig::with_cases(600)
+    })]
+
+    /// Large sets of pattern families (the shapes of the performance
+    /// budget: shared short prefixes and suffixes, numbers at one or many
+    /// offsets, sets and `?`, no literal at all) mixed with random
+    /// patterns: the index, its position filters and its offset walks
+    /// agree with a scan of `fnmatch`.
+    #[test]
+    fn index_and_scan_agree_on_pattern_families(
+        families in prop::collection::vec((family(), 5usize..160, any::<bool>()), 1..4),
+        noise in prop::collection::vec(pattern(), 0..8),
+        probes in prop::collection::vec((0usize..4, 0usize..400, 0usize..64), 1..24),
+        random_names in prop::collection::vec(text(10), 0..4),
+    ) {
+        let mut patterns = Vec::new();
+        for (parts, n, spread) in &families {
+            // Spread numbers are distinct; others repeat, so that members
+            // share keys too.
+            patterns.extend((0..*n).map(|i| member(parts, if *spread { i } else { i % 7 })));
+        }
+        for (k, p) in noise.iter().enumerate() {
+            patterns.insert((k * 37) % (patterns.len() + 1), p.clone());
+        }
+        let indexed = PatternSet::new(&patterns);
+        let mut names = random_names;
+        for (f, i, how) in probes {
+            let (parts, n, _) = &families[f % families.len()];
+            names.push(member_name(parts, i % (n + 3), how));
+        }
+        for name in &names {
+            let want = patterns.iter().position(|p| fnmatch(name, p));
+            prop_assert_eq!(indexed.first_match(name), want, "name {:?}", name);
+        }
+    }
+}
+
 proptest! {
     // Failing cases are saved next to the tests (proptest cannot find a
     // lib.rs to put them beside in an integration test).
