@@ -30,8 +30,6 @@ const SAMPLE = 16;
 /** Longer names are decided every time rather than kept in the cache. */
 const CACHE_MAX_NAME = 256;
 
-/** The verdict code wasm returns for a name it could not read (a bug). */
-const INVALID_CODE = 0xffffffff;
 /** The code that asks WasmPolicy.decide to evaluate the name first. */
 const EVALUATE = 0xffffffff;
 /** What WasmPolicy's flow calls return when they failed (the error: takeFailure()). */
@@ -467,9 +465,7 @@ export class Policy {
     const len = writeName(tool);
     const code = w.evaluate(len);
     releaseScratch();
-    if (code === INVALID_CODE) {
-      throw structured(new Error("agentguard: the tool name could not be read in wasm (a bug; please report it)"), "internal");
-    }
+    if (code === FAILED) throw failure("type");
     const r = this.#result(tool, code);
     this.#remember(w, tool, r, len);
     return r;

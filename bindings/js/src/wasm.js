@@ -102,7 +102,8 @@ export function requireWasm() {
  * The JavaScript error for what a wasm call threw: the core's errors
  * (a `CoreError`) become a `PolicyError` (`as: "policy"`, loading a policy
  * or store) or a `TypeError` (`as: "type"`, the decision flow), except
- * `too_long`, always a `RangeError`, and `internal` (a bug in the binding),
+ * `too_long` (and the adapter's `too_many_verdicts`), always a
+ * `RangeError`, and `internal` (a bug in the binding),
  * a plain `Error`; each carries `kind`, `field` and `index`. Anything else
  * (what a callback threw) is returned untouched.
  */
@@ -113,7 +114,7 @@ export function fromCore(e, as) {
   const index = e.index ?? null;
   const display = e.display;
   e.free();
-  if (kind === "too_long") return structured(new RangeError(display), kind, field, index);
+  if (kind === "too_long" || kind === "too_many_verdicts") return structured(new RangeError(display), kind, field, index);
   if (kind === "internal") return structured(new Error(display), kind, field, index);
   if (as === "policy") return new PolicyError(display, { kind, field, index });
   return structured(new TypeError(display), kind, field, index);

@@ -5,10 +5,12 @@
 //! strings JavaScript can hold, and JavaScript's callbacks into the core's
 //! [`Hooks`].
 //!
-//! - A verdict crosses the boundary as one `u32` code (`index * 8 + tag`,
-//!   see [`encode`]); JavaScript asks [`WasmPolicy::describe`] once per
-//!   distinct code for the result's JSON (the core's serde form) and caches
-//!   it: a `Policy` is immutable, so a code always means the same thing.
+//! - A verdict crosses the boundary as one `u32` code (the rule's index and
+//!   tag, see [`TAG_BITS`]; a verdict with shadow rules by its place in a
+//!   table, see [`SHADOWED`]); JavaScript asks [`WasmPolicy::describe`] once
+//!   per distinct code for the result's JSON (the core's serde form) and
+//!   caches it: a `Policy` is immutable, so a code always means the same
+//!   thing.
 //! - Tool names travel through a scratch buffer in wasm memory
 //!   ([`scratch`]): JavaScript writes the UTF-8 bytes there and passes their
 //!   length, so a check copies no string through wasm-bindgen.
@@ -58,8 +60,15 @@ const NO_MATCHING_RULE: u32 = 6;
 const BY_RULE: u32 = 7;
 const RULE_APPROVED: u32 = 8;
 const RULE_APPROVAL_DENIED: u32 = 9;
-/// A verdict code is `index << TAG_BITS | tag`.
+/// A verdict without shadow rules is coded `index << TAG_BITS | tag`.
 const TAG_BITS: u32 = 4;
+/// A code with this bit set is the index of a verdict with shadow rules in
+/// the policy's table of them: a shadow set is 64 bits, more than a code
+/// holds beside its rule.
+const SHADOWED: u32 = 1 << 31;
+/// The most distinct verdicts with shadow rules a policy keeps codes for;
+/// past it a check fails (closed) instead of the table growing unbounded.
+const MAX_SHADOWED: usize = 1 << 16;
 
 /// A name argument with this bit set is an id in the policy's table of
 /// remembered names ([`WasmPolicy::remember`]), not a length of bytes in
@@ -72,7 +81,8 @@ const ON_APPROVAL: u32 = 1;
 const ON_DECISION: u32 = 2;
 const ON_DENY: u32 = 4;
 
-fn encode(rule: Rule) -> u32 {
+/// The code of a verdict without shadow rules.
+fn plain_code(rule: Rule) -> Result<u32, JsValue> {
     let (index, tag) = match rule {
         Rule::Deny(i) => (i, DENY),
         Rule::Approval(i) => (i, APPROVAL),
@@ -85,8 +95,19 @@ fn encode(rule: Rule) -> u32 {
         Rule::RuleApproved(i) => (i, RULE_APPROVED),
         Rule::RuleApprovalDenied(i) => (i, RULE_APPROVAL_DENIED),
     };
-    // A policy cannot hold 2^28 patterns in a 4 GiB address space.
-    (index as u32) << TAG_BITS | tag
+    // A policy cannot hold 2^27 patterns in a 4 GiB address space; should
+    // one try, it is an error, never another code.
+    if index >= 1 << (31 - TAG_BITS) {
+        return Err(internal(format!("rule index {index} does not fit a verdict code")));
+    }
+    Ok((index as u32) << TAG_BITS | tag)
+}
+
+/// The codes of the verdicts with shadow rules a policy has produced.
+#[derive(Default)]
+struct Shadowed {
+    verdicts: Vec<Verdict>,
+    codes: std::collections::HashMap<Verdict, u32>,
 }
 
 /// An error of the core (or of this adapter), as JavaScript receives it:
@@ -137,6 +158,18 @@ impl CoreError {
 }
 
 impl CoreError {
+    /// A limit of this adapter reached (kind `too_many_verdicts`): a
+    /// `RangeError` in JavaScript.
+    fn limit(message: String) -> CoreError {
+        CoreError {
+            kind: "too_many_verdicts",
+            field: None,
+            index: None,
+            display: message.clone(),
+            message,
+        }
+    }
+
     fn internal(message: impl Into<String>) -> CoreError {
         let message = message.into();
         CoreError {
@@ -348,14 +381,14 @@ pub struct WasmPolicy {
     // The names JavaScript's per-name cache holds, by id: a cached name is
     // passed as its id instead of being written again (see NAME_ID).
     names: RefCell<Vec<Box<str>>>,
+    shadowed: RefCell<Shadowed>,
 }
 
 /// The flow's [`Hooks`] for one check: JavaScript's callbacks (only those
 /// the policy has; none without `js`) and this policy's log.
 struct Bridge<'a> {
-    log: &'a RefCell<AuditLog<JsonMap>>,
+    policy: &'a WasmPolicy,
     js: Option<&'a JsHooks>,
-    callbacks: u32,
     /// The time JavaScript read at the call, in milliseconds, when no
     /// callback can run before the entry is made (else it is asked then).
     now_ms: Option<f64>,
@@ -364,7 +397,7 @@ struct Bridge<'a> {
 impl Bridge<'_> {
     /// The JavaScript hooks, if the policy has callback `which`.
     fn has(&self, which: u32) -> Option<&JsHooks> {
-        self.js.filter(|_| self.callbacks & which != 0)
+        self.js.filter(|_| self.policy.callbacks & which != 0)
     }
 }
 
@@ -378,7 +411,12 @@ impl Hooks<JsonMap> for Bridge<'_> {
 
     fn approve(&mut self, _: &str, pending: Verdict) -> Option<Result<Answer, JsValue>> {
         let js = self.has(ON_APPROVAL)?;
-        Some(js.approve(encode(pending.rule)).map(|v| answer_of(&v)))
+        Some(
+            self.policy
+                .code(pending)
+                .and_then(|code| js.approve(code))
+                .map(|v| answer_of(&v)),
+        )
     }
 
     fn has_on_decision(&self) -> bool {
@@ -386,7 +424,7 @@ impl Hooks<JsonMap> for Bridge<'_> {
     }
 
     fn append(&mut self, entry: AuditEntry) {
-        let evicted = self.log.borrow_mut().push(entry);
+        let evicted = self.policy.log.borrow_mut().push(entry);
         drop(evicted);
     }
 
@@ -399,7 +437,7 @@ impl Hooks<JsonMap> for Bridge<'_> {
 
     fn on_deny(&mut self, _: &str, verdict: Verdict) -> Result<Returned, JsValue> {
         match self.has(ON_DENY) {
-            Some(js) => js.deny(encode(verdict.rule)).map(returned),
+            Some(js) => js.deny(self.policy.code(verdict)?).map(returned),
             None => Ok(Returned::Done),
         }
     }
@@ -431,16 +469,17 @@ impl WasmPolicy {
             log: RefCell::new(AuditLog::with_capacity(audit_capacity as usize)),
             callbacks,
             names: RefCell::new(Vec::new()),
+            shadowed: RefCell::new(Shadowed::default()),
         })
     }
 
     /// The pure step for the `len` UTF-8 bytes in the scratch buffer: the
-    /// verdict code, or [`INVALID`].
+    /// verdict code, or [`FAILED`].
     pub fn evaluate(&self, len: usize) -> u32 {
-        SCRATCH.with(|s| match name_in(&s.borrow(), len) {
-            Ok(tool) => encode(self.inner.evaluate(tool).rule),
-            Err(_) => INVALID,
-        })
+        code_or_failed(SCRATCH.with(|s| {
+            let s = s.borrow();
+            self.code(self.inner.evaluate(name_in(&s, len)?))
+        }))
     }
 
     /// Keeps the `len` bytes of the scratch buffer as a name for later
@@ -495,8 +534,8 @@ impl WasmPolicy {
         code_or_failed(self.verdict(code).and_then(|verdict| {
             self.inner
                 .answer_approval(verdict, answer_of(&answer), Mode::Async, &Names::JS)
-                .map(|v| encode(v.rule))
                 .map_err(|e| thrown(&e))
+                .and_then(|v| self.code(v))
         }))
     }
 
@@ -522,7 +561,10 @@ impl WasmPolicy {
     /// "rule", "shadow"}`) with an empty tool for JavaScript to fill in.
     pub fn describe(&self, code: u32) -> Result<String, JsValue> {
         let verdict = self.verdict(code)?;
-        let pure = !matches!(verdict.rule, Rule::Approved(_) | Rule::ApprovalDenied(_));
+        let pure = !matches!(
+            verdict.rule,
+            Rule::Approved(_) | Rule::ApprovalDenied(_) | Rule::RuleApproved(_) | Rule::RuleApprovalDenied(_)
+        );
         Ok(format!(
             "[{pure},{}]",
             to_json(&self.inner.result("", verdict))?
@@ -580,11 +622,31 @@ impl WasmPolicy {
 impl WasmPolicy {
     fn bridge<'a>(&'a self, js: Option<&'a JsHooks>, now_ms: Option<f64>) -> Bridge<'a> {
         Bridge {
-            log: &self.log,
+            policy: self,
             js,
-            callbacks: self.callbacks,
             now_ms,
         }
+    }
+
+    /// The code of a verdict (see [`TAG_BITS`], [`SHADOWED`]).
+    fn code(&self, verdict: Verdict) -> Result<u32, JsValue> {
+        if verdict.shadow.is_empty() {
+            return plain_code(verdict.rule);
+        }
+        let mut table = self.shadowed.borrow_mut();
+        if let Some(&code) = table.codes.get(&verdict) {
+            return Ok(code);
+        }
+        if table.verdicts.len() >= MAX_SHADOWED {
+            return Err(CoreError::limit(format!(
+                "more than {MAX_SHADOWED} distinct verdicts with shadow rules from one policy"
+            ))
+            .into());
+        }
+        let code = SHADOWED | table.verdicts.len() as u32;
+        table.verdicts.push(verdict);
+        table.codes.insert(verdict, code);
+        Ok(code)
     }
 
     fn decide_with(
@@ -606,8 +668,8 @@ impl WasmPolicy {
                 let mut bridge = self.bridge(js, now_ms);
                 self.inner
                     .decide_from(tool, verdict, context, &mut bridge)
-                    .map(|v| encode(v.rule))
                     .map_err(flow_error)
+                    .and_then(|v| self.code(v))
             })
         }))
     }
@@ -648,6 +710,15 @@ impl WasmPolicy {
     /// cannot have produced (never a default decision: that would allow
     /// under `"default": "allow"`).
     fn verdict(&self, code: u32) -> Result<Verdict, JsValue> {
+        if code & SHADOWED != 0 {
+            return self
+                .shadowed
+                .borrow()
+                .verdicts
+                .get((code & !SHADOWED) as usize)
+                .copied()
+                .ok_or_else(|| internal(format!("verdict code {code} is not one of this policy's verdicts")));
+        }
         let spec = self.inner.spec();
         let i = (code >> TAG_BITS) as usize;
         let default = match spec.default {
@@ -686,8 +757,7 @@ impl WasmPolicy {
         Ok(Verdict {
             decision: verdict.0,
             rule: verdict.1,
-            // Name-only calls: the shadow rules that fire depend on the
-            // arguments, which this adapter does not pass yet.
+            // Verdicts with shadow rules have SHADOWED codes.
             shadow: agentguard::Shadow::NONE,
         })
     }

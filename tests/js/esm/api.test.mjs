@@ -448,3 +448,51 @@ test("PolicyError is a real Error with kind, field and index", () => {
     },
   );
 });
+
+test("rules on the name alone: rule {id} and shadow rules in results, entries and the flow", async () => {
+  const spec = {
+    allow: ["read_*"],
+    deny: ["drop_*"],
+    rules: [
+      { id: "watch-reads", tool: "read_*", decision: "deny", mode: "shadow" },
+      { id: "watch-all", tool: "*", decision: "require_approval", mode: "shadow" },
+      { id: "gate-send", tool: "send_*", decision: "require_approval" },
+    ],
+  };
+  const shadow2 = [
+    { id: "watch-reads", decision: "deny" },
+    { id: "watch-all", decision: "require_approval" },
+  ];
+  const denied = [];
+  const policy = new Policy(spec, { onApproval: (pending) => pending.tool === "send_ok", onDeny: (r) => denied.push(r) });
+  const read = policy.evaluate("read_x");
+  assert.equal(read.decision, "allow", "shadow rules never change the decision");
+  assert.deepEqual(read.shadow, shadow2);
+  assert.deepEqual(read.rule, { list: "allow", index: 0 });
+  assert.deepEqual(read.toJSON().shadow, shadow2);
+  const pending = policy.evaluate("send_x");
+  assert.deepEqual([pending.decision, pending.rule, pending.reason], ["require_approval", { id: "gate-send" }, "requires approval per rule: gate-send"]);
+  assert.deepEqual(pending.shadow, [{ id: "watch-all", decision: "require_approval" }]);
+  // Through the flow (sync and async): the approval's outcome keeps its rule and shadow.
+  const yes = policy.check("send_ok");
+  assert.deepEqual([yes.decision, yes.reason, yes.rule, yes.shadow], ["allow", "approved via callback (rule: gate-send)", { id: "gate-send" }, [{ id: "watch-all", decision: "require_approval" }]]);
+  const no = await policy.checkAsync("send_no");
+  assert.deepEqual([no.decision, no.reason, no.matchedRule], ["deny", "approval denied via callback (rule: gate-send)", "gate-send"]);
+  assert.equal(denied[0].reason, "approval denied via callback (rule: gate-send)");
+  assert.deepEqual(denied[0].shadow, [{ id: "watch-all", decision: "require_approval" }]);
+  policy.check("read_x");
+  policy.check("read_x");
+  const log = policy.auditLog;
+  assert.deepEqual(log.map((e) => e.toJSON().shadow), [
+    [{ id: "watch-all", decision: "require_approval" }],
+    [{ id: "watch-all", decision: "require_approval" }],
+    shadow2,
+    shadow2,
+  ]);
+  assert.deepEqual(log[2].shadow, shadow2);
+  // No shadow rule fired: no shadow key in the entry, [] on the result.
+  const plain = new Policy({ deny: ["drop_*"] });
+  plain.check("drop_x");
+  assert.deepEqual(plain.auditLog[0].shadow, []);
+  assert.equal("shadow" in plain.auditLog[0].toJSON(), false);
+});
