@@ -116,7 +116,17 @@ impl Shadow {
 
     /// The positions (among the policy's shadow rules) that fired, in order.
     pub fn positions(self) -> impl Iterator<Item = usize> {
-        (0..Shadow::MAX_RULES).filter(move |k| self.0 & (1u64 << k) != 0)
+        // Set bits only: a check with no shadow rule (the common case) does
+        // no work here.
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let k = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            Some(k)
+        })
     }
 }
 
