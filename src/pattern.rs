@@ -238,12 +238,19 @@ enum Kind {
 /// A run of fixed-width atoms between stars.
 #[derive(Clone, Debug)]
 struct Segment {
-    atoms: Vec<Atom>,
-    /// The same run as a string, when every atom is a literal.
-    literal: Option<String>,
+    /// Its width in characters.
+    chars: usize,
+    body: Body,
     /// How a middle segment is looked for; `None` for the anchored first and
     /// last segments, which are only ever matched in place.
     search: Option<Box<Search>>,
+}
+
+#[derive(Clone, Debug)]
+enum Body {
+    /// Every atom is a literal: the run as a string.
+    Literal(Box<str>),
+    Atoms(Box<[Atom]>),
 }
 
 /// A middle segment prepared for a leftmost search in time linear in the
@@ -267,17 +274,20 @@ enum Core {
 }
 
 impl Segment {
-    fn new(atoms: Vec<Atom>) -> Segment {
-        let literal = literal_of(&atoms);
+    fn new(atoms: &[Atom]) -> Segment {
+        let body = match literal_of(atoms) {
+            Some(text) => Body::Literal(text.into_boxed_str()),
+            None => Body::Atoms(atoms.into()),
+        };
         Segment {
-            atoms,
-            literal,
+            chars: atoms.len(),
+            body,
             search: None,
         }
     }
 
     /// A segment that will be searched for, not matched in place.
-    fn middle(atoms: Vec<Atom>) -> Segment {
+    fn middle(atoms: &[Atom]) -> Segment {
         let lead = atoms.iter().take_while(|a| **a == Atom::Any).count();
         let trail = atoms[lead..]
             .iter()
@@ -298,23 +308,26 @@ impl Segment {
     }
 
     fn len_chars(&self) -> usize {
-        self.atoms.len()
+        self.chars
     }
 
     /// Matches this segment at the start of `s`; returns the byte length
     /// consumed.
     fn match_at(&self, s: &str) -> Option<usize> {
-        if let Some(lit) = &self.literal {
-            // The empty first segment of every `*...` pattern: a zero-length
-            // `starts_with` still calls the C library's memcmp, which
-            // measured 70 ns here.
-            if lit.is_empty() {
-                return Some(0);
+        let atoms = match &self.body {
+            Body::Atoms(atoms) => atoms,
+            Body::Literal(lit) => {
+                // The empty first segment of every `*...` pattern: a zero-length
+                // `starts_with` still calls the C library's memcmp, which
+                // measured 70 ns here.
+                if lit.is_empty() {
+                    return Some(0);
+                }
+                return s.starts_with(&**lit).then_some(lit.len());
             }
-            return s.starts_with(lit.as_str()).then_some(lit.len());
-        }
+        };
         let mut it = s.char_indices();
-        for atom in &self.atoms {
+        for atom in atoms.iter() {
             let (_, c) = it.next()?;
             if !accepts(atom, c) {
                 return None;
@@ -396,41 +409,49 @@ fn skip_chars(s: &str, at: usize, n: usize) -> Option<usize> {
 /// The code points one atom accepts, as sorted, disjoint inclusive ranges
 /// of scalar values (`u32`, so that `hi + 1` never overflows a `char`).
 pub(crate) fn accepted_ranges(atom: &Atom) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    push_accepted(atom, &mut out);
+    out
+}
+
+/// Appends [`accepted_ranges`] of `atom` to `out`.
+pub(crate) fn push_accepted(atom: &Atom, out: &mut Vec<(u32, u32)>) {
     match atom {
-        Atom::Lit(c) => vec![(*c as u32, *c as u32)],
-        Atom::Any => vec![(0, MAX_CHAR)],
+        Atom::Lit(c) => out.push((*c as u32, *c as u32)),
+        Atom::Any | Atom::Star => out.push((0, MAX_CHAR)),
+        Atom::Never => {}
         Atom::Class(cls) => {
-            let mut r: Vec<(u32, u32)> = cls
-                .ranges
-                .iter()
-                .map(|&(lo, hi)| (lo as u32, hi as u32))
-                .collect();
-            r.sort_unstable();
-            let mut merged: Vec<(u32, u32)> = Vec::with_capacity(r.len());
-            for (lo, hi) in r {
-                match merged.last_mut() {
-                    Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
-                    _ => merged.push((lo, hi)),
+            let from = out.len();
+            out.extend(cls.ranges.iter().map(|&(lo, hi)| (lo as u32, hi as u32)));
+            out[from..].sort_unstable();
+            let mut kept = from;
+            for k in from..out.len() {
+                let (lo, hi) = out[k];
+                match kept.checked_sub(1).filter(|&last| last >= from) {
+                    Some(last) if lo <= out[last].1.saturating_add(1) => {
+                        out[last].1 = out[last].1.max(hi);
+                    }
+                    _ => {
+                        out[kept] = (lo, hi);
+                        kept += 1;
+                    }
                 }
             }
-            if !cls.negated {
-                return merged;
-            }
-            let mut out = Vec::with_capacity(merged.len() + 1);
-            let mut next = 0u32;
-            for (lo, hi) in merged {
-                if lo > next {
-                    out.push((next, lo - 1));
+            out.truncate(kept);
+            if cls.negated {
+                let inside: Vec<(u32, u32)> = out.drain(from..).collect();
+                let mut next = 0u32;
+                for (lo, hi) in inside {
+                    if lo > next {
+                        out.push((next, lo - 1));
+                    }
+                    next = hi + 1;
                 }
-                next = hi + 1;
+                if next <= MAX_CHAR {
+                    out.push((next, MAX_CHAR));
+                }
             }
-            if next <= MAX_CHAR {
-                out.push((next, MAX_CHAR));
-            }
-            out
         }
-        Atom::Star => vec![(0, MAX_CHAR)],
-        Atom::Never => Vec::new(),
     }
 }
 
@@ -478,9 +499,9 @@ struct Block {
 }
 
 /// The sorted, distinct interval starts (0 first) that separate every range.
-pub(crate) fn interval_starts(ranges: &[Vec<(u32, u32)>]) -> Vec<u32> {
+pub(crate) fn interval_starts<'a>(ranges: impl IntoIterator<Item = &'a (u32, u32)>) -> Vec<u32> {
     let mut starts: Vec<u32> = vec![0];
-    for &(lo, hi) in ranges.iter().flatten() {
+    for &(lo, hi) in ranges {
         starts.push(lo);
         if hi < MAX_CHAR {
             starts.push(hi + 1);
@@ -511,7 +532,7 @@ fn mark(starts: &[u32], lo: u32, hi: u32, mut row: impl FnMut(usize)) {
 
 impl Block {
     fn new(ranges: &[Vec<(u32, u32)>]) -> Block {
-        let starts = interval_starts(ranges);
+        let starts = interval_starts(ranges.iter().flatten());
         let mut masks = vec![0u64; starts.len()];
         for (bit, rs) in ranges.iter().enumerate() {
             for &(lo, hi) in rs {
@@ -527,7 +548,7 @@ impl ShiftAnd {
         let ranges: Vec<Vec<(u32, u32)>> = atoms.iter().map(accepted_ranges).collect();
         let words = atoms.len().div_ceil(64);
         let last_bit = 1u64 << ((atoms.len() - 1) % 64);
-        let starts = interval_starts(&ranges);
+        let starts = interval_starts(ranges.iter().flatten());
         let masks = if starts.len().saturating_mul(words) <= DENSE_WORDS {
             let mut table = vec![0u64; starts.len() * words];
             for (j, rs) in ranges.iter().enumerate() {
@@ -704,31 +725,22 @@ impl Matcher {
 }
 
 fn general(atoms: Vec<Atom>) -> Kind {
-    let mut segments: Vec<Vec<Atom>> = vec![Vec::new()];
-    for a in atoms {
-        if a == Atom::Star {
-            segments.push(Vec::new());
-        } else if let Some(seg) = segments.last_mut() {
-            seg.push(a);
-        }
-    }
-    let has_star = segments.len() > 1;
-    let last = if has_star {
-        segments.pop().map(Segment::new)
-    } else {
-        None
+    let segments: Vec<&[Atom]> = atoms.split(|a| *a == Atom::Star).collect();
+    const NONE: &[Atom] = &[];
+    let (first, rest) = segments.split_first().unwrap_or((&NONE, &[]));
+    let (middle, last) = match rest.split_last() {
+        Some((last, middle)) => (middle, Some(Segment::new(last))),
+        None => (&[][..], None),
     };
-    let mut segs = segments.into_iter();
-    let first = Segment::new(segs.next().unwrap_or_default());
-    // Empty middles come from `**`-like runs that `parse` already folds;
-    // dropping them keeps the loop free of no-op searches.
-    let middle = segs
-        .filter(|atoms| !atoms.is_empty())
-        .map(Segment::middle)
-        .collect();
     Kind::General {
-        first,
-        middle,
+        first: Segment::new(first),
+        // Empty middles come from `**`-like runs that `parse` already folds;
+        // dropping them keeps the loop free of no-op searches.
+        middle: middle
+            .iter()
+            .filter(|atoms| !atoms.is_empty())
+            .map(|atoms| Segment::middle(atoms))
+            .collect(),
         last,
     }
 }

@@ -51,7 +51,7 @@ use aho_corasick::nfa::contiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
 
 use crate::pattern::MAX_CHAR;
-use crate::pattern::{accepted_ranges, interval_of, interval_starts, parse, Atom, Matcher};
+use crate::pattern::{interval_of, interval_starts, parse, push_accepted, Atom, Matcher};
 
 /// Below this many patterns a linear scan of the exact matchers is used.
 /// The index already wins at 4 patterns (about 20 ns against 22 ns) and at 13
@@ -572,9 +572,18 @@ impl PatternSet {
     #[inline]
     fn confirm(&self, index: &Index, i: usize, q: &mut Query) -> bool {
         if let Some(&(shortest, longest)) = index.lens.get(i) {
-            let n = q.total();
-            if n < shortest || n > longest {
+            // A name has at least a quarter as many characters as bytes and
+            // at most as many: its byte length often settles the question
+            // without counting.
+            let bytes = u32::try_from(q.name.len()).unwrap_or(u32::MAX);
+            if bytes < shortest {
                 return false;
+            }
+            if longest != u32::MAX || bytes / 4 < shortest {
+                let n = q.total();
+                if n < shortest || n > longest {
+                    return false;
+                }
             }
         }
         self.matchers.get(i).is_some_and(|m| m.is_match(q.name))
@@ -697,9 +706,41 @@ fn lit(atom: &Atom) -> Option<char> {
     }
 }
 
-/// The values one pattern accepts at one spot (sorted ranges), and whether
-/// it accepts a name with no character there.
-type Accepts = (Vec<(u32, u32)>, bool);
+/// What each member of a bucket accepts at one spot: member `m`'s values
+/// are the sorted ranges `ranges[ends[m - 1]..ends[m]]`, and `none[m]` says
+/// whether it accepts a name with no character there. One buffer for all
+/// members: thousands of small vectors made building a filter mostly
+/// allocation.
+struct Column {
+    ranges: Vec<(u32, u32)>,
+    ends: Vec<usize>,
+    none: Vec<bool>,
+}
+
+impl Column {
+    fn of(shapes: &[Shape], spot: Spot) -> Column {
+        let mut col = Column {
+            ranges: Vec::with_capacity(shapes.len()),
+            ends: Vec::with_capacity(shapes.len()),
+            none: Vec::with_capacity(shapes.len()),
+        };
+        for shape in shapes {
+            let none = shape.push_accepted(spot, &mut col.ranges);
+            col.ends.push(col.ranges.len());
+            col.none.push(none);
+        }
+        col
+    }
+
+    /// Each member's ranges and whether it accepts "no character".
+    fn members(&self) -> impl Iterator<Item = (&[(u32, u32)], bool)> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .zip(&self.none)
+            .map(|((from, &to), &none)| (self.ranges.get(from..to).unwrap_or_default(), none))
+    }
+}
 
 /// A pattern's shape as the filter sees it: the fixed-width atoms it starts
 /// and ends with, and the shortest name it can match.
@@ -730,10 +771,10 @@ impl<'a> Shape<'a> {
         }
     }
 
-    /// The values this pattern accepts at `spot`, and whether it accepts a
-    /// name with no character there.
-    fn accepts(&self, spot: Spot) -> Accepts {
-        let side = |fixed: &[Atom], j: u32, from_end: bool| {
+    /// Appends the values this pattern accepts at `spot` to `out`; whether
+    /// it accepts a name with no character there.
+    fn push_accepted(&self, spot: Spot, out: &mut Vec<(u32, u32)>) -> bool {
+        let side = |fixed: &[Atom], j: u32, from_end: bool, out: &mut Vec<(u32, u32)>| {
             let j = j as usize;
             if j < fixed.len() {
                 let atom = if from_end {
@@ -741,20 +782,23 @@ impl<'a> Shape<'a> {
                 } else {
                     &fixed[j]
                 };
-                (accepted_ranges(atom), false)
+                push_accepted(atom, out);
+                false
             } else if self.star {
-                (vec![(0, MAX_CHAR)], self.min_len <= j)
+                out.push((0, MAX_CHAR));
+                self.min_len <= j
             } else {
-                (Vec::new(), true)
+                true
             }
         };
         match spot {
-            Spot::Start(j) => side(self.head, j, false),
-            Spot::End(j) => side(self.tail, j, true),
+            Spot::Start(j) => side(self.head, j, false, out),
+            Spot::End(j) => side(self.tail, j, true, out),
             Spot::Len => {
                 let min = u32::try_from(self.min_len).unwrap_or(u32::MAX).min(LEN_CAP);
                 let max = if self.star { LEN_CAP } else { min };
-                (vec![(min, max)], false)
+                out.push((min, max));
+                false
             }
         }
     }
@@ -842,7 +886,7 @@ fn build_index(parsed: &[Vec<Atom>], nfa: NfaBuilder) -> Index {
     let mut exact: HashMap<Box<str>, usize, FixedHash> = HashMap::default();
     let mut always: Vec<usize> = Vec::new();
     let mut candidates: Vec<(usize, Vec<(String, At)>)> = Vec::new();
-    let mut freq: HashMap<(&str, At), usize> = HashMap::new();
+    let mut freq: HashMap<(&str, At), usize, FixedHash> = HashMap::default();
     for (i, atoms) in parsed.iter().enumerate() {
         if atoms.contains(&Atom::Never) {
             continue;
@@ -868,7 +912,7 @@ fn build_index(parsed: &[Vec<Atom>], nfa: NfaBuilder) -> Index {
     }
     // Each pattern under its most selective key: the fewest patterns
     // sharing it, then an anchored walk, then the longest.
-    let mut filed: HashMap<(String, At), usize> = HashMap::new();
+    let mut filed: HashMap<(String, At), usize, FixedHash> = HashMap::default();
     let mut buckets: Vec<Bucket> = Vec::new();
     for (i, cands) in &candidates {
         let best = cands.iter().min_by_key(|(t, a)| {
@@ -965,7 +1009,7 @@ fn build_keys(
     if filed.is_empty() {
         return Ok(None);
     }
-    let mut ids: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut ids: HashMap<Vec<u8>, usize, FixedHash> = HashMap::default();
     let mut texts: Vec<Vec<u8>> = Vec::new();
     let mut spots: Vec<Vec<(At, usize)>> = Vec::new();
     for (bytes, at, b) in &filed {
@@ -981,6 +1025,7 @@ fn build_keys(
     if tests::FAIL_NFA.with(|f| f.get()) {
         return Err(all_buckets());
     }
+    trim_to_unique(&mut texts);
     let Some(automaton) = nfa(&texts) else {
         return Err(all_buckets());
     };
@@ -1027,6 +1072,39 @@ fn build_keys(
     }))
 }
 
+/// Cuts each key (distinct, in walking order) to its shortest prefix that
+/// no other key starts with, at a character boundary. A name holding a key
+/// holds its prefix at the same place, so no pattern is lost; and keys that
+/// share a long tail (`__delete_17`, `__delete_18`, walked from the end)
+/// stop sharing a long trie, which makes the automaton several times
+/// smaller and faster to build. Distinct keys stay distinct: a prefix that
+/// starts no other key equals no other key's prefix.
+fn trim_to_unique(texts: &mut [Vec<u8>]) {
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_unstable_by(|&a, &b| texts[a].cmp(&texts[b]));
+    let shared = |a: usize, b: usize| {
+        texts[a]
+            .iter()
+            .zip(&texts[b])
+            .take_while(|(x, y)| x == y)
+            .count()
+    };
+    let mut keep = vec![0; texts.len()];
+    for (k, &i) in order.iter().enumerate() {
+        let before = k.checked_sub(1).map_or(0, |p| shared(order[p], i));
+        let after = order.get(k + 1).map_or(0, |&n| shared(n, i));
+        let text = &texts[i];
+        let mut len = (before.max(after) + 1).min(text.len());
+        while text.get(len).is_some_and(|&b| b & 0xC0 == 0x80) {
+            len += 1;
+        }
+        keep[i] = len;
+    }
+    for (text, len) in texts.iter_mut().zip(keep) {
+        text.truncate(len);
+    }
+}
+
 impl Filter {
     /// A filter over `members` (pattern indices, ascending), or `None` when
     /// the bucket is small or no position tells its patterns apart.
@@ -1051,11 +1129,11 @@ impl Filter {
         spots.extend((0..deepest(|s| s.tail.len())).map(Spot::End));
         // How many members pass, on average over the values some member
         // accepts, weighted by how many accept each: lower is sharper.
-        let mut scored: Vec<(f64, Spot, Vec<Accepts>)> = spots
+        let mut scored: Vec<(f64, Spot, Column)> = spots
             .into_iter()
             .map(|spot| {
-                let accepts: Vec<_> = shapes.iter().map(|s| s.accepts(spot)).collect();
-                (sharpness(&accepts), spot, accepts)
+                let column = Column::of(&shapes, spot);
+                (sharpness(&column), spot, column)
             })
             .filter(|(score, _, _)| *score <= members.len() as f64 / 2.0)
             .collect();
@@ -1068,8 +1146,8 @@ impl Filter {
         let summary = words.div_ceil(64);
         let mut bits = Vec::new();
         let mut probes = Vec::new();
-        for (_, spot, accepts) in scored {
-            probes.push(Probe::build(spot, &accepts, words, summary, &mut bits));
+        for (_, spot, column) in scored {
+            probes.push(Probe::build(spot, &column, words, summary, &mut bits));
         }
         Some(Filter {
             words,
@@ -1083,18 +1161,15 @@ impl Filter {
 /// The expected number of members passing a probe: over every value (each
 /// interval of values, and "no character"), the members accepting it,
 /// weighted by that same count.
-fn sharpness(accepts: &[Accepts]) -> f64 {
-    let mut events: Vec<(u32, i64)> = Vec::new();
-    let mut none = 0f64;
-    for (ranges, no_char) in accepts {
-        for &(lo, hi) in ranges {
-            events.push((lo, 1));
-            if hi < MAX_CHAR {
-                events.push((hi + 1, -1));
-            }
+fn sharpness(column: &Column) -> f64 {
+    let mut events: Vec<(u32, i64)> = Vec::with_capacity(2 * column.ranges.len());
+    for &(lo, hi) in &column.ranges {
+        events.push((lo, 1));
+        if hi < MAX_CHAR {
+            events.push((hi + 1, -1));
         }
-        none += f64::from(u8::from(*no_char));
     }
+    let none = column.none.iter().filter(|&&n| n).count() as f64;
     events.sort_unstable();
     let (mut sum, mut sq) = (none, none * none);
     let mut live = 0i64;
@@ -1119,39 +1194,40 @@ fn sharpness(accepts: &[Accepts]) -> f64 {
 impl Probe {
     fn build(
         spot: Spot,
-        accepts: &[Accepts],
+        column: &Column,
         words: usize,
         summary: usize,
         bits: &mut Vec<u64>,
     ) -> Probe {
-        let all: Vec<Vec<(u32, u32)>> = accepts.iter().map(|(r, _)| r.clone()).collect();
-        let mut starts = interval_starts(&all);
+        let mut starts = interval_starts(&column.ranges);
         if starts.len() > FILTER_VALUES {
             let step = starts.len().div_ceil(FILTER_VALUES);
             starts = starts.into_iter().step_by(step).collect();
         }
-        let mut rows = vec![vec![0u64; words]; starts.len()];
-        let mut none_row = vec![0u64; words];
-        for (m, (ranges, no_char)) in accepts.iter().enumerate() {
-            let bit = 1u64 << (m % 64);
+        // One row of `words` per interval, then one for "no character".
+        let mut rows = vec![0u64; (starts.len() + 1) * words];
+        let none_row = starts.len();
+        for (m, (ranges, no_char)) in column.members().enumerate() {
+            let (w, bit) = (m / 64, 1u64 << (m % 64));
             for &(lo, hi) in ranges {
                 let first = interval_of(&starts, lo);
-                for (row, _) in rows
-                    .iter_mut()
-                    .zip(&starts)
+                for (k, _) in starts
+                    .iter()
+                    .enumerate()
                     .skip(first)
                     .take_while(|(_, &s)| s <= hi)
                 {
-                    row[m / 64] |= bit;
+                    rows[k * words + w] |= bit;
                 }
             }
-            if *no_char {
-                none_row[m / 64] |= bit;
+            if no_char {
+                rows[none_row * words + w] |= bit;
             }
         }
-        let mut offsets: HashMap<Vec<u64>, u32> = HashMap::new();
-        let mut store = |row: Vec<u64>| -> u32 {
-            *offsets.entry(row).or_insert_with_key(|row| {
+        let mut offsets: HashMap<&[u64], u32, FixedHash> = HashMap::default();
+        let mut sets: Vec<u32> = Vec::with_capacity(starts.len() + 1);
+        for row in rows.chunks_exact(words.max(1)) {
+            let at = *offsets.entry(row).or_insert_with(|| {
                 let at = u32::try_from(bits.len()).unwrap_or(u32::MAX);
                 let mut head = vec![0u64; summary];
                 for (w, &x) in row.iter().enumerate() {
@@ -1162,10 +1238,10 @@ impl Probe {
                 bits.extend(head);
                 bits.extend_from_slice(row);
                 at
-            })
-        };
-        let sets: Vec<u32> = rows.into_iter().map(&mut store).collect();
-        let none = store(none_row);
+            });
+            sets.push(at);
+        }
+        let none = sets.pop().unwrap_or(0);
         let mut ascii = Box::new([0u32; 128]);
         for (v, slot) in (0u32..).zip(ascii.iter_mut()) {
             *slot = sets[interval_of(&starts, v)];
@@ -1309,13 +1385,13 @@ mod tests {
         // `[z-a]` can never match: it is filed nowhere. `*` has no key.
         assert_eq!(index.always.members, vec![8]);
         // From the start: `pre` at 0, `12` and `34` at 2 (not the `t` both
-        // share).
+        // share); each cut to the first character no other key starts with.
         assert_eq!(
             filed(index, index.head.as_ref()),
             vec![
-                (2, "at 2".to_string(), vec![5]),
-                (2, "at 2".to_string(), vec![6]),
-                (3, "at 0".to_string(), vec![1]),
+                (1, "at 0".to_string(), vec![1]),
+                (1, "at 2".to_string(), vec![5]),
+                (1, "at 2".to_string(), vec![6]),
             ]
         );
         // From the end: `suf` ending the name, `ner` one before the end
@@ -1323,13 +1399,13 @@ mod tests {
         assert_eq!(
             filed(index, index.tail.as_ref()),
             vec![
-                (3, "at 0".to_string(), vec![2]),
-                (3, "at 1".to_string(), vec![3]),
+                (1, "at 0".to_string(), vec![2]),
+                (1, "at 1".to_string(), vec![3]),
             ]
         );
         assert_eq!(
             filed(index, index.inside.as_ref()),
-            vec![(3, "inside".to_string(), vec![9])]
+            vec![(1, "inside".to_string(), vec![9])]
         );
         assert!(index.head.as_ref().unwrap().per_offset);
         for (name, want) in [
@@ -1399,6 +1475,29 @@ mod tests {
             index.buckets.iter().map(|b| b.members.len()).sum::<usize>(),
             0
         );
+    }
+
+    #[test]
+    fn keys_are_cut_to_what_tells_them_apart() {
+        let mut texts: Vec<Vec<u8>> = [
+            "4321_eteled",
+            "4322_eteled",
+            "1_eteled",
+            "12_eteled",
+            "1",
+            "é1",
+            "éé",
+        ]
+        .iter()
+        .map(|t| t.as_bytes().to_vec())
+        .collect();
+        trim_to_unique(&mut texts);
+        let cut: Vec<&str> = texts
+            .iter()
+            .map(|t| std::str::from_utf8(t).unwrap())
+            .collect();
+        // `1` starts other keys, so it stays whole; `é` is never split.
+        assert_eq!(cut, ["4321", "4322", "1_", "12", "1", "é1", "éé"]);
     }
 
     #[test]
