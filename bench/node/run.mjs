@@ -174,7 +174,8 @@ const budget = [
   ["`check`, 10 000 patterns: at least 50x faster than the JS loop (unique / repeated names, audit off)",
     `${(big.js_off / big.ag_off).toFixed(0)}x / ${(bigr.js_off / bigr.ag_off).toFixed(0)}x`, mark(big.js_off >= 50 * big.ag_off && bigr.js_off >= 50 * bigr.ag_off)],
   ["`new Policy`, 10 000 patterns: under 50 ms", `${build.toFixed(1)} ms`, mark(build < 50)],
-  ["`.wasm`, gzip -9: at most 150 KB (aim: 100 KB)", `${(gz / 1000).toFixed(1)} KB (${(wasm.length / 1000).toFixed(0)} KB raw)`, mark(gz <= 150_000)],
+  // In KiB, as tests/edge/pack.test.mjs checks it.
+  ["`.wasm`, gzip -9: at most 150 KB (aim: 100 KB)", `${(gz / 1024).toFixed(1)} KiB (${(wasm.length / 1024).toFixed(0)} KiB raw)`, mark(gz <= 150 * 1024)],
 ];
 
 const section = `## Node

@@ -53,7 +53,17 @@ describe("a webpack 5 app in Chromium, with no webpack configuration", () => {
       const dir = projectFolder(`webpack-${mode}`, { "src/index.js": { text: readmeExample("vite") } });
       const stats = await build(dir, mode);
       assert.deepEqual(stats.errors, []);
-      assert.deepEqual(stats.warnings, []);
+      // The only warnings allowed are webpack's size hints about the
+      // package's .wasm (over its 244 KiB recommendation since the core
+      // decides argument conditions; DESIGN.md budgets it gzipped, checked in
+      // tests/edge/pack.test.mjs): nothing about the package's modules.
+      const other = stats.warnings.filter(
+        (w) =>
+          !/^asset size limit: [\s\S]*Assets: \n\s+[0-9a-f]+\.wasm \(\d+ KiB\)$/.test(w.message) &&
+          !/^entrypoint size limit: [\s\S]*\.wasm/.test(w.message) &&
+          !/^webpack performance recommendations: /.test(w.message),
+      );
+      assert.deepEqual(other, []);
 
       const { pkgDir } = installedPackage();
       const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));

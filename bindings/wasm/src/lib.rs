@@ -107,7 +107,10 @@ fn plain_code(rule: Rule) -> Result<u32, JsValue> {
 #[derive(Default)]
 struct Shadowed {
     verdicts: Vec<Verdict>,
-    codes: std::collections::HashMap<Verdict, u32>,
+    // By the rule's plain code and the shadow set, which with the policy
+    // determine the verdict. (A BTreeMap: the core already has one, a
+    // HashMap would add its hasher to the .wasm.)
+    codes: std::collections::BTreeMap<(u32, u64), u32>,
 }
 
 /// An error of the core (or of this adapter), as JavaScript receives it:
@@ -633,8 +636,9 @@ impl WasmPolicy {
         if verdict.shadow.is_empty() {
             return plain_code(verdict.rule);
         }
+        let key = (plain_code(verdict.rule)?, verdict.shadow.0);
         let mut table = self.shadowed.borrow_mut();
-        if let Some(&code) = table.codes.get(&verdict) {
+        if let Some(&code) = table.codes.get(&key) {
             return Ok(code);
         }
         if table.verdicts.len() >= MAX_SHADOWED {
@@ -645,7 +649,7 @@ impl WasmPolicy {
         }
         let code = SHADOWED | table.verdicts.len() as u32;
         table.verdicts.push(verdict);
-        table.codes.insert(verdict, code);
+        table.codes.insert(key, code);
         Ok(code)
     }
 
