@@ -68,3 +68,59 @@ export function largeUniqueNames(n, count = 100_000) {
     }),
   );
 }
+
+// ---- every pattern shape of DESIGN.md's budget (as benches/check.rs) ----
+
+const RANGES = ["a-b", "c-d", "e-f", "g-h", "i-j", "k-l", "m-n", "o-p", "q-r", "s-t"];
+const digitRange = (i, k) => RANGES[Math.floor(i / 10 ** k) % 10];
+
+/**
+ * Pattern `i` of each shape, and a name that pattern `i` matches: exact
+ * names; families sharing a short literal prefix (`mcp__*__delete_N`,
+ * `t[0-9]N?`); a shared suffix; an inner literal only; sets and `?`; no
+ * literal at all.
+ */
+export const SHAPES = {
+  exact: { label: "exact names", pattern: (i) => `${VERBS[i % 10]}_record_${i}`, hit: (i) => `${VERBS[i % 10]}_record_${i}` },
+  prefix_star: { label: "shared prefix `mcp__*__delete_N`", pattern: (i) => `mcp__*__delete_${i}`, hit: (i) => `mcp__filesystem__delete_${i}` },
+  prefix_class: { label: "shared prefix `t[0-9]N?`", pattern: (i) => `t[0-9]${i}?`, hit: (i) => `t7${i}x` },
+  suffix: { label: "shared suffix `*_N?.log`", pattern: (i) => `*_${i}?.log`, hit: (i) => `app/server_${i}x.log` },
+  inner: { label: "inner literal only `?*_opN_*?`", pattern: (i) => `?*_op${i}_*?`, hit: (i) => `x_op${i}_y` },
+  classes: { label: "sets and `?` `[a-f]?N[0-9]?`", pattern: (i) => `[a-f]?${i}[0-9]?`, hit: (i) => `cz${i}5q` },
+  no_literal: {
+    label: "no literal `[a-b]?[c-d][e-f]*[g-h]`",
+    pattern: (i) => `[${digitRange(i, 0)}]?[${digitRange(i, 1)}][${digitRange(i, 2)}]*[${digitRange(i, 3)}]`,
+    hit: (i) => `${digitRange(i, 0)[0]}z${digitRange(i, 1)[0]}${digitRange(i, 2)[0]}zz${digitRange(i, 3)[0]}`,
+  },
+};
+
+/** A policy of `n` patterns of one shape, spread over the three lists like `largeSpec`. */
+export function shapeSpec(shape, n) {
+  const spec = { allow: [], deny: [], require_approval: [] };
+  for (let i = 0; i < n; i++) {
+    const k = i % 10;
+    (k <= 5 ? spec.allow : k <= 8 ? spec.deny : spec.require_approval).push(SHAPES[shape].pattern(i));
+  }
+  return spec;
+}
+
+/** Repeated names for one shape: hits of early, middle and late patterns, near misses, and names holding only what the shape's patterns share. */
+export function shapeNames(shape, n) {
+  const names = [];
+  for (const k of [0, Math.floor(n / 3), Math.floor((2 * n) / 3), n - 1]) {
+    const hit = SHAPES[shape].hit(k);
+    names.push(hit, `${hit}~`);
+  }
+  names.push("send_email", "mcp__filesystem__delete_", "t7x", "app/server.log", "x_op_y", "cz5q", "_op1_op12_op123_op1234_op12345_");
+  return fromJson(names);
+}
+
+/** All-unique names for one shape: hits and near misses of patterns all over the policy. */
+export function shapeUniqueNames(shape, n, count = 100_000) {
+  return fromJson(
+    Array.from({ length: count }, (_, j) => {
+      const hit = SHAPES[shape].hit((j * 7919) % n);
+      return j % 2 ? hit : `${hit}~${j}`;
+    }),
+  );
+}

@@ -48,6 +48,51 @@ def large_names(n):
     return names
 
 
+# The pattern shapes of DESIGN.md's budget, as benches/check.rs builds them:
+# pattern i of each shape, and a name that pattern i matches.
+RANGES = ["a-b", "c-d", "e-f", "g-h", "i-j", "k-l", "m-n", "o-p", "q-r", "s-t"]
+VERBS = ["read", "list", "drop", "delete", "write", "create", "send", "truncate", "generate", "describe"]
+
+
+def _digit_range(i, k):
+    return RANGES[(i // 10 ** k) % 10]
+
+
+SHAPES = {
+    "exact names": (lambda i: f"{VERBS[i % 10]}_record_{i}",
+                    lambda i: f"{VERBS[i % 10]}_record_{i}"),
+    "shared prefix `mcp__*__delete_N`": (lambda i: f"mcp__*__delete_{i}",
+                                         lambda i: f"mcp__filesystem__delete_{i}"),
+    "shared prefix `t[0-9]N?`": (lambda i: f"t[0-9]{i}?", lambda i: f"t7{i}x"),
+    "shared suffix `*_N?.log`": (lambda i: f"*_{i}?.log", lambda i: f"app/server_{i}x.log"),
+    "inner literal only `?*_opN_*?`": (lambda i: f"?*_op{i}_*?", lambda i: f"x_op{i}_y"),
+    "sets and `?` `[a-f]?N[0-9]?`": (lambda i: f"[a-f]?{i}[0-9]?", lambda i: f"cz{i}5q"),
+    "no literal `[a-b]?[c-d][e-f]*[g-h]`": (
+        lambda i: "[{}]?[{}][{}]*[{}]".format(*(_digit_range(i, k) for k in range(4))),
+        lambda i: "{}z{}{}zz{}".format(*(_digit_range(i, k)[0] for k in range(4)))),
+}
+
+
+def shape_spec(shape, n):
+    """n patterns of one shape, spread over the three lists."""
+    pattern = SHAPES[shape][0]
+    spec = dict(allow=[], deny=[], require_approval=[])
+    for i in range(n):
+        spec["allow" if i % 10 <= 5 else "deny" if i % 10 <= 8 else "require_approval"].append(pattern(i))
+    return spec
+
+
+def shape_names(shape, n):
+    """Hits of early, middle and late patterns, each with a near miss, and
+    names holding only what the shape's patterns share."""
+    hit = SHAPES[shape][1]
+    names = []
+    for k in (0, n // 3, 2 * n // 3, n - 1):
+        names += [hit(k), hit(k) + "~"]
+    return names + ["send_email", "mcp__filesystem__delete_", "t7x", "app/server.log", "x_op_y", "cz5q",
+                    "_op1_op12_op123_op1234_op12345_"]
+
+
 def per_call(policy, names, min_seconds, method="check"):
     """Best per-call time in ns over rounds of `names`, repeated until a
     round lasts long enough to time."""
@@ -95,6 +140,9 @@ def main():
     for n in (100, 1_000, 10_000):
         workloads.append((f"{n:,} patterns".replace(",", " "), large_spec(n), large_names(n),
                           10_000 if n == 10_000 else None))
+    for shape in SHAPES:  # the budget holds for every shape
+        workloads.append((f"10 000 patterns, {shape}", shape_spec(shape, 10_000), shape_names(shape, 10_000),
+                          10_000))
     rows = []
     for label, spec, names, budget in workloads:
         ours = agentguard.Policy(**spec)
