@@ -166,3 +166,134 @@ fn a_long_run_over_many_distinct_characters() {
     assert!(!fnmatch(&format!("{filler}a{hit}{filler}"), &p));
     assert!(!fnmatch(&filler, &p));
 }
+
+#[test]
+fn nested_inside_keys_against_a_megabyte_name() {
+    // Keys `a`, `aa`, ..., each inside its own pattern: at every position
+    // of a run of `a`s the automaton reports all of them. Each key's
+    // patterns are tried once, and a state met again is skipped whole.
+    let pats: Vec<String> = (1..=2_000)
+        .map(|i| format!("*{}*x", "a".repeat(i)))
+        .collect();
+    let set = PatternSet::new(&pats);
+    let run = "a".repeat(1 << 20);
+    assert_eq!(set.first_match(&run), None);
+    assert_eq!(set.first_match(&format!("{run}x")), Some(0));
+    assert_eq!(
+        set.first_match(&format!("b{}bx", "a".repeat(1_500))),
+        Some(0)
+    );
+    let short = format!("{}x", "ab".repeat(1 << 19));
+    assert_eq!(set.first_match(&short), Some(0));
+}
+
+#[test]
+fn keys_at_many_offsets_against_a_megabyte_name() {
+    // A thousand offsets from each end: one walk per direction that checks
+    // where each hit sits and stops past the farthest.
+    let mut pats = Vec::new();
+    for j in 0..1_000 {
+        pats.push(format!("{}k{j}*", "?".repeat(j)));
+        pats.push(format!("*e{j}{}", "?".repeat(j)));
+    }
+    let set = PatternSet::new(&pats);
+    let filler = "k1e1".repeat(1 << 18);
+    assert_eq!(set.first_match(&filler), None);
+    let name = format!("{}k999{filler}", "z".repeat(999));
+    assert_eq!(set.first_match(&name), Some(2 * 999));
+    let name = format!("{filler}e77{}", "z".repeat(77));
+    assert_eq!(set.first_match(&name), Some(2 * 77 + 1));
+}
+
+/// The shapes of the performance budget (as benches/check.rs builds them).
+fn shape(kind: usize, i: usize) -> String {
+    let r = [
+        "a-b", "c-d", "e-f", "g-h", "i-j", "k-l", "m-n", "o-p", "q-r", "s-t",
+    ];
+    let d = |k: u32| r[(i / 10usize.pow(k)) % 10];
+    match kind {
+        0 => format!("read_record_{i}"),
+        1 => format!("mcp__*__delete_{i}"),
+        2 => format!("t[0-9]{i}?"),
+        3 => format!("*_{i}?.log"),
+        4 => format!("?*_op{i}_*?"),
+        5 => format!("[a-f]?{i}[0-9]?"),
+        _ => format!("[{}]?[{}][{}]*[{}]", d(0), d(1), d(2), d(3)),
+    }
+}
+
+#[test]
+fn every_shape_against_megabyte_names() {
+    let mb = 1 << 20;
+    let fillers = ["9".repeat(mb), "_op1".repeat(mb / 4), "é".repeat(mb / 2)];
+    for kind in 0..7 {
+        // Checked against a scan of `fnmatch` (which is what costs here).
+        let pats: Vec<String> = (0..2_000).map(|i| shape(kind, i)).collect();
+        let set = PatternSet::new(&pats);
+        for filler in &fillers {
+            for name in [
+                filler.clone(),
+                format!("t7{filler}"),
+                format!("x_op5_{filler}"),
+                format!("{filler}_42x.log"),
+                format!("mcp__{filler}__delete_1999"),
+            ] {
+                let want = pats.iter().position(|p| fnmatch(&name, p));
+                assert_eq!(set.first_match(&name), want, "shape {kind}");
+            }
+        }
+    }
+    // At 10 000 patterns, names whose answer is known.
+    let filler = "_op1".repeat(mb / 4);
+    let expect = [
+        (1, format!("mcp__{filler}__delete_9999"), Some(9_999)),
+        (2, format!("t7{filler}"), None),
+        (3, format!("{filler}_4242x.log"), Some(4_242)),
+        (4, format!("x{filler}_op777_y"), Some(1)),
+        // `_op1_op1…` holds `_op1_` with a character on each side.
+        (4, filler.clone(), Some(1)),
+        (4, format!("{filler}_"), Some(1)),
+        (4, "x_op12".repeat(mb / 6), None),
+        (5, format!("a{filler}"), None),
+        (6, format!("szs{filler}s"), None),
+    ];
+    for (kind, name, want) in expect {
+        let pats: Vec<String> = (0..10_000).map(|i| shape(kind, i)).collect();
+        assert_eq!(
+            PatternSet::new(&pats).first_match(&name),
+            want,
+            "shape {kind}"
+        );
+    }
+}
+
+#[test]
+fn hundred_thousand_patterns_without_a_literal() {
+    // Told apart only by their sets and lengths: the position filter keeps
+    // a check from trying them one by one.
+    let r = [
+        "a-b", "c-d", "e-f", "g-h", "i-j", "k-l", "m-n", "o-p", "q-r", "s-t",
+    ];
+    let pats: Vec<String> = (0..100_000)
+        .map(|i| {
+            let d = |k: u32| r[(i / 10usize.pow(k)) % 10];
+            format!("[{}]?[{}][{}][{}]*[{}]", d(0), d(1), d(2), d(3), d(4))
+        })
+        .collect();
+    let policy = Policy::new(PolicySpec {
+        deny: pats,
+        allow: vec!["*".into()],
+        ..PolicySpec::default()
+    })
+    .unwrap();
+    assert_eq!(
+        policy.check("szsssxxxxs").matched_rule.as_deref(),
+        Some("[s-t]?[s-t][s-t][s-t]*[s-t]")
+    );
+    assert!(policy.check("szsssxxxxz").allowed());
+    let long = format!("azcgi{}k", "x".repeat(1 << 20));
+    assert_eq!(
+        policy.check(&long).matched_rule.as_deref(),
+        Some("[a-b]?[c-d][g-h][i-j]*[k-l]")
+    );
+}
