@@ -559,6 +559,16 @@ export class Policy {
     if (id !== undefined) {
       this.#hits++;
       r = this.#results[id];
+      if (this.#callbacks === 0) {
+        // The hottest path of the package (a repeated name, audit on, no
+        // callback), kept small: #flow's bare case for a remembered name.
+        if (!this.#audit) return r;
+        const code = infoOf(r).code;
+        const final = w.decideBare(id | NAME_ID, code, Date.now(), text);
+        if (final === code) return r;
+        if (final === FAILED) throw failure("type");
+        return this.#result(tool, final);
+      }
       name = id | NAME_ID;
     } else if (this.#audit) {
       // One call: wasm evaluates the name and runs the flow.
