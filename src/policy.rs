@@ -441,6 +441,38 @@ impl Policy {
         &self.conditions.paths
     }
 
+    /// The argument paths read by the conditions of the rules whose tool
+    /// patterns match `tool` (enforced and shadow rules alike), each once,
+    /// in the order of [`Policy::argument_paths`]: what a call of `tool`
+    /// can read, so a binding can tell a value that a condition reads from
+    /// one that none does (only the first may be refused as bad input).
+    ///
+    /// ```
+    /// let p = agentguard::Policy::from_json(r#"{"rules": [
+    ///     {"id": "mail", "tool": "send_*", "decision": "deny", "when": {"to": {"glob": "*@evil.com"}}},
+    ///     {"id": "files", "tool": "*_file", "decision": "allow", "when": {"path": {"path_under": "/w"}}}
+    /// ]}"#).unwrap();
+    /// assert_eq!(p.argument_paths_for("send_email"), [["to".to_string()]]);
+    /// assert!(p.argument_paths_for("ls").is_empty());
+    /// ```
+    pub fn argument_paths_for(&self, tool: &str) -> Vec<&[String]> {
+        let c = &self.conditions;
+        let mut read = vec![false; c.paths.len()];
+        c.each_matching(tool, |i| {
+            for p in c.rules[i].paths() {
+                if let Some(k) = c.paths.iter().position(|q| q == p) {
+                    read[k] = true;
+                }
+            }
+            false
+        });
+        c.paths
+            .iter()
+            .zip(read)
+            .filter_map(|(p, r)| r.then_some(p.as_slice()))
+            .collect()
+    }
+
     /// Whether some rule's tool pattern matches `tool`: when none does, the
     /// decision depends on the name alone (a binding may cache it per name).
     pub fn rules_apply_to(&self, tool: &str) -> bool {
