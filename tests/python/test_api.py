@@ -224,8 +224,11 @@ def test_evaluate_refuses_what_check_refuses():
         p.evaluate(None)
     with pytest.raises(UnicodeEncodeError):
         p.evaluate("x\udfff")
+    with pytest.raises(TypeError, match="args must be a mapping"):
+        p.evaluate("x", args=["read"])
     with pytest.raises(TypeError):
-        p.evaluate("x", args={})  # no argument conditions in this binding yet
+        p.evaluate("x", {})  # args is keyword-only
+    assert p.evaluate("read_x", args={"any": {1}}) == p.evaluate("read_x", args=None) == p.evaluate("read_x")
 
 
 @pytest.mark.parametrize("tool, rule", [
@@ -342,11 +345,16 @@ def test_constructor_signature_is_tokenfences_plus_additions():
     ours = inspect.signature(Policy).parameters
     theirs = inspect.signature(tokenfence.Policy).parameters
     assert list(ours)[: len(theirs)] == list(theirs)
-    assert list(ours)[len(theirs):] == ["on_decision", "audit_capacity"]
+    assert list(ours)[len(theirs):] == ["rules", "on_decision", "audit_capacity"]
+    assert ours["rules"].default is None
     for name, param in theirs.items():
         assert ours[name].kind is param.kind is inspect.Parameter.KEYWORD_ONLY
         assert ours[name].default == param.default, name
     assert ours["audit_capacity"].default == DEFAULT_AUDIT_CAPACITY
     for method in ["check", "enforce", "check_async", "enforce_async"]:
-        assert list(inspect.signature(getattr(Policy, method)).parameters) == ["self", "tool", "context"]
-    assert list(inspect.signature(Policy.evaluate).parameters) == ["self", "tool"]
+        params = inspect.signature(getattr(Policy, method)).parameters
+        assert list(params) == ["self", "tool", "args", "context"]
+        assert params["args"].kind is params["context"].kind is inspect.Parameter.KEYWORD_ONLY
+        assert params["args"].default is params["context"].default is None
+    params = inspect.signature(Policy.evaluate).parameters
+    assert list(params) == ["self", "tool", "args"] and params["args"].kind is inspect.Parameter.KEYWORD_ONLY

@@ -20,6 +20,21 @@ def test_readme_python_examples_run():
         exec(compile(block, "README.md", "exec"), {})
 
 
+def test_package_readme_examples_run():
+    text = (ROOT / "bindings" / "python" / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) >= 2
+    for block in blocks:
+        exec(compile(block, "bindings/python/README.md", "exec"), {})
+
+
+def test_readme_states_the_polarity_rule():
+    section = re.search(r"<!-- BEGIN python -->(.*?)<!-- END python -->",
+                        (ROOT / "README.md").read_text(encoding="utf-8"), re.S).group(1)
+    assert "When in doubt, the restrictive rule applies; an allow rule needs proof." in section
+    assert 'args={"path": "/workspace/../etc/passwd"}' in section
+
+
 def test_readme_migration_is_one_line():
     first = _python_blocks()[0]
     assert "# from tokenfence import Policy, ToolDenied\nfrom agentguard import Policy, ToolDenied" in first

@@ -114,3 +114,35 @@ def test_check_releases_the_gil_while_matching_a_long_name():
         thread.join()
     assert results and all(r.allowed for r in results)
     assert during > 0
+
+
+def test_threads_share_one_policy_with_argument_conditions():
+    # Many tool names (more than the per-name cache of argument paths keeps,
+    # so it is refilled while other threads read it) and arguments: every
+    # thread gets the decision a fresh policy gives.
+    rules = [
+        {"id": "small", "tool": "refund_*", "decision": "allow", "when": {"amount": {"lte": 100}}},
+        {"id": "no-evil", "tool": "send_*", "decision": "deny", "when": {"to": {"glob": "*@evil.com"}}},
+        {"id": "mail", "tool": "send_*", "decision": "allow", "when": {"to": {"glob": "*@ok.com"}}},
+    ]
+    calls = []
+    for i in range(3000):
+        calls.append((f"refund_{i}", {"amount": i % 200, "note": {i}}))
+        calls.append((f"send_{i}", {"to": ["a@ok.com", "b@evil.com", "c@x.com"][i % 3]}))
+    fresh = Policy(rules=rules, audit=False)
+    expected = [fresh.evaluate(t, args=a).to_dict() for t, a in calls]
+    assert {e["decision"] for e in expected} == {"allow", "deny"}
+    shared = Policy(rules=rules, audit_capacity=100)
+
+    def worker(t):
+        wrong = 0
+        for k in range(len(calls)):
+            j = (k * 7 + t * 613) % len(calls)
+            tool, args = calls[j]
+            if shared.check(tool, args=args).to_dict() != expected[j]:
+                wrong += 1
+        return wrong
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        assert sum(pool.map(worker, range(THREADS))) == 0
+    assert shared.audit_dropped == THREADS * len(calls) - 100

@@ -210,8 +210,9 @@ impl Loc<'_> {
 
 /// A Python value as JSON, for the core's strict parser to judge: `dict`
 /// (or any mapping) with `str` keys, `list`/`tuple`, `str`, `int`, `float`,
-/// `bool`, `None`. Anything else, a non-finite float or a string with a lone
-/// surrogate is a `PolicyError` naming where it is.
+/// `bool`, `None`. Anything else, a non-finite float, an `int` outside
+/// -2**63 .. 2**64-1 or a string with a lone surrogate is a `PolicyError`
+/// naming where it is.
 pub fn to_json(obj: &Bound<'_, PyAny>, loc: Loc<'_>) -> PyResult<Value> {
     let py = obj.py();
     if obj.is_none() {
@@ -237,13 +238,14 @@ pub fn to_json(obj: &Bound<'_, PyAny>, loc: Loc<'_>) -> PyResult<Value> {
         if let Ok(u) = obj.extract::<u64>() {
             return Ok(Value::Number(u.into()));
         }
-        if let Some(n) = obj.extract::<f64>().ok().and_then(Number::from_f64) {
-            return Ok(Value::Number(n));
-        }
+        // Never rounded to a float: a rule's bound (`{"lt": 2**70 + 1}`)
+        // must compare exactly, or not at all.
         return Err(loc.error(
             py,
             ErrorKind::WrongType,
-            "expected a JSON value, got an int too large for JSON".to_string(),
+            "expected a JSON value, got an int outside -2**63 .. 2**64-1, which a policy \
+             cannot hold exactly"
+                .to_string(),
         ));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {

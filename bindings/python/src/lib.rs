@@ -10,6 +10,7 @@
 use pyo3::prelude::*;
 
 mod action;
+mod args;
 mod convert;
 mod policy;
 mod values;

@@ -13,6 +13,7 @@ use pyo3::sync::{MutexExt, PyOnceLock};
 use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString, PyTuple, PyType};
 use serde_json::{Map, Value};
 
+use crate::args::{self, PathsByTool};
 use crate::convert::{self, core_error, policy_error, types, Loc};
 use crate::values::{AuditEntry, Context, PolicyResult};
 
@@ -38,17 +39,24 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Arg<'py> {
     }
 }
 
-/// Python strings for reasons and matched rules, made once per rule on
-/// first use: they are a pure function of the verdict.
+/// Python strings for reasons and matched rules, made once per pattern or
+/// rule on first use: they are a pure function of the verdict.
 struct Strings {
     n_deny: usize,
     n_approval: usize,
-    /// Indexed like the core's rules: deny, then require_approval, then allow.
+    /// Indexed like the core's patterns: deny, then require_approval, then
+    /// allow.
     rule: Vec<PyOnceLock<Py<PyString>>>,
     reason: Vec<PyOnceLock<Py<PyString>>>,
     approved: Vec<PyOnceLock<Py<PyString>>>,
     approval_denied: Vec<PyOnceLock<Py<PyString>>>,
     default_reason: PyOnceLock<Py<PyString>>,
+    /// Indexed like `rules`: the id (the matched rule), the reason when it
+    /// decides, and the reasons after an approval answer.
+    rule_id: Vec<PyOnceLock<Py<PyString>>>,
+    rule_reason: Vec<PyOnceLock<Py<PyString>>>,
+    rule_approved: Vec<PyOnceLock<Py<PyString>>>,
+    rule_approval_denied: Vec<PyOnceLock<Py<PyString>>>,
 }
 
 fn cells(n: usize) -> Vec<PyOnceLock<Py<PyString>>> {
@@ -59,6 +67,7 @@ impl Strings {
     fn new(spec: &PolicySpec) -> Strings {
         let (nd, na) = (spec.deny.len(), spec.require_approval.len());
         let n = nd + na + spec.allow.len();
+        let nr = spec.rules.len();
         Strings {
             n_deny: nd,
             n_approval: na,
@@ -67,6 +76,10 @@ impl Strings {
             approved: cells(na),
             approval_denied: cells(na),
             default_reason: PyOnceLock::new(),
+            rule_id: cells(nr),
+            rule_reason: cells(nr),
+            rule_approved: cells(nr),
+            rule_approval_denied: cells(nr),
         }
     }
 
@@ -99,17 +112,29 @@ impl Strings {
 ///   `TypeError`, never an approval. Without it the result stays
 ///   `REQUIRE_APPROVAL`. An `async def` approver needs `check_async`.
 /// - `name`: the policy's name (default `"default"`).
+/// - `rules`: rules with argument conditions (beyond tokenfence), a list of
+///   dicts `{"id", "tool", "decision", "when"?, "reason"?, "mode"?}`:
+///   `Policy(rules=[{"id": "small-refunds", "tool": "refund", "decision":
+///   "allow", "when": {"amount": {"lte": 100}}}])` allows `refund` called
+///   with `args={"amount": 20}`. When in doubt, the restrictive rule
+///   applies: a `deny` or `require_approval` rule fires when its conditions
+///   are true or unknown (a missing argument, a wrong type); an `allow` rule
+///   needs proof (every condition true). A rule with `"mode": "shadow"`
+///   never decides; when it fires it is listed in `shadow` on the result
+///   and the audit entry.
 /// - `on_decision(entry)`: receives every `AuditEntry` as it is made (the
 ///   entry is already in `audit_log`).
 /// - `audit_capacity`: how many entries `audit_log` keeps (an int, default
 ///   10 000; the oldest go first and `audit_dropped` counts them).
 ///
 /// Stricter than tokenfence: a wrong type or an unknown `default` raises
-/// `PolicyError` (a `ValueError`) naming the field and index. One policy
-/// may be shared by many threads.
+/// `PolicyError` (a `ValueError`) naming the field and index (for a rule:
+/// the rule, argument path and operator, `rules[0].when.amount.lte`). One
+/// policy may be shared by many threads.
 ///
-/// `check` runs the decision flow; `evaluate` only decides; `check_async`
-/// and `enforce_async` await asynchronous callbacks.
+/// `check(tool, *, args=None, context=None)` runs the decision flow;
+/// `evaluate(tool, *, args=None)` only decides; `check_async` and
+/// `enforce_async` await asynchronous callbacks.
 ///
 /// `copy.copy`, `copy.deepcopy` and `pickle` make an independent policy
 /// with the same rules, callbacks, `audit_capacity` and audit log.
@@ -125,6 +150,12 @@ pub struct Policy {
     /// outside. Every other policy refuses `__setstate__`.
     restoring: AtomicBool,
     strings: Strings,
+    /// Per tool name, the argument paths its rules' conditions read: all
+    /// of a call's arguments that is ever converted.
+    paths: PathsByTool,
+    /// The arguments of a call that has none (or none a condition reads),
+    /// made once: an empty map is not free to make.
+    no_args: Map<String, Value>,
 }
 
 /// The three callbacks (each optional).
@@ -181,6 +212,16 @@ fn spec_kwargs<'py>(py: Python<'py>, spec: &PolicySpec) -> PyResult<Bound<'py, P
     kwargs.set_item("require_approval", &spec.require_approval)?;
     kwargs.set_item("default", spec.default.as_str())?;
     kwargs.set_item("audit", spec.audit)?;
+    // As the file format: `rules` only when there are any, so a tokenfence
+    // policy's dict stays tokenfence's.
+    if !spec.rules.is_empty() {
+        let rules = spec
+            .rules
+            .iter()
+            .map(|r| convert::to_py(py, &r.to_value()))
+            .collect::<PyResult<Vec<_>>>()?;
+        kwargs.set_item("rules", PyList::new(py, rules)?)?;
+    }
     Ok(kwargs)
 }
 
@@ -378,12 +419,46 @@ impl Policy {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn evaluate_name(&self, py: Python<'_>, tool: &str) -> Verdict {
+    /// The core's pure step on a call (with the GIL released for long
+    /// names).
+    fn evaluate_call(&self, py: Python<'_>, tool: &str, args: &Map<String, Value>) -> Verdict {
         if tool.len() >= DETACH_MIN_BYTES {
-            py.detach(|| self.core.evaluate(tool))
+            py.detach(|| self.core.evaluate_call(tool, args))
         } else {
-            self.core.evaluate(tool)
+            self.core.evaluate_call(tool, args)
         }
+    }
+
+    /// A call's arguments as the core reads them (`None`: no argument at
+    /// all, see [`Policy::args_or_none`]). `None` is `{}`; anything but a
+    /// mapping is a `TypeError`. Only the values at the paths that the
+    /// conditions of the rules for `tool` read are converted, none at all
+    /// when no such condition exists (see `args.rs`).
+    fn call_args(
+        &self,
+        py: Python<'_>,
+        tool: &str,
+        args: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Option<Map<String, Value>>> {
+        let Some(args) = args else {
+            return Ok(None);
+        };
+        args::check_type(args)?;
+        if !self.core.has_rules() {
+            return Ok(None);
+        }
+        let paths = self
+            .paths
+            .get(py, &self.core, tool, tool.len() >= DETACH_MIN_BYTES);
+        if paths.is_empty() {
+            return Ok(None);
+        }
+        paths.marshal(args).map(Some)
+    }
+
+    /// The map to decide on: the converted arguments, or the empty one.
+    fn args_or_none<'a>(&'a self, args: &'a Option<Map<String, Value>>) -> &'a Map<String, Value> {
+        args.as_ref().unwrap_or(&self.no_args)
     }
 
     /// The tool argument: a well-formed `str` within the core's length
@@ -424,14 +499,19 @@ impl Policy {
         v: Verdict,
     ) -> PyResult<Bound<'py, PolicyResult>> {
         let s = &self.strings;
-        let (reason, rule) = if v.rule.rule_index().is_some() {
-            // A rule of `rules` decided: its strings come from the core.
-            (
-                PyString::new(py, &self.core.reason(v)).unbind(),
-                self.core
-                    .matched_rule(v.rule)
-                    .map(|id| PyString::new(py, id).unbind()),
-            )
+        let (reason, rule) = if let Some(i) = v.rule.rule_index() {
+            // A rule of `rules` decided: its strings come from the core,
+            // made into Python strings once per rule.
+            let reason_cell = match v.rule {
+                Rule::RuleApproved(_) => &s.rule_approved[i],
+                Rule::RuleApprovalDenied(_) => &s.rule_approval_denied[i],
+                _ => &s.rule_reason[i],
+            };
+            let reason = self.cached(py, reason_cell, || self.core.reason(v).to_string());
+            let id = self.cached(py, &s.rule_id[i], || {
+                self.core.matched_rule(v.rule).unwrap_or("").to_string()
+            });
+            (reason, Some(id))
         } else {
             let reason_cell = match (v.rule, s.flat(v.rule)) {
                 (Rule::Approved(i), _) => &s.approved[i],
@@ -460,17 +540,20 @@ impl Policy {
         )
     }
 
-    /// `check`: the core's `decide`, from a verdict evaluated here (so that
-    /// long names are matched with the GIL released).
+    /// `check`: the core's flow (`decide_from`, the steps of `decide_call`
+    /// after the pure one), from a verdict evaluated here (so that long
+    /// names are matched with the GIL released).
     fn decide<'py>(
         &self,
         tool: &Bound<'py, PyAny>,
+        args: Option<&Bound<'py, PyAny>>,
         context: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PolicyResult>> {
         let py = tool.py();
         let (name, tool) = Self::tool_name(tool)?;
+        let args = self.call_args(py, name, args)?;
         let context = self.context(context)?;
-        let verdict = self.evaluate_name(py, name);
+        let verdict = self.evaluate_call(py, name, self.args_or_none(&args));
         let mut hooks = PyHooks::new(self, tool, Mode::Sync);
         let verdict = self
             .core
@@ -552,12 +635,13 @@ impl Policy {
         on_deny = None,
         on_approval = None,
         name = None,
+        rules = None,
         on_decision = None,
         audit_capacity = Arg::Omitted,
     ))]
     #[pyo3(
         text_signature = "(*, allow=None, deny=None, require_approval=None, default='deny', \
-                          audit=True, on_deny=None, on_approval=None, name=None, \
+                          audit=True, on_deny=None, on_approval=None, name=None, rules=None, \
                           on_decision=None, audit_capacity=10000)"
     )]
     #[allow(clippy::too_many_arguments)]
@@ -571,6 +655,7 @@ impl Policy {
         on_deny: Option<&Bound<'_, PyAny>>,
         on_approval: Option<&Bound<'_, PyAny>>,
         name: Option<&Bound<'_, PyAny>>,
+        rules: Option<&Bound<'_, PyAny>>,
         on_decision: Option<&Bound<'_, PyAny>>,
         audit_capacity: Arg<'_>,
     ) -> PyResult<Policy> {
@@ -587,6 +672,7 @@ impl Policy {
             ),
             ("default", Some(default)),
             ("audit", Some(audit)),
+            ("rules", rules.map(|r| Arg::Given(r.clone()))),
         ];
         for (key, arg) in fields {
             if let Some(Arg::Given(obj)) = arg {
@@ -601,6 +687,7 @@ impl Policy {
         let capacity = self::audit_capacity(audit_capacity)?;
         let strings = Strings::new(&spec);
         let core = agentguard::Policy::new(spec).map_err(|e| policy_error(py, &e))?;
+        let paths = PathsByTool::new();
         let given = Callbacks {
             on_deny: callback(on_deny, "on_deny")?,
             on_approval: callback(on_approval, "on_approval")?,
@@ -617,91 +704,127 @@ impl Policy {
             callbacks,
             restoring: AtomicBool::new(false),
             strings,
+            paths,
+            no_args: Map::new(),
         })
     }
 
-    /// Decides whether `tool` may run, and nothing else: the `PolicyResult`
-    /// (decision, reason, matched rule, `rule`) that `check` starts from.
-    /// Pure: no approval callback, no audit entry, no `on_decision` or
-    /// `on_deny`. For asking "does this need approval?" before running a
-    /// tool.
+    /// Decides whether `tool`, called with `args`, may run, and nothing
+    /// else: the `PolicyResult` (decision, reason, matched rule, `rule`,
+    /// `shadow`) that `check` starts from. Pure: no approval callback, no
+    /// audit entry, no `on_decision` or `on_deny`. For asking "does this
+    /// need approval?" before running a tool.
     ///
-    /// Raises `TypeError` if `tool` is not a `str`, `UnicodeEncodeError` if
-    /// it holds a lone surrogate, and `PolicyError` (a `ValueError`, kind
-    /// `"too_long"`) if it is over 1 MiB of UTF-8.
-    fn evaluate<'py>(&self, tool: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PolicyResult>> {
+    /// `args` is the call's arguments, a mapping (a `dict`) of names to
+    /// values; `None` means `{}`. Only the values that a condition of a rule
+    /// for this tool reads are looked at: they must be JSON data (`dict`
+    /// with `str` keys, `list`, `tuple`, `str`, `int`, `float`, `bool`,
+    /// `None`), anything else there is an error naming its path
+    /// (`args.recipient.email: ...`); what no condition reads is ignored.
+    /// `True` is JSON true, never 1; NaN and the infinities are unknown to
+    /// every operator (but present).
+    ///
+    /// Raises `TypeError` if `tool` is not a `str` or `args` not a mapping,
+    /// `UnicodeEncodeError` if `tool` holds a lone surrogate, `PolicyError`
+    /// (a `ValueError`, kind `"too_long"`) if it is over 1 MiB of UTF-8, and
+    /// `TypeError` (a value of a type that is not JSON data, a non-`str`
+    /// key) or
+    /// `ValueError` (a string with a lone surrogate, an `int` outside
+    /// -2**63 .. 2**64-1) for an argument a condition reads; these carry the
+    /// argument's `path` (`"args.to[1]"`).
+    #[pyo3(signature = (tool, *, args = None))]
+    fn evaluate<'py>(
+        &self,
+        tool: &Bound<'py, PyAny>,
+        args: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PolicyResult>> {
         let py = tool.py();
         let (name, tool) = Self::tool_name(tool)?;
-        self.py_result(py, tool, self.evaluate_name(py, name))
+        let args = self.call_args(py, name, args)?;
+        self.py_result(
+            py,
+            tool,
+            self.evaluate_call(py, name, self.args_or_none(&args)),
+        )
     }
 
-    /// Decides whether `tool` may run: a `PolicyResult` with the decision,
-    /// the reason and the matched rule. The flow, in this order: evaluate;
-    /// for an approval-gated tool, ask `on_approval`, which must return
-    /// `True` or `False`; record an `AuditEntry` when auditing is on (with a
-    /// copy of `context` made now), then give it to `on_decision` (it is
-    /// already in `audit_log`); after a deny, call `on_deny`.
+    /// Decides whether `tool`, called with `args`, may run: a
+    /// `PolicyResult` with the decision, the reason, the matched rule (a
+    /// pattern, or a rule's id), `rule` and `shadow`. The flow, in this
+    /// order: evaluate (as `evaluate`); for an approval-gated call, ask
+    /// `on_approval`, which must return `True` or `False`; record an
+    /// `AuditEntry` when auditing is on (with a copy of `context` made now,
+    /// and the shadow rules that fired; never the arguments), then give it
+    /// to `on_decision` (it is already in `audit_log`); after a deny, call
+    /// `on_deny`.
     ///
-    /// Raises `TypeError` if `tool` is not a `str`, `UnicodeEncodeError` if
-    /// it holds a lone surrogate, `PolicyError` (a `ValueError`) if it is
-    /// over 1 MiB of UTF-8, and `TypeError` if `context` cannot be copied.
-    /// Callbacks fail closed: whatever one raises propagates (an approver's
-    /// before anything is recorded; `on_decision`'s or `on_deny`'s after the
-    /// entry is recorded and both have run), so no result comes back. An
-    /// approver that returns anything but a `bool` (a string, `None`, a
-    /// coroutine) and an `async def` `on_decision` or `on_deny` are a
-    /// `TypeError` too (use `check_async`).
-    #[pyo3(signature = (tool, *, context = None))]
+    /// `args` as for `evaluate`. Raises what `evaluate` raises, and
+    /// `TypeError` if `context` cannot be copied. Callbacks fail closed:
+    /// whatever one raises propagates (an approver's before anything is
+    /// recorded; `on_decision`'s or `on_deny`'s after the entry is recorded
+    /// and both have run), so no result comes back. An approver that returns
+    /// anything but a `bool` (a string, `None`, a coroutine) and an `async
+    /// def` `on_decision` or `on_deny` are a `TypeError` too (use
+    /// `check_async`).
+    #[pyo3(signature = (tool, *, args = None, context = None))]
     fn check<'py>(
         &self,
         tool: &Bound<'py, PyAny>,
+        args: Option<&Bound<'py, PyAny>>,
         context: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PolicyResult>> {
-        self.decide(tool, context)
+        self.decide(tool, args, context)
     }
 
     /// Like `check`, but raises `ToolDenied` for a deny and
-    /// `ApprovalRequired` (a `ToolDenied`) for an approval-gated tool that no
-    /// callback approved; returns the `PolicyResult` of an allowed tool.
-    #[pyo3(signature = (tool, *, context = None))]
+    /// `ApprovalRequired` (a `ToolDenied`) for an approval-gated call that no
+    /// callback approved; returns the `PolicyResult` of an allowed call.
+    #[pyo3(signature = (tool, *, args = None, context = None))]
     fn enforce<'py>(
         &self,
         tool: &Bound<'py, PyAny>,
+        args: Option<&Bound<'py, PyAny>>,
         context: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PolicyResult>> {
-        enforced(self.decide(tool, context)?)
+        enforced(self.decide(tool, args, context)?)
     }
 
     /// `check` for asynchronous callbacks, as a coroutine: `await
-    /// policy.check_async(tool, context=...)`. An `async def` (or otherwise
-    /// awaitable) `on_approval` is awaited and must settle to `True` or
-    /// `False`; awaitables returned by `on_decision` and `on_deny` are
-    /// awaited after both have run, and the first failure is raised.
+    /// policy.check_async(tool, args=..., context=...)`. An `async def` (or
+    /// otherwise awaitable) `on_approval` is awaited and must settle to
+    /// `True` or `False`; awaitables returned by `on_decision` and `on_deny`
+    /// are awaited after both have run, and the first failure is raised.
     /// Synchronous callbacks work too. Same order, results and errors as
-    /// `check`.
-    #[pyo3(signature = (tool, *, context = None))]
+    /// `check`; `args` and `context` are read when the coroutine starts,
+    /// before it first awaits.
+    #[pyo3(signature = (tool, *, args = None, context = None))]
     fn check_async<'py>(
         slf: &Bound<'py, Self>,
         tool: &Bound<'py, PyAny>,
+        args: Option<&Bound<'py, PyAny>>,
         context: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        types(py)?.check_async.bind(py).call1((slf, tool, context))
+        types(py)?
+            .check_async
+            .bind(py)
+            .call1((slf, tool, args, context))
     }
 
     /// `enforce` for asynchronous callbacks, as a coroutine: `check_async`,
     /// then `ToolDenied` / `ApprovalRequired` as `enforce` raises them.
-    #[pyo3(signature = (tool, *, context = None))]
+    #[pyo3(signature = (tool, *, args = None, context = None))]
     fn enforce_async<'py>(
         slf: &Bound<'py, Self>,
         tool: &Bound<'py, PyAny>,
+        args: Option<&Bound<'py, PyAny>>,
         context: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         types(py)?
             .enforce_async
             .bind(py)
-            .call1((slf, tool, context))
+            .call1((slf, tool, args, context))
     }
 
     /// Step 1 of `check_async` (see `agentguard._aio`): the arguments, the
@@ -710,12 +833,14 @@ impl Policy {
     fn _async_start<'py>(
         &self,
         tool: &Bound<'py, PyAny>,
+        args: Option<&Bound<'py, PyAny>>,
         context: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Bound<'py, FlowStep>, Option<Bound<'py, PyAny>>)> {
         let py = tool.py();
         let (name, tool) = Self::tool_name(tool)?;
+        let args = self.call_args(py, name, args)?;
         let context = self.context(context)?;
-        let verdict = self.evaluate_name(py, name);
+        let verdict = self.evaluate_call(py, name, self.args_or_none(&args));
         let mut hooks = PyHooks::new(self, tool, Mode::Async);
         let (verdict, approval) = match self
             .core
@@ -834,13 +959,15 @@ impl Policy {
         drop(old);
     }
 
-    /// The rules as tokenfence's `to_dict()`: `name`, `allow`, `deny`,
-    /// `require_approval`, `default`, `audit` (fresh lists).
+    /// The policy as tokenfence's `to_dict()`: `name`, `allow`, `deny`,
+    /// `require_approval`, `default`, `audit` (fresh lists), then `rules`
+    /// (fresh dicts, as written) only when there are any, so a tokenfence
+    /// policy's dict is exactly tokenfence's.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         spec_kwargs(py, self.core.spec())
     }
 
-    /// The rules as compact JSON text: the `to_dict()` object, keys in the
+    /// The policy as compact JSON text: the `to_dict()` object, keys in the
     /// same order.
     fn to_json(&self) -> PyResult<String> {
         serde_json::to_string(self.core.spec()).map_err(|e| PyValueError::new_err(e.to_string()))
@@ -1000,8 +1127,13 @@ impl Policy {
         let spec = self.core.spec();
         let list =
             |v: &Vec<String>| -> PyResult<String> { Ok(PyList::new(py, v)?.repr()?.to_string()) };
+        // tokenfence's repr, then the rules when there are any.
+        let rules = match spec_kwargs(py, spec)?.get_item("rules")? {
+            Some(rules) => format!(", rules={}", rules.repr()?),
+            None => String::new(),
+        };
         Ok(format!(
-            "Policy(name={}, allow={}, deny={}, require_approval={}, default={})",
+            "Policy(name={}, allow={}, deny={}, require_approval={}, default={}{rules})",
             PyString::new(py, &spec.name).repr()?,
             list(&spec.allow)?,
             list(&spec.deny)?,

@@ -70,12 +70,14 @@ fn deep_copy<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Bound<'py, Py
 /// - `decision`: a `Decision` member;
 /// - `tool`: the tool name that was checked;
 /// - `reason`: why, in tokenfence's words (`"denied by pattern: drop_*"`);
-/// - `matched_rule`: the pattern that decided, or `None` when the policy's
-///   default decided;
+/// - `matched_rule`: the pattern that decided, or the id of the rule of
+///   `rules` that decided, or `None` when the policy's default decided;
 /// - `rule` (beyond tokenfence): the rule that decided, structured:
-///   `{"list": "deny", "index": 0}`, or `None` when the default decided;
+///   `{"list": "deny", "index": 0}` for a pattern, `{"id": "small-refunds"}`
+///   for a rule of `rules`, or `None` when the default decided;
 /// - `shadow` (beyond tokenfence): the shadow rules that fired (reported,
-///   never enforced), a tuple of `{"id", "decision"}` dicts.
+///   never enforced), in the policy's order, a tuple of `{"id",
+///   "decision"}` dicts.
 ///
 /// `to_dict()` is the JSON form every agentguard binding shares. Equality
 /// and hash are tokenfence's: `decision`, `tool`, `reason` and
@@ -277,14 +279,16 @@ impl PolicyResult {
         self.reason.clone_ref(py)
     }
 
-    /// The pattern that decided, or `None`.
+    /// The pattern (or the id of the rule of `rules`) that decided, or
+    /// `None`.
     #[getter]
     fn matched_rule(&self, py: Python<'_>) -> Option<Py<PyString>> {
         self.matched_rule.as_ref().map(|r| r.clone_ref(py))
     }
 
-    /// The rule that decided, structured (`{"list": "deny", "index": 0}`),
-    /// or `None` when the policy's default decided. A fresh dict each time.
+    /// The rule that decided, structured (`{"list": "deny", "index": 0}`
+    /// for a pattern, `{"id": "..."}` for a rule of `rules`), or `None` when
+    /// the policy's default decided. A fresh dict each time.
     #[getter]
     fn rule<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match &self.rule {
@@ -376,7 +380,8 @@ fn py_bool(py: Python<'_>, b: bool) -> Py<PyAny> {
 /// (seconds since the epoch), `tool`, `decision` (the string value:
 /// `"deny"`), `reason`, `matched_rule` (or `None`) and `context` (a copy of
 /// the dict the caller passed to `check`, or `{}`), plus `shadow` (the
-/// shadow rules that fired). Immutable, and a record of the moment: the
+/// shadow rules that fired, in `to_dict()` only when any did). The call's
+/// arguments are never recorded (they may hold secrets). Immutable, and a record of the moment: the
 /// context is copied when the entry is made and again for each reader, so
 /// neither the caller's dict nor a reader's changes can rewrite it.
 /// Equality is tokenfence's, over the six fields of its `repr`.
@@ -484,7 +489,7 @@ impl AuditEntry {
         &self.inner.reason
     }
 
-    /// The pattern that decided, or `None`.
+    /// The pattern (or the id of the rule of `rules`) that decided, or `None`.
     #[getter]
     fn matched_rule(&self) -> Option<&str> {
         self.inner.matched_rule.as_deref()

@@ -9,6 +9,18 @@ Rust core (the same core as the npm package)::
     policy = Policy(allow=["read_*"], deny=["drop_*"], require_approval=["write_*"])
     policy.check("drop_table").reason   # 'denied by pattern: drop_*'
 
+Beyond tokenfence, ``rules`` decide on a call's arguments (argument
+conditions: glob, in, comparisons, paths, shell commands, ...)::
+
+    policy = Policy(rules=[{"id": "small-refunds", "tool": "refund", "decision": "allow",
+                            "when": {"amount": {"lte": 100}}}])
+    policy.check("refund", args={"amount": 20}).allowed    # True
+    policy.check("refund", args={"amount": "20"}).allowed  # False: not a number
+
+When in doubt, the restrictive rule applies; an allow rule needs proof.
+Only the arguments a condition reads are looked at, and those must be JSON
+data.
+
 Stricter than tokenfence, on purpose: ``from_dict`` rejects unknown keys and
 wrong types (``PolicyError``), ``enforce`` raises ``ApprovalRequired`` for an
 unapproved approval-gated tool, a tool name must be a well-formed ``str``,

@@ -7,6 +7,7 @@ from typing import (
     Dict,
     Iterable,
     List,
+    Literal,
     Mapping,
     Optional,
     Sequence,
@@ -15,6 +16,8 @@ from typing import (
     TypeVar,
     Union,
 )
+
+from typing_extensions import Required, TypedDict
 
 from ._types import Decision
 
@@ -33,10 +36,52 @@ _RuleRef = Dict[str, Union[str, int]]
 #: A shadow rule that fired: ``{"id": "...", "decision": "deny"}``.
 _ShadowHit = Dict[str, str]
 
+#: (Stub-only aliases.) The policy file format's ``rules`` (CONDITIONS.md):
+#: a condition is an object of operators, all of which must hold for the
+#: value at its argument path; a misspelt operator is a type error here and
+#: a ``PolicyError`` at run time.
+_Patterns = Union[str, Sequence[str]]
+_Scalar = Union[str, int, float, bool]
+_Condition = TypedDict(
+    "_Condition",
+    {
+        "glob": _Patterns,
+        "not_glob": _Patterns,
+        "in": Sequence[_Scalar],
+        "not_in": Sequence[_Scalar],
+        "lt": Union[int, float],
+        "lte": Union[int, float],
+        "gt": Union[int, float],
+        "gte": Union[int, float],
+        "path_under": _Patterns,
+        "path_glob": _Patterns,
+        "command": Union[str, Sequence[Union[str, Sequence[str]]]],
+        "present": bool,
+    },
+    total=False,
+)
+#: A rule: ``id``, ``tool`` and ``decision`` are required.
+_RuleSpec = TypedDict(
+    "_RuleSpec",
+    {
+        "id": Required[str],
+        "tool": Required[_Patterns],
+        "decision": Required[Literal["allow", "deny", "require_approval"]],
+        "when": Mapping[str, _Condition],
+        "reason": str,
+        "mode": Literal["enforce", "shadow"],
+    },
+    total=False,
+)
+#: A call's arguments: argument names to values (JSON data where a
+#: condition reads them).
+_Args = Optional[Mapping[str, Any]]
+
 class PolicyResult:
     """The outcome of ``Policy.check`` / ``Policy.evaluate``: frozen, with
     tokenfence's fields, equality, hash and ``repr``, plus ``rule``,
-    ``shadow`` and ``to_dict()``."""
+    ``shadow`` and ``to_dict()``. A result decided by a rule of ``rules``
+    names it by id (``matched_rule``, ``rule == {"id": ...}``)."""
 
     def __init__(
         self,
@@ -58,7 +103,8 @@ class PolicyResult:
         """Why, in tokenfence's words (``denied by pattern: drop_*``)."""
     @property
     def matched_rule(self) -> Optional[str]:
-        """The pattern that decided, or ``None`` when the default decided."""
+        """The pattern (or the id of the rule of ``rules``) that decided, or
+        ``None`` when the default decided."""
     @property
     def rule(self) -> Optional[_RuleRef]:
         """The rule that decided, structured (``{"list": "deny", "index": 0}``),
@@ -118,13 +164,15 @@ class AuditEntry:
         """The shadow rules that fired (reported, never enforced)."""
     def to_dict(self) -> Dict[str, Any]:
         """tokenfence's ``to_dict()``: ``matched_rule``, ``context`` and
-        ``shadow`` only when present."""
+        ``shadow`` only when present (the call's arguments never are)."""
     def __eq__(self, other: object) -> bool: ...
 
 class Policy:
     """A least-privilege policy for an agent's tool calls (a drop-in for
-    tokenfence's ``Policy``). ``copy.copy``, ``copy.deepcopy`` and ``pickle``
-    make an independent policy with the same rules, callbacks and audit log."""
+    tokenfence's ``Policy``), plus ``rules`` with argument conditions: when
+    in doubt, the restrictive rule applies; an allow rule needs proof.
+    ``copy.copy``, ``copy.deepcopy`` and ``pickle`` make an independent
+    policy with the same rules, callbacks and audit log."""
 
     def __init__(
         self,
@@ -137,6 +185,7 @@ class Policy:
         on_deny: Optional[Callable[[PolicyResult], object]] = None,
         on_approval: Optional[Callable[[PolicyResult], Union[bool, Awaitable[bool]]]] = None,
         name: Optional[str] = None,
+        rules: Optional[Sequence[_RuleSpec]] = None,
         on_decision: Optional[Callable[[AuditEntry], object]] = None,
         audit_capacity: int = 10000,
     ) -> None: ...
@@ -152,28 +201,36 @@ class Policy:
     @property
     def audit_capacity(self) -> int:
         """The most entries ``audit_log`` keeps."""
-    def evaluate(self, tool: str) -> PolicyResult:
-        """Decide whether ``tool`` may run, and nothing else (no approver, no
-        audit entry, no callback)."""
-    def check(self, tool: str, *, context: Optional[Dict[str, Any]] = None) -> PolicyResult:
-        """Decide whether ``tool`` may run (runs callbacks, records the audit entry)."""
-    def enforce(self, tool: str, *, context: Optional[Dict[str, Any]] = None) -> PolicyResult:
+    def evaluate(self, tool: str, *, args: _Args = None) -> PolicyResult:
+        """Decide whether ``tool`` called with ``args`` may run, and nothing
+        else (no approver, no audit entry, no callback). Only the values a
+        condition reads are looked at; there they must be JSON data
+        (``TypeError`` / ``ValueError`` naming the path otherwise)."""
+    def check(
+        self, tool: str, *, args: _Args = None, context: Optional[Dict[str, Any]] = None
+    ) -> PolicyResult:
+        """Decide whether ``tool`` called with ``args`` may run (runs
+        callbacks, records the audit entry; the arguments are not recorded)."""
+    def enforce(
+        self, tool: str, *, args: _Args = None, context: Optional[Dict[str, Any]] = None
+    ) -> PolicyResult:
         """Like ``check``; raises ``ToolDenied`` for a deny and ``ApprovalRequired``
-        for an unapproved approval-gated tool."""
+        for an unapproved approval-gated call."""
     def check_async(
-        self, tool: str, *, context: Optional[Dict[str, Any]] = None
+        self, tool: str, *, args: _Args = None, context: Optional[Dict[str, Any]] = None
     ) -> Awaitable[PolicyResult]:
         """``check`` as a coroutine that awaits asynchronous callbacks."""
     def enforce_async(
-        self, tool: str, *, context: Optional[Dict[str, Any]] = None
+        self, tool: str, *, args: _Args = None, context: Optional[Dict[str, Any]] = None
     ) -> Awaitable[PolicyResult]:
         """``enforce`` as a coroutine that awaits asynchronous callbacks."""
     def clear_audit(self) -> None:
         """Clear the audit log and the dropped count."""
     def to_dict(self) -> Dict[str, Any]:
-        """The rules as tokenfence's ``to_dict()``."""
+        """The policy as tokenfence's ``to_dict()``, plus ``rules`` when there
+        are any."""
     def to_json(self) -> str:
-        """The rules as compact JSON text."""
+        """The policy as compact JSON text."""
     @classmethod
     def from_dict(
         cls: Type[_P],
