@@ -422,22 +422,22 @@ pub(crate) fn push_accepted(atom: &Atom, out: &mut Vec<(u32, u32)>) {
         Atom::Never => {}
         Atom::Class(cls) => {
             let from = out.len();
-            out.extend(cls.ranges.iter().map(|&(lo, hi)| (lo as u32, hi as u32)));
-            out[from..].sort_unstable();
-            let mut kept = from;
-            for k in from..out.len() {
-                let (lo, hi) = out[k];
-                match kept.checked_sub(1).filter(|&last| last >= from) {
-                    Some(last) if lo <= out[last].1.saturating_add(1) => {
-                        out[last].1 = out[last].1.max(hi);
+            let mut packed: Vec<u64> = cls
+                .ranges
+                .iter()
+                .map(|&(lo, hi)| (u64::from(lo) << 32) | u64::from(hi))
+                .collect();
+            sort_u64(&mut packed);
+            for r in packed {
+                let (lo, hi) = ((r >> 32) as u32, r as u32);
+                let mine = out.len() > from;
+                match out.last_mut() {
+                    Some(last) if mine && lo <= last.1.saturating_add(1) => {
+                        last.1 = last.1.max(hi);
                     }
-                    _ => {
-                        out[kept] = (lo, hi);
-                        kept += 1;
-                    }
+                    _ => out.push((lo, hi)),
                 }
             }
-            out.truncate(kept);
             if cls.negated {
                 let inside: Vec<(u32, u32)> = out.drain(from..).collect();
                 let mut next = 0u32;
@@ -500,16 +500,24 @@ struct Block {
 
 /// The sorted, distinct interval starts (0 first) that separate every range.
 pub(crate) fn interval_starts<'a>(ranges: impl IntoIterator<Item = &'a (u32, u32)>) -> Vec<u32> {
-    let mut starts: Vec<u32> = vec![0];
+    let mut starts: Vec<u64> = vec![0];
     for &(lo, hi) in ranges {
-        starts.push(lo);
+        starts.push(lo.into());
         if hi < MAX_CHAR {
-            starts.push(hi + 1);
+            starts.push(u64::from(hi) + 1);
         }
     }
-    starts.sort_unstable();
+    sort_u64(&mut starts);
     starts.dedup();
-    starts
+    starts.into_iter().map(|s| s as u32).collect()
+}
+
+/// Sorts `v`. Every numeric sort of the crate goes through this one
+/// instantiation (pairs packed into a `u64`): each instantiation of the
+/// standard sort costs the npm package's wasm about 4 KB.
+#[inline(never)]
+pub(crate) fn sort_u64(v: &mut [u64]) {
+    v.sort_unstable();
 }
 
 /// The interval of `starts` holding `c`.

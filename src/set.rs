@@ -51,7 +51,7 @@ use aho_corasick::nfa::contiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
 
 use crate::pattern::MAX_CHAR;
-use crate::pattern::{interval_of, interval_starts, parse, push_accepted, Atom, Matcher};
+use crate::pattern::{interval_of, interval_starts, parse, push_accepted, sort_u64, Atom, Matcher};
 
 /// Below this many patterns a linear scan of the exact matchers is used.
 /// The index already wins at 4 patterns (about 20 ns against 22 ns) and at 13
@@ -391,10 +391,10 @@ impl PatternSet {
                     let Some((at, _)) = name.char_indices().nth(j as usize) else {
                         break;
                     };
-                    self.walk_from(index, keys, j, bytes[at..].iter().copied(), &mut q);
+                    self.walk_from(index, keys, j, &bytes[at..], false, &mut q);
                 }
             } else {
-                self.walk_all(index, keys, bytes.iter().copied(), &mut q);
+                self.walk_all(index, keys, bytes, false, &mut q);
             }
         }
         if let Some(keys) = &index.tail {
@@ -408,10 +408,10 @@ impl PatternSet {
                         },
                     };
                     let before = bytes.get(..end).unwrap_or_default();
-                    self.walk_from(index, keys, j, before.iter().rev().copied(), &mut q);
+                    self.walk_from(index, keys, j, before, true, &mut q);
                 }
             } else {
-                self.walk_all(index, keys, bytes.iter().rev().copied(), &mut q);
+                self.walk_all(index, keys, bytes, true, &mut q);
             }
         }
         if let Some(keys) = &index.inside {
@@ -440,14 +440,15 @@ impl PatternSet {
         index: &Index,
         keys: &Keys,
         j: u32,
-        bytes: impl Iterator<Item = u8>,
+        bytes: &[u8],
+        backwards: bool,
         q: &mut Query,
     ) {
         let Ok(mut sid) = keys.nfa.start_state(Anchored::Yes) else {
             return self.try_all(index, keys, q);
         };
         let mut chars = 0u32;
-        for byte in bytes {
+        for byte in in_order(bytes, backwards) {
             chars += u32::from(byte & 0xC0 != 0x80);
             sid = keys.nfa.next_state(Anchored::Yes, sid, byte);
             if !keys.nfa.is_special(sid) {
@@ -531,13 +532,13 @@ impl PatternSet {
     /// One unanchored walk over `bytes` (the name, in the keys' direction)
     /// that tries the bucket of every key hit at the offset it is filed at,
     /// and stops past the farthest: for key sets with many offsets.
-    fn walk_all(&self, index: &Index, keys: &Keys, bytes: impl Iterator<Item = u8>, q: &mut Query) {
+    fn walk_all(&self, index: &Index, keys: &Keys, bytes: &[u8], backwards: bool, q: &mut Query) {
         let Ok(start) = keys.nfa.start_state(Anchored::No) else {
             return self.try_all(index, keys, q);
         };
         let mut sid = start;
         let mut chars = 0u32;
-        for byte in bytes {
+        for byte in in_order(bytes, backwards) {
             chars += u32::from(byte & 0xC0 != 0x80);
             if chars > keys.reach {
                 break;
@@ -648,6 +649,13 @@ impl PatternSet {
             }
         }
     }
+}
+
+/// The bytes forwards, or backwards: one iterator type, so each walk is
+/// compiled once (the wasm pays for every copy).
+fn in_order(bytes: &[u8], backwards: bool) -> impl Iterator<Item = u8> + '_ {
+    let last = bytes.len().wrapping_sub(1);
+    (0..bytes.len()).filter_map(move |k| bytes.get(if backwards { last - k } else { k }).copied())
 }
 
 /// The bucket filed at offset `j`, if any.
@@ -837,10 +845,11 @@ fn key_candidates(atoms: &[Atom]) -> Vec<(String, At)> {
     out
 }
 
-/// Builds an automaton over `keys` (bytes), or says it could not.
-type NfaBuilder = fn(&[Vec<u8>]) -> Option<NFA>;
+/// Builds an automaton over `keys` (bytes) with states dense to `depth`,
+/// or says it could not.
+type NfaBuilder = fn(&[Vec<u8>], Option<usize>) -> Option<NFA>;
 
-fn build_nfa(keys: &[Vec<u8>]) -> Option<NFA> {
+fn build_nfa(keys: &[Vec<u8>], depth: Option<usize>) -> Option<NFA> {
     // A contiguous NFA: builds several times faster than a DFA for
     // thousands of literals, and walks as fast on names this short (a DFA
     // of 10 000 keys measured 5 to 50 MB). States near the root are made
@@ -849,7 +858,7 @@ fn build_nfa(keys: &[Vec<u8>]) -> Option<NFA> {
     // under DENSE_BYTES.
     let mut builder = NFA::builder();
     builder.match_kind(MatchKind::Standard);
-    if let Some(depth) = dense_depth(keys) {
+    if let Some(depth) = depth {
         builder.dense_depth(depth);
     }
     builder.build(keys).ok()
@@ -859,15 +868,15 @@ fn build_nfa(keys: &[Vec<u8>]) -> Option<NFA> {
 const DENSE_BYTES: usize = 2 << 20;
 
 /// The deepest dense depth (8 or 4) whose states would fit DENSE_BYTES:
-/// trie nodes that deep, times the byte classes, times 4 bytes.
-fn dense_depth(keys: &[Vec<u8>]) -> Option<usize> {
+/// trie nodes that deep, times the byte classes, times 4 bytes. `order`
+/// sorts `keys`.
+fn dense_depth(keys: &[Vec<u8>], order: &[usize]) -> Option<usize> {
     let mut seen = [false; 256];
     for &b in keys.iter().flatten() {
         seen[usize::from(b)] = true;
     }
     let classes = seen.iter().filter(|&&s| s).count() + 1;
-    let mut sorted: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
-    sorted.sort_unstable();
+    let sorted: Vec<&[u8]> = order.iter().map(|&i| keys[i].as_slice()).collect();
     [8usize, 4].into_iter().find(|&depth| {
         // Distinct prefixes of at most `depth` bytes: each key adds those
         // it does not share with the key before it.
@@ -902,12 +911,11 @@ fn build_index(parsed: &[Vec<Atom>], nfa: NfaBuilder) -> Index {
             candidates.push((i, cands));
         }
     }
+    // (A run repeated inside one pattern counts twice: this only ranks
+    // keys, it decides nothing.)
     for (_, cands) in &candidates {
-        let mut mine: Vec<(&str, At)> = cands.iter().map(|(t, a)| (t.as_str(), *a)).collect();
-        mine.sort_unstable();
-        mine.dedup();
-        for c in mine {
-            *freq.entry(c).or_insert(0) += 1;
+        for (text, at) in cands {
+            *freq.entry((text.as_str(), *at)).or_insert(0) += 1;
         }
     }
     // Each pattern under its most selective key: the fewest patterns
@@ -953,8 +961,7 @@ fn build_index(parsed: &[Vec<Atom>], nfa: NfaBuilder) -> Index {
         })
     };
     let (head, tail, inside) = (automaton(head), automaton(tail), automaton(inside));
-    always.sort_unstable();
-    always.dedup();
+    sort_dedup(&mut always);
     for bucket in &mut buckets {
         bucket.filter = Filter::build(&bucket.members, parsed);
     }
@@ -984,6 +991,42 @@ fn build_index(parsed: &[Vec<Atom>], nfa: NfaBuilder) -> Index {
             filter,
         },
     }
+}
+
+/// Heapsort: O(n log n) comparisons in a few hundred bytes of wasm, where
+/// another instantiation of the standard sort would cost about 4 KB. Only
+/// for the keys of an automaton, sorted once per build.
+fn heap_sort_by_key<T, K: Ord>(v: &mut [T], key: impl Fn(&T) -> K) {
+    let sift = |v: &mut [T], mut root: usize, end: usize| loop {
+        let mut child = 2 * root + 1;
+        if child >= end {
+            break;
+        }
+        if child + 1 < end && key(&v[child]) < key(&v[child + 1]) {
+            child += 1;
+        }
+        if key(&v[root]) >= key(&v[child]) {
+            break;
+        }
+        v.swap(root, child);
+        root = child;
+    };
+    let n = v.len();
+    for root in (0..n / 2).rev() {
+        sift(v, root, n);
+    }
+    for end in (1..n).rev() {
+        v.swap(0, end);
+        sift(v, 0, end);
+    }
+}
+
+/// Sorts and dedups pattern indices (through the one numeric sort).
+fn sort_dedup(v: &mut Vec<usize>) {
+    let mut wide: Vec<u64> = v.iter().map(|&i| i as u64).collect();
+    sort_u64(&mut wide);
+    wide.dedup();
+    *v = wide.into_iter().map(|i| i as usize).collect();
 }
 
 /// Empties the buckets of a key automaton that could not be built and
@@ -1025,17 +1068,19 @@ fn build_keys(
     if tests::FAIL_NFA.with(|f| f.get()) {
         return Err(all_buckets());
     }
-    trim_to_unique(&mut texts);
-    let Some(automaton) = nfa(&texts) else {
+    // One sort of the keys serves both: cutting keys keeps their order.
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    heap_sort_by_key(&mut order, |&i| texts[i].as_slice());
+    trim_to_unique(&mut texts, &order);
+    let Some(automaton) = nfa(&texts, dense_depth(&texts, &order)) else {
         return Err(all_buckets());
     };
     let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     let mut keys = Vec::with_capacity(texts.len());
-    let mut offsets = Vec::new();
+    let mut offsets: Vec<u32> = Vec::new();
     let mut reach = 0u32;
     let mut first = Box::new([false; 256]);
-    for (text, mut spot) in texts.iter().zip(spots) {
-        spot.sort_unstable();
+    for (text, spot) in texts.iter().zip(spots) {
         if let Some(&b) = text.first() {
             first[usize::from(b)] = true;
         }
@@ -1057,11 +1102,22 @@ fn build_keys(
                 At::Inside => key.inside = Some(b),
             }
         }
-        key.at = at.into_boxed_slice();
+        // By offset (bucket ids fit in 32 bits).
+        let mut packed: Vec<u64> = at
+            .iter()
+            .map(|&(j, b)| (u64::from(j) << 32) | u64::from(b))
+            .collect();
+        sort_u64(&mut packed);
+        key.at = packed
+            .into_iter()
+            .map(|p| ((p >> 32) as u32, p as u32))
+            .collect();
         keys.push(key);
     }
-    offsets.sort_unstable();
-    offsets.dedup();
+    let mut wide: Vec<u64> = offsets.into_iter().map(u64::from).collect();
+    sort_u64(&mut wide);
+    wide.dedup();
+    let offsets: Vec<u32> = wide.into_iter().map(|j| j as u32).collect();
     Ok(Some(Keys {
         nfa: automaton,
         keys,
@@ -1079,9 +1135,7 @@ fn build_keys(
 /// stop sharing a long trie, which makes the automaton several times
 /// smaller and faster to build. Distinct keys stay distinct: a prefix that
 /// starts no other key equals no other key's prefix.
-fn trim_to_unique(texts: &mut [Vec<u8>]) {
-    let mut order: Vec<usize> = (0..texts.len()).collect();
-    order.sort_unstable_by(|&a, &b| texts[a].cmp(&texts[b]));
+fn trim_to_unique(texts: &mut [Vec<u8>], order: &[usize]) {
     let shared = |a: usize, b: usize| {
         texts[a]
             .iter()
@@ -1137,8 +1191,17 @@ impl Filter {
             })
             .filter(|(score, _, _)| *score <= members.len() as f64 / 2.0)
             .collect();
-        scored.sort_by(|a, b| a.0.total_cmp(&b.0));
-        scored.truncate(FILTER_PROBES);
+        // The sharpest few, by repeated selection (a sort would be one more
+        // instantiation in the wasm for a list this short).
+        let mut chosen = Vec::with_capacity(FILTER_PROBES);
+        while chosen.len() < FILTER_PROBES {
+            let best = (0..scored.len()).min_by(|&a, &b| scored[a].0.total_cmp(&scored[b].0));
+            let Some(best) = best else {
+                break;
+            };
+            chosen.push(scored.swap_remove(best));
+        }
+        let scored = chosen;
         if scored.is_empty() {
             return None;
         }
@@ -1162,22 +1225,23 @@ impl Filter {
 /// interval of values, and "no character"), the members accepting it,
 /// weighted by that same count.
 fn sharpness(column: &Column) -> f64 {
-    let mut events: Vec<(u32, i64)> = Vec::with_capacity(2 * column.ranges.len());
+    // Each event is its value, shifted, with the low bit set for an end.
+    let mut events: Vec<u64> = Vec::with_capacity(2 * column.ranges.len());
     for &(lo, hi) in &column.ranges {
-        events.push((lo, 1));
+        events.push(u64::from(lo) << 1);
         if hi < MAX_CHAR {
-            events.push((hi + 1, -1));
+            events.push((u64::from(hi + 1) << 1) | 1);
         }
     }
     let none = column.none.iter().filter(|&&n| n).count() as f64;
-    events.sort_unstable();
+    sort_u64(&mut events);
     let (mut sum, mut sq) = (none, none * none);
     let mut live = 0i64;
     let mut k = 0;
     while k < events.len() {
-        let at = events[k].0;
-        while k < events.len() && events[k].0 == at {
-            live += events[k].1;
+        let at = events[k] >> 1;
+        while k < events.len() && events[k] >> 1 == at {
+            live += if events[k] & 1 == 0 { 1 } else { -1 };
             k += 1;
         }
         let n = live as f64;
@@ -1467,7 +1531,7 @@ mod tests {
         assert_eq!(failed.first_match("mcp__fs__delete_39"), Some(40 + 39));
 
         // A builder that says no takes the same path as the hook.
-        let no: NfaBuilder = |_| None;
+        let no: NfaBuilder = |_, _| None;
         let parsed: Vec<Vec<Atom>> = pats.iter().map(|p| parse(p)).collect();
         let index = build_index(&parsed, no);
         assert!(index.head.is_none() && index.tail.is_none() && index.inside.is_none());
@@ -1491,7 +1555,9 @@ mod tests {
         .iter()
         .map(|t| t.as_bytes().to_vec())
         .collect();
-        trim_to_unique(&mut texts);
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by(|&a, &b| texts[a].cmp(&texts[b]));
+        trim_to_unique(&mut texts, &order);
         let cut: Vec<&str> = texts
             .iter()
             .map(|t| std::str::from_utf8(t).unwrap())
