@@ -109,10 +109,7 @@ export function requireWasm() {
  */
 export function fromCore(e, as) {
   if (!(e instanceof glue.CoreError)) return e;
-  const kind = e.kind;
-  const field = e.field ?? null;
-  const index = e.index ?? null;
-  const display = e.display;
+  const [kind, field, index, , display] = JSON.parse(e.parts);
   e.free();
   if (kind === "too_long" || kind === "too_many_verdicts") return structured(new RangeError(display), kind, field, index);
   if (kind === "internal") return structured(new Error(display), kind, field, index);
@@ -128,7 +125,10 @@ export function failure(as) {
 /** The keys of the formats read from caller objects, from the core (bindings/wasm: formatKeys). */
 let keys = null;
 export function formatKeys() {
-  if (keys === null) keys = JSON.parse(glue.formatKeys());
+  if (keys === null) {
+    const [policy, action_policy, store, store_entry] = JSON.parse(glue.formatKeys());
+    keys = { policy, action_policy, store, store_entry };
+  }
   return keys;
 }
 

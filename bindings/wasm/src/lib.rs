@@ -32,10 +32,17 @@ use std::cell::RefCell;
 
 use agentguard::{
     check_name, name_length, Answer, AuditEntry, AuditLog, Decision, DefaultDecision, Error,
-    FlowError, Hooks, JsonMap, Mode, Names, Policy, PolicySpec, Returned, Rule, Verdict,
+    FlowError, Hooks, Mode, Names, Policy, PolicySpec, Returned, Rule, Verdict,
     ACTION_POLICY_KEYS, MAX_NAME_BYTES, POLICY_KEYS,
 };
 use wasm_bindgen::prelude::*;
+
+/// The context of an audit entry: the JSON text of a non-empty object that
+/// JavaScript made from the caller's object at decision time (JSON data
+/// only, see bindings/js/src/data.js), kept and written back verbatim. The
+/// core never reads a context, only records it; parsing it into a map here
+/// would cost 3 KB of the .wasm's gzipped budget and an allocation per key.
+type Ctx = Box<serde_json::value::RawValue>;
 
 /// The code [`WasmPolicy::evaluate`] returns when the scratch buffer does
 /// not hold a UTF-8 name of that length (JavaScript only writes well-formed
@@ -129,34 +136,14 @@ pub struct CoreError {
 
 #[wasm_bindgen]
 impl CoreError {
-    /// The kind: `unknown_key`, `too_long`, `async_hook`, ..., `internal`.
+    /// The error as `[kind, field, index, message, display]` (one getter
+    /// keeps the .wasm small; JavaScript reads them once).
     #[wasm_bindgen(getter)]
-    pub fn kind(&self) -> String {
-        self.kind.to_string()
-    }
-
-    /// The offending key, if the problem is in one.
-    #[wasm_bindgen(getter)]
-    pub fn field(&self) -> Option<String> {
-        self.field.clone()
-    }
-
-    /// The offending position inside an array field.
-    #[wasm_bindgen(getter)]
-    pub fn index(&self) -> Option<u32> {
-        self.index.map(|i| i as u32)
-    }
-
-    /// The description without the location prefix.
-    #[wasm_bindgen(getter)]
-    pub fn message(&self) -> String {
-        self.message.clone()
-    }
-
-    /// The full message: `field[index]: message`.
-    #[wasm_bindgen(getter)]
-    pub fn display(&self) -> String {
-        self.display.clone()
+    pub fn parts(&self) -> String {
+        serde_json::to_string(&(self.kind, &self.field, self.index, &self.message, &self.display))
+            // (Strings and numbers always serialise; should that change, the
+            // error is still an error.)
+            .unwrap_or_else(|_| r#"["internal",null,null,"","agentguard: an error that cannot be described"]"#.into())
     }
 }
 
@@ -292,21 +279,15 @@ pub fn check_name_length(bytes: f64) -> Result<(), JsValue> {
 }
 
 /// The keys of the formats JavaScript reads from caller objects, from the
-/// core: `{"policy": [...], "action_policy": [...], "store": [...],
-/// "store_entry": [...]}`. JavaScript reads each known key by property
-/// access and passes every other own key on, for the core to name.
+/// core. JavaScript reads each known key by property access and passes
+/// every other own key on, for the core to name.
 #[wasm_bindgen(js_name = formatKeys)]
-pub fn format_keys() -> String {
+pub fn format_keys() -> Result<String, JsValue> {
     let entry: Vec<&str> = std::iter::once("agent").chain(ACTION_POLICY_KEYS).collect();
-    serde_json::json!({
-        "policy": POLICY_KEYS,
-        "action_policy": ACTION_POLICY_KEYS,
-        // The store format of ActionPolicies::from_value: `{"policies": [
-        // {"agent", ...an action policy}, ...]}`.
-        "store": ["policies"],
-        "store_entry": entry,
-    })
-    .to_string()
+    // `[policy, action policy, store, store entry]`; the store format is
+    // ActionPolicies::from_value's: `{"policies": [{"agent", ...an action
+    // policy}, ...]}`.
+    to_json(&(POLICY_KEYS, ACTION_POLICY_KEYS, ["policies"], entry))
 }
 
 #[wasm_bindgen]
@@ -363,7 +344,7 @@ fn returned(pending: u32) -> Returned {
 /// An audit entry as JavaScript builds its `AuditEntry` from it: the core's
 /// `to_dict()` JSON, and the matched rule itself (which `to_dict()` leaves
 /// out when it is empty, as tokenfence does).
-fn entry_json(entry: &AuditEntry) -> Result<String, JsValue> {
+fn entry_json(entry: &AuditEntry<Ctx>) -> Result<String, JsValue> {
     Ok(format!(
         "[{},{}]",
         to_json(entry)?,
@@ -379,7 +360,7 @@ pub struct WasmPolicy {
     // call back into this policy (a check from inside onDecision) without
     // wasm-bindgen refusing a second borrow. The log is borrowed only for the
     // length of an append or a read, never across a call into JavaScript.
-    log: RefCell<AuditLog<JsonMap>>,
+    log: RefCell<AuditLog<Ctx>>,
     callbacks: u32,
     // The names JavaScript's per-name cache holds, by id: a cached name is
     // passed as its id instead of being written again (see NAME_ID).
@@ -404,7 +385,7 @@ impl Bridge<'_> {
     }
 }
 
-impl Hooks<JsonMap> for Bridge<'_> {
+impl Hooks<Ctx> for Bridge<'_> {
     type Error = JsValue;
     const NAMES: Names = Names::JS;
 
@@ -426,12 +407,12 @@ impl Hooks<JsonMap> for Bridge<'_> {
         self.has(ON_DECISION).is_some()
     }
 
-    fn append(&mut self, entry: AuditEntry) {
+    fn append(&mut self, entry: AuditEntry<Ctx>) {
         let evicted = self.policy.log.borrow_mut().push(entry);
         drop(evicted);
     }
 
-    fn on_decision(&mut self, entry: &AuditEntry) -> Result<Returned, JsValue> {
+    fn on_decision(&mut self, entry: &AuditEntry<Ctx>) -> Result<Returned, JsValue> {
         match self.has(ON_DECISION) {
             Some(js) => js.decision(&entry_json(entry)?).map(returned),
             None => Ok(Returned::Done),
@@ -719,7 +700,7 @@ impl WasmPolicy {
         &self,
         tool: &str,
         code: u32,
-        context: Option<JsonMap>,
+        context: Option<Ctx>,
         js: Option<&JsHooks>,
         now_ms: Option<f64>,
     ) -> u32 {
@@ -831,22 +812,18 @@ impl WasmPolicy {
     }
 }
 
-/// The context of a check: JSON text of a non-empty object, made by
-/// JavaScript from JSON data only (bindings/js/src/data.js), so a failure
-/// here is an input the JSON reader refuses (nesting past its limit).
-fn parse_context(text: Option<String>) -> Result<Option<JsonMap>, JsValue> {
+/// The context of a check as JavaScript made it (JSON text of a non-empty
+/// object); checked to be JSON, so that an entry never holds anything else.
+fn parse_context(text: Option<String>) -> Result<Option<Ctx>, JsValue> {
     let Some(text) = text else {
         return Ok(None);
     };
-    serde_json::from_str::<JsonMap>(&text)
+    serde_json::value::RawValue::from_string(text)
         .map(Some)
         .map_err(|e| {
             thrown(
-                &Error::new(
-                    agentguard::ErrorKind::Json,
-                    format!("cannot be recorded: {e}"),
-                )
-                .at("context", None),
+                &Error::new(agentguard::ErrorKind::Json, format!("cannot be recorded: {e}"))
+                    .at("context", None),
             )
         })
 }
