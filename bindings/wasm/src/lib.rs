@@ -32,8 +32,8 @@ use std::cell::RefCell;
 
 use agentguard::{
     check_name, name_length, Answer, AuditEntry, AuditLog, Decision, DefaultDecision, Error,
-    FlowError, Hooks, Mode, Names, Policy, PolicySpec, Returned, Rule, Verdict,
-    ACTION_POLICY_KEYS, MAX_NAME_BYTES, POLICY_KEYS,
+    FlowError, Hooks, Mode, Names, Policy, PolicySpec, Returned, Rule, Verdict, ACTION_POLICY_KEYS,
+    MAX_NAME_BYTES, POLICY_KEYS,
 };
 use wasm_bindgen::prelude::*;
 
@@ -105,7 +105,9 @@ fn plain_code(rule: Rule) -> Result<u32, JsValue> {
     // A policy cannot hold 2^27 patterns in a 4 GiB address space; should
     // one try, it is an error, never another code.
     if index >= 1 << (31 - TAG_BITS) {
-        return Err(internal(format!("rule index {index} does not fit a verdict code")));
+        return Err(internal(format!(
+            "rule index {index} does not fit a verdict code"
+        )));
     }
     Ok((index as u32) << TAG_BITS | tag)
 }
@@ -140,10 +142,18 @@ impl CoreError {
     /// keeps the .wasm small; JavaScript reads them once).
     #[wasm_bindgen(getter)]
     pub fn parts(&self) -> String {
-        serde_json::to_string(&(self.kind, &self.field, self.index, &self.message, &self.display))
-            // (Strings and numbers always serialise; should that change, the
-            // error is still an error.)
-            .unwrap_or_else(|_| r#"["internal",null,null,"","agentguard: an error that cannot be described"]"#.into())
+        serde_json::to_string(&(
+            self.kind,
+            &self.field,
+            self.index,
+            &self.message,
+            &self.display,
+        ))
+        // (Strings and numbers always serialise; should that change, the
+        // error is still an error.)
+        .unwrap_or_else(|_| {
+            r#"["internal",null,null,"","agentguard: an error that cannot be described"]"#.into()
+        })
     }
 }
 
@@ -515,7 +525,10 @@ impl WasmPolicy {
             // this check). Remembered names are within the name limit.
             let names = self.names.borrow();
             let Some(tool) = names.get(len & !NAME_ID) else {
-                return code_or_failed(Err(internal(format!("no remembered name {}", len & !NAME_ID))));
+                return code_or_failed(Err(internal(format!(
+                    "no remembered name {}",
+                    len & !NAME_ID
+                ))));
             };
             let verdict = match self.verdict(code) {
                 Ok(verdict) => verdict,
@@ -569,7 +582,10 @@ impl WasmPolicy {
         let verdict = self.verdict(code)?;
         let pure = !matches!(
             verdict.rule,
-            Rule::Approved(_) | Rule::ApprovalDenied(_) | Rule::RuleApproved(_) | Rule::RuleApprovalDenied(_)
+            Rule::Approved(_)
+                | Rule::ApprovalDenied(_)
+                | Rule::RuleApproved(_)
+                | Rule::RuleApprovalDenied(_)
         );
         Ok(format!(
             "[{pure},{}]",
@@ -685,7 +701,10 @@ impl WasmPolicy {
             let names = self.names.borrow();
             return match names.get(len & !NAME_ID) {
                 Some(tool) => self.decide_on(tool, code, context, js, now_ms),
-                None => code_or_failed(Err(internal(format!("no remembered name {}", len & !NAME_ID)))),
+                None => code_or_failed(Err(internal(format!(
+                    "no remembered name {}",
+                    len & !NAME_ID
+                )))),
             };
         }
         SCRATCH.with(|s| match name_in(&s.borrow(), len) {
@@ -766,7 +785,11 @@ impl WasmPolicy {
                 .verdicts
                 .get((code & !SHADOWED) as usize)
                 .copied()
-                .ok_or_else(|| internal(format!("verdict code {code} is not one of this policy's verdicts")));
+                .ok_or_else(|| {
+                    internal(format!(
+                        "verdict code {code} is not one of this policy's verdicts"
+                    ))
+                });
         }
         let spec = self.inner.spec();
         let i = (code >> TAG_BITS) as usize;
@@ -822,8 +845,11 @@ fn parse_context(text: Option<String>) -> Result<Option<Ctx>, JsValue> {
         .map(Some)
         .map_err(|e| {
             thrown(
-                &Error::new(agentguard::ErrorKind::Json, format!("cannot be recorded: {e}"))
-                    .at("context", None),
+                &Error::new(
+                    agentguard::ErrorKind::Json,
+                    format!("cannot be recorded: {e}"),
+                )
+                .at("context", None),
             )
         })
 }
