@@ -1,15 +1,19 @@
 """`make bench-python`: agentguard's `Policy.check` against tokenfence 0.3.1's,
 on the database-safety policy (13 patterns, a realistic mix of repeated tool
-names) and on generated policies of 100, 1 000 and 10 000 patterns.
+names) and on generated policies of 100, 1 000 and 10 000 patterns; and
+agentguard's argument conditions on a 20-rule policy that uses every
+operator, called with 3 arguments (tokenfence has no argument conditions).
 
-Prints a markdown table of per-call times and speed-ups (best of several
+Prints markdown tables of per-call times and speed-ups (best of several
 rounds, both libraries with their default settings: auditing on) and, with
---results FILE, writes it between the `python` markers of FILE. The budget
-(DESIGN.md): at least 10x faster at 13 patterns, 10 000x at 10 000.
+--results FILE, writes them between the `python` markers of FILE. The
+budgets (DESIGN.md): at least 10x faster at 13 patterns, 10 000x at 10 000;
+`evaluate` with 3 arguments on 20 rules under 2 µs.
 """
 
 import argparse
 import gc
+import os
 import platform
 import re
 import sys
@@ -28,6 +32,65 @@ DB = dict(
 DB_NAMES = ["read_database", "read_database", "list_tables", "generate_report", "drop_table",
             "write_database", "describe_schema", "read_database", "delete_users", "send_email",
             "truncate_logs", "create_index"]
+
+
+# 20 rules with conditions of every operator (glob, not_glob, in, not_in, lt,
+# lte, gt, gte, path_under, path_glob, command, present), enforced and
+# shadow, over the tools of a coding, mail, payments and data agent.
+RULES_20 = dict(
+    name="twenty-rules",
+    allow=["read_file", "list_files"],
+    deny=["drop_*"],
+    require_approval=["git_push"],
+    rules=[
+        {"id": "no-secrets", "tool": "*_file", "decision": "deny",
+         "when": {"path": {"path_glob": ["*.env", "*/.ssh/*", "*/id_rsa*"]}}},
+        {"id": "workspace-writes", "tool": ["write_file", "edit_file"], "decision": "allow",
+         "when": {"path": {"path_under": ["/workspace", "/tmp/agent"]}}},
+        {"id": "no-huge-writes", "tool": "write_file", "decision": "require_approval",
+         "when": {"size": {"gt": 1_000_000}}},
+        {"id": "outside-mail", "tool": "send_email", "decision": "require_approval",
+         "when": {"to": {"not_glob": ["*@example.com", "*@example.org"]}}},
+        {"id": "no-evil-mail", "tool": "send_email", "decision": "deny", "when": {"to": {"glob": "*@evil.com"}}},
+        {"id": "mail-ok", "tool": "send_email", "decision": "allow",
+         "when": {"to": {"glob": "*@example.com"}, "subject": {"present": True}}},
+        {"id": "small-refunds", "tool": "refund", "decision": "allow",
+         "when": {"amount": {"lte": 100}, "currency": {"in": ["EUR", "USD", "GBP"]}}},
+        {"id": "no-negative-refunds", "tool": "refund", "decision": "deny", "when": {"amount": {"lt": 0}}},
+        {"id": "big-refunds", "tool": "refund", "decision": "require_approval", "when": {"amount": {"gte": 1000}}},
+        {"id": "blocked-currencies", "tool": "refund", "decision": "deny",
+         "when": {"currency": {"not_in": ["EUR", "USD", "GBP", "CHF"]}}},
+        {"id": "safe-shell", "tool": "run_shell", "decision": "allow",
+         "when": {"command": {"command": ["git status", "git diff *", "ls *", "cat *"]}}},
+        {"id": "no-rm", "tool": "run_shell", "decision": "deny", "when": {"command": {"command": ["rm *", "sudo *"]}}},
+        {"id": "try-no-curl", "tool": "run_shell", "decision": "deny", "mode": "shadow",
+         "when": {"command": {"command": "curl *"}}},
+        {"id": "fetch-internal", "tool": "fetch", "decision": "allow",
+         "when": {"url": {"glob": "https://internal.example.com/*"}}},
+        {"id": "fetch-no-metadata", "tool": "fetch", "decision": "deny",
+         "when": {"url": {"glob": "http://169.254.169.254/*"}}},
+        {"id": "query-tables", "tool": "query_*", "decision": "allow",
+         "when": {"table": {"in": ["orders", "customers"]}, "limit": {"lte": 1000}}},
+        {"id": "no-pii", "tool": "query_*", "decision": "deny", "when": {"columns": {"glob": ["ssn", "card_*"]}}},
+        {"id": "tickets", "tool": "create_ticket", "decision": "allow", "when": {"priority": {"gte": 1, "lte": 3}}},
+        {"id": "force-push", "tool": "git_*", "decision": "deny", "when": {"force": {"present": True}}},
+        {"id": "shadow-large-refund", "tool": "refund", "decision": "require_approval", "mode": "shadow",
+         "when": {"amount": {"gt": 500}}},
+    ],
+)
+# Calls with 3 arguments each (some read by no condition), allowed, denied
+# and approval-gated by rules, and one decided by the lists.
+CALLS_3 = [
+    ("refund", {"amount": 42.5, "currency": "EUR", "order_id": "A-1001"}),
+    ("write_file", {"path": "/workspace/src/main.py", "content": "print('hi')\n", "size": 12}),
+    ("send_email", {"to": "bob@example.com", "subject": "Weekly report", "body": "All green."}),
+    ("run_shell", {"command": "git status && git diff HEAD -- src", "cwd": "/workspace", "timeout": 30}),
+    ("query_db", {"table": "orders", "limit": 100, "columns": ["id", "total"]}),
+    ("fetch", {"url": "https://internal.example.com/api", "method": "GET", "timeout": 5}),
+    ("edit_file", {"path": "/workspace/../etc/passwd", "old": "x", "new": "y"}),
+    ("refund", {"amount": 2500, "currency": "USD", "order_id": "B-7"}),
+    ("read_file", {"path": "/workspace/README.md", "offset": 0, "limit": 4096}),
+]
 
 
 def large_spec(n):
@@ -93,33 +156,96 @@ def shape_names(shape, n):
                     "_op1_op12_op123_op1234_op12345_"]
 
 
-def per_call(policy, names, min_seconds, method="check"):
-    """Best per-call time in ns over rounds of `names`, repeated until a
-    round lasts long enough to time."""
-    check = getattr(policy, method)
-    loops = 1
-    while True:
+ROUNDS = 7
+
+
+def names_loop(policy, names, method="check"):
+    """A measure: `policy.method(name)` over `names`, `loops` times."""
+    call = getattr(policy, method)
+
+    def run(loops):
         gc.disable()
         t = time.perf_counter_ns()
         for _ in range(loops):
             for name in names:
-                check(name)
+                call(name)
         elapsed = time.perf_counter_ns() - t
         gc.enable()
-        if elapsed >= min_seconds * 1e9 / 5 or loops >= 1 << 20:
-            break
-        loops *= 2
-    best = elapsed
-    for _ in range(4):
+        return elapsed
+
+    return run, len(names), policy.clear_audit
+
+
+def calls_loop(policy, calls, method="evaluate"):
+    """A measure: `policy.method(tool, args=args)` over `calls`, `loops` times."""
+    call = getattr(policy, method)
+
+    def run(loops):
         gc.disable()
         t = time.perf_counter_ns()
         for _ in range(loops):
-            for name in names:
-                check(name)
-        best = min(best, time.perf_counter_ns() - t)
+            for tool, args in calls:
+                call(tool, args=args)
+        elapsed = time.perf_counter_ns() - t
         gc.enable()
-        policy.clear_audit()
-    return best / (loops * len(names))
+        return elapsed
+
+    return run, len(calls), policy.clear_audit
+
+
+def best_per_call(measures, seconds):
+    """The best per-call time in ns of each measure. Each is calibrated to
+    rounds of about `seconds / ROUNDS`, then the rounds run interleaved (one
+    of each measure in turn, ROUNDS times), so that a burst of other work on
+    the machine hits every measure alike instead of every round of one."""
+    loops = []
+    for run, _, reset in measures:
+        k = 1
+        while run(k) < seconds * 1e9 / ROUNDS and k < 1 << 20:
+            k *= 2
+        reset()
+        loops.append(k)
+    best = [float("inf")] * len(measures)
+    for _ in range(ROUNDS):
+        for i, ((run, n, reset), k) in enumerate(zip(measures, loops)):
+            best[i] = min(best[i], run(k) / (k * n))
+            reset()
+    return best
+
+
+def conditions_rows(seconds):
+    """The 20-rule figures: (label, time, budget verdict) rows."""
+    policy = agentguard.Policy(**RULES_20)
+    quiet = agentguard.Policy(**RULES_20, audit=False)
+    decided = [policy.evaluate(t, args=a) for t, a in CALLS_3]
+    assert {r.decision.value for r in decided} == {"allow", "deny", "require_approval"}
+    assert any(r.rule and "id" in r.rule for r in decided) and any(r.shadow for r in decided)
+    assert len({r.matched_rule for r in decided}) >= 7
+    for tool, args in CALLS_3:
+        assert len(args) == 3
+    # The same calls with 1 000 more arguments that no condition reads (and
+    # that could not be converted if one did).
+    padding = {f"extra_{i}": {i} for i in range(1000)}
+    padded = [(t, {**a, **padding}) for t, a in CALLS_3]
+    assert [policy.evaluate(t, args=a) for t, a in padded] == decided
+    names = [t for t, _ in CALLS_3]
+    ev, ch, qu, pad, name_only = best_per_call([
+        calls_loop(policy, CALLS_3),
+        calls_loop(policy, CALLS_3, "check"),
+        calls_loop(quiet, CALLS_3, "check"),
+        calls_loop(policy, padded),
+        names_loop(policy, names, "evaluate"),
+    ], seconds)
+    rows = [
+        ("`evaluate`, 3 arguments", ev, "< 2 µs: " + ("met" if ev < 2000 else "MISSED")),
+        ("`check`, 3 arguments", ch, ""),
+        ("`check`, 3 arguments, `audit=False`", qu, ""),
+        ("`evaluate`, 3 arguments + 1 000 that no condition reads", pad, ""),
+        ("`evaluate`, name only (no arguments)", name_only, ""),
+    ]
+    for label, ns, _ in rows:
+        print(f"20 rules, {label}: {fmt(ns)}", file=sys.stderr)
+    return rows
 
 
 def fmt(ns):
@@ -143,6 +269,7 @@ def main():
     for shape in SHAPES:  # the budget holds for every shape
         workloads.append((f"10 000 patterns, {shape}", shape_spec(shape, 10_000), shape_names(shape, 10_000),
                           10_000))
+    load = os.getloadavg()[0]
     rows = []
     for label, spec, names, budget in workloads:
         ours = agentguard.Policy(**spec)
@@ -150,10 +277,12 @@ def main():
         for name in names:  # same answers before timing anything
             a, b = ours.check(name), theirs.check(name)
             assert (a.decision.value, a.reason, a.matched_rule) == (b.decision.value, b.reason, b.matched_rule)
-        ag = per_call(ours, names, args.seconds)
-        tf = per_call(theirs, names, args.seconds)
-        quiet = per_call(agentguard.Policy(**spec, audit=False), names, args.seconds)
-        pure = per_call(ours, names, args.seconds, method="evaluate")
+        ag, tf, quiet, pure = best_per_call([
+            names_loop(ours, names),
+            names_loop(theirs, names),
+            names_loop(agentguard.Policy(**spec, audit=False), names),
+            names_loop(ours, names, "evaluate"),
+        ], args.seconds)
         ratio = tf / ag
         verdict = "" if budget is None else (f"≥ {budget:,}x: " + ("met" if ratio >= budget else "MISSED")).replace(",", " ")
         rows.append((label, fmt(tf), fmt(ag), fmt(quiet), fmt(pure), f"{ratio:,.0f}x".replace(",", " "),
@@ -165,17 +294,28 @@ def main():
              "| agentguard `evaluate` | speed-up | budget |",
              "|---|---:|---:|---:|---:|---:|---|"]
     table += ["| " + " | ".join(r) + " |" for r in rows]
+    conditions = ["| figure | per call | budget |", "|---|---:|---|"]
+    conditions += [f"| {label} | {fmt(ns)} | {verdict} |" for label, ns, verdict in conditions_rows(args.seconds)]
     text = "\n".join([
         "## Python",
         "",
         "Python `Policy.check`, agentguard (native wheel) vs tokenfence 0.3.1, per call, "
-        "best of 5 rounds, both with auditing on (their default) unless noted; `evaluate` is the "
+        f"best of {ROUNDS} rounds (the figures of a row measured in turn, round by round), both with auditing "
+        "on (their default) unless noted; `evaluate` is the "
         "pure step (no approver, no audit entry, no callback). Speed-up: `check` against `check`. "
-        f"CPython {platform.python_version()}.",
+        f"CPython {platform.python_version()}; {os.cpu_count()} cores, load average {load:.2f} at the start "
+        "(other work running: compare ratios within this run).",
         "",
         "Command: `make bench-python` (runs `bench/python/bench_check.py --results bench/RESULTS.md`).",
         "",
         *table,
+        "",
+        "Argument conditions (agentguard only; tokenfence decides on names): the 20-rule policy of "
+        "`bench/python/bench_check.py` (every operator, enforced and shadow rules, 13 argument paths), "
+        "9 calls of 3 arguments each, allowed, denied and approval-gated by rules and by the lists. Only "
+        "the values a condition of a rule for the called tool reads are converted.",
+        "",
+        *conditions,
     ])
     print(text)
     if args.results:
