@@ -48,6 +48,9 @@ fn outcome(policy: &Policy, r: Result<Approval, FlowError<&'static str>>) -> Str
     }
 }
 
+/// What the scripted approver answers: `None` when there is no approver.
+type Scripted = Option<Result<Answer, &'static str>>;
+
 #[test]
 fn ask_approval_table() {
     let policy = Policy::from_json(
@@ -56,7 +59,7 @@ fn ask_approval_table() {
     .unwrap();
     let invalid = || Some(Ok(Answer::Invalid("string \"yes\"".into())));
     #[rustfmt::skip]
-    let cases: Vec<(&str, Option<Result<Answer, &'static str>>, Mode, usize, &str)> = vec![
+    let cases: Vec<(&str, Scripted, Mode, usize, &str)> = vec![
         // tool, approver's answer (None: no approver), mode, times asked, outcome
         ("write_x", Some(Ok(Answer::Approve)), Mode::Sync, 1, "decided allow approved via callback (pattern: write_*)"),
         ("write_x", Some(Ok(Answer::Approve)), Mode::Async, 1, "decided allow approved via callback (pattern: write_*)"),
