@@ -44,9 +44,9 @@ use wasm_bindgen::prelude::*;
 /// would cost 3 KB of the .wasm's gzipped budget and an allocation per key.
 type Ctx = Box<serde_json::value::RawValue>;
 
-/// The code [`WasmPolicy::evaluate`] returns when the scratch buffer does
-/// not hold a UTF-8 name of that length (JavaScript only writes well-formed
-/// names, so this means a bug; the caller throws instead of deciding).
+/// What [`WasmPolicy::remember`] returns for a name it cannot keep (not
+/// UTF-8, or over the name limit: JavaScript never passes one, so this means
+/// a bug; the caller throws instead of caching).
 const INVALID: u32 = u32::MAX;
 /// The code JavaScript passes to [`WasmPolicy::decide`] when it has no
 /// verdict cached for the name: evaluate it first.
