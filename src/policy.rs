@@ -501,34 +501,51 @@ impl Policy {
     pub fn evaluate_call(&self, tool: &str, args: &Map<String, Value>) -> Verdict {
         let (nd, na) = (self.spec.deny.len(), self.spec.require_approval.len());
         let list = self.set.first_match(tool);
-        let shadow = self.shadow_of(tool, args);
+        // Which rule decisions can still matter after the lists: a deny
+        // rule unless a deny pattern matched; an approval rule unless a deny
+        // or approval pattern did; an allow rule only if no pattern did.
+        let want_deny = !list.is_some_and(|i| i < nd);
+        let want_approval = !list.is_some_and(|i| i < nd + na);
+        let want_allow = list.is_none();
+        let (mut deny, mut approval, mut allow) = (None, None, None);
+        let mut shadow = 0u64;
+        if self.has_rules() {
+            let c = &self.conditions;
+            let shadows = !c.shadow_rules.is_empty();
+            // One walk over the rules that apply to this name, in file
+            // order: every shadow rule is judged (it is reported whatever
+            // decides); an enforced rule only while its decision can matter.
+            c.each_matching(tool, |i| {
+                let r = &c.rules[i];
+                match c.shadow_slot[i] {
+                    Some(slot) => {
+                        if r.fires(args) {
+                            shadow |= 1u64 << slot;
+                        }
+                    }
+                    None => {
+                        let (slot, wanted) = match r.decision {
+                            Decision::Deny => (&mut deny, want_deny),
+                            Decision::RequireApproval => (&mut approval, want_approval),
+                            Decision::Allow => (&mut allow, want_allow),
+                        };
+                        if wanted && slot.is_none() && r.fires(args) {
+                            *slot = Some(i);
+                        }
+                    }
+                }
+                // A firing deny rule decides: only shadow rules could still
+                // add anything.
+                deny.is_some() && !shadows
+            });
+        }
         let verdict = |decision, rule| Verdict {
             decision,
             rule,
-            shadow,
+            shadow: Shadow(shadow),
         };
         if let Some(i) = list.filter(|&i| i < nd) {
             return verdict(Decision::Deny, Rule::Deny(i));
-        }
-        // The rules that apply to this name, by decision: one walk.
-        let (mut deny, mut approval, mut allow) = (None, None, None);
-        if self.has_rules() {
-            let c = &self.conditions;
-            c.each_matching(tool, |i| {
-                let r = &c.rules[i];
-                if r.mode == RuleMode::Enforce {
-                    let slot = match r.decision {
-                        Decision::Deny => &mut deny,
-                        Decision::RequireApproval => &mut approval,
-                        Decision::Allow => &mut allow,
-                    };
-                    if slot.is_none() && r.fires(args) {
-                        *slot = Some(i);
-                    }
-                }
-                // A firing deny rule decides: nothing later can matter.
-                deny.is_some()
-            });
         }
         if let Some(i) = deny {
             return verdict(Decision::Deny, Rule::ByRule(i));
@@ -553,24 +570,6 @@ impl Policy {
                 Rule::NoMatchingRule
             },
         )
-    }
-
-    /// The shadow rules that fire for this call, each by its own polarity.
-    fn shadow_of(&self, tool: &str, args: &Map<String, Value>) -> Shadow {
-        let c = &self.conditions;
-        if c.shadow_rules.is_empty() {
-            return Shadow::NONE;
-        }
-        let mut mask = 0u64;
-        c.each_matching(tool, |i| {
-            if let Some(slot) = c.shadow_slot[i] {
-                if c.rules[i].fires(args) {
-                    mask |= 1u64 << slot;
-                }
-            }
-            false
-        });
-        Shadow(mask)
     }
 
     fn flat_index(&self, rule: Rule) -> Option<usize> {
