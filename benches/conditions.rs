@@ -9,7 +9,10 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{Map, Value};
 
 fn workload() -> (Policy, Vec<(String, Map<String, Value>)>) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/workloads/twenty_rules.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/bench/workloads/twenty_rules.json"
+    );
     let w: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let policy = Policy::from_value(&w["policy"]).unwrap();
     let calls = w["calls"]
