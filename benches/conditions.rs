@@ -8,7 +8,10 @@ use agentguard::Policy;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{Map, Value};
 
-fn workload() -> (Policy, Vec<(String, Map<String, Value>)>) {
+/// A call: the tool name and its arguments.
+type Call = (String, Map<String, Value>);
+
+fn workload() -> (Policy, Vec<Call>) {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/bench/workloads/twenty_rules.json"

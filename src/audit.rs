@@ -88,14 +88,68 @@ impl<C: Serialize> Serialize for AuditEntry<C> {
     }
 }
 
-/// A bounded audit log: past `capacity` entries the oldest go first, and
-/// [`AuditLog::dropped`] counts them, so a reader can tell that the log is
-/// not complete. An `on_decision` sink sees every entry regardless.
+/// The default bound on the bytes of tool names and reasons an
+/// [`AuditLog`] keeps: 64 MiB. Tool names come from the model; without it a
+/// stream of megabyte names could fill memory (10 000 of them are 10 GiB,
+/// past the 4 GiB a wasm32 module can address).
+pub const DEFAULT_AUDIT_MAX_BYTES: usize = 64 << 20;
+
+/// A bounded audit log: past `capacity` entries, or past `max_bytes` of tool
+/// names and reasons, the oldest go first, and [`AuditLog::dropped`] counts
+/// them, so a reader can tell that the log is not complete. An
+/// `on_decision` sink sees every entry regardless.
 #[derive(Clone, Debug)]
 pub struct AuditLog<C = JsonMap> {
     entries: VecDeque<AuditEntry<C>>,
     capacity: usize,
+    max_bytes: usize,
+    bytes: usize,
     dropped: u64,
+}
+
+/// The entries one [`AuditLog::push`] removed to stay within the log's
+/// bounds (none or one, but for a push past the byte bound), handed back so
+/// a binding that holds a lock around the log can free them after
+/// releasing it.
+#[derive(Debug)]
+pub struct Evicted<C> {
+    first: Option<AuditEntry<C>>,
+    rest: Vec<AuditEntry<C>>,
+}
+
+impl<C> Evicted<C> {
+    /// How many entries were removed.
+    pub fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    /// Whether no entry was removed.
+    pub fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    fn add(&mut self, entry: AuditEntry<C>) {
+        if self.first.is_none() {
+            self.first = Some(entry);
+        } else {
+            self.rest.push(entry);
+        }
+    }
+}
+
+impl<C> IntoIterator for Evicted<C> {
+    type Item = AuditEntry<C>;
+    type IntoIter =
+        std::iter::Chain<std::option::IntoIter<AuditEntry<C>>, std::vec::IntoIter<AuditEntry<C>>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.rest)
+    }
+}
+
+/// What an entry counts against [`AuditLog::max_bytes`].
+fn weight<C>(e: &AuditEntry<C>) -> usize {
+    e.tool.len() + e.reason.len()
 }
 
 impl<C> Default for AuditLog<C> {
@@ -105,11 +159,21 @@ impl<C> Default for AuditLog<C> {
 }
 
 impl<C> AuditLog<C> {
-    /// A log that keeps at most `capacity` entries (0 keeps none).
+    /// A log that keeps at most `capacity` entries (0 keeps none) and
+    /// [`DEFAULT_AUDIT_MAX_BYTES`] of tool names and reasons.
     pub fn with_capacity(capacity: usize) -> AuditLog<C> {
+        AuditLog::with_limits(capacity, DEFAULT_AUDIT_MAX_BYTES)
+    }
+
+    /// A log that keeps at most `capacity` entries and `max_bytes` of tool
+    /// names and reasons (the newest entry is always kept while the
+    /// capacity is not 0, however large).
+    pub fn with_limits(capacity: usize, max_bytes: usize) -> AuditLog<C> {
         AuditLog {
             entries: VecDeque::with_capacity(capacity.min(1024)),
             capacity,
+            max_bytes,
+            bytes: 0,
             dropped: 0,
         }
     }
@@ -118,19 +182,34 @@ impl<C> AuditLog<C> {
     /// dropped entry (the new one itself when the capacity is 0), so a
     /// binding that holds a lock around the log can release it first and
     /// free the entry outside.
-    pub fn push(&mut self, entry: AuditEntry<C>) -> Option<AuditEntry<C>> {
+    pub fn push(&mut self, entry: AuditEntry<C>) -> Evicted<C> {
+        let mut evicted = Evicted {
+            first: None,
+            rest: Vec::new(),
+        };
         if self.capacity == 0 {
             self.dropped += 1;
-            return Some(entry);
+            evicted.add(entry);
+            return evicted;
         }
-        let evicted = if self.entries.len() == self.capacity {
-            self.dropped += 1;
-            self.entries.pop_front()
-        } else {
-            None
-        };
+        let w = weight(&entry);
+        while !self.entries.is_empty()
+            && (self.entries.len() >= self.capacity || self.bytes + w > self.max_bytes)
+        {
+            if let Some(old) = self.entries.pop_front() {
+                self.bytes -= weight(&old);
+                self.dropped += 1;
+                evicted.add(old);
+            }
+        }
+        self.bytes += w;
         self.entries.push_back(entry);
         evicted
+    }
+
+    /// The most bytes of tool names and reasons kept at once.
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
     }
 
     /// The kept entries, oldest first.
@@ -162,6 +241,7 @@ impl<C> AuditLog<C> {
     /// Removes every entry and resets the dropped count.
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.bytes = 0;
         self.dropped = 0;
     }
 }

@@ -53,7 +53,9 @@ pub use action::{
     check_intent_type, resolve_address, ActionMode, ActionPolicies, ActionPolicy, Direction,
     Violation, ACTION_POLICY_KEYS, MAX_AGENT_ID_LEN, MAX_INTENT_TYPE_LEN,
 };
-pub use audit::{AuditEntry, AuditLog, JsonMap, DEFAULT_AUDIT_CAPACITY};
+pub use audit::{
+    AuditEntry, AuditLog, Evicted, JsonMap, DEFAULT_AUDIT_CAPACITY, DEFAULT_AUDIT_MAX_BYTES,
+};
 pub use conditions::{RuleMode, RuleSpec, OPERATORS, RULE_KEYS};
 pub use decision::{Decision, List, PolicyResult, Rule, RuleRef, Shadow, ShadowHit, Verdict};
 pub use error::{Error, ErrorKind};

@@ -385,3 +385,55 @@ fn fnmatch_table() {
         assert_eq!(fnmatch(n, p), want, "pattern {p:?} name {n:?}");
     }
 }
+
+#[test]
+fn the_audit_log_is_bounded_in_bytes_too() {
+    let p = policy(json!({"default": "allow"}));
+    let mut h: LogHooks = LogHooks {
+        log: AuditLog::with_limits(1000, 10_000),
+    };
+    assert_eq!(
+        AuditLog::<JsonMap>::default().max_bytes(),
+        agentguard::DEFAULT_AUDIT_MAX_BYTES
+    );
+    let reason = "no matching rule (default: allow)".len();
+    // Each entry weighs its name and its reason: 4 000 + the reason.
+    for i in 0..5 {
+        p.decide(&format!("{i}{}", "x".repeat(3_999)), None, &mut h)
+            .unwrap();
+    }
+    // Two fit in 10 000 bytes; the older three were dropped and counted.
+    assert_eq!((h.log.len(), h.log.dropped()), (2, 3));
+    let kept: Vec<_> = h.log.entries().map(|e| e.tool.as_bytes()[0]).collect();
+    assert_eq!(kept, [b'3', b'4']);
+    // An entry larger than the whole bound is still kept, alone.
+    p.decide(&"y".repeat(20_000), None, &mut h).unwrap();
+    assert_eq!((h.log.len(), h.log.dropped()), (1, 5));
+    // Small entries fill it again; clear() resets the bytes.
+    h.log.clear();
+    for i in 0..100 {
+        p.decide(&format!("t{i}"), None, &mut h).unwrap();
+    }
+    assert_eq!((h.log.len(), h.log.dropped()), (100, 0));
+    assert!(100 * (2 + reason) < 10_000);
+    // A push hands back everything it removed.
+    let mut log: AuditLog = AuditLog::with_limits(10, 100);
+    let e = |tool: &str| AuditEntry {
+        timestamp: 0.0,
+        tool: tool.to_string(),
+        decision: Decision::Allow,
+        reason: "r".into(),
+        matched_rule: None,
+        context: None,
+        shadow: Vec::new(),
+    };
+    for t in ["a", "b", "c"] {
+        assert!(log.push(e(t)).is_empty());
+    }
+    let evicted = log.push(e(&"z".repeat(98)));
+    assert_eq!(evicted.len(), 3);
+    assert_eq!(
+        evicted.into_iter().map(|e| e.tool).collect::<Vec<_>>(),
+        ["a", "b", "c"]
+    );
+}
