@@ -208,6 +208,11 @@ fn shape_names(shape: &str, n: usize) -> Vec<String> {
             "azzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
             "0123456789012345678901234567890123456789",
             "_op1_op12_op123_op1234_op12345_",
+            "_op1_op2_op3_op4_op5_op6_op7_op8_op9_",
+            "t12345678",
+            "t7123456789?",
+            "mcp__a__delete_1__delete_12__delete_123",
+            "x_1_12_123_1234.log",
         ]
         .map(String::from),
     );

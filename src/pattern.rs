@@ -394,7 +394,12 @@ fn find_literal(hay: &str, needle: &str) -> Option<usize> {
         return hay.find(needle);
     }
     let last = h.len().checked_sub(n.len())?;
-    (0..=last).find(|&i| h[i] == first && h[i..].starts_with(n))
+    let end = n.len() - 1;
+    // First and last byte before the rest, compared in place: a frequent
+    // first byte (`_`) must not cost a library call each time.
+    (0..=last).find(|&i| {
+        h[i] == first && h[i + end] == n[end] && h[i..=i + end].iter().zip(n).all(|(a, b)| a == b)
+    })
 }
 
 /// The byte offset `n` characters after `at` in `s`, if `s` has them.

@@ -166,6 +166,10 @@ struct Key {
 struct Bucket {
     members: Vec<usize>,
     filter: Option<Filter>,
+    /// For a key that may sit anywhere: the fewest characters any member
+    /// needs before the key and after it, so that an occurrence too near
+    /// either end of the name is no candidate.
+    room: (u32, u32),
 }
 
 /// A position filter over a bucket's members (see the module docs).
@@ -271,56 +275,23 @@ impl Query<'_> {
     }
 }
 
-/// Scratch space of the forward walk, kept between checks.
+/// Scratch space for names that hit many keys (long names), kept between
+/// checks.
 #[derive(Default)]
 struct Scratch {
-    /// `Inside` keys already handled during this walk: a bitset and the ids.
+    /// Buckets already collected: a bitset over bucket ids, and the ids set.
     seen: Vec<u64>,
     seen_ids: Vec<usize>,
-    /// Heavy states already handled far from both ends.
+    /// The collected hits past the few kept on the stack.
+    more: Vec<(usize, u32)>,
+    /// Heavy states already handled by the inside walk.
     /// (State ids come from the automaton, not the name: no need for a
     /// randomly keyed hasher, whose setup would cost every check.)
     heavy: HashSet<usize, BuildHasherDefault<DefaultHasher>>,
 }
 
-/// The keys (and heavy states) one inside walk has handled: the first few
-/// on the stack, the rest in the thread's scratch space, so a typical check
-/// never touches a thread-local.
-#[derive(Default)]
-struct Seen {
-    few: [usize; 8],
-    len: usize,
-    big: Option<Scratch>,
-}
-
-impl Seen {
-    fn scratch(&mut self) -> &mut Scratch {
-        self.big.get_or_insert_with(take_scratch)
-    }
-
-    /// Records key `id`; whether it was new.
-    fn first_time(&mut self, id: usize) -> bool {
-        if self.big.is_none() {
-            if self.few[..self.len].contains(&id) {
-                return false;
-            }
-            if let Some(slot) = self.few.get_mut(self.len) {
-                *slot = id;
-                self.len += 1;
-                return true;
-            }
-            let few = self.few;
-            let scratch = self.scratch();
-            for known in few {
-                scratch.mark(known);
-            }
-        }
-        self.scratch().mark(id)
-    }
-}
-
 impl Scratch {
-    /// Sets the bit of key `id`; whether it was clear.
+    /// Sets the bit of bucket `id`; whether it was clear.
     fn mark(&mut self, id: usize) -> bool {
         let (w, bit) = (id / 64, 1u64 << (id % 64));
         if self.seen.len() <= w {
@@ -382,6 +353,7 @@ impl PatternSet {
             best: index.exact.get(name).copied().unwrap_or(usize::MAX),
             total: None,
         };
+        let mut hits = Hits::new(q.best);
         let bytes = name.as_bytes();
         if let Some(keys) = &index.head {
             if keys.per_offset {
@@ -391,10 +363,10 @@ impl PatternSet {
                     let Some((at, _)) = name.char_indices().nth(j as usize) else {
                         break;
                     };
-                    self.walk_from(index, keys, j, &bytes[at..], false, &mut q);
+                    walk_from(index, keys, j, &bytes[at..], false, &mut hits);
                 }
             } else {
-                self.walk_all(index, keys, bytes, false, &mut q);
+                walk_all(index, keys, bytes, false, &mut hits);
             }
         }
         if let Some(keys) = &index.tail {
@@ -408,167 +380,131 @@ impl PatternSet {
                         },
                     };
                     let before = bytes.get(..end).unwrap_or_default();
-                    self.walk_from(index, keys, j, before, true, &mut q);
+                    walk_from(index, keys, j, before, true, &mut hits);
                 }
             } else {
-                self.walk_all(index, keys, bytes, true, &mut q);
+                walk_all(index, keys, bytes, true, &mut hits);
             }
         }
         if let Some(keys) = &index.inside {
-            self.walk_inside(index, keys, bytes, &mut q);
+            walk_inside(index, keys, bytes, &mut hits);
         }
-        self.try_bucket(index, &index.always, &mut q);
+        hits.push(index, ALWAYS);
+        // Lowest first member first: the first pattern confirmed is then the
+        // answer, and every later candidate is pruned without a match.
+        for &(first, b) in hits.sorted().iter() {
+            if first >= q.best {
+                break;
+            }
+            let bucket = index.buckets.get(b as usize).unwrap_or(&index.always);
+            self.try_bucket(index, bucket, &mut q);
+        }
+        hits.release();
         (q.best != usize::MAX).then_some(q.best)
     }
+}
 
-    /// Tries every bucket filed under `keys`: what a walk would have found,
-    /// and more. Only for an automaton that cannot start a walk.
-    fn try_all(&self, index: &Index, keys: &Keys, q: &mut Query) {
-        for key in &keys.keys {
-            let filed = key.at.iter().map(|&(_, b)| b);
-            for b in key.inside.into_iter().chain(filed) {
-                self.try_bucket(index, &index.buckets[b as usize], q);
+/// The bucket id that stands for the always-checked patterns.
+const ALWAYS: u32 = u32::MAX;
+
+/// Buckets the walks hit, as `(first member, bucket)`, each once, to be
+/// tried after the walks in index order. The first few sit on the stack and
+/// are deduplicated by a scan, so a typical check allocates nothing and
+/// touches no thread-local; past them the thread's scratch space (a bitset
+/// over bucket ids) keeps a long name's repeated keys from piling up.
+struct Hits {
+    best: usize,
+    few: [(usize, u32); 16],
+    len: usize,
+    big: Option<Scratch>,
+}
+
+impl Hits {
+    fn new(best: usize) -> Hits {
+        Hits {
+            best,
+            few: [(0, 0); 16],
+            len: 0,
+            big: None,
+        }
+    }
+
+    fn scratch(&mut self) -> &mut Scratch {
+        self.big.get_or_insert_with(take_scratch)
+    }
+
+    fn push(&mut self, index: &Index, b: u32) {
+        let bucket = index.buckets.get(b as usize).unwrap_or(&index.always);
+        let Some(&first) = bucket.members.first() else {
+            return;
+        };
+        // The exact-name map may already have beaten it.
+        if first >= self.best {
+            return;
+        }
+        if self.big.is_none() {
+            if self.few[..self.len].iter().any(|&(_, seen)| seen == b) {
+                return;
+            }
+            if let Some(slot) = self.few.get_mut(self.len) {
+                *slot = (first, b);
+                self.len += 1;
+                return;
+            }
+            let few = self.few;
+            let scratch = self.scratch();
+            for (f, seen) in few {
+                scratch.mark(seen as usize);
+                scratch.more.push((f, seen));
+            }
+        }
+        let scratch = self.scratch();
+        if b == ALWAYS || scratch.mark(b as usize) {
+            scratch.more.push((first, b));
+        }
+    }
+
+    /// Every hit, by first member.
+    fn sorted(&mut self) -> &[(usize, u32)] {
+        match &mut self.big {
+            None => {
+                // A few, usually already in order: insertion sort.
+                let few = &mut self.few[..self.len];
+                for i in 1..few.len() {
+                    let mut j = i;
+                    while j > 0 && few[j - 1].0 > few[j].0 {
+                        few.swap(j - 1, j);
+                        j -= 1;
+                    }
+                }
+                few
+            }
+            Some(scratch) => {
+                heap_sort_by_key(&mut scratch.more, |&(first, _)| first);
+                &scratch.more
             }
         }
     }
 
-    /// Walks `bytes` (the name from character offset `j`, in the keys'
-    /// direction) anchored, and tries the buckets of the keys that start
-    /// there and are filed at `j`.
-    fn walk_from(
-        &self,
-        index: &Index,
-        keys: &Keys,
-        j: u32,
-        bytes: &[u8],
-        backwards: bool,
-        q: &mut Query,
-    ) {
-        let Ok(mut sid) = keys.nfa.start_state(Anchored::Yes) else {
-            return self.try_all(index, keys, q);
-        };
-        let mut chars = 0u32;
-        for byte in in_order(bytes, backwards) {
-            chars += u32::from(byte & 0xC0 != 0x80);
-            sid = keys.nfa.next_state(Anchored::Yes, sid, byte);
-            if !keys.nfa.is_special(sid) {
-                continue;
-            }
-            if keys.nfa.is_dead(sid) {
-                break;
-            }
-            if !keys.nfa.is_match(sid) {
-                continue;
-            }
-            for k in 0..keys.nfa.match_len(sid) {
-                let id = keys.nfa.match_pattern(sid, k).as_usize();
-                // A state also lists the keys that are only suffixes of
-                // what was read: those do not start at `j`.
-                let Some(key) = keys.keys.get(id).filter(|key| key.chars == chars) else {
-                    continue;
-                };
-                if let Some(b) = find_at(&key.at, j) {
-                    self.try_bucket(index, &index.buckets[b as usize], q);
-                }
-            }
-        }
-    }
-
-    /// One unanchored walk over the name for keys that may sit anywhere:
-    /// tries each hit key's bucket once.
-    fn walk_inside(&self, index: &Index, keys: &Keys, bytes: &[u8], q: &mut Query) {
-        let Ok(start) = keys.nfa.start_state(Anchored::No) else {
-            return self.try_all(index, keys, q);
-        };
-        let mut seen = Seen::default();
-        let mut sid = start;
-        let mut at = 0;
-        while at < bytes.len() {
-            if sid == start {
-                // Bytes no key starts with leave the walk where it is: skip
-                // them without touching the automaton.
-                let rest = bytes.get(at..).unwrap_or_default();
-                match rest.iter().position(|&b| keys.first[usize::from(b)]) {
-                    Some(skip) => at += skip,
-                    None => break,
-                }
-            }
-            let Some(&byte) = bytes.get(at) else {
-                break;
-            };
-            at += 1;
-            sid = keys.nfa.next_state(Anchored::No, sid, byte);
-            if !keys.nfa.is_special(sid) {
-                continue;
-            }
-            if keys.nfa.is_dead(sid) {
-                break;
-            }
-            if !keys.nfa.is_match(sid) {
-                continue;
-            }
-            let hits = keys.nfa.match_len(sid);
-            // A state met again has had all of its keys handled.
-            if hits > HEAVY && !seen.scratch().heavy.insert(sid.as_usize()) {
-                continue;
-            }
-            for k in 0..hits {
-                let id = keys.nfa.match_pattern(sid, k).as_usize();
-                let Some(b) = keys.keys.get(id).and_then(|key| key.inside) else {
-                    continue;
-                };
-                // A key can occur many times in a long name: its patterns
-                // are tried once.
-                if seen.first_time(id) {
-                    self.try_bucket(index, &index.buckets[b as usize], q);
-                }
-            }
-        }
-        if let Some(scratch) = seen.big {
+    fn release(self) {
+        if let Some(scratch) = self.big {
             give_back_scratch(scratch);
         }
     }
+}
 
-    /// One unanchored walk over `bytes` (the name, in the keys' direction)
-    /// that tries the bucket of every key hit at the offset it is filed at,
-    /// and stops past the farthest: for key sets with many offsets.
-    fn walk_all(&self, index: &Index, keys: &Keys, bytes: &[u8], backwards: bool, q: &mut Query) {
-        let Ok(start) = keys.nfa.start_state(Anchored::No) else {
-            return self.try_all(index, keys, q);
-        };
-        let mut sid = start;
-        let mut chars = 0u32;
-        for byte in in_order(bytes, backwards) {
-            chars += u32::from(byte & 0xC0 != 0x80);
-            if chars > keys.reach {
-                break;
-            }
-            if sid == start && !keys.first[usize::from(byte)] {
-                continue;
-            }
-            sid = keys.nfa.next_state(Anchored::No, sid, byte);
-            if !keys.nfa.is_special(sid) {
-                continue;
-            }
-            if keys.nfa.is_dead(sid) {
-                break;
-            }
-            if !keys.nfa.is_match(sid) {
-                continue;
-            }
-            for k in 0..keys.nfa.match_len(sid) {
-                let id = keys.nfa.match_pattern(sid, k).as_usize();
-                let at = keys.keys.get(id).and_then(|key| {
-                    let j = chars.checked_sub(key.chars)?;
-                    find_at(&key.at, j)
-                });
-                if let Some(b) = at {
-                    self.try_bucket(index, &index.buckets[b as usize], q);
-                }
-            }
+/// Pushes every bucket filed under `keys`: what a walk would have found,
+/// and more. Only for an automaton that cannot start a walk.
+fn hit_all(index: &Index, keys: &Keys, hits: &mut Hits) {
+    for key in &keys.keys {
+        let filed = key.at.iter().map(|&(_, b)| b);
+        for b in key.inside.into_iter().chain(filed) {
+            hits.push(index, b);
         }
     }
+}
 
+impl PatternSet {
     /// Whether pattern `i` matches the name.
     #[inline]
     fn confirm(&self, index: &Index, i: usize, q: &mut Query) -> bool {
@@ -620,7 +556,7 @@ impl PatternSet {
             // A malformed filter must not hide a pattern: confirm them all.
             let plain = Bucket {
                 members: bucket.members.clone(),
-                filter: None,
+                ..Bucket::default()
             };
             return self.try_bucket(index, &plain, q);
         }
@@ -646,6 +582,158 @@ impl PatternSet {
                         return;
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Walks `bytes` (the name from character offset `j`, in the keys'
+/// direction) anchored, and collects the buckets of the keys that start
+/// there and are filed at `j`.
+fn walk_from(index: &Index, keys: &Keys, j: u32, bytes: &[u8], backwards: bool, hits: &mut Hits) {
+    let Ok(mut sid) = keys.nfa.start_state(Anchored::Yes) else {
+        return hit_all(index, keys, hits);
+    };
+    let mut chars = 0u32;
+    for byte in in_order(bytes, backwards) {
+        chars += u32::from(byte & 0xC0 != 0x80);
+        sid = keys.nfa.next_state(Anchored::Yes, sid, byte);
+        if !keys.nfa.is_special(sid) {
+            continue;
+        }
+        if keys.nfa.is_dead(sid) {
+            break;
+        }
+        if !keys.nfa.is_match(sid) {
+            continue;
+        }
+        for k in 0..keys.nfa.match_len(sid) {
+            let id = keys.nfa.match_pattern(sid, k).as_usize();
+            // A state also lists the keys that are only suffixes of
+            // what was read: those do not start at `j`.
+            let Some(key) = keys.keys.get(id).filter(|key| key.chars == chars) else {
+                continue;
+            };
+            if let Some(b) = find_at(&key.at, j) {
+                hits.push(index, b);
+            }
+        }
+    }
+}
+
+/// One unanchored walk over the name for keys that may sit anywhere:
+/// collects each hit key's bucket once.
+fn walk_inside(index: &Index, keys: &Keys, bytes: &[u8], hits: &mut Hits) {
+    let Ok(start) = keys.nfa.start_state(Anchored::No) else {
+        return hit_all(index, keys, hits);
+    };
+    // Characters up to the current hit, counted only as far as hits go.
+    let (mut counted, mut chars) = (0usize, 0u32);
+    let mut total: Option<u32> = None;
+    let mut sid = start;
+    let mut at = 0;
+    while at < bytes.len() {
+        if sid == start {
+            // Bytes no key starts with leave the walk where it is: skip
+            // them without touching the automaton.
+            let rest = bytes.get(at..).unwrap_or_default();
+            match rest.iter().position(|&b| keys.first[usize::from(b)]) {
+                Some(skip) => at += skip,
+                None => break,
+            }
+        }
+        let Some(&byte) = bytes.get(at) else {
+            break;
+        };
+        at += 1;
+        sid = keys.nfa.next_state(Anchored::No, sid, byte);
+        if !keys.nfa.is_special(sid) {
+            continue;
+        }
+        if keys.nfa.is_dead(sid) {
+            break;
+        }
+        if !keys.nfa.is_match(sid) {
+            continue;
+        }
+        let count = keys.nfa.match_len(sid);
+        // A state met again has had all of its keys handled.
+        if count > HEAVY && !hits.scratch().heavy.insert(sid.as_usize()) {
+            continue;
+        }
+        let newly = bytes.get(counted..at).unwrap_or_default();
+        chars += to_u32(newly.iter().filter(|&&b| b & 0xC0 != 0x80).count());
+        counted = at;
+        for k in 0..count {
+            let id = keys.nfa.match_pattern(sid, k).as_usize();
+            let Some(key) = keys.keys.get(id) else {
+                continue;
+            };
+            let Some(b) = key.inside else {
+                continue;
+            };
+            let room = index.buckets.get(b as usize).map_or((0, 0), |x| x.room);
+            // Too near an end for every pattern of the bucket: a later
+            // occurrence of the key may still do.
+            if chars.saturating_sub(key.chars) < room.0 {
+                continue;
+            }
+            if room.1 > 0 {
+                let all = *total.get_or_insert_with(|| {
+                    let rest = bytes.get(counted..).unwrap_or_default();
+                    chars + to_u32(rest.iter().filter(|&&b| b & 0xC0 != 0x80).count())
+                });
+                if all.saturating_sub(chars) < room.1 {
+                    continue;
+                }
+            }
+            // A key can occur many times in a long name: `Hits` keeps its
+            // bucket once.
+            hits.push(index, b);
+        }
+    }
+}
+
+/// `n`, saturated to `u32`.
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// One unanchored walk over `bytes` (the name, in the keys' direction)
+/// that collects the bucket of every key hit at the offset it is filed
+/// at, and stops past the farthest: for key sets with many offsets.
+fn walk_all(index: &Index, keys: &Keys, bytes: &[u8], backwards: bool, hits: &mut Hits) {
+    let Ok(start) = keys.nfa.start_state(Anchored::No) else {
+        return hit_all(index, keys, hits);
+    };
+    let mut sid = start;
+    let mut chars = 0u32;
+    for byte in in_order(bytes, backwards) {
+        chars += u32::from(byte & 0xC0 != 0x80);
+        if chars > keys.reach {
+            break;
+        }
+        if sid == start && !keys.first[usize::from(byte)] {
+            continue;
+        }
+        sid = keys.nfa.next_state(Anchored::No, sid, byte);
+        if !keys.nfa.is_special(sid) {
+            continue;
+        }
+        if keys.nfa.is_dead(sid) {
+            break;
+        }
+        if !keys.nfa.is_match(sid) {
+            continue;
+        }
+        for k in 0..keys.nfa.match_len(sid) {
+            let id = keys.nfa.match_pattern(sid, k).as_usize();
+            let at = keys.keys.get(id).and_then(|key| {
+                let j = chars.checked_sub(key.chars)?;
+                find_at(&key.at, j)
+            });
+            if let Some(b) = at {
+                hits.push(index, b);
             }
         }
     }
@@ -685,6 +773,7 @@ fn give_back_scratch(mut scratch: Scratch) {
         }
     }
     scratch.seen_ids.clear();
+    scratch.more.clear();
     scratch.heavy.clear();
     let _ = SCRATCH.try_with(|s| {
         if let Ok(mut s) = s.try_borrow_mut() {
@@ -812,12 +901,18 @@ impl<'a> Shape<'a> {
     }
 }
 
+/// A literal run of a pattern, where it must sit in a name, and how many
+/// characters the pattern needs before and after it.
+type Candidate = (String, At, (u32, u32));
+
 /// Every literal run of a pattern, with where it must sit in a name.
-fn key_candidates(atoms: &[Atom]) -> Vec<(String, At)> {
+fn key_candidates(atoms: &[Atom]) -> Vec<Candidate> {
     let star = atoms.contains(&Atom::Star);
+    let fixed = atoms.iter().filter(|a| **a != Atom::Star).count();
     let segments: Vec<&[Atom]> = atoms.split(|a| *a == Atom::Star).collect();
     let last = segments.len() - 1;
     let mut out = Vec::new();
+    let mut passed = 0;
     for (s, seg) in segments.iter().enumerate() {
         let mut k = 0;
         while k < seg.len() {
@@ -839,8 +934,11 @@ fn key_candidates(atoms: &[Atom]) -> Vec<(String, At)> {
             } else {
                 At::Inside
             };
-            out.push((text, at));
+            let before = passed + from;
+            let room = (offset(before), offset(fixed - before - (k - from)));
+            out.push((text, at, room));
         }
+        passed += seg.len();
     }
     out
 }
@@ -894,7 +992,7 @@ fn dense_depth(keys: &[Vec<u8>], order: &[usize]) -> Option<usize> {
 fn build_index(parsed: &[Vec<Atom>], nfa: NfaBuilder) -> Index {
     let mut exact: HashMap<Box<str>, usize, FixedHash> = HashMap::default();
     let mut always: Vec<usize> = Vec::new();
-    let mut candidates: Vec<(usize, Vec<(String, At)>)> = Vec::new();
+    let mut candidates: Vec<(usize, Vec<Candidate>)> = Vec::new();
     let mut freq: HashMap<(&str, At), usize, FixedHash> = HashMap::default();
     for (i, atoms) in parsed.iter().enumerate() {
         if atoms.contains(&Atom::Never) {
@@ -914,7 +1012,7 @@ fn build_index(parsed: &[Vec<Atom>], nfa: NfaBuilder) -> Index {
     // (A run repeated inside one pattern counts twice: this only ranks
     // keys, it decides nothing.)
     for (_, cands) in &candidates {
-        for (text, at) in cands {
+        for (text, at, _) in cands {
             *freq.entry((text.as_str(), *at)).or_insert(0) += 1;
         }
     }
@@ -923,19 +1021,24 @@ fn build_index(parsed: &[Vec<Atom>], nfa: NfaBuilder) -> Index {
     let mut filed: HashMap<(String, At), usize, FixedHash> = HashMap::default();
     let mut buckets: Vec<Bucket> = Vec::new();
     for (i, cands) in &candidates {
-        let best = cands.iter().min_by_key(|(t, a)| {
+        let best = cands.iter().min_by_key(|(t, a, _)| {
             let shared = freq.get(&(t.as_str(), *a)).copied().unwrap_or(0);
             (shared, a.walk_cost(), std::cmp::Reverse(t.len()))
         });
-        let Some((text, at)) = best else {
+        let Some((text, at, room)) = best else {
             always.push(*i);
             continue;
         };
         let b = *filed.entry((text.clone(), *at)).or_insert_with(|| {
-            buckets.push(Bucket::default());
+            buckets.push(Bucket {
+                room: *room,
+                ..Bucket::default()
+            });
             buckets.len() - 1
         });
-        buckets[b].members.push(*i);
+        let bucket = &mut buckets[b];
+        bucket.members.push(*i);
+        bucket.room = (bucket.room.0.min(room.0), bucket.room.1.min(room.1));
     }
     drop(freq);
 
@@ -989,6 +1092,7 @@ fn build_index(parsed: &[Vec<Atom>], nfa: NfaBuilder) -> Index {
         always: Bucket {
             members: always,
             filter,
+            room: (0, 0),
         },
     }
 }
@@ -1495,11 +1599,11 @@ mod tests {
         let mut buckets = vec![
             Bucket {
                 members: vec![1, 4],
-                filter: None,
+                ..Bucket::default()
             },
             Bucket {
                 members: vec![2],
-                filter: None,
+                ..Bucket::default()
             },
         ];
         let mut got = orphan_members(&mut buckets, &[1, 0, 7]);
