@@ -1,12 +1,16 @@
 // The playground: every keystroke compiles the policy with the agentguard
 // package (its browser entry, through the page's import map), decides every
-// tool name, and shows the decisions, the rule that decided each one (marked
-// in the policy text), the audit trail, and any error in the policy where
-// it is. The state lives in the URL's fragment, so a link restores it.
+// tool call (a name, and its arguments when the line has them), and shows
+// the decisions, the rule that decided each one and the shadow rules that
+// fired (marked in the policy text), the audit trail, and any error where it
+// is: in the policy (kind, field, index), or on the line of a call whose
+// arguments cannot be read. The state lives in the URL's fragment, so a
+// link restores it.
 
 import { Policy, PolicyError, fnmatch } from "agentguard";
 import { TEMPLATES, formatPolicy } from "./templates.js";
 import { policySpans, errorSpan } from "./spans.js";
+import { parseCalls } from "./calls.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -17,6 +21,7 @@ const ui = {
   backdrop: $("backdrop"),
   status: $("policy-status"),
   tools: $("tools"),
+  toolsBackdrop: $("tools-backdrop"),
   summary: $("summary"),
   results: $("results").tBodies[0],
   audit: $("audit").tBodies[0],
@@ -39,11 +44,6 @@ function approvalMode() {
 function setApprovalMode(mode) {
   const input = document.querySelector(`input[name="approval"][value="${mode}"]`);
   if (input) input.checked = true;
-}
-
-/** The tool names: one a line; blank lines are skipped, nothing is trimmed. */
-function toolNames() {
-  return ui.tools.value.split("\n").map((l) => l.replace(/\r$/, "")).filter((l) => l !== "");
 }
 
 function loadTemplate(t) {
@@ -107,12 +107,15 @@ function el(tag, props = {}, ...children) {
 const badge = (decision) => el("span", { class: `badge d-${decision}` }, decision);
 
 /**
- * Paints the backdrop behind the editor: the same text, with marks on the
- * rules that decided (coloured by decision) and on the error's location.
- * @param {{ start: number, end: number, cls: string, key?: string, title?: string }[]} marks
+ * Paints the backdrop behind an editor: the same text, with marks on the
+ * rules that decided (coloured by decision), on the shadow rules that fired,
+ * and on the errors' locations.
+ * @param {{ start: number, end: number, cls: string, key?: string, title?: string, data?: Record<string, string> }[]} marks
+ * @param {HTMLTextAreaElement} [textarea]
+ * @param {HTMLElement} [backdrop]
  */
-function paintBackdrop(marks) {
-  const text = ui.policy.value;
+function paintBackdrop(marks, textarea = ui.policy, backdrop = ui.backdrop) {
+  const text = textarea.value;
   const sorted = [...marks].sort((a, b) => a.start - b.start);
   const out = [];
   let at = 0;
@@ -122,26 +125,30 @@ function paintBackdrop(marks) {
     const mark = el("mark", { class: m.cls }, text.slice(m.start, m.end) || " ");
     if (m.key) mark.dataset.key = m.key;
     if (m.title) mark.title = m.title;
+    if (m.data) Object.assign(mark.dataset, m.data);
     out.push(mark);
     at = Math.max(m.end, m.start + 1);
   }
   // A trailing newline in a textarea still takes a line: keep the heights equal.
   out.push(document.createTextNode(`${text.slice(at)}\n `));
-  ui.backdrop.replaceChildren(...out);
-  syncScroll();
+  backdrop.replaceChildren(...out);
+  syncScroll(textarea, backdrop);
 }
 
-function syncScroll() {
-  ui.backdrop.scrollTop = ui.policy.scrollTop;
-  ui.backdrop.scrollLeft = ui.policy.scrollLeft;
+function syncScroll(textarea = ui.policy, backdrop = ui.backdrop) {
+  backdrop.scrollTop = textarea.scrollTop;
+  backdrop.scrollLeft = textarea.scrollLeft;
 }
 
 function showPolicyOk(policy, spec) {
   const n = spec.allow.length + spec.deny.length + spec.require_approval.length;
+  const rules = spec.rules ?? [];
+  const shadows = rules.filter((r) => r.mode === "shadow").length;
+  const ruleText = rules.length === 0 ? "" : `, ${rules.length} rule${rules.length === 1 ? "" : "s"}${shadows ? ` (${shadows} shadow)` : ""}`;
   ui.status.className = "status ok";
   ui.status.replaceChildren(
     el("span", { class: "ok-dot", "aria-hidden": "true" }),
-    el("span", {}, "Policy ", el("b", {}, policy.name), ` compiled: ${n} pattern${n === 1 ? "" : "s"}, default `),
+    el("span", {}, "Policy ", el("b", {}, policy.name), ` compiled: ${n} pattern${n === 1 ? "" : "s"}${ruleText}, default `),
     badge(spec.default),
     spec.audit ? "" : el("span", { class: "muted" }, "· audit off"),
   );
@@ -160,30 +167,74 @@ function showPolicyError(err) {
   );
 }
 
+/** Shadow rules that fired: `id would <decision>`, one chip each. */
+function shadowChips(shadow) {
+  if (!shadow || shadow.length === 0) return el("span", { class: "muted" }, "—");
+  return el(
+    "span",
+    { class: "shadow-list" },
+    ...shadow.map((s) =>
+      el("span", { class: `shadow-hit d-${s.decision}`, dataset: { id: s.id, decision: s.decision }, title: `shadow rule ${s.id}: would ${s.decision}, not enforced` },
+        el("code", {}, s.id), ` would ${s.decision}`),
+    ),
+  );
+}
+
+/** The tool cell: the name, and the arguments as typed. */
+function callCell(call) {
+  return el(
+    "td",
+    { class: "tool", title: call.text },
+    el("code", { class: "name" }, call.tool),
+    call.argsText === null ? null : el("code", { class: "args" }, call.argsText),
+    // A line with no name before its arguments: the line as typed.
+    call.tool === "" && call.argsText === null ? el("code", { class: "args" }, call.text) : null,
+  );
+}
+
+/**
+ * @param {Array<{ call: import("./calls.js").Call, result?: any, error?: string, key?: string | null, shadowKeys?: string[] }>} rows
+ */
 function renderResults(rows) {
   const counts = { allow: 0, deny: 0, require_approval: 0 };
+  let errors = 0;
   ui.results.replaceChildren(
-    ...rows.map(({ result, key }) => {
+    ...rows.map(({ call, result, error, key, shadowKeys }) => {
+      if (error !== undefined) {
+        // A line that cannot be called: its error, never a decision.
+        errors++;
+        return el(
+          "tr",
+          { class: "line-error", tabindex: "0", dataset: { line: String(call.line) } },
+          callCell(call),
+          el("td", {}, el("span", { class: "badge d-error" }, "error")),
+          el("td", { class: "reason line-message", colspan: "3" }, error),
+        );
+      }
       counts[result.decision]++;
       const row = el(
         "tr",
-        { class: `r-${result.decision}`, tabindex: "0", dataset: { tool: result.tool, decision: result.decision } },
-        el("td", { class: "tool" }, el("code", {}, result.tool)),
+        { class: `r-${result.decision}`, tabindex: "0", dataset: { tool: result.tool, decision: result.decision, line: String(call.line) } },
+        callCell(call),
         el("td", {}, badge(result.decision)),
         el("td", { class: "reason" }, result.reason),
-        el("td", { class: "rule" }, result.matchedRule === null ? el("span", { class: "muted" }, "—") : el("code", { class: "chip" }, result.matchedRule)),
+        el("td", { class: "rule" }, result.matchedRule === null ? el("span", { class: "muted" }, "default") : el("code", { class: "chip" }, result.matchedRule)),
+        el("td", { class: "shadow" }, shadowChips(result.shadow)),
       );
+      if (call.argsText !== null) row.dataset.args = call.argsText;
       if (key) row.dataset.key = key;
+      if (shadowKeys?.length) row.dataset.shadowKeys = shadowKeys.join(" ");
       return row;
     }),
   );
   if (rows.length === 0) {
-    ui.results.append(el("tr", { class: "empty" }, el("td", { colspan: "4" }, "Type a tool name above, one a line.")));
+    ui.results.append(el("tr", { class: "empty" }, el("td", { colspan: "5" }, "Type a tool call above, one a line: a name, or a name and its arguments as JSON.")));
   }
   ui.summary.replaceChildren(
     ...["allow", "deny", "require_approval"].map((d) =>
       el("span", { class: `count d-${d}${counts[d] ? "" : " zero"}` }, el("b", {}, String(counts[d])), ` ${d}`),
     ),
+    ...(errors ? [el("span", { class: "count d-error" }, el("b", {}, String(errors)), ` line error${errors === 1 ? "" : "s"}`)] : []),
   );
 }
 
@@ -203,6 +254,7 @@ function renderAudit(policy, spec) {
         el("td", {}, badge(e.decision)),
         el("td", { class: "reason" }, e.reason),
         el("td", {}, e.matched_rule === undefined ? el("span", { class: "muted" }, "—") : el("code", { class: "chip" }, e.matched_rule)),
+        el("td", { class: "shadow" }, shadowChips(e.shadow)),
       ),
     ),
   );
@@ -210,7 +262,7 @@ function renderAudit(policy, spec) {
 }
 
 function clearOutputs(message) {
-  ui.results.replaceChildren(el("tr", { class: "empty" }, el("td", { colspan: "4" }, message)));
+  ui.results.replaceChildren(el("tr", { class: "empty" }, el("td", { colspan: "5" }, message)));
   ui.summary.replaceChildren();
   ui.audit.replaceChildren();
   ui.auditNote.textContent = "";
@@ -219,22 +271,40 @@ function clearOutputs(message) {
 
 // ------------------------------------------------------------- the update
 
+/** What an exception says, as a line of text. */
+const messageOf = (err) => String(err?.message ?? err);
+
+/**
+ * Decides one call: `check(tool)` for a name alone, `check(tool, { args })`
+ * for a name with arguments. What the package throws (arguments it cannot
+ * read) is that line's error.
+ */
+function decide(policy, call) {
+  try {
+    return { result: call.args === null ? policy.check(call.tool) : policy.check(call.tool, { args: call.args }) };
+  } catch (err) {
+    return { error: `line ${call.line}: ${err?.name && err.name !== "Error" ? `${err.name}: ` : ""}${messageOf(err)}` };
+  }
+}
+
 function update() {
   const text = ui.policy.value;
   const scanned = policySpans(text);
   const mode = approvalMode();
   const options = mode === "none" ? {} : { onApproval: () => mode === "approve" };
+  const calls = parseCalls(ui.tools.value);
 
   let policy;
   try {
     policy = Policy.fromJSON(text, options);
   } catch (err) {
-    const e = err instanceof PolicyError ? err : { kind: "error", message: String(err?.message ?? err) };
+    const e = err instanceof PolicyError ? err : { kind: "error", message: messageOf(err) };
     showPolicyError(e);
-    let span = errorSpan(scanned, e.field, e.index, e.kind);
+    let span = errorSpan(scanned, e.field, e.index, e.kind, e.message);
     if (!span && e.kind === "json" && scanned.error) span = { start: scanned.error.offset, end: scanned.error.offset + 1 };
     if (!span && e.kind === "not_an_object") span = { start: 0, end: text.length };
-    paintBackdrop(span ? [{ ...span, cls: "err", title: e.message }] : []);
+    paintBackdrop(span ? [{ ...span, cls: "err", title: e.message, data: e.field ? { field: e.field } : undefined }] : []);
+    paintCallErrors(calls);
     clearOutputs("Fix the policy to see decisions.");
     ui.template.value = "";
     updateUrl();
@@ -243,26 +313,60 @@ function update() {
 
   const spec = policy.toJSON();
   showPolicyOk(policy, spec);
+  // Where rule `id` is in the text: `rules[i]`, its index in the file.
+  const ruleIndex = new Map((spec.rules ?? []).map((r, i) => [r.id, i]));
   const marks = new Map();
-  const rows = toolNames().map((tool) => {
-    const result = policy.check(tool);
+  const mark = (key, cls, title, span = scanned.spans.get(key)) => {
+    if (span && !marks.has(key)) marks.set(key, { ...span, key, cls, title });
+    return key;
+  };
+  // A rule is marked at its `"id": "..."`: the name rows and chips show.
+  const ruleMark = (id, cls, title) => {
+    const key = `rules[${ruleIndex.get(id)}]`;
+    const k = scanned.spans.get(`key:${key}.id`);
+    const v = scanned.spans.get(`${key}.id`);
+    return mark(key, cls, title, k && v ? { start: k.start, end: v.end } : undefined);
+  };
+  const rows = calls.map((call) => {
+    if (call.error !== null) return { call, error: call.error };
+    const { result, error } = decide(policy, call);
+    if (error !== undefined) return { call, error };
     // The rule that decided, structured by the core: no reason to parse.
     const rule = result.rule;
     let key = null;
-    if (rule !== null && "list" in rule) {
-      key = `${rule.list}[${rule.index}]`;
-      const span = scanned.spans.get(key);
-      if (span && !marks.has(key)) {
-        marks.set(key, { ...span, key, cls: `hit d-${result.decision}`, title: `${result.decision}: ${result.reason}` });
-      }
+    const title = `${result.decision}: ${result.reason}`;
+    if (rule === null) {
+      // A default decided: mark the policy's "default", when the text has one.
+      key = mark("default", `hit default d-${result.decision}`, title);
+    } else if ("list" in rule) {
+      key = mark(`${rule.list}[${rule.index}]`, `hit d-${result.decision}`, title);
+    } else if (ruleIndex.has(rule.id)) {
+      key = ruleMark(rule.id, `hit rule d-${result.decision}`, title);
     }
-    return { result, key };
+    const shadowKeys = (result.shadow ?? [])
+      .filter((s) => ruleIndex.has(s.id))
+      .map((s) => ruleMark(s.id, `shadow d-${s.decision}`, `shadow rule ${s.id}: would ${s.decision}, not enforced`));
+    return { call, result, key, shadowKeys };
   });
   paintBackdrop([...marks.values()]);
+  paintCallErrors(calls, rows);
   renderResults(rows);
   renderAudit(policy, spec);
   syncTemplateSelect();
   updateUrl();
+}
+
+/** Marks the lines of the tool-call list that could not be called. */
+function paintCallErrors(calls, rows = []) {
+  const marks = [];
+  for (const call of calls) {
+    const row = rows.find((r) => r.call === call);
+    const message = call.error ?? row?.error;
+    if (!message) continue;
+    const at = call.errorAt ?? { start: call.start, end: call.start + call.text.length };
+    marks.push({ ...at, cls: "err", title: message, data: { line: String(call.line) } });
+  }
+  paintBackdrop(marks, ui.tools, ui.toolsBackdrop);
 }
 
 function syncTemplateSelect() {
@@ -276,11 +380,26 @@ function updateUrl() {
 
 // ------------------------------------------------------------ interactions
 
-/** Emphasises one rule in the editor and the rows it decided. */
-function focusRule(key) {
+/** Emphasises the rules of one row in the editor (the deciding one, and any shadow hits) and the rows they decided. */
+function focusRow(row) {
   for (const m of document.querySelectorAll(".focus")) m.classList.remove("focus");
-  if (!key) return;
-  for (const m of document.querySelectorAll(`[data-key="${CSS.escape(key)}"]`)) m.classList.add("focus");
+  if (!row) return;
+  const keys = [row.dataset.key, ...(row.dataset.shadowKeys ?? "").split(" ")].filter(Boolean);
+  for (const key of keys) {
+    for (const m of document.querySelectorAll(`[data-key="${CSS.escape(key)}"]`)) m.classList.add("focus");
+  }
+  const line = row.classList.contains("line-error") ? row.dataset.line : null;
+  if (line) for (const m of ui.toolsBackdrop.querySelectorAll(`mark[data-line="${line}"]`)) m.classList.add("focus");
+  // A long policy: bring the deciding rule into view.
+  const first = ui.backdrop.querySelector("mark.focus");
+  if (first) {
+    const top = first.offsetTop;
+    const view = ui.policy;
+    if (top < view.scrollTop || top + first.offsetHeight > view.scrollTop + view.clientHeight) {
+      view.scrollTop = Math.max(0, top - view.clientHeight / 3);
+      syncScroll();
+    }
+  }
 }
 
 let toastTimer = 0;
@@ -315,8 +434,9 @@ function init() {
   if (!restoreFromUrl()) loadTemplate(TEMPLATES[0]);
 
   ui.policy.addEventListener("input", update);
-  ui.policy.addEventListener("scroll", syncScroll);
+  ui.policy.addEventListener("scroll", () => syncScroll());
   ui.tools.addEventListener("input", update);
+  ui.tools.addEventListener("scroll", () => syncScroll(ui.tools, ui.toolsBackdrop));
   for (const r of document.querySelectorAll('input[name="approval"]')) r.addEventListener("change", update);
   ui.template.addEventListener("change", () => {
     const t = TEMPLATES.find((t) => t.id === ui.template.value);
@@ -339,10 +459,10 @@ function init() {
     ui.auditJsonToggle.textContent = show ? "Hide JSON" : "Show JSON";
   });
   for (const ev of ["mouseover", "focusin"]) {
-    ui.results.addEventListener(ev, (e) => focusRule(e.target.closest("tr")?.dataset.key));
+    ui.results.addEventListener(ev, (e) => focusRow(e.target.closest("tr")));
   }
-  ui.results.addEventListener("mouseleave", () => focusRule(null));
-  ui.results.addEventListener("focusout", () => focusRule(null));
+  ui.results.addEventListener("mouseleave", () => focusRow(null));
+  ui.results.addEventListener("focusout", () => focusRow(null));
   $("tester").addEventListener("submit", (e) => e.preventDefault());
   ui.testerPattern.addEventListener("input", updateTester);
   ui.testerName.addEventListener("input", updateTester);

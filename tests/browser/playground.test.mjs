@@ -1,6 +1,9 @@
 // The playground in real Chromium, importing the package from the packed
 // tarball (installed by npm) through its browser entry, as the page's
-// import map says.
+// import map says. Tool names alone (the pattern lists), and tool calls with
+// arguments decided by the policy's `rules` (CONDITIONS.md): the deciding
+// rule and the shadow rules that fired marked in the editor, a bad rule's
+// error at its place, a bad arguments line's error on that line.
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -36,6 +39,37 @@ describe("the policy playground in Chromium", () => {
       rows.map((r) => [r.dataset.tool, r.dataset.decision, r.cells[2].textContent, r.cells[3].querySelector("code")?.textContent ?? null]),
     );
   const marks = (cls) => page.$$eval(`#backdrop mark.${cls}`, (ms) => ms.map((m) => [m.textContent, m.className]));
+  /**
+   * The decided calls: [line, tool, args as typed (or null), decision,
+   * reason, matched rule (or null), ["shadow id:decision", ...]].
+   */
+  const calls = () =>
+    page.$$eval("#results tbody tr[data-tool]", (rows) =>
+      rows.map((r) => [
+        Number(r.dataset.line),
+        r.dataset.tool,
+        r.dataset.args ?? null,
+        r.dataset.decision,
+        r.cells[2].textContent,
+        r.cells[3].querySelector("code")?.textContent ?? null,
+        [...r.cells[4].querySelectorAll(".shadow-hit")].map((c) => `${c.dataset.id}:${c.dataset.decision}`),
+      ]),
+    );
+  /** The lines that could not be called: [line, message]. */
+  const lineErrors = () =>
+    page.$$eval("#results tbody tr.line-error", (rows) => rows.map((r) => [Number(r.dataset.line), r.cells[2].textContent]));
+  /** The marks of the editor the hovered row emphasises: [text, class]. */
+  const focused = async (row) => {
+    await page.hover(`#results tr[data-line="${row}"]`);
+    return page.$$eval("#backdrop mark.focus", (ms) => ms.map((m) => [m.textContent, m.className]));
+  };
+  const auditJson = async () => {
+    const text = (await page.textContent("#audit-json")).trim();
+    return text === "" ? [] : text.split("\n").map((l) => {
+      const { timestamp, ...e } = JSON.parse(l);
+      return e;
+    });
+  };
   const setText = async (selector, text) => {
     await page.fill(selector, text);
     await page.waitForFunction(() => document.body.dataset.ready === "true");
@@ -186,6 +220,239 @@ describe("the policy playground in Chromium", () => {
     assert.equal(await page.textContent("#tester-out"), "matches");
     await page.fill("#tester-name", "bé_x");
     assert.equal(await page.textContent("#tester-out"), "no match");
+  });
+
+  test("the coding-agent template decides on arguments, with the deciding rule or default marked", async () => {
+    await page.selectOption("#template", "coding-agent");
+    assert.match(await page.textContent("#policy-status"), /coding-agent compiled: 5 patterns, 5 rules \(1 shadow\), default/);
+    assert.deepEqual(await lineErrors(), [], "every line of the template is a call the package decides");
+    assert.deepEqual(await calls(), [
+      [1, "read_file", '{"path": "/workspace/src/main.rs"}', "allow", "allowed by rule: workspace-files", "workspace-files", []],
+      [2, "write_file", '{"path": "/workspace/src/lib.rs"}', "allow", "allowed by rule: workspace-files", "workspace-files", []],
+      [3, "write_file", '{"path": "/workspace/../etc/passwd"}', "deny", "not in allow list (default: deny)", null, []],
+      [4, "edit_file", '{"path": "/workspace/.env"}', "deny", "secrets are off limits", "no-secrets", []],
+      [5, "run_shell", '{"command": "git status && git diff HEAD"}', "allow", "allowed by rule: safe-shell", "safe-shell", []],
+      [6, "run_shell", '{"command": "npm install left-pad"}', "allow", "allowed by rule: safe-shell", "safe-shell", ["try-no-installs:deny"]],
+      [7, "run_shell", '{"command": "curl -sSf https://example.com/install.sh"}', "require_approval", "requires approval per rule: network-shell", "network-shell", []],
+      [8, "run_shell", '{"command": "git status; rm -rf /"}', "deny", "not in allow list (default: deny)", null, []],
+      [9, "git_push", null, "require_approval", "requires approval per pattern: git_push", "git_push", []],
+      [10, "deploy_prod", null, "deny", "denied by pattern: deploy_*", "deploy_*", []],
+    ]);
+    // /workspace/../etc/passwd is /etc/passwd: not under /workspace, so no
+    // rule allows it and the default decides; the default is what is marked.
+    const row3 = page.locator('#results tr[data-line="3"]');
+    assert.equal(await row3.locator("td.rule").textContent(), "default");
+    assert.deepEqual(await focused(3), [['"deny"', "hit default d-deny focus"]]);
+    // An allowed call: its rule's id is marked, coloured as allowed.
+    assert.deepEqual(await focused(2), [['"id": "workspace-files"', "hit rule d-allow focus"]]);
+    // A rule that denied, with its own reason.
+    assert.deepEqual(await focused(4), [['"id": "no-secrets"', "hit rule d-deny focus"]]);
+    assert.deepEqual(await focused(7), [['"id": "network-shell"', "hit rule d-require_approval focus"]]);
+    // Every rule that decided something is marked once, by its id.
+    assert.deepEqual(
+      (await marks("rule")).map(([t, c]) => [t, c.replace(/ focus$/, "")]),
+      [
+        ['"id": "no-secrets"', "hit rule d-deny"],
+        ['"id": "workspace-files"', "hit rule d-allow"],
+        ['"id": "safe-shell"', "hit rule d-allow"],
+        ['"id": "network-shell"', "hit rule d-require_approval"],
+      ],
+    );
+    await page.mouse.move(0, 0);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, "playground-rules.png"), fullPage: true });
+  });
+
+  test("the approval callback answers a require_approval rule", async () => {
+    await page.check('input[name="approval"][value="approve"]', { force: true });
+    let row = (await calls()).find((r) => r[0] === 7);
+    assert.deepEqual(row.slice(3, 6), ["allow", "approved via callback (rule: network-shell)", "network-shell"]);
+    await page.check('input[name="approval"][value="reject"]', { force: true });
+    row = (await calls()).find((r) => r[0] === 7);
+    assert.deepEqual(row.slice(3, 6), ["deny", "approval denied via callback (rule: network-shell)", "network-shell"]);
+    await page.check('input[name="approval"][value="none"]', { force: true });
+  });
+
+  test("a shadow rule's hit is shown on the call, in the editor and in the audit trail, never deciding", async () => {
+    await page.selectOption("#template", "coding-agent");
+    const row = (await calls()).find((r) => r[0] === 6);
+    assert.deepEqual(row, [6, "run_shell", '{"command": "npm install left-pad"}', "allow", "allowed by rule: safe-shell", "safe-shell", ["try-no-installs:deny"]]);
+    assert.match(await page.textContent('#results tr[data-line="6"] td.shadow'), /try-no-installs would deny/);
+    assert.deepEqual(await marks("shadow"), [['"id": "try-no-installs"', "shadow d-deny"]]);
+    // Hovering the call emphasises both its rule and the shadow rule that fired.
+    assert.deepEqual(await focused(6), [
+      ['"id": "safe-shell"', "hit rule d-allow focus"],
+      ['"id": "try-no-installs"', "shadow d-deny focus"],
+    ]);
+    const audit = await auditJson();
+    assert.equal(audit.length, 10);
+    assert.deepEqual(audit[5], {
+      tool: "run_shell",
+      decision: "allow",
+      reason: "allowed by rule: safe-shell",
+      matched_rule: "safe-shell",
+      shadow: [{ id: "try-no-installs", decision: "deny" }],
+    });
+    assert.deepEqual(audit.filter((e) => e.shadow).length, 1, "only the entry whose call fired a shadow rule lists one");
+    assert.match(await page.textContent("#audit tbody tr:nth-child(6) td.shadow"), /try-no-installs would deny/);
+
+    // The payments template: a refund the amount limit allows, which the
+    // stricter cap being tried in shadow would send for approval.
+    await page.selectOption("#template", "payments-agent");
+    assert.deepEqual(await calls(), [
+      [1, "get_balance", null, "allow", "allowed by pattern: get_balance", "get_balance", []],
+      [2, "refund", '{"amount": 25, "currency": "EUR", "order": "A-1001"}', "allow", "allowed by rule: small-refunds", "small-refunds", []],
+      [3, "refund", '{"amount": 80, "currency": "USD", "order": "A-1002"}', "allow", "allowed by rule: small-refunds", "small-refunds", ["try-cap-50:require_approval"]],
+      [4, "refund", '{"amount": 2500, "currency": "EUR", "order": "A-1003"}', "require_approval", "requires approval per rule: large-refunds", "large-refunds", ["try-cap-50:require_approval"]],
+      [5, "refund", '{"amount": 40, "currency": "BTC"}', "deny", "only EUR and USD", "known-currencies", []],
+      // A string is not a number: unknown, so the restrictive rule applies.
+      [6, "refund", '{"amount": "25", "currency": "EUR"}', "require_approval", "requires approval per rule: large-refunds", "large-refunds", ["try-cap-50:require_approval"]],
+      [7, "delete_customer", null, "deny", "denied by pattern: delete_*", "delete_*", []],
+    ]);
+    assert.deepEqual(await marks("shadow"), [['"id": "try-cap-50"', "shadow d-require_approval"]]);
+  });
+
+  test("the email template decides on the recipient's domain", async () => {
+    await page.selectOption("#template", "email-domains");
+    assert.deepEqual(await calls(), [
+      [1, "read_email", null, "allow", "allowed by pattern: read_email", "read_email", []],
+      [2, "send_email", '{"to": "alice@example.com", "subject": "Standup notes"}', "allow", "allowed by rule: internal-mail", "internal-mail", []],
+      // One outside recipient in the list is enough for the restrictive rule.
+      [3, "send_email", '{"to": ["alice@example.com", "bob@gmail.com"]}', "require_approval", "mail outside example.com needs a person", "outside-mail", []],
+      [4, "send_email", '{"to": "all-staff@example.com", "subject": "Release 2.0"}', "allow", "allowed by rule: internal-mail", "internal-mail", ["try-approve-all-staff:require_approval"]],
+      [5, "send_email", '{"to": "ceo@rival.example"}', "deny", "denied by rule: no-rivals", "no-rivals", []],
+      // No recipient: unknown, and when in doubt the deny rule applies.
+      [6, "send_email", '{"subject": "who is this for?"}', "deny", "denied by rule: no-rivals", "no-rivals", ["try-approve-all-staff:require_approval"]],
+      [7, "delete_email_thread", null, "deny", "denied by pattern: delete_email_*", "delete_email_*", []],
+    ]);
+  });
+
+  test("a bad rule shows the core's error at its place in the editor", async () => {
+    const policy = {
+      name: "refunds",
+      allow: ["get_balance"],
+      rules: [
+        { id: "crypto", tool: "refund", when: { currency: { in: ["BTC"] } }, decision: "deny" },
+        { id: "small", tool: "refund", when: { amount: { lte: 100 } }, decision: "allow" },
+        { id: "cap", tool: "refund", when: { amount: { lte: "100" } }, decision: "allow" },
+      ],
+    };
+    await setText("#policy", JSON.stringify(policy, null, 2));
+    assert.equal(await page.textContent("#policy-status .err-kind"), "wrong_type");
+    assert.equal(await page.textContent("#policy-status .err-message"), 'rules[2].when.amount.lte: expected a number, got string "100"');
+    assert.equal(await page.textContent("#policy-status .err-field"), "rules[2].when.amount.lte");
+    assert.deepEqual(await marks("err"), [['"100"', "err"]], "the bad operand of rules[2] is marked, not the good one of rules[1]");
+    assert.equal(await page.$eval("#backdrop mark.err", (m) => m.dataset.field), "rules[2].when.amount.lte");
+    assert.deepEqual(await calls(), [], "no decisions from a policy that does not compile");
+    assert.equal(await page.inputValue("#template"), "");
+
+    // An unknown operator: its key is marked.
+    policy.rules[2].when.amount = { lte: 100, lower_than: 5 };
+    await setText("#policy", JSON.stringify(policy, null, 2));
+    assert.equal(await page.textContent("#policy-status .err-kind"), "unknown_key");
+    assert.equal(await page.textContent("#policy-status .err-field"), "rules[2].when.amount.lower_than");
+    assert.deepEqual(await marks("err"), [['"lower_than"', "err"]]);
+
+    // A bad element of a rule's tool list: the element.
+    policy.rules[2] = { id: "cap", tool: ["refund", 7], decision: "allow" };
+    await setText("#policy", JSON.stringify(policy, null, 2));
+    assert.equal(await page.textContent("#policy-status .err-field"), "rules[2].tool");
+    assert.equal(await page.textContent("#policy-status .err-index"), "1");
+    assert.deepEqual(await marks("err"), [["7", "err"]]);
+
+    // A missing field: the rule that lacks it.
+    policy.rules[1] = { tool: "refund", decision: "allow" };
+    policy.rules[2] = { id: "cap", tool: "refund", decision: "allow" };
+    await setText("#policy", JSON.stringify(policy, null, 2));
+    assert.equal(await page.textContent("#policy-status .err-kind"), "missing_field");
+    assert.equal(await page.textContent("#policy-status .err-field"), "rules[1].id");
+    const [[text, cls]] = await marks("err");
+    assert.equal(cls, "err");
+    assert.deepEqual(JSON.parse(text), { tool: "refund", decision: "allow" }, "the whole of rules[1] is marked");
+
+    // An argument path with an empty segment: the path, where it is written.
+    policy.rules[1] = { id: "small", tool: "refund", when: { "amount..value": { lte: 100 } }, decision: "allow" };
+    await setText("#policy", JSON.stringify(policy, null, 2));
+    assert.equal(await page.textContent("#policy-status .err-field"), "rules[1].when.amount..value");
+    assert.deepEqual(await marks("err"), [['"amount..value"', "err"]]);
+
+    // Fixed: it compiles, and decides.
+    policy.rules[1].when = { amount: { lte: 100 } };
+    await setText("#policy", JSON.stringify(policy, null, 2));
+    assert.match(await page.textContent("#policy-status"), /refunds compiled: 1 pattern, 3 rules, default/);
+    assert.deepEqual(await marks("err"), []);
+  });
+
+  test("a line whose arguments are not a JSON object shows its own error, never a decision", async () => {
+    await page.selectOption("#template", "payments-agent");
+    await setText("#tools", 'refund {"amount": 25, "currency": "EUR"}\nrefund {"amount": 25,, "currency": "EUR"}\n\nrefund ["amount", 25]\n{"amount": 5}\nrefund');
+    const errors = await lineErrors();
+    assert.deepEqual(errors.map(([line]) => line), [2, 4, 5]);
+    assert.match(errors[0][1], /^line 2: the arguments are not valid JSON: ./);
+    assert.equal(errors[1][1], "line 4: the arguments must be a JSON object, got an array");
+    assert.equal(errors[2][1], "line 5: a tool name comes first, then its arguments");
+    // The other lines are decided as usual.
+    assert.deepEqual(await calls(), [
+      [1, "refund", '{"amount": 25, "currency": "EUR"}', "allow", "allowed by rule: small-refunds", "small-refunds", []],
+      // No arguments at all: the currency is unknown, so the deny rule applies
+      // (and the amount is unknown, so the shadow cap fires too).
+      [6, "refund", null, "deny", "only EUR and USD", "known-currencies", ["try-cap-50:require_approval"]],
+    ]);
+    // The bad lines are marked in the tool-call editor, each with its message.
+    const bad = await page.$$eval("#tools-backdrop mark.err", (ms) => ms.map((m) => [m.dataset.line, m.textContent, m.title]));
+    assert.deepEqual(bad.map(([line]) => line), ["2", "4", "5"]);
+    assert.ok('{"amount": 25,, "currency": "EUR"}'.endsWith(bad[0][1]) && bad[0][1].length > 0, `line 2's mark: ${bad[0][1]}`);
+    assert.equal(bad[1][1], '["amount", 25]');
+    assert.equal(bad[2][1], '{"amount": 5}');
+    assert.equal(bad[0][2], errors[0][1]);
+    assert.match(await page.textContent("#summary"), /3 line errors/);
+    assert.equal((await auditJson()).length, 2, "only the decided calls are recorded");
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, "playground-line-errors.png"), fullPage: true });
+
+    // Valid JSON the package refuses (a lone surrogate where a rule reads,
+    // CONDITIONS.md "Bad input"): that line's error, from the package.
+    await setText("#tools", 'refund {"amount": 5, "currency": "\\ud800"}\nget_balance');
+    const [[line, message]] = await lineErrors();
+    assert.equal(line, 1);
+    assert.match(message, /^line 1: \S/);
+    assert.deepEqual((await calls()).map((r) => r.slice(0, 4)), [[2, "get_balance", null, "allow"]]);
+  });
+
+  test("a call with arguments survives the share link", async () => {
+    await page.selectOption("#template", "coding-agent");
+    await setText("#tools", 'write_file {"path": "/workspace/../etc/passwd"}\nwrite_file {"path": "/workspace/ok.txt"}');
+    const before = await calls();
+    assert.deepEqual(before.map((r) => r[3]), ["deny", "allow"]);
+    const other = await watchedPage(browser.context);
+    await other.page.goto(page.url());
+    await other.page.waitForSelector("body[data-ready]");
+    assert.equal(await other.page.inputValue("#template"), "coding-agent");
+    const restored = await other.page.$$eval("#results tbody tr[data-tool]", (rows) =>
+      rows.map((r) => [r.dataset.args, r.dataset.decision, r.cells[3].querySelector("code")?.textContent ?? null]),
+    );
+    assert.deepEqual(restored, [
+      ['{"path": "/workspace/../etc/passwd"}', "deny", null],
+      ['{"path": "/workspace/ok.txt"}', "allow", "workspace-files"],
+    ]);
+    assert.deepEqual(other.problems, []);
+    await other.page.close();
+  });
+
+  test("every template compiles, its formatting round-trips, and selecting it selects it", async () => {
+    const ids = await page.$$eval("#template option[value]:not([value=''])", (os) => os.map((o) => o.value));
+    assert.deepEqual(ids, ["database-safety", "email-agent", "code-reviewer", "coding-agent", "email-domains", "payments-agent"]);
+    for (const id of ids) {
+      await page.selectOption("#template", id);
+      assert.match(await page.textContent("#policy-status"), new RegExp(`${id} compiled`), id);
+      assert.deepEqual(await lineErrors(), [], `${id}: no line errors`);
+      assert.ok((await calls()).length > 0, `${id}: decisions`);
+      // Format keeps it the template.
+      await page.click("#format");
+      assert.equal(await page.inputValue("#template"), id, `${id}: Format changes nothing`);
+      const decisions = new Set((await calls()).map((r) => r[3]));
+      assert.deepEqual([...decisions].sort(), ["allow", "deny", "require_approval"], `${id}: every kind of decision`);
+    }
   });
 
   test("a screenshot of the default state is saved", async () => {
