@@ -63,6 +63,20 @@ export function keyPath(path, key) {
   return `${path}[${JSON.stringify(key)}]`;
 }
 
+const TWO_53 = 2 ** 53;
+const TWO_64 = 2 ** 64;
+
+/**
+ * A finite number as JSON text, exactly: the core reads an integer literal
+ * as that integer, and JSON.stringify writes an integer past 2^53 as the
+ * shortest decimal that reads back as the same double (1152921504606847000
+ * for 2 ** 60), which is another integer; those are written digit by digit.
+ */
+export function numberText(n) {
+  if ((n >= TWO_53 || n <= -TWO_53) && n < TWO_64 && n > -TWO_64 && Number.isInteger(n)) return BigInt(n).toString();
+  return JSON.stringify(n);
+}
+
 /**
  * `value` as JSON text, if it is JSON data: null, booleans, finite numbers,
  * well-formed strings, and arrays (without holes or `undefined`) and plain
@@ -79,7 +93,7 @@ export function jsonText(value, path, fail, stack = []) {
       return JSON.stringify(value);
     case "number":
       if (!Number.isFinite(value)) fail(path, `${kindOf(value)} is not JSON data`, "wrong_type");
-      return JSON.stringify(value);
+      return numberText(value);
     case "boolean":
       return value ? "true" : "false";
     case "object":

@@ -4,12 +4,27 @@
 // core's Hooks; `checkAsync` runs the same steps, awaiting what is pending.
 // Decisions, reasons, approval outcomes, audit entries, their JSON and
 // every flow message come from the core; this file converts values and
-// errors, and caches the outcome of the pure step per tool name.
+// errors, and caches the outcome of the pure step per tool name for the
+// names whose verdict cannot depend on a call's arguments (no rule for
+// them reads one). For the others, it converts only the arguments those
+// rules read (args.js), on every call.
 
+import { argsOf, argsText, pathTree } from "./args.js";
 import { fieldOf, jsonText, objectText } from "./data.js";
 import { ApprovalRequired, PolicyError, ToolDenied, structured } from "./errors.js";
 import { describe, isWellFormed, loneSurrogateAt } from "./util.js";
-import { WasmPolicy, failure, formatKeys, fromCore, releaseScratch, requireWasm, writeName } from "./wasm.js";
+import {
+  WasmPolicy,
+  failure,
+  formatKeys,
+  fromCore,
+  releaseScratch,
+  requireWasm,
+  setShadow,
+  shadowWord,
+  writeName,
+  writeText,
+} from "./wasm.js";
 
 /** The core's `DEFAULT_AUDIT_CAPACITY`. */
 const DEFAULT_AUDIT_CAPACITY = 10_000;
@@ -34,8 +49,29 @@ const CACHE_MAX_NAME = 256;
 const EVALUATE = 0xffffffff;
 /** What WasmPolicy's flow calls return when they failed (the error: takeFailure()). */
 const FAILED = 0xffffffff;
+/**
+ * What WasmPolicy's calls on a name alone return when a rule for that name
+ * reads arguments (bindings/wasm: NEEDS_ARGS): nothing was decided.
+ */
+const NEEDS_ARGS = 0xfffffffe;
+/**
+ * A verdict code at or above this has shadow rules, whose set is in the
+ * shadow slot (bindings/wasm: SHADOWED): read at once when wasm returns the
+ * code, written right before passing the code back in.
+ */
+const SHADOWED = 0x80000000;
 /** Marks a name argument as the id of a name wasm remembers (bindings/wasm: NAME_ID). */
 const NAME_ID = 0x80000000;
+/**
+ * How many results with shadow rules (distinct by rule and set of shadow
+ * rules) are kept described; the table is emptied when full.
+ */
+const SHADOW_INFOS = 4096;
+
+/** Which WasmPolicy flow call #flow makes. */
+const DECIDE = 0;
+const RECORD = 1;
+const CALL = 2;
 
 /** The callbacks WasmPolicy is told about (bindings/wasm: ON_APPROVAL, ...). */
 const ON_APPROVAL = 1;
@@ -218,24 +254,32 @@ function compile(text, capacity, callbacks) {
   }
 }
 
-/** The context of a check: the caller's object (or null), validated. */
-function contextOf(options) {
-  if (options === null) return null;
+const NO_OPTIONS = Object.freeze({ args: null, context: null });
+
+/**
+ * The options of a check (`{ args, context }`) or, with `evaluating`, of
+ * evaluate (`{ args }`): the caller's objects (or null), validated.
+ */
+function callOptions(options, evaluating) {
+  if (options === null) return NO_OPTIONS;
+  const what = evaluating ? "evaluate" : "check";
+  const known = evaluating ? "args" : "args, context";
   if (typeof options !== "object") {
-    throw new TypeError(`check options must be an object like { context }, got ${describe(options)}`);
+    throw new TypeError(`${what} options must be an object like { ${known} }, got ${describe(options)}`);
   }
+  let args = null;
   let context = null;
   for (const key in options) {
-    if (key !== "context") {
-      throw new TypeError(`unknown check option ${JSON.stringify(key)} (known: context)`);
-    }
-    context = options.context;
+    if (key === "args") args = options.args;
+    else if (key === "context" && !evaluating) context = options.context;
+    else throw new TypeError(`unknown ${what} option ${JSON.stringify(key)} (known: ${known})`);
   }
-  if (context === undefined || context === null) return null;
+  args = argsOf(args);
+  if (context === undefined || context === null) return args === null ? NO_OPTIONS : { args, context: null };
   if (typeof context !== "object" || Array.isArray(context)) {
     throw new TypeError(`context must be a plain object, got ${describe(context)}`);
   }
-  return context;
+  return { args, context };
 }
 
 function contextFail(path, description, kind) {
@@ -279,13 +323,21 @@ export class Policy {
   #finalDropped = 0;
   // Caches: verdict code -> its result data; tool -> id, the index of its
   // pure PolicyResult in #results and of the name wasm remembers for it
-  // (WasmPolicy.remember), so that a cached name is not written again.
+  // (WasmPolicy.remember), so that a cached name is not written again. Only
+  // names whose verdict cannot depend on the arguments are cached.
   #infos = new Map();
   #cache = new Map();
   #results = [];
   #hits = 0;
   #skip = 0;
   #sampling = false;
+  // Whether any rule reads an argument; if so, tool -> the tree of the
+  // argument paths its rules read (args.js), for the names that have them.
+  #reads = false;
+  #trees = new Map();
+  // Verdict code with shadow rules -> set of shadow rules -> result data.
+  #shadowInfos = new Map();
+  #shadowCount = 0;
 
   constructor(spec, options) {
     const opts = checkOptions(options);
@@ -303,6 +355,7 @@ export class Policy {
     this.#w = compile(text, opts.auditCapacity, this.#callbacks);
     this.#name = this.#w.name;
     this.#audit = this.#w.audit;
+    this.#reads = this.#w.readsArguments;
     this.#hooks = {
       approve: (code) => {
         const f = this.#frame;
@@ -380,6 +433,8 @@ export class Policy {
     this.#w = null;
     this.#cache = new Map();
     this.#results = [];
+    this.#trees = new Map();
+    this.#shadowInfos = new Map();
     // Inside a callback, the flow that called it still runs in this object.
     if (this.#depth > 0) this.#freeLater = w;
     else w.free();
@@ -391,42 +446,82 @@ export class Policy {
     return w;
   }
 
-  /** The data of verdict `code`: the core's result JSON, parsed once per code. */
+  /**
+   * The data of verdict `code` (its shadow set, if it has one, in the
+   * slot): the core's result JSON, parsed once per verdict.
+   */
   #info(code) {
+    if (code >= SHADOWED) return this.#shadowInfo(code, shadowWord(0), shadowWord(1));
     let info = this.#infos.get(code);
     if (info === undefined) {
-      // (free() from a callback leaves the wasm object to the check that runs it.)
-      const w = this.#w ?? this.#freeLater ?? this.#live();
-      let text;
-      try {
-        text = w.describe(code);
-      } catch (e) {
-        throw fromCore(e, "type");
-      }
-      const [pure, result] = JSON.parse(text);
-      info = {
-        code,
-        pure,
-        json: JSON.stringify(result),
-        decision: result.decision,
-        reason: result.reason,
-        matchedRule: result.matched_rule,
-        rule: deepFreeze(result.rule),
-        shadow: result.shadow.length === 0 ? NO_SHADOW : deepFreeze(result.shadow),
-      };
+      info = this.#describe(code, 0, 0);
       this.#infos.set(code, info);
     }
     return info;
+  }
+
+  /** The data of verdict `code` with the set of shadow rules `lo`, `hi`. */
+  #shadowInfo(code, lo, hi) {
+    // One number for a set of up to 53 shadow rules, a string past that.
+    const key = hi < 0x200000 ? hi * 0x100000000 + lo : `${hi}:${lo}`;
+    let sets = this.#shadowInfos.get(code);
+    let info = sets?.get(key);
+    if (info === undefined) {
+      if (this.#shadowCount >= SHADOW_INFOS) {
+        // Results already made keep their data; only the table goes.
+        this.#shadowInfos.clear();
+        this.#shadowCount = 0;
+        sets = undefined;
+      }
+      setShadow(lo, hi);
+      info = this.#describe(code, lo, hi);
+      if (sets === undefined) {
+        sets = new Map();
+        this.#shadowInfos.set(code, sets);
+      }
+      sets.set(key, info);
+      this.#shadowCount++;
+    }
+    return info;
+  }
+
+  /** Asks wasm for verdict `code`'s result (its shadow set in the slot). */
+  #describe(code, lo, hi) {
+    // (free() from a callback leaves the wasm object to the check that runs it.)
+    const w = this.#w ?? this.#freeLater ?? this.#live();
+    let text;
+    try {
+      text = w.describe(code);
+    } catch (e) {
+      throw fromCore(e, "type");
+    }
+    const [pure, result] = JSON.parse(text);
+    return {
+      code,
+      lo,
+      hi,
+      pure,
+      json: JSON.stringify(result),
+      decision: result.decision,
+      reason: result.reason,
+      matchedRule: result.matched_rule,
+      rule: deepFreeze(result.rule),
+      shadow: result.shadow.length === 0 ? NO_SHADOW : deepFreeze(result.shadow),
+    };
   }
 
   #result(tool, code) {
     return new PolicyResult(tool, this.#info(code));
   }
 
-  /** The result a callback gets: the check's own pure result when the code is its. */
+  /** The result a callback gets: the check's own pure result when the verdict is its. */
   #frameResult(frame, code) {
     const r = frame.result;
-    return r !== null && infoOf(r).code === code ? r : this.#result(frame.tool, code);
+    if (r !== null) {
+      const info = infoOf(r);
+      if (info.code === code && (code < SHADOWED || (info.lo === shadowWord(0) && info.hi === shadowWord(1)))) return r;
+    }
+    return this.#result(frame.tool, code);
   }
 
   /**
@@ -460,25 +555,78 @@ export class Policy {
     if (this.#sampling) this.#skip = SAMPLE - 1;
   }
 
-  /** The pure step for a name not in the cache. */
-  #evaluate(w, tool) {
+  /** The pure step for a name not in the cache (`args`: the call's, or null). */
+  #evaluate(w, tool, args) {
     const len = writeName(tool);
     const code = w.evaluate(len);
     releaseScratch();
     if (code === FAILED) throw failure("type");
+    if (code === NEEDS_ARGS) return this.#evaluateCall(w, tool, argsText(args, this.#tree(w, tool)));
     const r = this.#result(tool, code);
     this.#remember(w, tool, r, len);
     return r;
   }
 
-  /** The pure result for `tool`, from the cache or from wasm. */
-  #pure(w, tool) {
+  /** The pure step for a call whose arguments (`text`: their JSON) the rules read. */
+  #evaluateCall(w, tool, text) {
+    const len = writeName(tool);
+    const code = w.evaluateCall(len, writeText(len, text));
+    releaseScratch();
+    if (code === FAILED) throw failure("type");
+    return this.#result(tool, code);
+  }
+
+  /**
+   * The tree of the argument paths the rules for `tool` read, from wasm
+   * (once per name: kept for names no longer than CACHE_MAX_NAME).
+   */
+  #tree(w, tool) {
+    const len = writeName(tool);
+    let paths;
+    try {
+      paths = w.argumentPaths(len);
+    } catch (e) {
+      throw fromCore(e, "type");
+    } finally {
+      releaseScratch();
+    }
+    const tree = pathTree(JSON.parse(paths));
+    if (tool.length <= CACHE_MAX_NAME && this.#w !== null) {
+      if (this.#trees.size >= CACHE_SIZE) this.#trees.clear();
+      this.#trees.set(tool, tree);
+    }
+    return tree;
+  }
+
+  /** The pure result for `tool` called with `args` (or null), from the cache or from wasm. */
+  #pure(w, tool, args) {
     const id = this.#cache.get(tool);
     if (id !== undefined) {
       this.#hits++;
       return this.#results[id];
     }
-    return this.#evaluate(w, tool);
+    if (this.#reads) {
+      const tree = this.#trees.get(tool);
+      if (tree !== undefined) return this.#evaluateCall(w, tool, argsText(args, tree));
+    }
+    return this.#evaluate(w, tool, args);
+  }
+
+  /**
+   * `check()` of `tool` with `args` (or null), a name whose rules read the
+   * arguments at the paths of `tree`: one wasm call, evaluate_call and the
+   * flow, or the pure step alone when the flow can do nothing.
+   */
+  #checkCall(w, tool, tree, args, context, text) {
+    // Converted before anything is written to wasm memory: a getter may
+    // check again.
+    const argsJson = argsText(args, tree);
+    if (!this.#audit && this.#callbacks === 0) return this.#evaluateCall(w, tool, argsJson);
+    const len = writeName(tool);
+    const code = this.#flow(w, CALL, len, writeText(len, argsJson), text, tool, context, null, null);
+    const r = this.#result(tool, code);
+    if (this.#freeLater !== null) this.#freeDeferred();
+    return r;
   }
 
   /**
@@ -493,17 +641,29 @@ export class Policy {
   }
 
   /**
-   * Runs the flow in wasm (WasmPolicy.decide, or .record for checkAsync) for
-   * the name written to the scratch buffer, with the frame its callbacks
-   * read. What a callback threw comes out untouched; the core's flow errors
-   * as TypeError / RangeError with `kind`.
+   * Runs the flow in wasm for the name written to the scratch buffer, with
+   * the frame its callbacks read: `kind` DECIDE (WasmPolicy.decide from
+   * verdict `code`, or EVALUATE), RECORD (.record, for checkAsync) or CALL
+   * (.decideCall, `code` being the length of the arguments' JSON after the
+   * name). `result` is the pure result behind `code`, if any. What a
+   * callback threw comes out untouched; the core's flow errors as
+   * TypeError / RangeError with `kind`.
    */
-  #flow(w, record, len, code, text, tool, context, result, pending) {
+  #flow(w, kind, len, code, text, tool, context, result, pending) {
+    if (kind !== CALL && code >= SHADOWED && code !== EVALUATE) {
+      const info = infoOf(result);
+      setShadow(info.lo, info.hi);
+    }
     if (this.#callbacks === 0) {
       // No callback can run: no frame, no hooks to pass, nothing to catch
       // but a failure; and nothing runs before the entry is made, so the
       // time can be read here.
-      const out = record ? w.record(len, code, this.#hooks, text) : w.decideBare(len, code, Date.now(), text);
+      const out =
+        kind === DECIDE
+          ? w.decideBare(len, code, Date.now(), text)
+          : kind === CALL
+            ? w.decideCall(len, code, this.#hooks, Date.now(), text)
+            : w.record(len, code, this.#hooks, text);
       releaseScratch();
       if (out === FAILED) throw failure("type");
       return out;
@@ -513,7 +673,12 @@ export class Policy {
     this.#depth++;
     let out = FAILED;
     try {
-      out = record ? w.record(len, code, this.#hooks, text) : w.decide(len, code, this.#hooks, text);
+      out =
+        kind === DECIDE
+          ? w.decide(len, code, this.#hooks, text)
+          : kind === CALL
+            ? w.decideCall(len, code, this.#hooks, 0, text)
+            : w.record(len, code, this.#hooks, text);
     } finally {
       this.#frame = outer;
       this.#depth--;
@@ -537,8 +702,9 @@ export class Policy {
   }
 
   /** The pure step alone: no approver, no audit entry, no callback. */
-  evaluate(tool) {
-    return this.#pure(this.#live(), tool);
+  evaluate(tool, options) {
+    const args = options === undefined ? null : callOptions(options, true).args;
+    return this.#pure(this.#live(), tool, args);
   }
 
   /**
@@ -547,45 +713,59 @@ export class Policy {
    */
   check(tool, options) {
     let context = null;
+    let args = null;
     let text;
     if (options !== undefined) {
-      context = contextOf(options);
+      ({ args, context } = callOptions(options, false));
       text = contextText(context);
     }
     const w = this.#live();
     const id = this.#cache.get(tool);
-    let r;
-    let name;
-    if (id !== undefined) {
-      this.#hits++;
-      r = this.#results[id];
-      if (this.#callbacks === 0) {
-        // The hottest path of the package (a repeated name, audit on, no
-        // callback), kept small: #flow's bare case for a remembered name.
-        if (!this.#audit) return r;
-        const code = infoOf(r).code;
-        const final = w.decideBare(id | NAME_ID, code, Date.now(), text);
-        if (final === code) return r;
-        if (final === FAILED) throw failure("type");
-        return this.#result(tool, final);
-      }
-      name = id | NAME_ID;
-    } else if (this.#audit) {
-      // One call: wasm evaluates the name and runs the flow.
+    if (id === undefined) return this.#checkNew(w, tool, args, context, text);
+    this.#hits++;
+    const r = this.#results[id];
+    if (this.#callbacks === 0) {
+      // The hottest path of the package (a repeated name, audit on, no
+      // callback), kept small: #flow's bare case for a remembered name.
+      if (!this.#audit) return r;
+      const info = infoOf(r);
+      const code = info.code;
+      if (code >= SHADOWED) setShadow(info.lo, info.hi);
+      const final = w.decideBare(id | NAME_ID, code, Date.now(), text);
+      if (final === code) return r;
+      if (final === FAILED) throw failure("type");
+      return this.#result(tool, final);
+    }
+    return this.#checkFrom(w, tool, r, id | NAME_ID, context, text);
+  }
+
+  /** `check()` of a name not in the cache. */
+  #checkNew(w, tool, args, context, text) {
+    // A name whose rules read arguments: converted and decided each call.
+    const tree = this.#reads ? this.#trees.get(tool) : undefined;
+    if (tree !== undefined) return this.#checkCall(w, tool, tree, args, context, text);
+    if (this.#audit) {
+      // One call: wasm evaluates the name and runs the flow (unless a rule
+      // for it reads arguments: then nothing happened yet).
       const len = writeName(tool);
-      const code = this.#flow(w, false, len, EVALUATE, text, tool, context, null, null);
-      r = this.#result(tool, code);
+      const code = this.#flow(w, DECIDE, len, EVALUATE, text, tool, context, null, null);
+      if (code === NEEDS_ARGS) return this.#checkCall(w, tool, this.#tree(w, tool), args, context, text);
+      const r = this.#result(tool, code);
       if (infoOf(r).pure) this.#remember(w, tool, r, this.#callbacks === 0 ? len : -1);
       if (this.#freeLater !== null) this.#freeDeferred();
       return r;
-    } else {
-      r = this.#evaluate(w, tool);
-      name = -1;
     }
+    return this.#checkFrom(w, tool, this.#evaluate(w, tool, args), -1, context, text);
+  }
+
+  /**
+   * The flow of `check()` after the pure step gave `r` (`name`: the name's
+   * id in wasm, or -1 to write it), when it can do anything.
+   */
+  #checkFrom(w, tool, r, name, context, text) {
     if (!this.#flows(r)) return r;
-    if (name === -1) name = writeName(tool);
     const code = infoOf(r).code;
-    const final = this.#flow(w, false, name, code, text, tool, context, r, null);
+    const final = this.#flow(w, DECIDE, name === -1 ? writeName(tool) : name, code, text, tool, context, r, null);
     if (final !== code) r = this.#result(tool, final);
     if (this.#freeLater !== null) this.#freeDeferred();
     return r;
@@ -604,16 +784,20 @@ export class Policy {
    */
   async checkAsync(tool, options) {
     let context = null;
+    let args = null;
     let text;
     if (options !== undefined) {
-      context = contextOf(options);
+      ({ args, context } = callOptions(options, false));
       text = contextText(context);
     }
-    let r = this.#pure(this.#live(), tool);
+    let r = this.#pure(this.#live(), tool, args);
     if (r.needsApproval && this.#onApproval !== null) {
       // A throw or a rejection propagates: nothing is recorded or allowed.
       const answer = answerOf(await this.#onApproval(r, context));
-      const code = this.#live().answerApproval(infoOf(r).code, answer);
+      const info = infoOf(r);
+      const w = this.#live();
+      if (info.code >= SHADOWED) setShadow(info.lo, info.hi);
+      const code = w.answerApproval(info.code, answer);
       if (code === FAILED) throw failure("type");
       r = this.#result(tool, code);
     }
@@ -622,7 +806,7 @@ export class Policy {
     let error = NO_ERROR;
     try {
       // Written again: other checks ran while this one awaited.
-      this.#flow(this.#live(), true, writeName(tool), infoOf(r).code, text, tool, context, r, pending);
+      this.#flow(this.#live(), RECORD, writeName(tool), infoOf(r).code, text, tool, context, r, pending);
     } catch (e) {
       error = e;
     }

@@ -28,11 +28,15 @@ const encoder = new TextEncoder();
 
 // The core's limit on tool names, in bytes of UTF-8 (read once loaded).
 let maxNameBytes = 0;
+// The address of the shadow slot (bindings/wasm: shadow_slot): the 64-bit
+// set of fired shadow rules beside a verdict code with the SHADOWED bit.
+let shadowPtr = 0;
 
 function ready(wasmExports) {
   exports = wasmExports;
   loadError = null;
   maxNameBytes = glue.maxNameBytes();
+  shadowPtr = glue.shadowSlot();
   reserve(1024);
   return undefined;
 }
@@ -102,8 +106,7 @@ export function requireWasm() {
  * The JavaScript error for what a wasm call threw: the core's errors
  * (a `CoreError`) become a `PolicyError` (`as: "policy"`, loading a policy
  * or store) or a `TypeError` (`as: "type"`, the decision flow), except
- * `too_long` (and the adapter's `too_many_verdicts`), always a
- * `RangeError`, and `internal` (a bug in the binding),
+ * `too_long`, always a `RangeError`, and `internal` (a bug in the binding),
  * a plain `Error`; each carries `kind`, `field` and `index`. Anything else
  * (what a callback threw) is returned untouched.
  */
@@ -111,7 +114,7 @@ export function fromCore(e, as) {
   if (!(e instanceof glue.CoreError)) return e;
   const [kind, field, index, , display] = JSON.parse(e.parts);
   e.free();
-  if (kind === "too_long" || kind === "too_many_verdicts") return structured(new RangeError(display), kind, field, index);
+  if (kind === "too_long") return structured(new RangeError(display), kind, field, index);
   if (kind === "internal") return structured(new Error(display), kind, field, index);
   if (as === "policy") return new PolicyError(display, { kind, field, index });
   return structured(new TypeError(display), kind, field, index);
@@ -208,6 +211,43 @@ export function writeName(s) {
   }
   const { written } = encoder.encodeInto(s.slice(i), buf.subarray(ptr + i, ptr + scratchCap));
   return i + written;
+}
+
+/**
+ * Writes `text` (well-formed: the JSON text of a call's arguments, see
+ * args.js) into the scratch buffer at byte `offset`, after the name that
+ * `writeName` put there; returns its length in bytes.
+ */
+export function writeText(offset, text) {
+  const need = offset + text.length * 3;
+  if (need > scratchCap) reserve(need);
+  if (bytes.byteLength === 0) bytes = new Uint8Array(exports.memory.buffer);
+  // (Built by concatenation, the text is a rope: encodeInto flattens and
+  // copies it in one native step, faster than a loop over charCodeAt.)
+  return encoder.encodeInto(text, bytes.subarray(scratchPtr + offset, scratchPtr + scratchCap)).written;
+}
+
+/** Word `k` (0: bits 0-31, 1: bits 32-63) of the shadow slot. */
+export function shadowWord(k) {
+  if (bytes.byteLength === 0) bytes = new Uint8Array(exports.memory.buffer);
+  const b = bytes;
+  const p = shadowPtr + 4 * k;
+  return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
+}
+
+/** Writes a shadow set (two 32-bit words) into the shadow slot, for the wasm call that reads it next. */
+export function setShadow(lo, hi) {
+  if (bytes.byteLength === 0) bytes = new Uint8Array(exports.memory.buffer);
+  const b = bytes;
+  const p = shadowPtr;
+  b[p] = lo & 0xff;
+  b[p + 1] = (lo >>> 8) & 0xff;
+  b[p + 2] = (lo >>> 16) & 0xff;
+  b[p + 3] = lo >>> 24;
+  b[p + 4] = hi & 0xff;
+  b[p + 5] = (hi >>> 8) & 0xff;
+  b[p + 6] = (hi >>> 16) & 0xff;
+  b[p + 7] = hi >>> 24;
 }
 
 export const WasmPolicy = glue.WasmPolicy;

@@ -6,14 +6,18 @@
 //! [`Hooks`].
 //!
 //! - A verdict crosses the boundary as one `u32` code (the rule's index and
-//!   tag, see [`TAG_BITS`]; a verdict with shadow rules by its place in a
-//!   table, see [`SHADOWED`]); JavaScript asks [`WasmPolicy::describe`] once
-//!   per distinct code for the result's JSON (the core's serde form) and
-//!   caches it: a `Policy` is immutable, so a code always means the same
+//!   tag, see [`TAG_BITS`]) and, when shadow rules fired, their 64-bit set
+//!   beside it in the shadow slot (see [`SHADOWED`], [`shadow_slot`]): no
+//!   table, no limit. JavaScript asks [`WasmPolicy::describe`] once per
+//!   distinct verdict for the result's JSON (the core's serde form) and
+//!   caches it: a `Policy` is immutable, so a verdict always means the same
 //!   thing.
 //! - Tool names travel through a scratch buffer in wasm memory
 //!   ([`scratch`]): JavaScript writes the UTF-8 bytes there and passes their
-//!   length, so a check copies no string through wasm-bindgen.
+//!   length, so a check copies no string through wasm-bindgen. A call's
+//!   arguments follow the name there, as the JSON text of only the values
+//!   the rules for that tool read ([`WasmPolicy::argument_paths`]; the
+//!   conversion is bindings/js/src/args.js).
 //! - `check()` is [`WasmPolicy::decide`]: the core's [`Policy::decide_from`]
 //!   with JavaScript's callbacks behind [`Hooks`] (the `JsHooks` object that
 //!   bindings/js/src/policy.js passes in). The audit log is the core's
@@ -28,13 +32,14 @@
 
 mod action;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use agentguard::{
     check_name, name_length, Answer, AuditEntry, AuditLog, Decision, DefaultDecision, Error,
-    FlowError, Hooks, Mode, Names, Policy, PolicySpec, Returned, Rule, Verdict, ACTION_POLICY_KEYS,
-    MAX_NAME_BYTES, POLICY_KEYS,
+    FlowError, Hooks, Mode, Names, Policy, PolicySpec, Returned, Rule, Shadow, Verdict,
+    ACTION_POLICY_KEYS, MAX_NAME_BYTES, POLICY_KEYS,
 };
+use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 
 /// The context of an audit entry: the JSON text of a non-empty object that
@@ -51,6 +56,12 @@ const INVALID: u32 = u32::MAX;
 /// The code JavaScript passes to [`WasmPolicy::decide`] when it has no
 /// verdict cached for the name: evaluate it first.
 const EVALUATE: u32 = u32::MAX;
+/// What the calls that decide on the name alone return, having done
+/// nothing, when a rule for that name reads arguments: JavaScript then
+/// converts the arguments those rules read and calls
+/// [`WasmPolicy::evaluate_call`] or [`WasmPolicy::decide_call`]. (No code
+/// is this: its tag, 14, is none of the tags below.)
+const NEEDS_ARGS: u32 = u32::MAX - 1;
 /// What the flow calls return when they failed: the error (a callback's
 /// exception, or a [`CoreError`]) waits in [`take_failure`]. A `Result`
 /// return would make wasm-bindgen allocate a JavaScript array per call, on
@@ -67,15 +78,14 @@ const NO_MATCHING_RULE: u32 = 6;
 const BY_RULE: u32 = 7;
 const RULE_APPROVED: u32 = 8;
 const RULE_APPROVAL_DENIED: u32 = 9;
-/// A verdict without shadow rules is coded `index << TAG_BITS | tag`.
+/// A verdict's rule is coded `index << TAG_BITS | tag`.
 const TAG_BITS: u32 = 4;
-/// A code with this bit set is the index of a verdict with shadow rules in
-/// the policy's table of them: a shadow set is 64 bits, more than a code
-/// holds beside its rule.
+/// A code with this bit set has shadow rules: their set (64 bits, more than
+/// a code holds beside its rule) is in the shadow slot ([`shadow_slot`]),
+/// written by whoever passes the code on, right before: wasm when it
+/// returns a code or hands one to a callback, JavaScript when it passes one
+/// back in. Read at once by the receiver, before anything else can run.
 const SHADOWED: u32 = 1 << 31;
-/// The most distinct verdicts with shadow rules a policy keeps codes for;
-/// past it a check fails (closed) instead of the table growing unbounded.
-const MAX_SHADOWED: usize = 1 << 16;
 
 /// A name argument with this bit set is an id in the policy's table of
 /// remembered names ([`WasmPolicy::remember`]), not a length of bytes in
@@ -110,16 +120,6 @@ fn plain_code(rule: Rule) -> Result<u32, JsValue> {
         )));
     }
     Ok((index as u32) << TAG_BITS | tag)
-}
-
-/// The codes of the verdicts with shadow rules a policy has produced.
-#[derive(Default)]
-struct Shadowed {
-    verdicts: Vec<Verdict>,
-    // By the rule's plain code and the shadow set, which with the policy
-    // determine the verdict. (A BTreeMap: the core already has one, a
-    // HashMap would add its hasher to the .wasm.)
-    codes: std::collections::BTreeMap<(u32, u64), u32>,
 }
 
 /// An error of the core (or of this adapter), as JavaScript receives it:
@@ -158,18 +158,6 @@ impl CoreError {
 }
 
 impl CoreError {
-    /// A limit of this adapter reached (kind `too_many_verdicts`): a
-    /// `RangeError` in JavaScript.
-    fn limit(message: String) -> CoreError {
-        CoreError {
-            kind: "too_many_verdicts",
-            field: None,
-            index: None,
-            display: message.clone(),
-            message,
-        }
-    }
-
     fn internal(message: impl Into<String>) -> CoreError {
         let message = message.into();
         CoreError {
@@ -210,11 +198,20 @@ fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, JsValue> {
 thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     static FAILURE: RefCell<Option<JsValue>> = const { RefCell::new(None) };
+    static SHADOW: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The address in wasm memory of the shadow slot: the set of fired shadow
+/// rules (a little-endian `u64`, bit k for the k-th shadow rule in file
+/// order) of the last code passed across with [`SHADOWED`]. It never moves.
+#[wasm_bindgen(js_name = shadowSlot)]
+pub fn shadow_slot() -> usize {
+    SHADOW.with(|s| s.as_ptr() as usize)
 }
 
 /// A flow call's outcome as a code: the value, or [`FAILED`] with the error
 /// kept for [`take_failure`]. (No valid code or result is `FAILED`: a
-/// verdict code's tag is at most 6.)
+/// verdict code's tag is at most 9.)
 fn code_or_failed(outcome: Result<u32, JsValue>) -> u32 {
     match outcome {
         Ok(code) => code,
@@ -271,6 +268,22 @@ fn name_in(scratch: &[u8], len: usize) -> Result<&str, JsValue> {
         Some(Ok(tool)) => Ok(tool),
         _ => Err(internal("the tool name in the scratch buffer is not UTF-8")),
     }
+}
+
+/// A call's arguments: the JSON text of an object in the `args_len` bytes
+/// of the scratch buffer after the name's `len`. JavaScript made it from
+/// only the values the rules read, and checked them (bindings/js/src/args.js).
+fn args_in(scratch: &[u8], len: usize, args_len: usize) -> Result<Map<String, Value>, JsValue> {
+    let text = len
+        .checked_add(args_len)
+        .and_then(|end| scratch.get(len..end))
+        .ok_or_else(|| internal("the arguments are not in the scratch buffer"))?;
+    // From a &str: the .wasm already has serde_json's reader of text (the
+    // policy's), and a second one, of bytes, would cost 8 KB gzipped.
+    std::str::from_utf8(text)
+        .ok()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .ok_or_else(|| internal("the arguments in the scratch buffer are not the JSON text of an object"))
 }
 
 /// The core's limit on tool names ([`MAX_NAME_BYTES`]), for JavaScript's
@@ -375,7 +388,10 @@ pub struct WasmPolicy {
     // The names JavaScript's per-name cache holds, by id: a cached name is
     // passed as its id instead of being written again (see NAME_ID).
     names: RefCell<Vec<Box<str>>>,
-    shadowed: RefCell<Shadowed>,
+    /// Whether any rule reads an argument (else no name needs arguments).
+    reads: bool,
+    /// The bits a shadow set of this policy can have (one per shadow rule).
+    shadows: u64,
 }
 
 /// The flow's [`Hooks`] for one check: JavaScript's callbacks (only those
@@ -457,23 +473,97 @@ impl WasmPolicy {
     ) -> Result<WasmPolicy, JsValue> {
         let spec = PolicySpec::from_json(spec_json).map_err(|e| thrown(&e))?;
         let inner = Policy::new(spec).map_err(|e| thrown(&e))?;
+        let shadows = match inner.shadow_hits(Shadow(u64::MAX)).len() {
+            n if n >= 64 => u64::MAX,
+            n => (1u64 << n) - 1,
+        };
         Ok(WasmPolicy {
+            reads: !inner.argument_paths().is_empty(),
+            shadows,
             inner,
             // Saturating: no log can hold more entries than memory anyway.
             log: RefCell::new(AuditLog::with_capacity(audit_capacity as usize)),
             callbacks,
             names: RefCell::new(Vec::new()),
-            shadowed: RefCell::new(Shadowed::default()),
         })
     }
 
-    /// The pure step for the `len` UTF-8 bytes in the scratch buffer: the
-    /// verdict code, or [`FAILED`].
+    /// The pure step on the name alone for the `len` UTF-8 bytes in the
+    /// scratch buffer: the verdict code, [`NEEDS_ARGS`], or [`FAILED`].
     pub fn evaluate(&self, len: usize) -> u32 {
         code_or_failed(SCRATCH.with(|s| {
             let s = s.borrow();
-            self.code(self.inner.evaluate(name_in(&s, len)?))
+            let tool = name_in(&s, len)?;
+            if self.needs_args(tool) {
+                return Ok(NEEDS_ARGS);
+            }
+            self.code(self.inner.evaluate(tool))
         }))
+    }
+
+    /// The pure step for a call: the name in the first `len` bytes of the
+    /// scratch buffer, its arguments in the `args_len` bytes after it (the
+    /// JSON text of an object). The verdict code, or [`FAILED`].
+    #[wasm_bindgen(js_name = evaluateCall)]
+    pub fn evaluate_call(&self, len: usize, args_len: usize) -> u32 {
+        code_or_failed(SCRATCH.with(|s| {
+            let s = s.borrow();
+            let tool = name_in(&s, len)?;
+            check_name(tool).map_err(|e| thrown(&e))?;
+            let args = args_in(&s, len, args_len)?;
+            self.code(self.inner.evaluate_call(tool, &args))
+        }))
+    }
+
+    /// `check()` of a call with arguments (laid out as for
+    /// [`WasmPolicy::evaluate_call`]): the core's synchronous flow from
+    /// [`Policy::evaluate_call`]'s verdict, with `hooks` when the policy has
+    /// callbacks, else with `now_ms` for the entry. The final verdict code,
+    /// or [`FAILED`].
+    #[wasm_bindgen(js_name = decideCall)]
+    pub fn decide_call(
+        &self,
+        len: usize,
+        args_len: usize,
+        hooks: &JsHooks,
+        now_ms: f64,
+        context: Option<String>,
+    ) -> u32 {
+        let start = parse_context(context).and_then(|context| {
+            SCRATCH.with(|s| {
+                let s = s.borrow();
+                let args = args_in(&s, len, args_len)?;
+                // A callback may check again, which rewrites the scratch
+                // buffer: the name is copied out of it first.
+                Ok((name_in(&s, len)?.to_string(), args, context))
+            })
+        });
+        let (tool, args, context) = match start {
+            Ok(start) => start,
+            Err(e) => return code_or_failed(Err(e)),
+        };
+        if let Err(e) = check_name(&tool) {
+            return code_or_failed(Err(thrown(&e)));
+        }
+        let verdict = self.inner.evaluate_call(&tool, &args);
+        let mut bridge = if self.callbacks == 0 {
+            self.bridge(None, Some(now_ms))
+        } else {
+            self.bridge(Some(hooks), None)
+        };
+        match self.inner.decide_from(&tool, verdict, context, &mut bridge) {
+            Ok(v) => code_or_failed(self.code(v)),
+            Err(e) => code_or_failed(Err(flow_error(e))),
+        }
+    }
+
+    /// The argument paths the rules for the name in the first `len` bytes
+    /// of the scratch buffer read ([`Policy::argument_paths_for`]), as JSON:
+    /// `[["to"], ["recipient", "email"]]`. JavaScript asks once per name
+    /// that [`NEEDS_ARGS`], and converts only the values there.
+    #[wasm_bindgen(js_name = argumentPaths)]
+    pub fn argument_paths(&self, len: usize) -> Result<String, JsValue> {
+        SCRATCH.with(|s| to_json(&self.inner.argument_paths_for(name_in(&s.borrow(), len)?)))
     }
 
     /// Keeps the `len` bytes of the scratch buffer as a name for later
@@ -574,10 +664,11 @@ impl WasmPolicy {
         }))
     }
 
-    /// A verdict code as `[pure, result]`: whether the pure step can give it
-    /// (an approval's outcome cannot), and the result as the core
-    /// serialises it (`{"tool", "decision", "reason", "matched_rule",
-    /// "rule", "shadow"}`) with an empty tool for JavaScript to fill in.
+    /// A verdict code (with its shadow set in the slot) as `[pure,
+    /// result]`: whether the pure step can give it (an approval's outcome
+    /// cannot), and the result as the core serialises it (`{"tool",
+    /// "decision", "reason", "matched_rule", "rule", "shadow"}`) with an
+    /// empty tool for JavaScript to fill in.
     pub fn describe(&self, code: u32) -> Result<String, JsValue> {
         let verdict = self.verdict(code)?;
         let pure = !matches!(
@@ -634,6 +725,13 @@ impl WasmPolicy {
         self.inner.audit_enabled()
     }
 
+    /// Whether any rule reads an argument: if not, every verdict depends on
+    /// the tool's name alone.
+    #[wasm_bindgen(getter, js_name = readsArguments)]
+    pub fn reads_arguments(&self) -> bool {
+        self.reads
+    }
+
     /// The policy file (tokenfence's `to_dict()`) as JSON text.
     #[wasm_bindgen(js_name = toJson)]
     pub fn to_json(&self) -> String {
@@ -650,26 +748,24 @@ impl WasmPolicy {
         }
     }
 
-    /// The code of a verdict (see [`TAG_BITS`], [`SHADOWED`]).
+    /// The code of a verdict (see [`TAG_BITS`]); with its shadow set
+    /// written to the slot when it has one ([`SHADOWED`]): call this right
+    /// before the code crosses to JavaScript.
     fn code(&self, verdict: Verdict) -> Result<u32, JsValue> {
+        let code = plain_code(verdict.rule)?;
         if verdict.shadow.is_empty() {
-            return plain_code(verdict.rule);
-        }
-        let key = (plain_code(verdict.rule)?, verdict.shadow.0);
-        let mut table = self.shadowed.borrow_mut();
-        if let Some(&code) = table.codes.get(&key) {
             return Ok(code);
         }
-        if table.verdicts.len() >= MAX_SHADOWED {
-            return Err(CoreError::limit(format!(
-                "more than {MAX_SHADOWED} distinct verdicts with shadow rules from one policy"
-            ))
-            .into());
-        }
-        let code = SHADOWED | table.verdicts.len() as u32;
-        table.verdicts.push(verdict);
-        table.codes.insert(key, code);
-        Ok(code)
+        SHADOW.with(|s| s.set(verdict.shadow.0));
+        Ok(code | SHADOWED)
+    }
+
+    /// Whether a rule that applies to `tool` reads an argument: then its
+    /// verdict depends on the call's arguments (no per-name cache holds it).
+    fn needs_args(&self, tool: &str) -> bool {
+        self.reads
+            && self.inner.rules_apply_to(tool)
+            && !self.inner.argument_paths_for(tool).is_empty()
     }
 
     // Written out, not through with_name's closures and `?`: this is the
@@ -727,6 +823,9 @@ impl WasmPolicy {
             return code_or_failed(Err(thrown(&e)));
         }
         let verdict = if code == EVALUATE {
+            if self.needs_args(tool) {
+                return NEEDS_ARGS;
+            }
             self.inner.evaluate(tool)
         } else {
             match self.verdict(code) {
@@ -778,19 +877,19 @@ impl WasmPolicy {
     /// cannot have produced (never a default decision: that would allow
     /// under `"default": "allow"`).
     fn verdict(&self, code: u32) -> Result<Verdict, JsValue> {
-        if code & SHADOWED != 0 {
-            return self
-                .shadowed
-                .borrow()
-                .verdicts
-                .get((code & !SHADOWED) as usize)
-                .copied()
-                .ok_or_else(|| {
-                    internal(format!(
-                        "verdict code {code} is not one of this policy's verdicts"
-                    ))
-                });
-        }
+        let shadow = if code & SHADOWED != 0 {
+            let set = SHADOW.with(Cell::get);
+            // Only rules this policy has, and at least one.
+            if set == 0 || set & !self.shadows != 0 {
+                return Err(internal(format!(
+                    "shadow set {set:#x} is not one of this policy's"
+                )));
+            }
+            Shadow(set)
+        } else {
+            Shadow::NONE
+        };
+        let code = code & !SHADOWED;
         let spec = self.inner.spec();
         let i = (code >> TAG_BITS) as usize;
         let default = match spec.default {
@@ -829,8 +928,7 @@ impl WasmPolicy {
         Ok(Verdict {
             decision: verdict.0,
             rule: verdict.1,
-            // Verdicts with shadow rules have SHADOWED codes.
-            shadow: agentguard::Shadow::NONE,
+            shadow,
         })
     }
 }
