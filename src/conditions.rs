@@ -171,11 +171,21 @@ impl CompiledRule {
 /// intermediate value is not an object).
 fn lookup<'a>(args: &'a Map<String, Value>, path: &[String]) -> Option<&'a Value> {
     let (first, rest) = path.split_first()?;
-    let mut v = args.get(first)?;
+    let mut v = get(args, first)?;
     for key in rest {
-        v = v.as_object()?.get(key)?;
+        v = get(v.as_object()?, key)?;
     }
     Some(v)
+}
+
+/// A key's value: a scan for the few keys a call usually has (cheaper than
+/// hashing the key), the map's own lookup past that.
+fn get<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    if map.len() <= 8 {
+        map.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+    } else {
+        map.get(key)
+    }
 }
 
 impl Condition {
@@ -259,15 +269,23 @@ impl Op {
                 None => Tv::Unknown,
             },
             Op::Command(patterns) => {
-                let Some(commands) = value.as_str().and_then(shell::parse) else {
+                let Some(text) = value.as_str() else {
                     return Tv::Unknown;
                 };
                 // The simple commands are the elements of the string.
-                let matches = |words: &Vec<String>| patterns.iter().any(|p| p.matches(words));
-                Tv::from_bool(match polarity {
-                    Polarity::Restrictive => commands.iter().any(matches),
-                    Polarity::Permissive => commands.iter().all(matches),
-                })
+                let (mut any, mut all) = (false, true);
+                let parsed = shell::for_each_command(text, |words| {
+                    let m = patterns.iter().any(|p| p.matches(words));
+                    any |= m;
+                    all &= m;
+                });
+                match parsed {
+                    None => Tv::Unknown,
+                    Some(()) => Tv::from_bool(match polarity {
+                        Polarity::Restrictive => any,
+                        Polarity::Permissive => all,
+                    }),
+                }
             }
             Op::Present(_) => Tv::True,
         }
@@ -669,7 +687,7 @@ fn parse_op(op: &str, v: &Value, cond_at: &str) -> Result<Op, Error> {
             let mut out = Vec::with_capacity(dirs.len());
             for (i, d) in dirs.iter().enumerate() {
                 match path::normalize(d) {
-                    Some(n) => out.push(n),
+                    Some(n) => out.push(n.into_owned()),
                     None => {
                         let e = Error::new(
                             ErrorKind::InvalidValue,

@@ -6,9 +6,19 @@
 /// let `..` remove the previous segment (at the root it is dropped), join
 /// after a leading `/`. `None` for a path that does not start with `/` or
 /// contains NUL: such a value is *unknown* to the path operators.
-pub(crate) fn normalize(path: &str) -> Option<String> {
+pub(crate) fn normalize(path: &str) -> Option<std::borrow::Cow<'_, str>> {
     if !path.starts_with('/') || path.contains('\0') {
         return None;
+    }
+    // Most paths are already normal: no empty, `.` or `..` segment, no
+    // trailing `/` (but the root).
+    let normal = path == "/"
+        || (!path.ends_with('/')
+            && path[1..]
+                .split('/')
+                .all(|seg| !matches!(seg, "" | "." | "..")));
+    if normal {
+        return Some(std::borrow::Cow::Borrowed(path));
     }
     let mut kept: Vec<&str> = Vec::new();
     for segment in path.split('/') {
@@ -28,7 +38,7 @@ pub(crate) fn normalize(path: &str) -> Option<String> {
     if out.is_empty() {
         out.push('/');
     }
-    Some(out)
+    Some(std::borrow::Cow::Owned(out))
 }
 
 /// Whether the normalised `path` equals the normalised directory `dir` or

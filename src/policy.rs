@@ -1,6 +1,7 @@
 //! The policy file format ([`PolicySpec`]), the compiled [`Policy`], and the
 //! decision flow around a check ([`Hooks`]).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -256,8 +257,12 @@ struct Conditions {
     /// Every rule's tool patterns in one set (the same index as the
     /// lists): a name none of them matches skips the rules at once.
     any_tool: PatternSet,
-    /// Each rule's own tool patterns.
-    tools: Vec<PatternSet>,
+    /// Rules by their literal tool patterns (`"refund"`): one lookup finds
+    /// them, in file order.
+    exact: HashMap<Box<str>, Vec<usize>>,
+    /// Rules with a wildcard tool pattern, in file order, with those
+    /// patterns compiled.
+    wild: Vec<(usize, PatternSet)>,
     /// Per rule: its position among the shadow rules, if it is one.
     shadow_slot: Vec<Option<usize>>,
     /// The shadow rules' indices, by position.
@@ -271,14 +276,28 @@ struct Conditions {
 impl Conditions {
     fn new(rules: Vec<CompiledRule>) -> Result<Conditions, Error> {
         let mut all_tools = Vec::new();
-        let mut tools = Vec::with_capacity(rules.len());
+        let mut exact: HashMap<Box<str>, Vec<usize>> = HashMap::new();
+        let mut wild = Vec::new();
         let mut shadow_slot = Vec::with_capacity(rules.len());
         let mut shadow_rules = Vec::new();
         let mut reason = Vec::with_capacity(rules.len());
         let mut paths: Vec<Vec<String>> = Vec::new();
         for (i, r) in rules.iter().enumerate() {
             all_tools.extend(r.tools.iter().map(String::as_str));
-            tools.push(PatternSet::new(&r.tools));
+            let mut globs = Vec::new();
+            for t in &r.tools {
+                if is_literal(t) {
+                    let list = exact.entry(t.as_str().into()).or_default();
+                    if list.last() != Some(&i) {
+                        list.push(i);
+                    }
+                } else {
+                    globs.push(t.as_str());
+                }
+            }
+            if !globs.is_empty() {
+                wild.push((i, PatternSet::new(&globs)));
+            }
             if r.mode == RuleMode::Shadow {
                 if shadow_rules.len() == Shadow::MAX_RULES {
                     return Err(Error::new(
@@ -308,7 +327,8 @@ impl Conditions {
         }
         Ok(Conditions {
             any_tool: PatternSet::new(&all_tools),
-            tools,
+            exact,
+            wild,
             shadow_slot,
             shadow_rules,
             reason,
@@ -320,15 +340,59 @@ impl Conditions {
     /// Walks the rules whose tool patterns match `tool`, in file order,
     /// each once; stops when `visit` returns true.
     fn each_matching(&self, tool: &str, mut visit: impl FnMut(usize) -> bool) {
-        if self.any_tool.first_match(tool).is_none() {
-            return;
-        }
-        for (i, set) in self.tools.iter().enumerate() {
-            if set.first_match(tool).is_some() && visit(i) {
+        let exact = self.exact.get(tool).map_or(&[][..], Vec::as_slice);
+        let (mut e, mut w) = (0, 0);
+        // Merge the two ascending lists; a rule in both is visited once.
+        loop {
+            let next_exact = exact.get(e).copied();
+            // The next wildcard rule that matches, unless an exact one
+            // comes first.
+            let next_wild = loop {
+                match self.wild.get(w) {
+                    Some(&(i, _)) if next_exact.is_some_and(|x| x < i) => break None,
+                    Some((i, set)) => {
+                        if set.first_match(tool).is_some() {
+                            break Some(*i);
+                        }
+                        w += 1;
+                    }
+                    None => break None,
+                }
+            };
+            let i = match (next_exact, next_wild) {
+                (Some(x), Some(y)) if y < x => {
+                    w += 1;
+                    y
+                }
+                (Some(x), Some(y)) => {
+                    e += 1;
+                    if y == x {
+                        w += 1;
+                    }
+                    x
+                }
+                (Some(x), None) => {
+                    e += 1;
+                    x
+                }
+                (None, Some(y)) => {
+                    w += 1;
+                    y
+                }
+                (None, None) => return,
+            };
+            if visit(i) {
                 return;
             }
         }
     }
+}
+
+/// Whether a pattern has no wildcard: it matches exactly its own text.
+fn is_literal(pattern: &str) -> bool {
+    crate::pattern::parse(pattern)
+        .iter()
+        .all(|a| matches!(a, crate::pattern::Atom::Lit(_)))
 }
 
 impl Policy {

@@ -34,126 +34,185 @@ enum Sep {
     Joiner,
 }
 
-struct Parser {
-    commands: Vec<Vec<String>>,
-    words: Vec<String>,
-    word: String,
-    /// The word has begun (quotes make an empty word: `''` is a word).
-    started: bool,
-    last_sep: Option<Sep>,
+/// One simple command's words, as spans of a shared buffer.
+pub(crate) struct Words<'a> {
+    buf: &'a str,
+    spans: &'a [(usize, usize)],
 }
 
-impl Parser {
-    fn end_word(&mut self) {
-        if self.started {
-            self.words.push(std::mem::take(&mut self.word));
-            self.started = false;
-        }
+impl<'a> Words<'a> {
+    /// How many words.
+    pub(crate) fn len(&self) -> usize {
+        self.spans.len()
     }
 
-    /// Ends the current simple command at a separator; `None` when it is
-    /// empty (a leading separator, or two in a row).
-    fn end_command(&mut self, sep: Sep) -> Option<()> {
-        self.end_word();
-        if self.words.is_empty() {
+    /// The `k`th word.
+    pub(crate) fn get(&self, k: usize) -> &'a str {
+        let (a, b) = self.spans[k];
+        &self.buf[a..b]
+    }
+}
+
+/// Reads `text` as a command list and hands each simple command's words to
+/// `visit`, in order; `None` when the string is outside the subset
+/// (unknown), in which case what `visit` saw must be discarded.
+///
+/// Every character the subset treats specially is ASCII, so the string is
+/// read byte by byte: a byte of a multi-byte character is never one of
+/// them, and every cut falls on a character boundary.
+pub(crate) fn for_each_command(text: &str, mut visit: impl FnMut(&Words<'_>)) -> Option<()> {
+    let bytes = text.as_bytes();
+    // All words, one after another; each word is a span of it.
+    let mut buf = String::with_capacity(text.len());
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    // The current simple command's first span; the current word's start
+    // (`None` until the word begins: quotes make an empty word begin).
+    let mut command_start = 0;
+    let mut word: Option<usize> = None;
+    let mut last_sep: Option<Sep> = None;
+    let mut commands = 0usize;
+    let end_word = |buf: &String, spans: &mut Vec<(usize, usize)>, word: &mut Option<usize>| {
+        if let Some(start) = word.take() {
+            spans.push((start, buf.len()));
+        }
+    };
+    // Ends the current simple command at a separator: `None` when it is
+    // empty (a leading separator, or two in a row) or starts with a
+    // reserved word.
+    let mut end_command = |buf: &String,
+                           spans: &mut Vec<(usize, usize)>,
+                           command_start: &mut usize,
+                           visit: &mut dyn FnMut(&Words<'_>)|
+     -> Option<()> {
+        if spans.len() == *command_start {
             return None;
         }
-        self.commands.push(std::mem::take(&mut self.words));
-        self.last_sep = Some(sep);
+        let words = Words {
+            buf,
+            spans: &spans[*command_start..],
+        };
+        if RESERVED.contains(&words.get(0)) {
+            return None;
+        }
+        visit(&words);
+        commands += 1;
+        *command_start = spans.len();
         Some(())
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match c {
+            b' ' | b'\t' => {
+                end_word(&buf, &mut spans, &mut word);
+                i += 1;
+            }
+            b'\n' | b';' | b'&' | b'|' => {
+                let doubled = matches!(c, b'&' | b'|') && bytes.get(i + 1) == Some(&c);
+                let sep = match (c, doubled) {
+                    (b'|', _) | (b'&', true) => Sep::Joiner,
+                    _ => Sep::Terminator,
+                };
+                end_word(&buf, &mut spans, &mut word);
+                end_command(&buf, &mut spans, &mut command_start, &mut visit)?;
+                last_sep = Some(sep);
+                i += if doubled { 2 } else { 1 };
+            }
+            b'\'' => {
+                let close = i + 1 + bytes[i + 1..].iter().position(|&q| q == b'\'')?;
+                word.get_or_insert(buf.len());
+                buf.push_str(&text[i + 1..close]);
+                i = close + 1;
+            }
+            b'"' => {
+                word.get_or_insert(buf.len());
+                i += 1;
+                loop {
+                    let q = *bytes.get(i)?;
+                    match q {
+                        b'"' => {
+                            i += 1;
+                            break;
+                        }
+                        b'\\' => match bytes.get(i + 1) {
+                            Some(&e @ (b'"' | b'\\' | b'`' | b'$')) => {
+                                buf.push(e as char);
+                                i += 2;
+                            }
+                            Some(b'\n') | None => return None,
+                            // Any other character: the backslash is itself,
+                            // and the next character is read as usual.
+                            Some(_) => {
+                                buf.push('\\');
+                                i += 1;
+                            }
+                        },
+                        b'$' | b'`' => return None,
+                        _ => {
+                            let run = bytes[i..]
+                                .iter()
+                                .position(|&b| matches!(b, b'"' | b'\\' | b'$' | b'`'))
+                                .map_or(bytes.len(), |k| i + k);
+                            buf.push_str(&text[i..run]);
+                            i = run;
+                        }
+                    }
+                }
+            }
+            b'\\' => {
+                let next = text[i + 1..].chars().next()?;
+                if next == '\n' {
+                    return None;
+                }
+                word.get_or_insert(buf.len());
+                buf.push(next);
+                i += 1 + next.len_utf8();
+            }
+            b'=' if spans.len() == command_start => return None,
+            c if c.is_ascii() && is_unknown_char(c as char) => return None,
+            _ => {
+                // A run of ordinary characters: this one (an `=` past the
+                // first word is one), then up to the next special byte.
+                let run = bytes[i + 1..]
+                    .iter()
+                    .position(|&b| b.is_ascii() && is_special(b))
+                    .map_or(bytes.len(), |k| i + 1 + k);
+                word.get_or_insert(buf.len());
+                buf.push_str(&text[i..run]);
+                i = run;
+            }
+        }
     }
+    end_word(&buf, &mut spans, &mut word);
+    if spans.len() == command_start {
+        // Nothing after the last separator: fine after `;`, `&` or a
+        // newline, unknown after `|`, `&&`, `||` or with no command at all.
+        if last_sep != Some(Sep::Terminator) {
+            return None;
+        }
+    } else {
+        end_command(&buf, &mut spans, &mut command_start, &mut visit)?;
+    }
+    (commands > 0).then_some(())
+}
+
+/// Whether an ASCII byte ends a run of ordinary word characters.
+fn is_special(b: u8) -> bool {
+    matches!(
+        b,
+        b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'\'' | b'"' | b'\\' | b'='
+    ) || is_unknown_char(b as char)
 }
 
 /// Splits `text` into simple commands of words, or `None` when it is
 /// outside the subset (unknown).
+#[cfg(test)]
 pub(crate) fn parse(text: &str) -> Option<Vec<Vec<String>>> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut p = Parser {
-        commands: Vec::new(),
-        words: Vec::new(),
-        word: String::new(),
-        started: false,
-        last_sep: None,
-    };
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        i += 1;
-        match c {
-            ' ' | '\t' => p.end_word(),
-            '\n' | ';' => p.end_command(Sep::Terminator)?,
-            '&' if chars.get(i) == Some(&'&') => {
-                i += 1;
-                p.end_command(Sep::Joiner)?;
-            }
-            '&' => p.end_command(Sep::Terminator)?,
-            '|' => {
-                if chars.get(i) == Some(&'|') {
-                    i += 1;
-                }
-                p.end_command(Sep::Joiner)?;
-            }
-            '\'' => {
-                let close = chars[i..].iter().position(|&q| q == '\'')?;
-                p.word.extend(&chars[i..i + close]);
-                p.started = true;
-                i += close + 1;
-            }
-            '"' => {
-                p.started = true;
-                loop {
-                    let q = *chars.get(i)?;
-                    i += 1;
-                    match q {
-                        '"' => break,
-                        '\\' => match chars.get(i) {
-                            Some(&e @ ('"' | '\\' | '`' | '$')) => {
-                                p.word.push(e);
-                                i += 1;
-                            }
-                            Some('\n') | None => return None,
-                            // Any other character: the backslash is itself,
-                            // and the next character is read as usual.
-                            Some(_) => p.word.push('\\'),
-                        },
-                        '$' | '`' => return None,
-                        other => p.word.push(other),
-                    }
-                }
-            }
-            '\\' => match chars.get(i) {
-                None | Some('\n') => return None,
-                Some(&e) => {
-                    p.word.push(e);
-                    p.started = true;
-                    i += 1;
-                }
-            },
-            '=' if p.words.is_empty() => return None,
-            c if is_unknown_char(c) => return None,
-            c => {
-                p.word.push(c);
-                p.started = true;
-            }
-        }
-    }
-    p.end_word();
-    if p.words.is_empty() {
-        // Nothing after the last separator: fine after `;`, `&` or a
-        // newline, unknown after `|`, `&&`, `||` or with no command at all.
-        if p.last_sep != Some(Sep::Terminator) {
-            return None;
-        }
-    } else {
-        p.commands.push(p.words);
-    }
-    if p.commands
-        .iter()
-        .any(|words| RESERVED.contains(&words[0].as_str()))
-    {
-        return None;
-    }
-    Some(p.commands)
+    let mut out = Vec::new();
+    for_each_command(text, |w| {
+        out.push((0..w.len()).map(|k| w.get(k).to_string()).collect());
+    })?;
+    Some(out)
 }
 
 /// A compiled command pattern: one glob per word; a last glob that is
@@ -180,14 +239,19 @@ impl CommandPattern {
     }
 
     /// Whether a simple command's words match.
-    pub(crate) fn matches(&self, words: &[String]) -> bool {
+    pub(crate) fn matches(&self, words: &Words<'_>) -> bool {
         let n = self.words.len();
         let count_ok = if self.rest {
             words.len() >= n
         } else {
             words.len() == n
         };
-        count_ok && self.words.iter().zip(words).all(|(m, w)| m.is_match(w))
+        count_ok
+            && self
+                .words
+                .iter()
+                .enumerate()
+                .all(|(k, m)| m.is_match(words.get(k)))
     }
 }
 
@@ -290,17 +354,32 @@ mod tests {
         let p = |globs: &[&str]| {
             CommandPattern::new(&globs.iter().map(|g| g.to_string()).collect::<Vec<_>>())
         };
-        let w = |text: &str| text.split(' ').map(str::to_string).collect::<Vec<_>>();
-        assert!(p(&["git", "status"]).matches(&w("git status")));
-        assert!(!p(&["git", "status"]).matches(&w("git status -s")));
-        assert!(p(&["git", "diff", "*"]).matches(&w("git diff")));
-        assert!(p(&["git", "diff", "*"]).matches(&w("git diff HEAD a b")));
-        assert!(!p(&["git", "diff", "*"]).matches(&w("git")));
-        assert!(p(&["ls", "-*"]).matches(&w("ls -la")));
-        assert!(!p(&["ls", "-*"]).matches(&w("ls")));
-        assert!(p(&["*", "x"]).matches(&w("anything x")));
-        assert!(!p(&["*", "x"]).matches(&w("x")));
-        assert!(p(&["git", "commit", "-m", "*"])
-            .matches(&["git", "commit", "-m", "a message"].map(String::from)));
+        let check = |p: &CommandPattern, words: &[&str]| {
+            let buf = words.concat();
+            let mut spans = Vec::new();
+            let mut at = 0;
+            for w in words {
+                spans.push((at, at + w.len()));
+                at += w.len();
+            }
+            p.matches(&Words {
+                buf: &buf,
+                spans: &spans,
+            })
+        };
+        let w = |text: &'static str| text.split(' ').collect::<Vec<_>>();
+        assert!(check(&p(&["git", "status"]), &w("git status")));
+        assert!(!check(&p(&["git", "status"]), &w("git status -s")));
+        assert!(check(&p(&["git", "diff", "*"]), &w("git diff")));
+        assert!(check(&p(&["git", "diff", "*"]), &w("git diff HEAD a b")));
+        assert!(!check(&p(&["git", "diff", "*"]), &w("git")));
+        assert!(check(&p(&["ls", "-*"]), &w("ls -la")));
+        assert!(!check(&p(&["ls", "-*"]), &w("ls")));
+        assert!(check(&p(&["*", "x"]), &w("anything x")));
+        assert!(!check(&p(&["*", "x"]), &w("x")));
+        assert!(check(
+            &p(&["git", "commit", "-m", "*"]),
+            &["git", "commit", "-m", "a message"]
+        ));
     }
 }

@@ -215,3 +215,30 @@ fn unknown_conditions_table() {
         );
     }
 }
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Any string of shell-ish characters terminates and never panics, and
+    /// when an allow rule's command list covers every simple command, the
+    /// deny twin (same list) fires too.
+    #[test]
+    fn shell_strings_of_any_shape(
+        text in prop::collection::vec(prop::sample::select(vec![
+            "a", "git", "ls", " ", "\t", "\n", ";", "&", "|", "'", "\"", "\\", "=", "$", "*",
+            "é", "😀", "-x", "status", "(", "#", "~", "if",
+        ]), 0..24).prop_map(|v| v.concat()),
+    ) {
+        let decide = |decision: &str| {
+            Policy::from_value(&json!({"rules": [{"id": "r", "tool": "sh", "decision": decision,
+                "when": {"c": {"command": ["git *", "ls *", "a *"]}}}]}))
+            .unwrap()
+            .check_call("sh", json!({"c": text}).as_object().unwrap())
+        };
+        let (allow, deny) = (decide("allow"), decide("deny"));
+        if allow.decision.as_str() == "allow" {
+            prop_assert_eq!(deny.decision.as_str(), "deny");
+            prop_assert_eq!(deny.matched_rule.as_deref(), Some("r"));
+        }
+    }
+}
