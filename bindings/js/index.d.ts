@@ -2,18 +2,24 @@
  * agentguard: a least-privilege policy engine for AI agents' tool calls.
  *
  * Before a tool runs, ask the policy: allow, deny, or require a human's
- * approval, with the rule that decided and an audit record. The semantics
- * are exactly those of the Python package tokenfence 0.3.1's `Policy`
- * (patterns are CPython's `fnmatch.fnmatchcase`), computed by a Rust core
- * compiled to WebAssembly.
+ * approval, with the rule that decided and an audit record. On tool names
+ * the semantics are exactly those of the Python package tokenfence 0.3.1's
+ * `Policy` (patterns are CPython's `fnmatch.fnmatchcase`); `rules` decide on
+ * a call's arguments too. Computed by a Rust core compiled to WebAssembly,
+ * the same in Rust, Node and Python.
  *
  * @example
  * ```ts
  * import { Policy, ToolDenied } from "agentguard";
  *
- * const policy = new Policy({ allow: ["read_*"], deny: ["drop_*"], require_approval: ["write_*"] });
- * policy.check("drop_table").reason;   // "denied by pattern: drop_*"
- * policy.enforce("drop_table");        // throws ToolDenied
+ * const policy = new Policy({
+ *   allow: ["read_*"], deny: ["drop_*"], require_approval: ["write_*"],
+ *   rules: [{ id: "small-refunds", tool: "refund", decision: "allow", when: { amount: { lte: 100 } } }],
+ * });
+ * policy.check("drop_table").reason;                             // "denied by pattern: drop_*"
+ * policy.check("refund", { args: { amount: 20 } }).decision;    // "allow"
+ * policy.check("refund", { args: { amount: 500 } }).decision;   // "deny"
+ * policy.enforce("drop_table");                                  // throws ToolDenied
  * ```
  *
  * @packageDocumentation
@@ -31,8 +37,154 @@ declare global {
 export type Decision = "allow" | "deny" | "require_approval";
 
 /**
+ * One fnmatch pattern (CPython's `fnmatch.fnmatchcase`: `*`, `?`, `[seq]`,
+ * `[!seq]`; case-sensitive, no escapes), or a non-empty array of them (any
+ * may match).
+ */
+export type Patterns = string | readonly [string, ...string[]];
+
+/**
+ * A value `in` / `not_in` compare with: strings by code points, numbers by
+ * mathematical value (`1` equals `1.0`), booleans (`true` is not `1`).
+ */
+export type Scalar = string | number | boolean;
+
+/**
+ * A command pattern: word globs separated by single spaces (`"git diff *"`;
+ * a last word glob that is exactly `*` matches any number of remaining
+ * words), or an array of word globs for words that hold spaces
+ * (`["git", "commit", "-m", "*"]`).
+ */
+export type CommandPattern = string | readonly [string, ...string[]];
+
+/**
+ * The operators that test one argument value and combine with each other
+ * (all must hold). Each is true, false or *unknown* on a value: unknown for
+ * a missing argument, `null` or a value of the wrong type (a numeric
+ * string is not a number), a relative path, NaN or an infinity. An array
+ * argument is judged element by element (see {@link Rule}).
+ */
+export interface ValueOperators {
+  /** The value is a string matching any of the patterns. */
+  glob?: Patterns;
+  /** The value is a string matching none of the patterns. */
+  not_glob?: Patterns;
+  /** The value equals one of these. */
+  in?: readonly [Scalar, ...Scalar[]];
+  /** The value equals none of these. */
+  not_in?: readonly [Scalar, ...Scalar[]];
+  /** The value is a number below this. */
+  lt?: number;
+  /** The value is a number at most this. */
+  lte?: number;
+  /** The value is a number above this. */
+  gt?: number;
+  /** The value is a number at least this. */
+  gte?: number;
+  /**
+   * The value is an absolute path that, normalised lexically (`.`, `..`
+   * and repeated `/` resolved; no file system access:
+   * `/workspace/../etc/passwd` is `/etc/passwd`), is one of these
+   * directories or lies below one.
+   */
+  path_under?: Patterns;
+  /** The value is an absolute path that, normalised, matches one of these patterns. */
+  path_glob?: Patterns;
+}
+
+/** None of the {@link ValueOperators}: for the operators that must stand alone. */
+export type NoValueOperators = { readonly [K in keyof ValueOperators]?: never };
+
+/** A condition of {@link ValueOperators} (one or more). */
+export interface ValueCondition extends ValueOperators {
+  /** `command` must be the only operator of its condition. */
+  command?: never;
+  /** `present` must be the only operator of its condition. */
+  present?: never;
+}
+
+/**
+ * `command`, alone: the value is a shell command string (in the accepted
+ * POSIX subset) every simple command of which (split at `;`, `&`, `|`,
+ * `&&`, `||`, newlines) matches one of the command patterns. Anything that
+ * could run something a word list cannot show (`$`, backquotes,
+ * redirections, subshells, globbing, `~`, comments, `!`, assignments,
+ * compound commands) makes the value unknown: an allow rule does not
+ * fire, a deny rule does.
+ */
+export interface CommandCondition extends NoValueOperators {
+  command: CommandPattern | readonly [CommandPattern, ...CommandPattern[]];
+  present?: never;
+}
+
+/**
+ * `present`, alone: `true` holds when the argument is there and not `null`,
+ * `false` when it is missing or `null`. Never unknown.
+ */
+export interface PresentCondition extends NoValueOperators {
+  present: boolean;
+  command?: never;
+}
+
+/** What a rule requires of one argument (a misspelt operator is a type error). */
+export type Condition = ValueCondition | CommandCondition | PresentCondition;
+
+/**
+ * A rule with argument conditions (CONDITIONS.md). The lists are rules
+ * without conditions; the decision order is: the first `deny` pattern, else
+ * the first enforced `deny` rule that fires; else the first
+ * `require_approval` pattern or rule; else, if there is an allow (a
+ * non-empty `allow` list or an enforced `allow` rule), the first `allow`
+ * pattern or rule, else `default`.
+ *
+ * **When in doubt, the restrictive rule applies; an allow rule needs
+ * proof.** A `deny` or `require_approval` rule fires when each of its
+ * conditions is true or unknown; an `allow` rule only when every one is
+ * true. For an array argument a restrictive condition holds if it holds for
+ * some element, a permissive one only if it is true for every element.
+ *
+ * @example
+ * ```ts
+ * const rule: Rule = {
+ *   id: "workspace-writes", tool: ["write_file", "edit_file"], decision: "allow",
+ *   when: { path: { path_under: "/workspace" } },
+ * };
+ * ```
+ */
+export interface Rule {
+  /** Unique in the policy: an ASCII letter or digit, then up to 63 of letters, digits, `_`, `.`, `:`, `-`. */
+  id: string;
+  /** The tool names the rule applies to. */
+  tool: Patterns;
+  /** What the rule decides when it fires. */
+  decision: Decision;
+  /**
+   * Argument path (keys joined by `.`: `"recipient.email"`) -> condition;
+   * all must hold. Absent or `{}`: the rule applies on the name alone.
+   */
+  when?: Readonly<Record<string, Condition>> | undefined;
+  /** Replaces the default reason (`denied by rule: {id}`, ...). */
+  reason?: string | undefined;
+  /**
+   * `"enforce"` (the default), or `"shadow"`: the rule never changes a
+   * decision; when it fires it is listed in the result's and the audit
+   * entry's `shadow`, to try it on real traffic first. At most 64 per policy.
+   */
+  mode?: "enforce" | "shadow" | undefined;
+}
+
+/**
+ * A tool call's arguments: a plain object of argument names to values.
+ * Only the values at the paths the rules for the called tool read are
+ * converted (they must be JSON data; NaN and the infinities are unknown to
+ * every operator); the rest is never looked at.
+ */
+export type Args = Readonly<Record<string, unknown>>;
+
+/**
  * The policy file format: exactly the keys of tokenfence's
- * `Policy.to_dict()`. Every key is optional. Unknown keys and wrong types
+ * `Policy.to_dict()`, plus `rules` (argument conditions). Every key is
+ * optional. Unknown keys and wrong types
  * are rejected with a {@link PolicyError} naming the key and index.
  *
  * A spec object is read the way its author reads it: each key by property
@@ -59,6 +211,8 @@ export interface PolicySpec {
   default?: "allow" | "deny" | undefined;
   /** Whether decisions are recorded in the audit log. Default `true`. */
   audit?: boolean | undefined;
+  /** Rules with argument conditions ({@link Rule}). Default: none. */
+  rules?: readonly Rule[] | undefined;
 }
 
 /** {@link PolicySpec} with every key present, as {@link Policy.toJSON} returns it. */
@@ -69,13 +223,33 @@ export interface PolicyJSON {
   require_approval: string[];
   default: "allow" | "deny";
   audit: boolean;
+  /** Left out when the policy has none (so a tokenfence file round-trips unchanged). */
+  rules?: Rule[];
 }
 
 /** The caller's metadata attached to an audit entry (`{ agentId: "bot-1" }`). */
 export type Context = Record<string, unknown>;
 
+/** Options of {@link Policy.evaluate}. */
+export interface EvaluateOptions {
+  /**
+   * The call's arguments, a plain object (`null` or absent: none; anything
+   * else is a `TypeError`). Only the values the rules for this tool read are
+   * converted, each of which must be JSON data: a function, symbol,
+   * `BigInt`, `undefined` in an array, `Map`, `Set`, `Date`, class
+   * instance, cycle or lone surrogate there is a `TypeError` naming its
+   * path (`args.to[1]: ...`, with {@link ErrorFields} `field: "args.to"`,
+   * `index: 1`). `NaN` and the infinities are unknown to every operator
+   * (and present to `present`). Values are read by property access
+   * (getters and Proxy traps run), except keys `Object.prototype` also has
+   * (`toString`, `constructor`, ...), read only when own. Everything else
+   * is ignored, however large. Arguments are never recorded.
+   */
+  args?: Args | null | undefined;
+}
+
 /** Options of {@link Policy.check} and friends. */
-export interface CheckOptions {
+export interface CheckOptions extends EvaluateOptions {
   /**
    * Metadata recorded with the decision in the audit entry. The entry holds
    * a copy made at decision time, so changing the object afterwards does
@@ -122,24 +296,24 @@ export interface PolicyResultJSON {
 
 /**
  * The outcome of a check or an evaluation (frozen). Results for the same
- * tool name may be the same object.
+ * tool name may be the same object (when no rule for it reads arguments).
  */
 export interface PolicyResult {
   /** The decision. */
   readonly decision: Decision;
   /** The tool name that was checked. */
   readonly tool: string;
-  /** Why, in tokenfence's words: `"denied by pattern: drop_*"`. */
+  /** Why, in tokenfence's words: `"denied by pattern: drop_*"`, `"allowed by rule: small-refunds"`. */
   readonly reason: string;
-  /** The pattern that decided; `null` when the default decided. */
+  /** The pattern, or the rule's id, that decided; `null` when the default decided. */
   readonly matchedRule: string | null;
   /**
-   * The rule that decided, structured (`{ list: "deny", index: 0 }`); `null`
-   * when the default decided. An approval's outcome keeps the
-   * `require_approval` rule it answered.
+   * The rule that decided, structured (`{ list: "deny", index: 0 }`, or
+   * `{ id: "small-refunds" }` for a rule); `null` when the default decided.
+   * An approval's outcome keeps the `require_approval` rule it answered.
    */
   readonly rule: RuleRef | null;
-  /** The shadow rules that fired, in file order (empty: none). */
+  /** The shadow rules that fired, in file order (empty: none); they never change the decision. */
   readonly shadow: readonly ShadowHit[];
   /** `decision === "allow"`: the tool may run now. */
   readonly allowed: boolean;
@@ -249,12 +423,19 @@ export interface PolicyOptions {
  * A compiled, immutable policy, with its callbacks and audit log.
  *
  * Decisions:
- * 1. the first `deny` pattern (list order) that matches: `deny`;
- * 2. else the first `require_approval` match: `require_approval`, or, with
- *    `onApproval`, `allow`/`deny` by its answer;
- * 3. else, with a non-empty `allow` list, the first match: `allow`, and no
- *    match: `default` (`"not in allow list (default: deny)"`);
+ * 1. the first `deny` pattern (list order) that matches, else the first
+ *    enforced `deny` rule that fires: `deny`;
+ * 2. else the first `require_approval` pattern or rule:
+ *    `require_approval`, or, with `onApproval`, `allow`/`deny` by its answer;
+ * 3. else, if there is an allow (a non-empty `allow` list or an enforced
+ *    `allow` rule), the first `allow` pattern, else the first `allow` rule
+ *    that fires: `allow`, and none: `default` (`"not in allow list
+ *    (default: deny)"`);
  * 4. else `default` (`"no matching rule (default: …)"`).
+ *
+ * A rule fires by its polarity ({@link Rule}): when in doubt, the
+ * restrictive rule applies; an allow rule needs proof. Shadow rules never
+ * change a decision.
  *
  * Its wasm memory is released when the policy is garbage-collected; call
  * {@link Policy.free} (or use `using`) to release it at once.
@@ -304,15 +485,17 @@ export declare class Policy {
   readonly auditDropped: number;
 
   /**
-   * The pure step: decides whether `tool` may run, with no approver, no
-   * audit entry and no callback. Frameworks that ask "does this need
-   * approval?" before they run a tool call it; {@link Policy.check} is this
-   * plus the flow.
+   * The pure step: decides whether `tool`, called with `options.args`, may
+   * run, with no approver, no audit entry and no callback. Frameworks that
+   * ask "does this need approval?" before they run a tool call it;
+   * {@link Policy.check} is this plus the flow.
    *
-   * @throws `TypeError` if `tool` is not a string or not well-formed Unicode
+   * @throws `TypeError` if `tool` is not a string or not well-formed
+   *   Unicode, `args` is not a plain object, or a value a rule reads is not
+   *   JSON data (see {@link EvaluateOptions.args})
    * @throws `RangeError` (kind `too_long`) if `tool` is over 1 MiB of UTF-8
    */
-  evaluate(tool: string): PolicyResult;
+  evaluate(tool: string, options?: EvaluateOptions): PolicyResult;
 
   /**
    * Decides whether `tool` may run, asks `onApproval` for an
@@ -321,7 +504,9 @@ export declare class Policy {
    * order, what each callback sees, every message).
    *
    * @throws `TypeError` if `tool` is not a string or not well-formed
-   *   Unicode (a lone surrogate), or the context is not JSON data
+   *   Unicode (a lone surrogate), the context is not JSON data, `args` is
+   *   not a plain object, or a value a rule reads is not JSON data (see
+   *   {@link EvaluateOptions.args}): before anything is decided or recorded
    * @throws `RangeError` (kind `too_long`) if `tool` is over 1 MiB of UTF-8,
    *   before anything is copied or decided
    * @throws {@link FlowError} if `onApproval` returns anything but a boolean
@@ -412,7 +597,7 @@ export type PolicyErrorKind =
 export interface ErrorFields {
   /** What kind of problem this is (the core's error kinds). */
   readonly kind: string;
-  /** Where: the key or path (`deny`, `context.when`), or `null`. */
+  /** Where: the key or path (`deny`, `context.when`, `args.to` for `args.to[1]`), or `null`. */
   readonly field: string | null;
   /** The position in a list, or `null`. */
   readonly index: number | null;

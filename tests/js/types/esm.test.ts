@@ -4,8 +4,12 @@ import {
   ActionPolicies,
   ApprovalRequired,
   AuditEntry,
+  type Args,
   type AuditEntryJSON,
   type CheckOptions,
+  type EvaluateOptions,
+  type CommandPattern,
+  type Condition,
   type Decision,
   type ErrorFields,
   type FlowError,
@@ -16,6 +20,7 @@ import {
   type PolicyResult,
   type PolicyResultJSON,
   type PolicySpec,
+  type Rule,
   type RuleRef,
   type ShadowHit,
   ToolDenied,
@@ -145,10 +150,69 @@ log[0]!.tool = "x";
 fnmatch("a");
 // @ts-expect-error: dispose takes no argument
 store[Symbol.dispose](true);
-// @ts-expect-error: evaluate takes no options (no context: nothing is recorded)
+// @ts-expect-error: evaluate takes args only (no context: nothing is recorded)
 policy.evaluate("x", { context: {} });
 // @ts-expect-error: the structured rule is read-only
 r.rule = null;
 // @ts-expect-error: a result's JSON is snake_case
 void r.toJSON().matchedRule;
 void [wrong, notNull, notAwaited];
+
+// Rules with argument conditions: every operator, and the results.
+const rules: Rule[] = [
+  { id: "workspace-writes", tool: ["write_file", "edit_file"], decision: "allow", when: { path: { path_under: "/workspace" } } },
+  { id: "no-secrets", tool: "*_file", decision: "deny", when: { path: { path_glob: ["*.env", "*/.ssh/*"] } }, reason: "secrets are off limits" },
+  { id: "outside-mail", tool: "send_email", decision: "require_approval", when: { to: { not_glob: "*@example.com" } } },
+  { id: "evil-mail", tool: "send_email", decision: "deny", when: { to: { glob: ["*@evil.com"] } } },
+  { id: "small-refunds", tool: "refund", decision: "allow", when: { amount: { gt: 0, lte: 100 }, currency: { in: ["EUR", "USD"] } } },
+  { id: "no-test", tool: "refund", decision: "deny", when: { currency: { not_in: ["XTS", 0, false] }, amount: { lt: 0, gte: -5 } } },
+  { id: "safe-shell", tool: "run_shell", decision: "allow", when: { command: { command: ["git status", ["git", "commit", "-m", "*"]] } } },
+  { id: "try-no-curl", tool: "run_shell", decision: "deny", mode: "shadow", when: { command: { command: "curl *" } } },
+  { id: "needs-cwd", tool: "run_shell", decision: "deny", mode: "enforce", when: { cwd: { present: false } } },
+  { id: "by-name", tool: "ls" , decision: "allow" },
+];
+const word: CommandPattern = ["echo", "a b"];
+const cond: Condition = Math.random() > 0.5 ? { present: true } : { lte: 5, gte: 1 };
+const withRules = new Policy({ allow: ["read_*"], rules });
+const args: Args = { path: "/workspace/a", size: 12, nested: { deep: [1, "x", null] } };
+const rr: PolicyResult = withRules.evaluate("write_file", { args });
+withRules.evaluate("write_file", { args: null });
+withRules.check("refund", { args: { amount: 20 }, context: { agentId: "bot-1" } });
+void withRules.checkAsync("refund", { args: { amount: 20 } });
+void withRules.enforceAsync("refund", { args: { amount: 20 }, context: null });
+withRules.enforce("ls", { args: {} });
+const ruleJson: Rule[] | undefined = withRules.toJSON().rules;
+const rid: RuleRef | null = rr.rule;
+if (rid !== null && "id" in rid) void rid.id;
+const evalOpts: EvaluateOptions = { args: { to: ["a@ok.com"] } };
+void [word, cond, ruleJson, evalOpts];
+
+// @ts-expect-error: a misspelt operator
+const typo: Condition = { lteq: 100 };
+// @ts-expect-error: a misspelt operator inside a rule
+new Policy({ rules: [{ id: "r", tool: "t", decision: "allow", when: { amount: { lessthan: 5 } } }] });
+// @ts-expect-error: a misspelt decision
+new Policy({ rules: [{ id: "r", tool: "t", decision: "alow" }] });
+// @ts-expect-error: a rule needs an id
+new Policy({ rules: [{ tool: "t", decision: "deny" }] });
+// @ts-expect-error: an unknown key in a rule
+new Policy({ rules: [{ id: "r", tool: "t", decision: "deny", where: {} }] });
+// @ts-expect-error: mode is "enforce" or "shadow"
+new Policy({ rules: [{ id: "r", tool: "t", decision: "deny", mode: "dry-run" }] });
+// @ts-expect-error: lte takes a number
+const notNumber: Condition = { lte: "100" };
+// @ts-expect-error: in takes a non-empty array
+const emptyIn: Condition = { in: [] };
+// @ts-expect-error: in takes scalars
+const nestedIn: Condition = { in: [["a"]] };
+// @ts-expect-error: command stands alone
+const commandAnd: Condition = { command: "ls", glob: "x" };
+// @ts-expect-error: present stands alone
+const presentAnd: Condition = { present: true, lte: 5 };
+// @ts-expect-error: present is a boolean
+const presentYes: Condition = { present: "yes" };
+// @ts-expect-error: args is an object
+withRules.check("refund", { args: "amount=5" });
+// @ts-expect-error: rules is an array
+new Policy({ rules: { id: "r", tool: "t", decision: "deny" } });
+void [typo, notNumber, emptyIn, nestedIn, commandAnd, presentAnd, presentYes];
