@@ -16,7 +16,7 @@ use serde_json::{Map, Number, Value};
 
 use crate::decision::Decision;
 use crate::error::{Error, ErrorKind};
-use crate::json::{quote, type_name};
+use crate::json::{quote, strings, type_name};
 use crate::path;
 use crate::pattern::Matcher;
 use crate::shell::{self, CommandPattern};
@@ -385,18 +385,7 @@ fn string_or_strings(v: &Value, field: &str, what: &str) -> Result<Vec<String>, 
             field.to_string(),
             format!("expected {what} or a non-empty array of them, got an empty array"),
         )),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| match item {
-                Value::String(s) => Ok(s.clone()),
-                other => Err(Error::new(
-                    ErrorKind::WrongType,
-                    format!("expected {what}, got {}", type_name(other)),
-                )
-                .at(field, Some(i))),
-            })
-            .collect(),
+        Value::Array(items) => strings(field, items, what),
         other => Err(err(
             ErrorKind::WrongType,
             field.to_string(),

@@ -34,22 +34,28 @@ pub(crate) fn quote(text: &str) -> String {
     }
 }
 
+/// The strings of an array; the error names `field` and the index of the
+/// first element that is not a string (`expected {what}, got ...`).
+pub(crate) fn strings(field: &str, items: &[Value], what: &str) -> Result<Vec<String>, Error> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            Value::String(s) => Ok(s.clone()),
+            other => Err(Error::new(
+                ErrorKind::WrongType,
+                format!("expected {what}, got {}", type_name(other)),
+            )
+            .at(field, Some(i))),
+        })
+        .collect()
+}
+
 /// An array of string patterns; the error names `field` and the index of
 /// the first element that is not a string.
 pub(crate) fn string_patterns(field: &str, v: &Value) -> Result<Vec<String>, Error> {
     match v {
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| match item {
-                Value::String(s) => Ok(s.clone()),
-                other => Err(Error::new(
-                    ErrorKind::WrongType,
-                    format!("expected a string pattern, got {}", type_name(other)),
-                )
-                .at(field, Some(i))),
-            })
-            .collect(),
+        Value::Array(items) => strings(field, items, "a string pattern"),
         other => Err(Error::new(
             ErrorKind::WrongType,
             format!(
