@@ -283,7 +283,9 @@ fn args_in(scratch: &[u8], len: usize, args_len: usize) -> Result<Map<String, Va
     std::str::from_utf8(text)
         .ok()
         .and_then(|text| serde_json::from_str(text).ok())
-        .ok_or_else(|| internal("the arguments in the scratch buffer are not the JSON text of an object"))
+        .ok_or_else(|| {
+            internal("the arguments in the scratch buffer are not the JSON text of an object")
+        })
 }
 
 /// The core's limit on tool names ([`MAX_NAME_BYTES`]), for JavaScript's
