@@ -177,9 +177,11 @@ export interface Rule {
  * A tool call's arguments: a plain object of argument names to values.
  * Only the values at the paths the rules for the called tool read are
  * converted (they must be JSON data; NaN and the infinities are unknown to
- * every operator); the rest is never looked at.
+ * every operator); the rest is never looked at. (Typed so that an
+ * interface of your tool's arguments fits, and an array, a `Map` or a
+ * string does not.)
  */
-export type Args = Readonly<Record<string, unknown>>;
+export type Args = { readonly [name: string]: any; readonly [Symbol.iterator]?: never };
 
 /**
  * The policy file format: exactly the keys of tokenfence's

@@ -185,6 +185,15 @@ const ruleJson: Rule[] | undefined = withRules.toJSON().rules;
 const rid: RuleRef | null = rr.rule;
 if (rid !== null && "id" in rid) void rid.id;
 const evalOpts: EvaluateOptions = { args: { to: ["a@ok.com"] } };
+// A tool's own argument interface fits (no index signature needed).
+interface WriteFileArgs {
+  path: string;
+  content: string;
+  length?: number;
+}
+declare const writeArgs: WriteFileArgs;
+withRules.check("write_file", { args: writeArgs });
+withRules.evaluate("write_file", { args: JSON.parse('{"path": "/x"}') });
 void [word, cond, ruleJson, evalOpts];
 
 // @ts-expect-error: a misspelt operator
@@ -213,6 +222,10 @@ const presentAnd: Condition = { present: true, lte: 5 };
 const presentYes: Condition = { present: "yes" };
 // @ts-expect-error: args is an object
 withRules.check("refund", { args: "amount=5" });
+// @ts-expect-error: args is an object of names to values, not an array
+withRules.check("refund", { args: [5] });
+// @ts-expect-error: ... nor a Map
+withRules.evaluate("refund", { args: new Map([["amount", 5]]) });
 // @ts-expect-error: rules is an array
 new Policy({ rules: { id: "r", tool: "t", decision: "deny" } });
 void [typo, notNumber, emptyIn, nestedIn, commandAnd, presentAnd, presentYes];
