@@ -6,10 +6,11 @@
 //!
 //! `check/shape/{shape}/{n}` times one name per shape and size: the slowest
 //! of that shape's candidate names (hits of early, middle and late patterns,
-//! near misses, misses, names holding only the shared literal), picked by a
-//! quick timing before criterion runs and written, with every candidate's
-//! time, to `slowest_names.json` beside criterion's own output for
-//! `bench/rust/report.py`.
+//! near misses, misses, names holding only the shared literal, names packed
+//! with keys), picked by a quick timing before criterion runs and written,
+//! with every candidate's time, to `slowest_names.json` beside criterion's
+//! own output for `bench/rust/report.py`. `check/shape_13/{shape}` times the
+//! 10 000-pattern slowest name against 13 patterns of the same shape.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -278,6 +279,14 @@ fn bench_shapes(c: &mut Criterion) {
             g.bench_with_input(BenchmarkId::new(format!("shape/{shape}"), n), &n, |b, _| {
                 b.iter(|| black_box(policy.check(black_box(&slowest))))
             });
+            if n == 10_000 {
+                // The same name against 13 patterns of the same shape: what
+                // the name costs whatever the policy's size.
+                let small = Policy::new(shape_spec(shape, 13)).unwrap();
+                g.bench_function(format!("shape_13/{shape}"), |b| {
+                    b.iter(|| black_box(small.check(black_box(&slowest))))
+                });
+            }
         }
     }
     json.push('}');

@@ -148,6 +148,17 @@ struct Keys {
     first: Box<[bool; 256]>,
 }
 
+/// A key that may sit anywhere: its bucket, copied with what a hit needs
+/// from it, so a name packed with such keys costs no extra loads per hit.
+#[derive(Clone, Copy, Debug)]
+struct Inside {
+    bucket: u32,
+    /// The bucket's lowest pattern index.
+    first: usize,
+    /// The bucket's `room`.
+    room: (u32, u32),
+}
+
 /// At most this many offsets are walked one by one.
 const OFFSET_WALKS: usize = 4;
 
@@ -155,8 +166,8 @@ const OFFSET_WALKS: usize = 4;
 struct Key {
     /// Length in characters.
     chars: u32,
-    /// Bucket of the patterns that need this key anywhere.
-    inside: Option<u32>,
+    /// The patterns that need this key anywhere.
+    inside: Option<Inside>,
     /// `(offset, bucket)`, sorted by offset.
     at: Box<[(u32, u32)]>,
 }
@@ -435,9 +446,13 @@ impl Hits {
 
     fn push(&mut self, index: &Index, b: u32) {
         let bucket = index.buckets.get(b as usize).unwrap_or(&index.always);
-        let Some(&first) = bucket.members.first() else {
-            return;
-        };
+        if let Some(&first) = bucket.members.first() {
+            self.add(first, b);
+        }
+    }
+
+    /// Adds bucket `b`, whose lowest pattern index is `first`.
+    fn add(&mut self, first: usize, b: u32) {
         // The exact-name map may already have beaten it.
         if first >= self.best {
             return;
@@ -498,7 +513,7 @@ impl Hits {
 fn hit_all(index: &Index, keys: &Keys, hits: &mut Hits) {
     for key in &keys.keys {
         let filed = key.at.iter().map(|&(_, b)| b);
-        for b in key.inside.into_iter().chain(filed) {
+        for b in key.inside.map(|x| x.bucket).into_iter().chain(filed) {
             hits.push(index, b);
         }
     }
@@ -669,10 +684,14 @@ fn walk_inside(index: &Index, keys: &Keys, bytes: &[u8], hits: &mut Hits) {
             let Some(key) = keys.keys.get(id) else {
                 continue;
             };
-            let Some(b) = key.inside else {
+            let Some(Inside {
+                bucket,
+                first,
+                room,
+            }) = key.inside
+            else {
                 continue;
             };
-            let room = index.buckets.get(b as usize).map_or((0, 0), |x| x.room);
             // Too near an end for every pattern of the bucket: a later
             // occurrence of the key may still do.
             if chars.saturating_sub(key.chars) < room.0 {
@@ -689,7 +708,7 @@ fn walk_inside(index: &Index, keys: &Keys, bytes: &[u8], hits: &mut Hits) {
             }
             // A key can occur many times in a long name: `Hits` keeps its
             // bucket once.
-            hits.push(index, b);
+            hits.add(first, bucket);
         }
     }
 }
@@ -1058,7 +1077,7 @@ fn build_index(parsed: &[Vec<Atom>], nfa: NfaBuilder) -> Index {
         }
     }
     let mut automaton = |filed| {
-        build_keys(filed, nfa).unwrap_or_else(|orphans| {
+        build_keys(filed, nfa, &buckets).unwrap_or_else(|orphans| {
             always.extend(orphan_members(&mut buckets, &orphans));
             None
         })
@@ -1152,6 +1171,7 @@ fn orphan_members(buckets: &mut [Bucket], orphans: &[usize]) -> Vec<usize> {
 fn build_keys(
     filed: Vec<(Vec<u8>, At, usize)>,
     nfa: NfaBuilder,
+    buckets: &[Bucket],
 ) -> Result<Option<Keys>, Vec<usize>> {
     if filed.is_empty() {
         return Ok(None);
@@ -1203,7 +1223,14 @@ fn build_keys(
                     reach = reach.max(j.saturating_add(chars));
                     at.push((j, b));
                 }
-                At::Inside => key.inside = Some(b),
+                At::Inside => {
+                    let bucket = buckets.get(b as usize);
+                    key.inside = bucket.and_then(|x| x.members.first()).map(|&first| Inside {
+                        bucket: b,
+                        first,
+                        room: bucket.map_or((0, 0), |x| x.room),
+                    });
+                }
             }
         }
         // By offset (bucket ids fit in 32 bits).
@@ -1523,8 +1550,8 @@ mod tests {
             for &(j, b) in k.at.iter() {
                 out.push((k.chars, format!("at {j}"), members(b)));
             }
-            if let Some(b) = k.inside {
-                out.push((k.chars, "inside".into(), members(b)));
+            if let Some(inside) = k.inside {
+                out.push((k.chars, "inside".into(), members(inside.bucket)));
             }
         }
         out.sort();
