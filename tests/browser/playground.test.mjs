@@ -223,6 +223,7 @@ describe("the policy playground in Chromium", () => {
   });
 
   test("the coding-agent template decides on arguments, with the deciding rule or default marked", async () => {
+    await page.check('input[name="approval"][value="none"]', { force: true });
     await page.selectOption("#template", "coding-agent");
     assert.match(await page.textContent("#policy-status"), /coding-agent compiled: 5 patterns, 5 rules \(1 shadow\), default/);
     assert.deepEqual(await lineErrors(), [], "every line of the template is a call the package decides");
@@ -274,6 +275,7 @@ describe("the policy playground in Chromium", () => {
   });
 
   test("a shadow rule's hit is shown on the call, in the editor and in the audit trail, never deciding", async () => {
+    await page.check('input[name="approval"][value="none"]', { force: true });
     await page.selectOption("#template", "coding-agent");
     const row = (await calls()).find((r) => r[0] === 6);
     assert.deepEqual(row, [6, "run_shell", '{"command": "npm install left-pad"}', "allow", "allowed by rule: safe-shell", "safe-shell", ["try-no-installs:deny"]]);
@@ -298,6 +300,7 @@ describe("the policy playground in Chromium", () => {
 
     // The payments template: a refund the amount limit allows, which the
     // stricter cap being tried in shadow would send for approval.
+    await page.mouse.move(0, 0);
     await page.selectOption("#template", "payments-agent");
     assert.deepEqual(await calls(), [
       [1, "get_balance", null, "allow", "allowed by pattern: get_balance", "get_balance", []],
