@@ -11,12 +11,16 @@
 //!   anywhere). Of a pattern's runs, the key is the one the fewest patterns
 //!   of the set share (then the cheapest to look for, then the longest), so
 //!   `t[0-9]1234?` is filed under `1234` at offset 2, not under the `t`
-//!   that thousands of its neighbours share;
-//! * the name is walked once through an Aho-Corasick automaton of all keys
-//!   (anchored at the first byte when every key is a prefix, so the walk
-//!   stops as soon as no key can follow), and a hit counts only at its
-//!   key's offset; keys that end the name are found by walking its bytes
-//!   backwards, anchored at the last one;
+//!   that thousands of its neighbours share. Each key is then cut to the
+//!   prefix no other key starts with, which keeps the automata small;
+//! * keys at an offset from the start are found by an anchored walk of the
+//!   Aho-Corasick automaton from each such offset (they are few; with many,
+//!   one unanchored walk checks each hit's offset and stops past the
+//!   farthest), so a walk ends as soon as no key can continue; keys at an
+//!   offset from the end likewise, walking the name's bytes backwards;
+//! * keys that may sit anywhere take one unanchored walk over the name,
+//!   which skips bytes no key starts with, and a hit counts only where its
+//!   patterns have room for what they need before and after the key;
 //! * patterns with no literal at all (`[a-z]?[0-9]`, `*`) are always
 //!   candidates.
 //!
@@ -25,21 +29,27 @@
 //! positions (from the start or the end) and the name's length, a bitset of
 //! the bucket's patterns that accept each possible value there, so the
 //! candidates are an AND of a few bitsets (with a one-bit-per-word summary
-//! to skip empty stretches), not the whole bucket. A set of thousands of
-//! patterns without any literal is therefore fast when they differ in
-//! their sets at fixed positions or in their lengths; what no index here
-//! can split (thousands of patterns that differ only after a `*` and hold
-//! no literal there) is still confirmed one by one.
+//! to skip empty stretches), not the whole bucket.
 //!
-//! A candidate is confirmed by the exact code-point matcher, in index order,
-//! and only while it could still beat the best match found so far. Keys are
-//! valid UTF-8, and a run of valid UTF-8 can only occur in a valid UTF-8
-//! name at character boundaries, so the byte-level walk never changes an
-//! answer; the exact matcher decides every one. Anything that fails to
-//! build files its patterns with the always-checked ones: slower, never
-//! wrong, and a deny pattern is never dropped. The property tests in
-//! `tests/properties.rs` and the differential corpus check that the indexed
-//! path and the plain scan agree.
+//! The buckets the walks hit are confirmed after them, lowest pattern index
+//! first, by the exact code-point matcher (after a check of the name's
+//! length): the first pattern confirmed is the answer and every later
+//! candidate is dropped unconfirmed. Keys are valid UTF-8, and a run of
+//! valid UTF-8 can only occur in a valid UTF-8 name at character
+//! boundaries, so the byte-level walks never change an answer; the exact
+//! matcher decides every one. Anything that fails to build files its
+//! patterns with the always-checked ones: slower, never wrong, and a deny
+//! pattern is never dropped. The property tests in `tests/properties.rs`
+//! and the differential corpus check that the indexed path and the plain
+//! scan agree.
+//!
+//! What remains, honestly: a check costs one walk of the name (about 2 ns a
+//! byte in keys' states) plus a little per key occurrence, so a name packed
+//! with keys that may sit anywhere (`_op1_op2_..._op9_` against
+//! `?*_opN_*?`) costs a few hundred nanoseconds, as much at 13 patterns as
+//! at 10 000. Thousands of literal-free patterns are fast when they differ
+//! in their sets at fixed positions or in their lengths; those that differ
+//! only after a `*` (and hold no literal there) are confirmed one by one.
 
 use std::cell::RefCell;
 use std::collections::hash_map::DefaultHasher;
@@ -54,9 +64,13 @@ use crate::pattern::MAX_CHAR;
 use crate::pattern::{interval_of, interval_starts, parse, push_accepted, sort_u64, Atom, Matcher};
 
 /// Below this many patterns a linear scan of the exact matchers is used.
-/// The index already wins at 4 patterns (about 20 ns against 22 ns) and at 13
-/// (about 40 ns against 54 ns): `check/set_*` in `benches/check.rs`.
-const SCAN_BELOW: usize = 4;
+/// Measured with the mixed patterns of the benches: the scan costs about
+/// 3.5 ns a pattern (16 ns at 4, 29 ns at 8, 57 ns at 16) and the index
+/// about 32 ns at any size; patterns with an inner literal tip it sooner
+/// (97 ns against 51 ns at 8). The database-safety policy's 13 mostly exact
+/// patterns still scan faster (`check/set_*` in `benches/check.rs`), but a
+/// scan's cost grows with what the patterns are, the index's does not.
+const SCAN_BELOW: usize = 8;
 
 /// A bucket of at least this many patterns gets a position filter: below
 /// it, confirming each one costs less than looking the filter up.
@@ -75,8 +89,8 @@ const LEN_CAP: u32 = 127;
 /// filter only gets less sharp, never wrong).
 const FILTER_VALUES: usize = 256;
 
-/// A state with more matches than this, met again far from both ends of a
-/// long name, is skipped: its keys were all handled the first time.
+/// A state with more matches than this, met again in the walk for keys that
+/// may sit anywhere, is skipped: its keys were all handled the first time.
 const HEAVY: usize = 8;
 
 /// A compiled, immutable list of patterns.
