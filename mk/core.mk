@@ -41,6 +41,7 @@ test-core: lint-core corpus vectors-check
 
 bench-core:
 	cargo bench --bench check
+	cargo bench --bench conditions
 	python3 bench/rust/report.py
 
 demo-core:

@@ -79,11 +79,21 @@ def main():
          "<= 2x the 13-pattern time", ok(big[10000] <= 2 * c13)),
         ("`Policy::new`, 10 000 mixed patterns", fmt(comp), "< 50 ms", ok(comp < 50e6)),
     ]
+    # `cargo bench --bench conditions`: the shared 20-rule workload
+    # (bench/workloads/twenty_rules.json), 9 calls of 3 arguments per
+    # iteration.
+    try:
+        call = median_ns("conditions", "check_call_20_rules_3_args_x9") / 9
+        rows.append(("`check_call`, 20 rules of every operator, 3 arguments (per call)", fmt(call),
+                     "< 300 ns", ok(call < 300)))
+    except FileNotFoundError:
+        rows.append(("`check_call`, 20 rules, 3 arguments", "not measured (run `cargo bench --bench conditions`)",
+                     "< 300 ns", "**NO**"))
     lines = [
         "<!-- BEGIN rust -->",
         "## Rust core",
         "",
-        f"`make bench-core` (`cargo bench --bench check`, then `python3 bench/rust/report.py`; criterion medians), "
+        f"`make bench-core` (`cargo bench --bench check` and `--bench conditions`, then `python3 bench/rust/report.py`; criterion medians), "
         f"{time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
         f"load average {os.getloadavg()[0]:.1f} when the report was written.",
         "Mixed policies hold a quarter each of exact names, `prefix_*`, `*_suffix` and `?`/class patterns",
