@@ -531,31 +531,32 @@ impl WasmPolicy {
         now_ms: f64,
         context: Option<String>,
     ) -> u32 {
-        let start = parse_context(context).and_then(|context| {
-            SCRATCH.with(|s| {
-                let s = s.borrow();
-                let args = args_in(&s, len, args_len)?;
-                // A callback may check again, which rewrites the scratch
-                // buffer: the name is copied out of it first.
-                Ok((name_in(&s, len)?.to_string(), args, context))
-            })
-        });
-        let (tool, args, context) = match start {
-            Ok(start) => start,
+        let context = match parse_context(context) {
+            Ok(context) => context,
             Err(e) => return code_or_failed(Err(e)),
         };
-        if let Err(e) = check_name(&tool) {
-            return code_or_failed(Err(thrown(&e)));
+        if self.callbacks == 0 {
+            // No callback can run (the flow only reads the time), so nothing
+            // writes to the scratch buffer meanwhile: decide on it in place.
+            return SCRATCH.with(|s| {
+                let s = s.borrow();
+                match (name_in(&s, len), args_in(&s, len, args_len)) {
+                    (Ok(tool), Ok(args)) => {
+                        self.decide_args(tool, &args, context, None, Some(now_ms))
+                    }
+                    (Err(e), _) | (_, Err(e)) => code_or_failed(Err(e)),
+                }
+            });
         }
-        let verdict = self.inner.evaluate_call(&tool, &args);
-        let mut bridge = if self.callbacks == 0 {
-            self.bridge(None, Some(now_ms))
-        } else {
-            self.bridge(Some(hooks), None)
-        };
-        match self.inner.decide_from(&tool, verdict, context, &mut bridge) {
-            Ok(v) => code_or_failed(self.code(v)),
-            Err(e) => code_or_failed(Err(flow_error(e))),
+        // A callback may check again, which rewrites the scratch buffer: the
+        // name and the arguments are copied out of it first.
+        let start = SCRATCH.with(|s| {
+            let s = s.borrow();
+            Ok::<_, JsValue>((name_in(&s, len)?.to_string(), args_in(&s, len, args_len)?))
+        });
+        match start {
+            Ok((tool, args)) => self.decide_args(&tool, &args, context, Some(hooks), None),
+            Err(e) => code_or_failed(Err(e)),
         }
     }
 
@@ -838,6 +839,27 @@ impl WasmPolicy {
         let mut bridge = self.bridge(js, now_ms);
         match self.inner.decide_from(tool, verdict, context, &mut bridge) {
             Ok(v) if code != EVALUATE && v == verdict => code,
+            Ok(v) => code_or_failed(self.code(v)),
+            Err(e) => code_or_failed(Err(flow_error(e))),
+        }
+    }
+
+    /// The core's synchronous flow for a call of `tool` with `args`, from
+    /// [`Policy::evaluate_call`]'s verdict: the final code, or [`FAILED`].
+    fn decide_args(
+        &self,
+        tool: &str,
+        args: &Map<String, Value>,
+        context: Option<Ctx>,
+        js: Option<&JsHooks>,
+        now_ms: Option<f64>,
+    ) -> u32 {
+        if let Err(e) = check_name(tool) {
+            return code_or_failed(Err(thrown(&e)));
+        }
+        let verdict = self.inner.evaluate_call(tool, args);
+        let mut bridge = self.bridge(js, now_ms);
+        match self.inner.decide_from(tool, verdict, context, &mut bridge) {
             Ok(v) => code_or_failed(self.code(v)),
             Err(e) => code_or_failed(Err(flow_error(e))),
         }
