@@ -1,6 +1,8 @@
 // The workloads of `make bench` (the same policies and names as the Rust
 // benches in benches/check.rs, plus all-unique names).
 
+import { readFileSync } from "node:fs";
+
 export const DB_SAFETY = {
   name: "database-safety",
   allow: ["read_database", "generate_report", "list_tables", "describe_schema"],
@@ -124,3 +126,23 @@ export function shapeUniqueNames(shape, n, count = 100_000) {
     }),
   );
 }
+
+// ---- argument conditions: the 20-rule workload shared with Rust and Python ----
+
+/** bench/workloads/twenty_rules.json: `{ policy, calls: [{ tool, args }] }`, 3 arguments a call. */
+export function twentyRules() {
+  return JSON.parse(readFileSync(new URL("../workloads/twenty_rules.json", import.meta.url), "utf8"));
+}
+
+/**
+ * 1 000 argument values that no condition reads, for a call to carry beside
+ * its own; none of them JSON data, so converting one would throw.
+ */
+export function unreadArguments(count = 1000) {
+  const out = {};
+  for (let i = 0; i < count; i++) out[`extra_${i}`] = [new Map([[i, i]]), () => i, BigInt(i), new Set([i])][i % 4];
+  return out;
+}
+
+/** Names no rule of the 20-rule policy applies to (its lists decide them): the name-only path. */
+export const NO_RULE_NAMES = fromJson(["list_files", "drop_table", "list_files", "stat_file2", "drop_index", "list_files", "whoami", "list_files"]);
