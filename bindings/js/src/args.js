@@ -33,7 +33,7 @@ import { describe, isWellFormed, loneSurrogateAt } from "./util.js";
 /**
  * How deep arrays and objects may nest in the JSON text of a call's
  * arguments, counted from `args` itself: the core's JSON reader stops at
- * 128 levels, and a cyclic value would nest forever.
+ * 128 levels. (A cycle is found before: it is refused as one.)
  */
 const MAX_DEPTH = 100;
 
