@@ -136,9 +136,11 @@ enum Op {
 
 /// One `when` entry: an argument path and the operators on its value.
 #[derive(Clone, Debug)]
-struct Condition {
+pub(crate) struct Condition {
     path: Vec<String>,
     ops: Vec<Op>,
+    /// The condition object as written (`{"lte": 100}`), for the analysis.
+    raw: Map<String, Value>,
 }
 
 /// A compiled rule of `rules`.
@@ -159,6 +161,11 @@ impl CompiledRule {
         self.when
             .iter()
             .all(|c| c.holds(lookup(args, &c.path), polarity))
+    }
+
+    /// Its conditions, in the order of `when`.
+    pub(crate) fn conditions(&self) -> &[Condition] {
+        &self.when
     }
 
     /// The argument paths its conditions read.
@@ -189,7 +196,29 @@ fn get<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
 }
 
 impl Condition {
-    fn holds(&self, value: Option<&Value>, polarity: Polarity) -> bool {
+    /// The argument path's segments.
+    pub(crate) fn path(&self) -> &[String] {
+        &self.path
+    }
+
+    /// The operators as written: operator -> policy value.
+    pub(crate) fn raw(&self) -> &Map<String, Value> {
+        &self.raw
+    }
+
+    /// The three-valued result on one value that is not an array (`None`:
+    /// missing), before polarity: what the lint reports on.
+    pub(crate) fn truth(&self, value: Option<&Value>, polarity: Polarity) -> Tv {
+        if let [Op::Present(want)] = self.ops.as_slice() {
+            let present = !matches!(value, None | Some(Value::Null));
+            return Tv::from_bool(present == *want);
+        }
+        self.scalar(value, polarity)
+    }
+
+    /// Whether the condition holds for the value at its path (`None`:
+    /// missing) for a rule of this polarity.
+    pub(crate) fn holds(&self, value: Option<&Value>, polarity: Polarity) -> bool {
         if let [Op::Present(want)] = self.ops.as_slice() {
             let present = !matches!(value, None | Some(Value::Null));
             return present == *want;
@@ -602,6 +631,7 @@ fn parse_condition(path: &str, cond: &Value, prefix: &str) -> Result<Condition, 
     Ok(Condition {
         path: segments,
         ops: parsed,
+        raw: ops.clone(),
     })
 }
 

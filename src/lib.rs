@@ -37,6 +37,7 @@
 #![forbid(unsafe_code)]
 
 mod action;
+pub mod analysis;
 mod audit;
 mod conditions;
 mod decision;

@@ -493,6 +493,11 @@ impl Policy {
         self.conditions.rules.get(i).map(|r| r.decision)
     }
 
+    /// The compiled `rules`, for the analysis.
+    pub(crate) fn compiled_rules(&self) -> &[CompiledRule] {
+        &self.conditions.rules
+    }
+
     /// Whether the policy has `rules` (argument conditions).
     pub fn has_rules(&self) -> bool {
         !self.conditions.rules.is_empty()
