@@ -363,3 +363,54 @@ fn duplicate_key_vectors() {
         );
     }
 }
+
+/// The bad policies of `conditions.json` (tests/vectors/make_conditions_vectors.py):
+/// each is refused at its `path` (`field[index]`) with exactly its
+/// `message`, the core's Display text, which the npm and Python packages
+/// carry unchanged (tests/js/esm/conditions.test.mjs,
+/// tests/python/test_conditions.py). The decided calls of the same file are
+/// replayed by tests/conditions.rs.
+#[test]
+fn condition_error_vectors() {
+    let path = format!(
+        "{}/tests/vectors/conditions.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let v: Value = serde_json::from_str(&text).expect("vector file is JSON");
+    let errors = v["errors"].as_array().expect("errors");
+    let mut mismatches = vec![];
+    for c in errors {
+        let name = c["name"].as_str().unwrap();
+        let (want_path, want_message) = (c["path"].as_str().unwrap(), c["message"].as_str());
+        let json = serde_json::to_string(&c["policy"]).unwrap();
+        let loads = [
+            ("from_value", Policy::from_value(&c["policy"]).err()),
+            ("from_json", Policy::from_json(&json).err()),
+            (
+                "spec then policy",
+                PolicySpec::from_value(&c["policy"])
+                    .and_then(Policy::new)
+                    .err(),
+            ),
+        ];
+        for (how, err) in loads {
+            let Some(err) = err else {
+                mismatches.push(format!("{name} ({how}): accepted"));
+                continue;
+            };
+            let got_path = match err.index() {
+                Some(i) => format!("{}[{i}]", err.field().unwrap_or("")),
+                None => err.field().unwrap_or("").to_string(),
+            };
+            let got_message = err.to_string();
+            if got_path != want_path || Some(got_message.as_str()) != want_message {
+                mismatches.push(format!(
+                    "{name} ({how}): at {got_path:?} {got_message:?}, want {want_path:?} {want_message:?}"
+                ));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert!(errors.len() >= 70, "{} error vectors", errors.len());
+}

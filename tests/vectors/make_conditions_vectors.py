@@ -5,13 +5,14 @@ below carries the decision (and sometimes the reason or the shadow list)
 worked out by hand from the contract; the full `expect` written to the file
 is computed by the reference model (tests/conditions/reference.py), and the
 script fails if the model disagrees with the hand-written expectation.
-Each error case is a policy with exactly one defect and the path that names
-it.
+Each error case is a policy with exactly one defect, the path that names
+it (checked against the model) and the core's exact message (the model's
+wording is its own, so the message is written here by hand).
 
 Format:
   {"cases": [{"name", "policy", "calls": [{"tool", "args", "expect":
       {"decision", "reason", "matched_rule", "rule", "shadow"}}]}],
-   "errors": [{"name", "policy", "path"}]}
+   "errors": [{"name", "policy", "path", "message"}]}
 
 Run: python3 tests/vectors/make_conditions_vectors.py [--check]
 (--check: exit 1 if conditions.json is not what the model says.)
@@ -585,8 +586,16 @@ CASES = [
 ]
 
 # ---------------------------------------------------------------------------
-# Errors: one defect each, and the path that names it
+# Errors: one defect each, the path that names it, and the message
 # ---------------------------------------------------------------------------
+#
+# The message is the core's, as every binding shows it (the Rust Display,
+# the npm PolicyError's .message, the Python PolicyError's str()): the
+# description below after `{path}: `, except for an unknown key or operator,
+# whose description names its place itself and is the whole message. The
+# descriptions are the core's (src/conditions.rs, src/policy.rs) as written
+# there, not the reference model's (its wording is its own; only its path
+# is compared here). Every message the rules parser can produce has a case.
 
 OK_RULE = {"id": "r", "tool": "t", "decision": "allow"}
 
@@ -608,84 +617,149 @@ def when(cond, path="x"):
     return with_rule(when={path: cond})
 
 
+POLICY_KEYS = "name, allow, deny, require_approval, default, audit, rules"
+RULE_KEYS = "id, tool, decision, when, reason, mode"
+OPERATORS = "glob, not_glob, in, not_in, lt, lte, gt, gte, path_under, path_glob, command, present"
+NOT_AN_ID = ("is not a valid rule id (1 to 64 characters: an ASCII letter or digit, "
+             "then letters, digits, '_', '.', ':', '-')")
+NOT_A_PATH = "is not an argument path: keys joined by '.', none of them empty"
+NOT_ABSOLUTE = "is not an absolute path (it must start with '/' and hold no NUL)"
+NOT_A_COMMAND = "is not a command pattern: word globs separated by single spaces, none empty"
+SCALARS = "expected a non-empty array of strings, numbers or booleans, got"
+DECISIONS = 'expected "allow", "deny" or "require_approval", got'
+WORD_GLOBS = "a command pattern's word globs must be non-empty strings, got"
+
 ERRORS = [
-    ("unknown top-level key", {"denny": ["x"]}, "denny"),
-    ("rules misspelt", {"rule": []}, "rule"),
-    ("deny element not a string", {"deny": [5]}, "deny[0]"),
-    ("allow not an array", {"allow": "x"}, "allow"),
-    ("default invalid", {"default": "maybe"}, "default"),
-    ("audit not a boolean", {"audit": 1}, "audit"),
-    ("name not a string", {"name": 1}, "name"),
-    ("rules not an array", {"rules": {"id": "x"}}, "rules"),
-    ("rules null", {"rules": None}, "rules"),
-    ("path_under directory with NUL", when({"path_under": "/x/\u0000/.."}), "rules[1].when.x.path_under"),
+    # the policy's own keys (src/policy.rs)
+    ("unknown top-level key", {"denny": ["x"]}, "denny",
+     f'unknown key "denny" in policy (known keys: {POLICY_KEYS})'),
+    ("rules misspelt", {"rule": []}, "rule",
+     f'unknown key "rule" in policy (known keys: {POLICY_KEYS})'),
+    ("deny element not a string", {"deny": [5]}, "deny[0]", "expected a string pattern, got number 5"),
+    ("allow not an array", {"allow": "x"}, "allow", 'expected an array of string patterns, got string "x"'),
+    ("default invalid", {"default": "maybe"}, "default", 'expected "allow" or "deny", got string "maybe"'),
+    ("audit not a boolean", {"audit": 1}, "audit", "expected true or false, got number 1"),
+    ("name not a string", {"name": 1}, "name", "expected a string, got number 1"),
+    # `rules` (src/conditions.rs from here on)
+    ("rules not an array", {"rules": {"id": "x"}}, "rules", "expected an array of rules, got an object"),
+    ("rules null", {"rules": None}, "rules", "expected an array of rules, got null"),
+    ("path_under directory with NUL", when({"path_under": "/x/\u0000/.."}), "rules[1].when.x.path_under",
+     f'"/x/\\u0000/.." {NOT_ABSOLUTE}'),
     ("path_under directory with NUL, in an array", when({"path_under": ["/a", "/x\u0000"]}),
-     "rules[1].when.x.path_under[1]"),
-    ("rule not an object", {"rules": [OK_RULE, "deny x"]}, "rules[1]"),
-    ("unknown rule key", with_rule(tools="t"), "rules[1].tools"),
-    ("missing id", with_rule(id=DROP), "rules[1].id"),
-    ("missing tool", with_rule(tool=DROP), "rules[1].tool"),
-    ("missing decision", with_rule(decision=DROP), "rules[1].decision"),
-    ("id empty", with_rule(id=""), "rules[1].id"),
-    ("id starts with _", with_rule(id="_x"), "rules[1].id"),
-    ("id with a space", with_rule(id="a b"), "rules[1].id"),
-    ("id with a slash", with_rule(id="a/b"), "rules[1].id"),
-    ("id of 65 characters", with_rule(id="a" * 65), "rules[1].id"),
-    ("id not a string", with_rule(id=1), "rules[1].id"),
-    ("id not ASCII", with_rule(id="é"), "rules[1].id"),
-    ("id with a trailing newline", with_rule(id="a\n"), "rules[1].id"),
-    ("duplicate id", {"rules": [OK_RULE, rule("s", "t", "deny"), OK_RULE | {"tool": "u"}]}, "rules[2].id"),
-    ("tool empty array", with_rule(tool=[]), "rules[1].tool"),
-    ("tool not a string", with_rule(tool=5), "rules[1].tool"),
-    ("tool element not a string", with_rule(tool=["a", None]), "rules[1].tool[1]"),
-    ("decision invalid", with_rule(decision="approve"), "rules[1].decision"),
-    ("decision is default-ish", with_rule(decision="Allow"), "rules[1].decision"),
-    ("when not an object", with_rule(when=[]), "rules[1].when"),
-    ("when null", with_rule(when=None), "rules[1].when"),
-    ("empty argument path", when({"present": True}, path=""), "rules[1].when."),
-    ("empty path segment", when({"present": True}, path="a..b"), "rules[1].when.a..b"),
-    ("trailing dot in path", when({"present": True}, path="a."), "rules[1].when.a."),
-    ("condition not an object", when("x"), "rules[1].when.x"),
-    ("condition empty", when({}), "rules[1].when.x"),
-    ("unknown operator", when({"eq": 1}), "rules[1].when.x.eq"),
-    ("unknown operator after a good one", when({"glob": "a", "regex": "a"}), "rules[1].when.x.regex"),
+     "rules[1].when.x.path_under[1]", f'"/x\\u0000" {NOT_ABSOLUTE}'),
+    ("rule not an object", {"rules": [OK_RULE, "deny x"]}, "rules[1]",
+     'a rule must be a JSON object, got string "deny x"'),
+    ("unknown rule key", with_rule(tools="t"), "rules[1].tools",
+     f'unknown key "tools" in rules[1] (known keys: {RULE_KEYS})'),
+    ("missing id", with_rule(id=DROP), "rules[1].id", 'missing field "id"'),
+    ("missing tool", with_rule(tool=DROP), "rules[1].tool", 'missing field "tool"'),
+    ("missing decision", with_rule(decision=DROP), "rules[1].decision", 'missing field "decision"'),
+    ("id empty", with_rule(id=""), "rules[1].id", f'"" {NOT_AN_ID}'),
+    ("id starts with _", with_rule(id="_x"), "rules[1].id", f'"_x" {NOT_AN_ID}'),
+    ("id with a space", with_rule(id="a b"), "rules[1].id", f'"a b" {NOT_AN_ID}'),
+    ("id with a slash", with_rule(id="a/b"), "rules[1].id", f'"a/b" {NOT_AN_ID}'),
+    # a quoted value is cut to its first 64 characters
+    ("id of 65 characters", with_rule(id="a" * 65), "rules[1].id",
+     f'"{"a" * 64}…" (65 characters) {NOT_AN_ID}'),
+    ("id not a string", with_rule(id=1), "rules[1].id", "expected a string, got number 1"),
+    ("id not ASCII", with_rule(id="é"), "rules[1].id", f'"é" {NOT_AN_ID}'),
+    ("id with a trailing newline", with_rule(id="a\n"), "rules[1].id", f'"a\\n" {NOT_AN_ID}'),
+    ("duplicate id", {"rules": [OK_RULE, rule("s", "t", "deny"), OK_RULE | {"tool": "u"}]}, "rules[2].id",
+     'duplicate rule id "r" (rules[0] has it already): ids must be unique'),
+    ("tool empty array", with_rule(tool=[]), "rules[1].tool",
+     "expected a tool pattern or a non-empty array of them, got an empty array"),
+    ("tool not a string", with_rule(tool=5), "rules[1].tool",
+     "expected a tool pattern or a non-empty array of them, got number 5"),
+    ("tool element not a string", with_rule(tool=["a", None]), "rules[1].tool[1]",
+     "expected a tool pattern, got null"),
+    ("decision invalid", with_rule(decision="approve"), "rules[1].decision", f'{DECISIONS} string "approve"'),
+    ("decision is default-ish", with_rule(decision="Allow"), "rules[1].decision", f'{DECISIONS} string "Allow"'),
+    ("decision not a string", with_rule(decision=True), "rules[1].decision", f"{DECISIONS} boolean true"),
+    ("when not an object", with_rule(when=[]), "rules[1].when",
+     "expected an object of argument conditions, got an array"),
+    ("when null", with_rule(when=None), "rules[1].when", "expected an object of argument conditions, got null"),
+    ("empty argument path", when({"present": True}, path=""), "rules[1].when.", f'"" {NOT_A_PATH}'),
+    ("empty path segment", when({"present": True}, path="a..b"), "rules[1].when.a..b", f'"a..b" {NOT_A_PATH}'),
+    ("trailing dot in path", when({"present": True}, path="a."), "rules[1].when.a.", f'"a." {NOT_A_PATH}'),
+    ("condition not an object", when("x"), "rules[1].when.x",
+     'expected a condition object such as {"glob": "*.txt"}, got string "x"'),
+    ("condition empty", when({}), "rules[1].when.x", "a condition needs at least one operator"),
+    ("unknown operator", when({"eq": 1}), "rules[1].when.x.eq",
+     f'unknown operator "eq" in rules[1].when.x (known: {OPERATORS})'),
+    ("unknown operator after a good one", when({"glob": "a", "regex": "a"}), "rules[1].when.x.regex",
+     f'unknown operator "regex" in rules[1].when.x (known: {OPERATORS})'),
     ("lte a numeric string", {"rules": [OK_RULE, OK_RULE | {"id": "s"}, OK_RULE | {"id": "u"},
                                         rule("v", "refund", "allow", {"amount": {"lte": "100"}})]},
-     "rules[3].when.amount.lte"),
-    ("lt a boolean", when({"lt": True}), "rules[1].when.x.lt"),
-    ("gt null", when({"gt": None}), "rules[1].when.x.gt"),
-    ("gte an array", when({"gte": [1]}), "rules[1].when.x.gte"),
-    ("glob a number", when({"glob": 1}), "rules[1].when.x.glob"),
-    ("glob empty array", when({"glob": []}), "rules[1].when.x.glob"),
-    ("not_glob element not a string", when({"not_glob": ["a", 1]}), "rules[1].when.x.not_glob[1]"),
-    ("in not an array", when({"in": "EUR"}), "rules[1].when.x.in"),
-    ("in empty", when({"in": []}), "rules[1].when.x.in"),
-    ("in holds null", when({"in": ["a", None]}), "rules[1].when.x.in[1]"),
-    ("not_in holds an array", when({"not_in": [[1]]}), "rules[1].when.x.not_in[0]"),
-    ("not_in holds an object", when({"not_in": [1, {}]}), "rules[1].when.x.not_in[1]"),
-    ("path_under relative", when({"path_under": "workspace"}), "rules[1].when.x.path_under"),
-    ("path_under empty string", when({"path_under": ""}), "rules[1].when.x.path_under"),
-    ("path_under relative element", when({"path_under": ["/a", "./b"]}), "rules[1].when.x.path_under[1]"),
-    ("path_under empty array", when({"path_under": []}), "rules[1].when.x.path_under"),
-    ("path_under a number", when({"path_under": 1}), "rules[1].when.x.path_under"),
-    ("path_glob empty array", when({"path_glob": []}), "rules[1].when.x.path_glob"),
-    ("command empty pattern", when({"command": ""}), "rules[1].when.x.command"),
-    ("command empty array", when({"command": []}), "rules[1].when.x.command"),
-    ("command empty word glob", when({"command": "git  status"}), "rules[1].when.x.command"),
-    ("command trailing space", when({"command": ["ls *", "git "]}), "rules[1].when.x.command[1]"),
-    ("command empty array-form pattern", when({"command": [[]]}), "rules[1].when.x.command[0]"),
-    ("command empty word glob in array form", when({"command": [["git", ""]]}), "rules[1].when.x.command[0][1]"),
-    ("command word glob not a string", when({"command": [["git", 1]]}), "rules[1].when.x.command[0][1]"),
-    ("command pattern a number", when({"command": ["ls", 5]}), "rules[1].when.x.command[1]"),
-    ("command with another operator", when({"glob": "*", "command": "ls"}), "rules[1].when.x.command"),
-    ("present with another operator", when({"present": True, "glob": "*"}), "rules[1].when.x.present"),
-    ("present not a boolean", when({"present": 1}), "rules[1].when.x.present"),
-    ("reason empty", with_rule(reason=""), "rules[1].reason"),
-    ("reason null", with_rule(reason=None), "rules[1].reason"),
-    ("reason not a string", with_rule(reason=["x"]), "rules[1].reason"),
-    ("mode invalid", with_rule(mode="Shadow"), "rules[1].mode"),
-    ("mode null", with_rule(mode=None), "rules[1].mode"),
+     "rules[3].when.amount.lte", 'expected a number, got string "100"'),
+    ("lt a boolean", when({"lt": True}), "rules[1].when.x.lt", "expected a number, got boolean true"),
+    ("gt null", when({"gt": None}), "rules[1].when.x.gt", "expected a number, got null"),
+    ("gte an array", when({"gte": [1]}), "rules[1].when.x.gte", "expected a number, got an array"),
+    ("glob a number", when({"glob": 1}), "rules[1].when.x.glob",
+     "expected a pattern or a non-empty array of them, got number 1"),
+    ("glob empty array", when({"glob": []}), "rules[1].when.x.glob",
+     "expected a pattern or a non-empty array of them, got an empty array"),
+    ("not_glob element not a string", when({"not_glob": ["a", 1]}), "rules[1].when.x.not_glob[1]",
+     "expected a pattern, got number 1"),
+    ("in not an array", when({"in": "EUR"}), "rules[1].when.x.in", f'{SCALARS} string "EUR"'),
+    ("in empty", when({"in": []}), "rules[1].when.x.in", f"{SCALARS} an empty array"),
+    ("in holds null", when({"in": ["a", None]}), "rules[1].when.x.in[1]",
+     "expected a string, number or boolean, got null"),
+    ("not_in holds an array", when({"not_in": [[1]]}), "rules[1].when.x.not_in[0]",
+     "expected a string, number or boolean, got an array"),
+    ("not_in holds an object", when({"not_in": [1, {}]}), "rules[1].when.x.not_in[1]",
+     "expected a string, number or boolean, got an object"),
+    ("path_under relative", when({"path_under": "workspace"}), "rules[1].when.x.path_under",
+     f'"workspace" {NOT_ABSOLUTE}'),
+    ("path_under empty string", when({"path_under": ""}), "rules[1].when.x.path_under", f'"" {NOT_ABSOLUTE}'),
+    ("path_under relative element", when({"path_under": ["/a", "./b"]}), "rules[1].when.x.path_under[1]",
+     f'"./b" {NOT_ABSOLUTE}'),
+    ("path_under element not a string", when({"path_under": ["/a", 1]}), "rules[1].when.x.path_under[1]",
+     "expected an absolute path, got number 1"),
+    ("path_under empty array", when({"path_under": []}), "rules[1].when.x.path_under",
+     "expected an absolute path or a non-empty array of them, got an empty array"),
+    ("path_under a number", when({"path_under": 1}), "rules[1].when.x.path_under",
+     "expected an absolute path or a non-empty array of them, got number 1"),
+    ("path_glob empty array", when({"path_glob": []}), "rules[1].when.x.path_glob",
+     "expected a pattern or a non-empty array of them, got an empty array"),
+    ("command empty pattern", when({"command": ""}), "rules[1].when.x.command", f'"" {NOT_A_COMMAND}'),
+    ("command empty array", when({"command": []}), "rules[1].when.x.command",
+     "expected a command pattern or a non-empty array of them, got an empty array"),
+    ("command an object", when({"command": {"git": "status"}}), "rules[1].when.x.command",
+     "expected a command pattern or a non-empty array of them, got an object"),
+    ("command empty word glob", when({"command": "git  status"}), "rules[1].when.x.command",
+     f'"git  status" {NOT_A_COMMAND}'),
+    ("command trailing space", when({"command": ["ls *", "git "]}), "rules[1].when.x.command[1]",
+     f'"git " {NOT_A_COMMAND}'),
+    ("command empty array-form pattern", when({"command": [[]]}), "rules[1].when.x.command[0]",
+     "a command pattern must have at least one word glob"),
+    ("command empty word glob in array form", when({"command": [["git", ""]]}), "rules[1].when.x.command[0][1]",
+     f'{WORD_GLOBS} string ""'),
+    ("command word glob not a string", when({"command": [["git", 1]]}), "rules[1].when.x.command[0][1]",
+     f"{WORD_GLOBS} number 1"),
+    ("command pattern a number", when({"command": ["ls", 5]}), "rules[1].when.x.command[1]",
+     "expected a command pattern (a string, or an array of word globs), got number 5"),
+    ("command with another operator", when({"glob": "*", "command": "ls"}), "rules[1].when.x.command",
+     "`command` must be the only operator of its condition"),
+    ("present with another operator", when({"present": True, "glob": "*"}), "rules[1].when.x.present",
+     "`present` must be the only operator of its condition"),
+    ("present not a boolean", when({"present": 1}), "rules[1].when.x.present", "expected true or false, got number 1"),
+    ("reason empty", with_rule(reason=""), "rules[1].reason", 'expected a non-empty string, got string ""'),
+    ("reason null", with_rule(reason=None), "rules[1].reason", "expected a non-empty string, got null"),
+    ("reason not a string", with_rule(reason=["x"]), "rules[1].reason", "expected a non-empty string, got an array"),
+    ("mode invalid", with_rule(mode="Shadow"), "rules[1].mode", 'expected "enforce" or "shadow", got string "Shadow"'),
+    ("mode null", with_rule(mode=None), "rules[1].mode", 'expected "enforce" or "shadow", got null'),
 ]
+
+
+def message(path: str, description: str) -> str:
+    """The error as every binding shows it: `{path}: {description}`, except
+    for an unknown key or operator, whose description names its place
+    (`unknown operator "eq" in rules[1].when.x`)."""
+    if description.startswith("unknown "):
+        parent, _, key = path.rpartition(".")
+        assert f"{json.dumps(key)} in {parent or 'policy'} " in description, (path, description)
+        return description
+    return f"{path}: {description}"
 
 
 # ---------------------------------------------------------------------------
@@ -713,7 +787,7 @@ def build() -> dict:
 
     errors_out = []
     names = set()
-    for name, policy, path in ERRORS:
+    for name, policy, path, description in ERRORS:
         assert name not in names, name
         names.add(name)
         try:
@@ -722,7 +796,8 @@ def build() -> dict:
             assert e.path == path, f"{name!r}: model names {e.path!r}, table says {path!r}"
         else:
             raise AssertionError(f"{name!r}: the model accepts the policy")
-        errors_out.append({"name": name, "policy": policy, "path": path})
+        errors_out.append({"name": name, "policy": policy, "path": path,
+                           "message": message(path, description)})
     return {"cases": cases_out, "errors": errors_out}
 
 
@@ -734,15 +809,16 @@ def main() -> int:
     data = build()
     text = render(data)
     n_calls = sum(len(c["calls"]) for c in data["cases"])
+    n_messages = len({e["message"] for e in data["errors"]})
     if "--check" in sys.argv[1:]:
         current = OUT.read_text(encoding="utf-8") if OUT.exists() else ""
         if current != text:
             print(f"{OUT} is stale: run python3 {Path(__file__).relative_to(HERE.parent.parent)}")
             return 1
-        print(f"{OUT.name}: up to date ({len(data['cases'])} cases, {n_calls} calls, {len(data['errors'])} errors)")
+        print(f"{OUT.name}: up to date ({len(data['cases'])} cases, {n_calls} calls, {len(data['errors'])} errors, {n_messages} distinct messages)")
         return 0
     OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT} ({len(data['cases'])} cases, {n_calls} calls, {len(data['errors'])} errors)")
+    print(f"wrote {OUT} ({len(data['cases'])} cases, {n_calls} calls, {len(data['errors'])} errors, {n_messages} distinct messages)")
     return 0
 
 
