@@ -492,17 +492,17 @@ fn arg_pool() -> Vec<Map<String, Value>> {
     out
 }
 
-fn key(
-    a: &PolicyResult,
-    b: &PolicyResult,
-) -> (
+/// What a change is reported by: decisions, reasons and deciding rules.
+type Key = (
     String,
     String,
     String,
     Option<String>,
     String,
     Option<String>,
-) {
+);
+
+fn key(a: &PolicyResult, b: &PolicyResult) -> Key {
     (
         a.decision.to_string(),
         b.decision.to_string(),
@@ -513,16 +513,7 @@ fn key(
     )
 }
 
-fn diff_keys(
-    d: &Diff,
-) -> Vec<(
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    Option<String>,
-)> {
+fn diff_keys(d: &Diff) -> Vec<Key> {
     d.changes
         .iter()
         .chain(&d.reason_changes)
