@@ -302,23 +302,44 @@ impl Product {
         out
     }
 
-    fn step(&self, state: &[u32], class: usize) -> Vec<u32> {
-        let mut out = Vec::with_capacity(state.len());
+    /// The successors of `state` on every class at once: one pass over its
+    /// positions (a literal moves on one class only, a `*` on all), so the
+    /// cost is the positions and their classes, not positions times
+    /// classes. `per[c]` is filled for the classes some position moves on;
+    /// the others go to `common` alone.
+    fn successors(
+        &self,
+        state: &[u32],
+        common: &mut Vec<u32>,
+        per: &mut [Vec<u32>],
+        moved: &mut Vec<usize>,
+    ) {
+        common.clear();
+        for c in moved.drain(..) {
+            per[c].clear();
+        }
         for &g in state {
             let g = g as usize;
             match &self.steps[g] {
-                Step::Star => self.add(g, &mut out),
+                Step::Star => self.add(g, common),
                 Step::Set(bits) => {
-                    if bits[class / 64] >> (class % 64) & 1 == 1 {
-                        self.add(g + 1, &mut out);
+                    for (w, &word) in bits.iter().enumerate() {
+                        let mut word = word;
+                        while word != 0 {
+                            let c = w * 64 + word.trailing_zeros() as usize;
+                            word &= word - 1;
+                            if per[c].is_empty() {
+                                moved.push(c);
+                            }
+                            self.add(g + 1, &mut per[c]);
+                        }
                     }
                 }
                 Step::End => {}
             }
         }
-        out.sort_unstable();
-        out.dedup();
-        out
+        common.sort_unstable();
+        common.dedup();
     }
 
     fn matching(&self, state: &[u32]) -> Vec<u32> {
@@ -350,6 +371,8 @@ impl Product {
         parent.push((usize::MAX, 0));
         queue.push_back(0usize);
         let mut complete = true;
+        let (mut common, mut moved) = (Vec::new(), Vec::new());
+        let mut per: Vec<Vec<u32>> = vec![Vec::new(); self.reps.len()];
         while let Some(s) = queue.pop_front() {
             let (filter, positions) = states[s].clone();
             if filter.accepts() {
@@ -363,16 +386,26 @@ impl Product {
             if positions.is_empty() && (!self.paths_only || found.contains(&Vec::new())) {
                 continue;
             }
-            for class in 0..self.reps.len() {
+            self.successors(&positions, &mut common, &mut per, &mut moved);
+            for (class, &rep) in self.reps.iter().enumerate() {
                 let next_filter = if self.paths_only {
-                    filter.step(self.reps[class])
+                    filter.step(rep)
                 } else {
                     filter
                 };
                 if next_filter == PathState::Dead {
                     continue;
                 }
-                let next = (next_filter, self.step(&positions, class));
+                let next_positions = if per[class].is_empty() {
+                    common.clone()
+                } else {
+                    let mut v = common.clone();
+                    v.extend_from_slice(&per[class]);
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                };
+                let next = (next_filter, next_positions);
                 if seen.contains_key(&next) {
                     continue;
                 }

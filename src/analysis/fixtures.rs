@@ -193,7 +193,7 @@ pub struct Failure {
     pub got: Outcome,
 }
 
-/// The outcome of [`test`].
+/// The outcome of [`test()`].
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TestReport {
     /// How many fixtures ran.

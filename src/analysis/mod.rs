@@ -5,7 +5,7 @@
 //!   never hold), each with a code, a severity, where, a message and a hint.
 //! * [`diff`]: every way the decision of some call changes between two
 //!   policies, each with a witness call that replays.
-//! * [`test`]: fixtures (calls with the expected decision) against a policy,
+//! * [`test()`]: fixtures (calls with the expected decision) against a policy,
 //!   and what no fixture exercised.
 //!
 //! Names are decided with automata: an fnmatch pattern is a regular language
