@@ -70,6 +70,13 @@ fn bench(c: &mut Criterion) {
     let many = Policy::from_value(&rules(false)).unwrap();
     let many2 = Policy::from_value(&rules(true)).unwrap();
     assert_eq!(many.spec().rules.len(), 100);
+    // The budget is for the exact analysis: a diff that stopped at the
+    // state limit would be fast and wrong.
+    let d = diff(&big, &big2);
+    assert!(d.exact, "the 1 000-pattern diff is not exact: {:?}", d.notes);
+    assert!(!d.changes.is_empty());
+    let undecided = |p: &Policy| lint(p).iter().filter(|f| f.code == "undecided").count();
+    assert_eq!(undecided(&big), 0, "the 1 000-pattern lint is not exact");
     g.bench_function("lint_1000_patterns", |b| b.iter(|| black_box(lint(&big))));
     g.bench_function("diff_1000_patterns", |b| {
         b.iter(|| black_box(diff(&big, &big2)))

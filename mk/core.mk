@@ -42,6 +42,7 @@ test-core: lint-core corpus vectors-check
 bench-core:
 	cargo bench --bench check
 	cargo bench --bench conditions
+	cargo bench --bench analysis
 	python3 bench/rust/report.py
 
 demo-core:

@@ -89,11 +89,24 @@ def main():
     except FileNotFoundError:
         rows.append(("`check_call`, 20 rules, 3 arguments", "not measured (run `cargo bench --bench conditions`)",
                      "< 300 ns", "**NO**"))
+    # `cargo bench --bench analysis`: lint and diff (exact, asserted by the
+    # bench) of the 1 000-pattern mixed policies and of 100 rules.
+    try:
+        for label, key in [("`lint`, 1 000 mixed patterns", "lint_1000_patterns"),
+                           ("`diff`, 1 000 mixed patterns, a tenth of them changed", "diff_1000_patterns")]:
+            ns = median_ns("analysis", key)
+            rows.append((label, fmt(ns), "< 1 s", ok(ns < 1e9)))
+        for label, key in [("`lint`, 100 rules", "lint_100_rules"),
+                           ("`diff`, 100 rules, a tenth of them changed", "diff_100_rules")]:
+            rows.append((label, fmt(median_ns("analysis", key)), "", ""))
+    except FileNotFoundError:
+        rows.append(("`lint` / `diff`, 1 000 patterns", "not measured (run `cargo bench --bench analysis`)",
+                     "< 1 s", "**NO**"))
     lines = [
         "<!-- BEGIN rust -->",
         "## Rust core",
         "",
-        f"`make bench-core` (`cargo bench --bench check` and `--bench conditions`, then `python3 bench/rust/report.py`; criterion medians), "
+        f"`make bench-core` (`cargo bench --bench check`, `--bench conditions` and `--bench analysis`, then `python3 bench/rust/report.py`; criterion medians), "
         f"{time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
         f"load average {os.getloadavg()[0]:.1f} when the report was written.",
         "Mixed policies hold a quarter each of exact names, `prefix_*`, `*_suffix` and `?`/class patterns",

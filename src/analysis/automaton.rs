@@ -19,7 +19,8 @@
 //! absolute paths (CONDITIONS.md, "Path normalisation"), so that `path_glob`
 //! and `path_under` are explored over the values they can really see.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
 
 use crate::pattern::{interval_starts, parse, push_accepted, Atom, MAX_CHAR};
 
@@ -104,6 +105,12 @@ impl Pattern<'_> {
         }
     }
 }
+
+/// The states a walk over tool names may visit before the analysis stops
+/// and says it is incomplete. Large enough for the budget's policies (1 000
+/// patterns of every shape, two versions of them: about 120 000 states),
+/// small enough to stay within seconds and a few hundred megabytes.
+pub(crate) const NAME_LIMIT: usize = 1_000_000;
 
 /// The product automaton of a list of patterns.
 pub(crate) struct Product {
@@ -305,8 +312,8 @@ impl Product {
     /// The successors of `state` on every class at once: one pass over its
     /// positions (a literal moves on one class only, a `*` on all), so the
     /// cost is the positions and their classes, not positions times
-    /// classes. `per[c]` is filled for the classes some position moves on;
-    /// the others go to `common` alone.
+    /// classes. `per[c]` is filled for the classes some position moves on
+    /// (listed in `moved`); every class also goes to `common`.
     fn successors(
         &self,
         state: &[u32],
@@ -338,55 +345,104 @@ impl Product {
                 Step::End => {}
             }
         }
-        common.sort_unstable();
-        common.dedup();
     }
 
-    fn matching(&self, state: &[u32]) -> Vec<u32> {
-        state
-            .iter()
-            .filter(|&&g| matches!(self.steps[g as usize], Step::End))
-            .map(|&g| self.pattern_of[g as usize])
-            .collect()
+    fn matching(&self, state: &[u32], out: &mut Vec<u32>) {
+        out.extend(
+            state
+                .iter()
+                .filter(|&&g| matches!(self.steps[g as usize], Step::End))
+                .map(|&g| self.pattern_of[g as usize]),
+        );
     }
 
     /// Walks the product breadth first, visiting at most `limit` states.
+    ///
+    /// A `*` position, once reached, stays in every later state, so the
+    /// positions of the patterns that start with `*` (the baseline) are in
+    /// every state: a state is stored as the positions beyond the baseline,
+    /// and what the baseline does on each class is computed once. With many
+    /// `*_suffix` patterns this keeps states small. Positions stay sorted
+    /// (every step produces them in order), so successors are merged, not
+    /// sorted, and states are interned in one arena.
     pub(crate) fn explore(&self, limit: usize) -> Explored {
-        type Key = (PathState, Vec<u32>);
         let start_filter = if self.paths_only {
             PathState::Start
         } else {
             PathState::Segment
         };
-        let mut seen: HashMap<Key, usize> = HashMap::new();
-        // Per state: (parent, class) to rebuild its shortest string.
-        let mut parent: Vec<(usize, usize)> = Vec::new();
-        let mut states: Vec<Key> = Vec::new();
-        let mut queue = VecDeque::new();
-        let mut found: HashSet<Vec<u32>> = HashSet::new();
-        let mut combinations = Vec::new();
-        let start: Key = (start_filter, self.start());
-        seen.insert(start.clone(), 0);
-        states.push(start);
-        parent.push((usize::MAX, 0));
-        queue.push_back(0usize);
-        let mut complete = true;
+        let classes = self.reps.len();
         let (mut common, mut moved) = (Vec::new(), Vec::new());
-        let mut per: Vec<Vec<u32>> = vec![Vec::new(); self.reps.len()];
+        let mut per: Vec<Vec<u32>> = vec![Vec::new(); classes];
+        // The baseline: the start positions that no character leaves (a
+        // leading `*` and the position it passes over to).
+        let start = self.start();
+        let mut in_base = vec![false; self.steps.len()];
+        let mut baseline: Vec<u32> = Vec::new();
+        for &g in &start {
+            let g = g as usize;
+            let stays = matches!(self.steps[g], Step::Star)
+                || (g > 0 && matches!(self.steps[g - 1], Step::Star) && in_base[g - 1]);
+            if stays {
+                in_base[g] = true;
+                baseline.push(g as u32);
+            }
+        }
+        let beyond = |v: &[u32]| -> Vec<u32> {
+            v.iter()
+                .copied()
+                .filter(|&g| !in_base[g as usize])
+                .collect()
+        };
+        // Where the baseline goes on each class, beyond itself.
+        self.successors(&baseline, &mut common, &mut per, &mut moved);
+        let base_common = beyond(&common);
+        let mut base_per: Vec<Vec<u32>> = vec![Vec::new(); classes];
+        for &c in &moved {
+            base_per[c] = beyond(&per[c]);
+        }
+        let mut base_matching = Vec::new();
+        self.matching(&baseline, &mut base_matching);
+
+        let mut states = Interner::default();
+        // Per state: (parent, class) to rebuild its shortest string.
+        let mut parent: Vec<(u32, u32)> = Vec::new();
+        let mut queue: VecDeque<u32> = VecDeque::new();
+        let mut found: hashbrown::HashSet<Vec<u32>> = hashbrown::HashSet::new();
+        let mut combinations = Vec::new();
+        states.intern(start_filter, &beyond(&start));
+        parent.push((u32::MAX, 0));
+        queue.push_back(0);
+        let mut complete = true;
+        let (mut positions, mut merged, mut next, mut m) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut defaults: Vec<PathState> = Vec::new();
         while let Some(s) = queue.pop_front() {
-            let (filter, positions) = states[s].clone();
+            let filter = states.get(s, &mut positions);
             if filter.accepts() {
-                let m = self.matching(&positions);
-                if found.insert(m.clone()) {
-                    combinations.push((m, self.witness(&parent, s)));
+                m.clear();
+                m.extend_from_slice(&base_matching);
+                self.matching(&positions, &mut m);
+                m.sort_unstable();
+                if !found.contains(&m) {
+                    found.insert(m.clone());
+                    combinations.push((m.clone(), self.witness(&parent, s)));
                 }
             }
             // No pattern can match any longer: every extension has the
             // combination just recorded (or, for paths, reaches it).
-            if positions.is_empty() && (!self.paths_only || found.contains(&Vec::new())) {
+            if baseline.is_empty()
+                && positions.is_empty()
+                && (!self.paths_only || found.contains(&Vec::new()))
+            {
                 continue;
             }
             self.successors(&positions, &mut common, &mut per, &mut moved);
+            // Every class no position moves on leads to the same positions:
+            // those are computed, and looked up, once per filter state.
+            common.retain(|&g| !in_base[g as usize]);
+            union(&common, &base_common, &mut merged);
+            defaults.clear();
             for (class, &rep) in self.reps.iter().enumerate() {
                 let next_filter = if self.paths_only {
                     filter.step(rep)
@@ -396,27 +452,27 @@ impl Product {
                 if next_filter == PathState::Dead {
                     continue;
                 }
-                let next_positions = if per[class].is_empty() {
-                    common.clone()
+                let target = if per[class].is_empty() && base_per[class].is_empty() {
+                    if defaults.contains(&next_filter) {
+                        continue;
+                    }
+                    defaults.push(next_filter);
+                    &merged
                 } else {
-                    let mut v = common.clone();
-                    v.extend_from_slice(&per[class]);
-                    v.sort_unstable();
-                    v.dedup();
-                    v
+                    per[class].retain(|&g| !in_base[g as usize]);
+                    union(&per[class], &base_per[class], &mut m);
+                    union(&merged, &m, &mut next);
+                    &next
                 };
-                let next = (next_filter, next_positions);
-                if seen.contains_key(&next) {
-                    continue;
-                }
-                if states.len() >= limit {
+                if states.len() >= limit && states.find(next_filter, target).is_none() {
                     complete = false;
                     break;
                 }
-                seen.insert(next.clone(), states.len());
-                states.push(next);
-                parent.push((s, class));
-                queue.push_back(states.len() - 1);
+                let (id, new) = states.intern(next_filter, target);
+                if new {
+                    parent.push((s, class as u32));
+                    queue.push_back(id);
+                }
             }
             if !complete {
                 break;
@@ -428,13 +484,88 @@ impl Product {
         }
     }
 
-    fn witness(&self, parent: &[(usize, usize)], mut s: usize) -> String {
+    fn witness(&self, parent: &[(u32, u32)], s: u32) -> String {
         let mut chars = Vec::new();
-        while parent[s].0 != usize::MAX {
-            chars.push(self.reps[parent[s].1]);
-            s = parent[s].0;
+        let mut s = s as usize;
+        while parent[s].0 != u32::MAX {
+            chars.push(self.reps[parent[s].1 as usize]);
+            s = parent[s].0 as usize;
         }
         chars.iter().rev().collect()
+    }
+}
+
+/// The union of two strictly increasing lists, strictly increasing.
+fn union(a: &[u32], b: &[u32], out: &mut Vec<u32>) {
+    out.clear();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        out.push(x.min(y));
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+}
+
+/// The states of a walk, each stored once: its positions in one arena,
+/// found again by a hash of them.
+#[derive(Default)]
+struct Interner {
+    arena: Vec<u32>,
+    /// Per state: where its positions are in `arena`, and its filter.
+    spans: Vec<(usize, usize, PathState)>,
+    table: hashbrown::HashTable<u32>,
+    hasher: hashbrown::DefaultHashBuilder,
+}
+
+impl Interner {
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    fn slice(&self, id: u32) -> (PathState, &[u32]) {
+        let (start, end, filter) = self.spans[id as usize];
+        (filter, &self.arena[start..end])
+    }
+
+    /// State `id`: its filter, and its positions copied into `out`.
+    fn get(&self, id: u32, out: &mut Vec<u32>) -> PathState {
+        let (filter, positions) = self.slice(id);
+        out.clear();
+        out.extend_from_slice(positions);
+        filter
+    }
+
+    fn find(&self, filter: PathState, positions: &[u32]) -> Option<u32> {
+        let hash = self.hasher.hash_one((filter, positions));
+        self.table
+            .find(hash, |&id| self.slice(id) == (filter, positions))
+            .copied()
+    }
+
+    /// The id of this state, and whether it is new.
+    fn intern(&mut self, filter: PathState, positions: &[u32]) -> (u32, bool) {
+        let hash = self.hasher.hash_one((filter, positions));
+        let (arena, spans) = (&self.arena, &self.spans);
+        let eq = |&id: &u32| {
+            let (start, end, f) = spans[id as usize];
+            f == filter && arena[start..end] == *positions
+        };
+        if let Some(&id) = self.table.find(hash, eq) {
+            return (id, false);
+        }
+        let id = self.spans.len() as u32;
+        let start = self.arena.len();
+        self.arena.extend_from_slice(positions);
+        self.spans.push((start, self.arena.len(), filter));
+        let (arena, spans, hasher) = (&self.arena, &self.spans, &self.hasher);
+        self.table.insert_unique(hash, id, |&id| {
+            let (start, end, f) = spans[id as usize];
+            hasher.hash_one((f, &arena[start..end]))
+        });
+        (id, true)
     }
 }
 
@@ -465,6 +596,45 @@ mod tests {
         assert!(found.iter().all(|(m, _)| !m.contains(&3)));
         // The empty name matches only `*`.
         assert_eq!(found[0], (vec![4], String::new()));
+    }
+
+    #[test]
+    fn union_merges_increasing_lists() {
+        let mut out = Vec::new();
+        union(&[1, 4, 9], &[0, 4, 5, 12], &mut out);
+        assert_eq!(out, [0, 1, 4, 5, 9, 12]);
+        union(&[], &[3], &mut out);
+        assert_eq!(out, [3]);
+    }
+
+    /// Every combination some short string has is found, with `*`-leading
+    /// patterns (the baseline) among the others, and none that no string
+    /// has.
+    #[test]
+    fn combinations_are_exactly_those_of_short_strings() {
+        let pats = ["*a", "*ab", "a*", "*b*", "?", "b?a", "*", "[ab]*b"];
+        let found = combos(&pats);
+        let mut brute: std::collections::BTreeSet<Vec<u32>> = Default::default();
+        let mut strings = vec![String::new()];
+        for _ in 0..5 {
+            let mut longer = Vec::new();
+            for s in &strings {
+                for c in ['a', 'b', 'c'] {
+                    longer.push(format!("{s}{c}"));
+                }
+            }
+            strings.extend(longer);
+            strings.dedup();
+        }
+        for s in &strings {
+            let m: Vec<u32> = (0..pats.len() as u32)
+                .filter(|&i| fnmatch(s, pats[i as usize]))
+                .collect();
+            brute.insert(m);
+        }
+        let got: std::collections::BTreeSet<Vec<u32>> =
+            found.iter().map(|(m, _)| m.clone()).collect();
+        assert_eq!(got, brute);
     }
 
     #[test]

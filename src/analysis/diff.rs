@@ -13,8 +13,8 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::automaton::{Pattern, Product};
-use super::space::{self, Space, LIMIT};
+use super::automaton::{Pattern, Product, NAME_LIMIT};
+use super::space::{self, Space};
 use super::{Change, Diff};
 use crate::conditions::{CompiledRule, RuleMode};
 use crate::policy::Policy;
@@ -111,12 +111,12 @@ pub fn diff(old: &Policy, new: &Policy) -> Diff {
         .chain(&b.patterns)
         .map(|p| Pattern::Glob(p))
         .collect();
-    let names = Product::new(&patterns, false).explore(LIMIT);
+    let names = Product::new(&patterns, false).explore(NAME_LIMIT);
     let mut exact = names.complete;
     let mut notes = Vec::new();
     if !names.complete {
         notes.push(format!(
-            "the tool names of the two policies have more than {LIMIT} states; some names were not compared"
+            "the tool names of the two policies have more than {NAME_LIMIT} states; some names were not compared"
         ));
     }
     let mut spaces = Spaces::default();

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
-use super::automaton::{Pattern, Product};
+use super::automaton::{Pattern, Product, NAME_LIMIT};
 use super::diff::{Names, Spaces};
 use super::space::{self, LIMIT};
 use super::{Call, Finding, Location, Severity};
@@ -134,12 +134,12 @@ pub fn lint(policy: &Policy) -> Vec<Finding> {
     let rules = policy.compiled_rules();
     let names = Names::of(policy, true);
     let product_patterns: Vec<Pattern> = names.patterns.iter().map(|p| Pattern::Glob(p)).collect();
-    let explored = Product::new(&product_patterns, false).explore(LIMIT);
+    let explored = Product::new(&product_patterns, false).explore(NAME_LIMIT);
     let mut exact = explored.complete;
     let mut notes: Vec<String> = Vec::new();
     if !explored.complete {
         notes.push(format!(
-            "the tool names have more than {LIMIT} states; some names were not checked"
+            "the tool names have more than {NAME_LIMIT} states; some names were not checked"
         ));
     }
     let lens = [
