@@ -421,13 +421,13 @@ fn random_policy(rng: &mut Rng) -> Value {
     })
 }
 
-/// Every name up to length 3 over the patterns' alphabet (and one letter
+/// Every name up to length 4 over the patterns' alphabet (and one letter
 /// no pattern names).
 fn names() -> Vec<String> {
     let alphabet = ['a', 'b', '_', 'c'];
     let mut out = vec![String::new()];
     let mut last = vec![String::new()];
-    for _ in 0..3 {
+    for _ in 0..4 {
         let mut next = Vec::new();
         for s in &last {
             for c in alphabet {
@@ -436,6 +436,36 @@ fn names() -> Vec<String> {
         }
         out.extend(next.iter().cloned());
         last = next;
+    }
+    out
+}
+
+/// Instances of a pattern of [`pattern`]'s atoms: each `*` as nothing, `a`
+/// or `b_a`, each `?` as `a` or `_`, each set as a character it accepts
+/// (none for `[z-a]`, which accepts nothing); every combination.
+fn instances(p: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut rest = p;
+    while let Some(c) = rest.chars().next() {
+        let (choices, len): (Vec<&str>, usize) = match c {
+            '*' => (vec!["", "a", "b_a"], 1),
+            '?' => (vec!["a", "_"], 1),
+            '[' => {
+                let end = rest.find(']').expect("a closed set");
+                let choices = match &rest[..=end] {
+                    "[ab]" => vec!["a", "b"],
+                    "[!a]" => vec!["b", "_"],
+                    _ => vec![],
+                };
+                (choices, end + 1)
+            }
+            _ => (vec![&rest[..c.len_utf8()]], c.len_utf8()),
+        };
+        out = out
+            .iter()
+            .flat_map(|s| choices.iter().map(move |c| format!("{s}{c}")))
+            .collect();
+        rest = &rest[len..];
     }
     out
 }
@@ -531,6 +561,16 @@ fn diff_keys(d: &Diff) -> Vec<Key> {
 }
 
 #[test]
+fn instances_match_their_pattern() {
+    let got = instances("a*[!a]?[ab]");
+    assert_eq!(got.len(), 3 * 2 * 2 * 2);
+    for n in &got {
+        assert!(agentguard::fnmatch(n, "a*[!a]?[ab]"), "{n:?}");
+    }
+    assert!(instances("a[z-a]").is_empty());
+}
+
+#[test]
 fn diff_is_sound_and_complete_on_random_pairs() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let (names, args) = (names(), arg_pool());
@@ -606,17 +646,29 @@ fn lint_claims_hold_on_random_policies() {
         if dead.is_empty() {
             continue;
         }
-        // Every call the brute force tries, and the instances of the
-        // patterns themselves (their text).
+        // Every call the brute force tries, the patterns' text, and the
+        // instances of every pattern (the lists' and the rules').
         let mut tries: Vec<String> = names.clone();
         let spec = p.spec();
-        tries.extend(
-            spec.deny
-                .iter()
-                .chain(&spec.require_approval)
-                .chain(&spec.allow)
-                .cloned(),
-        );
+        let mut pats: Vec<String> = spec
+            .deny
+            .iter()
+            .chain(&spec.require_approval)
+            .chain(&spec.allow)
+            .cloned()
+            .collect();
+        for r in v["rules"].as_array().unwrap() {
+            match &r["tool"] {
+                Value::Array(ts) => pats.extend(ts.iter().map(|t| t.as_str().unwrap().to_string())),
+                t => pats.push(t.as_str().unwrap().to_string()),
+            }
+        }
+        for q in &pats {
+            tries.push(q.clone());
+            tries.extend(instances(q));
+        }
+        tries.sort();
+        tries.dedup();
         for f in &dead {
             claims += 1;
             let loc = &f.location;
