@@ -73,7 +73,11 @@ fn bench(c: &mut Criterion) {
     // The budget is for the exact analysis: a diff that stopped at the
     // state limit would be fast and wrong.
     let d = diff(&big, &big2);
-    assert!(d.exact, "the 1 000-pattern diff is not exact: {:?}", d.notes);
+    assert!(
+        d.exact,
+        "the 1 000-pattern diff is not exact: {:?}",
+        d.notes
+    );
     assert!(!d.changes.is_empty());
     let undecided = |p: &Policy| lint(p).iter().filter(|f| f.code == "undecided").count();
     assert_eq!(undecided(&big), 0, "the 1 000-pattern lint is not exact");
