@@ -132,7 +132,21 @@ fn lint_case_bypass_has_a_witness_that_replays() {
     for f in c {
         let w = f.witness.as_ref().unwrap();
         assert_eq!(p.check(&w.tool).decision.as_str(), "allow", "{w:?}");
+        // The hint's pattern matches the witness's spelling too.
+        let suggested = f.hint.split('"').nth(1).unwrap();
+        assert!(
+            agentguard::fnmatch(&w.tool, suggested),
+            "{suggested:?} {w:?}"
+        );
     }
+    let fs = lint(&policy(json!({"deny": ["dr[!o]p_é*"], "default": "allow"})));
+    let f = find(&fs, "case-bypass")[0];
+    assert!(f.hint.contains(r#""[dD][rR][!o][pP]_[éÉ]*""#), "{}", f.hint);
+    // A pattern that never decides has its own finding, not this one.
+    let fs = lint(&policy(
+        json!({"deny": ["drop_*", "drop_table", "drop_*"], "default": "allow"}),
+    ));
+    assert_eq!(find(&fs, "case-bypass").len(), 1, "{fs:#?}");
     // Negative: default deny, or no letters.
     assert!(find(&lint(&policy(json!({"deny": ["drop_*"]}))), "case-bypass").is_empty());
     assert!(find(

@@ -567,6 +567,47 @@ fn swap_case(s: &str) -> String {
         .collect()
 }
 
+/// `pattern` with every letter outside a set written as a set of its
+/// spellings (`drop_*` -> `[dD][rR][oO][pP]_*`); sets are kept as they are
+/// (fnmatch's reading of `[`: a `]` right after `[` or `[!` is literal, and
+/// a `[` with no closing `]` is a literal `[`).
+fn case_insensitive(pattern: &str) -> String {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '[' {
+            let mut j = i + 1;
+            if chars.get(j) == Some(&'!') {
+                j += 1;
+            }
+            if chars.get(j) == Some(&']') {
+                j += 1;
+            }
+            while j < chars.len() && chars[j] != ']' {
+                j += 1;
+            }
+            if j < chars.len() {
+                out.extend(&chars[i..=j]);
+                i = j + 1;
+                continue;
+            }
+        }
+        let swapped = swap_case(&c.to_string());
+        if swapped != c.to_string() && swapped.chars().count() == 1 {
+            out.push('[');
+            out.push(c);
+            out.push_str(&swapped);
+            out.push(']');
+        } else {
+            out.push(c);
+        }
+        i += 1;
+    }
+    out
+}
+
 fn case_bypass(ctx: &mut Ctx<'_>) {
     let policy = ctx.policy;
     let spec = policy.spec();
@@ -576,6 +617,14 @@ fn case_bypass(ctx: &mut Ctx<'_>) {
     for (l, list) in [&spec.deny, &spec.require_approval].iter().enumerate() {
         for (i, p) in list.iter().enumerate() {
             if !p.chars().any(|c| c.is_lowercase() || c.is_uppercase()) {
+                continue;
+            }
+            // A pattern that never decides (shadowed, a duplicate) has its
+            // own finding; what it would deny is decided by another.
+            let at = Location::list(LISTS[l], i);
+            if ctx.findings.iter().any(|f| {
+                f.location == at && matches!(f.code, "shadowed" | "duplicate" | "matches-nothing")
+            }) {
                 continue;
             }
             let found = Product::new(&[Pattern::Glob(p)], false).explore(1_000);
@@ -601,7 +650,10 @@ fn case_bypass(ctx: &mut Ctx<'_>) {
                         "{}[{i}] {p:?} {what} {w:?} but not {variant:?}, which default: allow lets through ({}): matching is case-sensitive",
                         LISTS[l], r.reason
                     ),
-                    "add the other spellings (e.g. [Dd][Rr][Oo][Pp]_*), or use default: deny with an allow list",
+                    &format!(
+                        "match every spelling ({:?}), or use default: deny with an allow list",
+                        case_insensitive(p)
+                    ),
                     Vec::new(),
                     Some(Call {
                         tool: variant,
