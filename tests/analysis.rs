@@ -645,6 +645,84 @@ fn diff_is_sound_and_complete_on_random_pairs() {
 }
 
 #[test]
+fn tool_outcomes_are_sound_and_complete_on_random_policies() {
+    let mut rng = Rng(0x6a09_e667_f3bc_c908);
+    let (names, args) = (names(), arg_pool());
+    let (mut exact, mut always) = (0, 0);
+    for case in 0..150 {
+        let v = random_policy(&mut rng);
+        let p = policy(v.clone());
+        for n in &names {
+            let o = agentguard::analysis::tool_outcomes(&p, n);
+            // Sound: every witness replays, each decision once.
+            for d in &o.decisions {
+                assert_eq!(&d.witness.tool, n);
+                assert_eq!(
+                    p.check_call(n, &d.witness.args).decision,
+                    d.decision,
+                    "case {case} {n:?}\n{v}"
+                );
+            }
+            if !o.exact {
+                continue;
+            }
+            exact += 1;
+            always += usize::from(o.always_denied());
+            // Complete: no argument object gets a decision not listed.
+            for a in &args {
+                let got = p.check_call(n, a).decision;
+                assert!(
+                    o.decisions.iter().any(|d| d.decision == got),
+                    "case {case}: {n:?} {a:?} is {got:?}, not in {o:?}\n{v}"
+                );
+            }
+        }
+    }
+    assert!(
+        exact > 10_000 && always > 1_000,
+        "{exact} exact, {always} always denied"
+    );
+}
+
+#[test]
+fn tool_outcomes_tables() {
+    let p = policy(json!({
+        "deny": ["drop_*"],
+        "allow": ["read_*"],
+        "rules": [
+            {"id": "small", "tool": "refund", "when": {"amount": {"lte": 100}}, "decision": "allow"},
+            {"id": "big", "tool": "refund", "when": {"amount": {"gt": 1000}}, "decision": "require_approval"},
+            {"id": "sh", "tool": "run", "when": {"cmd": {"command": ["git status"]}}, "decision": "allow"},
+            {"id": "try", "tool": "drop_*", "when": {"x": {"present": true}}, "decision": "allow", "mode": "shadow"}
+        ]
+    }));
+    let ds = |t: &str| -> Vec<&str> {
+        agentguard::analysis::tool_outcomes(&p, t)
+            .decisions
+            .iter()
+            .map(|d| d.decision.as_str())
+            .collect()
+    };
+    assert_eq!(ds("refund"), ["allow", "require_approval", "deny"]);
+    assert_eq!(ds("read_x"), ["allow"]);
+    let drop = agentguard::analysis::tool_outcomes(&p, "drop_table");
+    assert!(drop.always_denied() && drop.only() == Some(agentguard::Decision::Deny));
+    assert!(agentguard::analysis::tool_outcomes(&p, "other").always_denied());
+    // A shell command condition is sampled: never "always denied" on a sample.
+    let run = agentguard::analysis::tool_outcomes(&p, "run");
+    assert!(
+        !run.exact && !run.always_denied() && run.only().is_none(),
+        "{run:?}"
+    );
+    assert_eq!(ds("run"), ["allow", "deny"]);
+    let json = serde_json::to_value(agentguard::analysis::tool_outcomes(&p, "read_x")).unwrap();
+    assert_eq!(
+        json,
+        json!({"decisions": [{"decision": "allow", "witness": {"tool": "read_x", "args": {}}}], "exact": true, "notes": []})
+    );
+}
+
+#[test]
 fn lint_claims_hold_on_random_policies() {
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     let (names, args) = (names(), arg_pool());

@@ -7,6 +7,8 @@
 //!   policies, each with a witness call that replays.
 //! * [`test()`]: fixtures (calls with the expected decision) against a policy,
 //!   and what no fixture exercised.
+//! * [`tool_outcomes`]: every decision a policy can make for one tool over
+//!   all its argument objects (whether to hide a tool it always denies).
 //!
 //! Names are decided with automata: an fnmatch pattern is a regular language
 //! over code points, so the product of every pattern of a policy (or of two)
@@ -30,10 +32,12 @@ mod diff;
 mod fixtures;
 mod lint;
 mod space;
+mod tool;
 
 pub use diff::diff;
 pub use fixtures::{test, Failure, Fixture, Outcome, TestReport};
 pub use lint::lint;
+pub use tool::{tool_outcomes, ToolDecision, ToolOutcomes};
 
 /// How serious a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
