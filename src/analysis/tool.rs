@@ -3,7 +3,7 @@
 //! called with, and to say which tools are allowed only on some arguments.
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 use super::space;
 use super::Call;
