@@ -1,0 +1,133 @@
+//! # agentguard-mcp
+//!
+//! The MCP proxy of the `agentguard` command: `agentguard mcp --policy FILE
+//! -- COMMAND [ARGS...]` starts a stdio MCP server and sits between it and
+//! the MCP client, so any client gets the policy without changes.
+//!
+//! - Every frame it does not police is relayed byte for byte, both ways
+//!   (requests, responses, notifications, server-to-client requests,
+//!   unknown methods and fields).
+//! - `tools/list` answers lose the tools the policy denies whatever their
+//!   arguments (proven by [`agentguard::analysis::tool_outcomes`]); tools
+//!   allowed only for some arguments, or that need approval, stay with a
+//!   note appended to their description.
+//! - Each `tools/call` is decided by [`agentguard::Policy::check_call`]
+//!   before it is forwarded: allowed calls go on untouched; denied ones are
+//!   answered by the proxy with an `isError` tool result naming the rule
+//!   and the reason; a hidden tool gets JSON-RPC -32602 `Unknown tool`.
+//! - `require_approval` asks the human through MCP elicitation
+//!   (`--approval elicit`, when the client declared form elicitation).
+//! - `--audit FILE.jsonl`: one JSON line per decision, arguments as a
+//!   SHA-256 digest only.
+//!
+//! Logs go to stderr, as does the server's stderr; stdout carries MCP only.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentguard::Policy;
+
+mod audit;
+mod frame;
+mod jsonrpc;
+mod relay;
+mod session;
+mod tools;
+
+#[cfg(test)]
+mod tests;
+
+/// What to do with a call the policy says needs approval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ApprovalMode {
+    /// Ask the human through MCP elicitation when the client declared it
+    /// (form mode, protocol 2025-06-18 or later); otherwise refuse, saying
+    /// approval is required.
+    Elicit,
+    /// Never ask: refuse, saying approval is required (the default).
+    Deny,
+}
+
+/// The arguments of `agentguard mcp`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct McpArgs {
+    /// The policy file (JSON; YAML through the agentguard command).
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// Append one JSON line per tools/call decision to this file.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub audit: Option<PathBuf>,
+    /// How a require_approval decision is settled.
+    #[arg(long, value_enum, default_value = "deny")]
+    pub approval: ApprovalMode,
+    /// How long to wait for the human's answer before refusing the call.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub approval_timeout: u64,
+    /// The MCP server to start, and its arguments (after --).
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
+}
+
+/// Runs the proxy with a JSON policy file; returns the exit code: the
+/// server's, 128 + a signal that ended both, or 2 when it cannot start (a
+/// bad policy, an audit file it cannot open, a command that is missing).
+pub fn run(args: McpArgs) -> i32 {
+    run_with(args, |path| {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        Policy::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+    })
+}
+
+/// As [`run`], with the policy read by `load` (the `agentguard` command
+/// passes its own reader, which also takes YAML). `load`'s error is printed
+/// as it is.
+pub fn run_with(
+    args: McpArgs,
+    load: impl FnOnce(&std::path::Path) -> Result<Policy, String>,
+) -> i32 {
+    let policy = match load(&args.policy) {
+        Ok(p) => Arc::new(p),
+        Err(e) => {
+            eprintln!("agentguard mcp: {e}");
+            return 2;
+        }
+    };
+    let audit = match &args.audit {
+        None => None,
+        Some(path) => match audit::Log::open(path) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!(
+                    "agentguard mcp: {}: cannot open the audit log: {e}",
+                    path.display()
+                );
+                return 2;
+            }
+        },
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("agentguard mcp: cannot start: {e}");
+            return 2;
+        }
+    };
+    let session = session::Session::new(
+        policy,
+        args.approval,
+        Duration::from_secs(args.approval_timeout),
+        audit,
+    );
+    let code = runtime.block_on(relay::relay(session, &args.command));
+    // stdin's reader may still be blocked in a read: do not wait for it.
+    runtime.shutdown_background();
+    code
+}

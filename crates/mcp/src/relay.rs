@@ -1,0 +1,210 @@
+//! The I/O around a [`Session`]: the server process, the two pipes, timers
+//! and signals, on one current-thread tokio runtime.
+
+use std::ffi::OsString;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::process::{Child, Command};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio_util::codec::FramedRead;
+
+use crate::frame::{Frame, Lines, MAX_FRAME};
+use crate::session::{Out, Session};
+
+/// After the client closes its side, how long the server has to exit on its
+/// own before SIGTERM, and then before SIGKILL (the MCP stdio shutdown).
+const EXIT_GRACE: Duration = Duration::from_secs(5);
+const TERM_GRACE: Duration = Duration::from_secs(2);
+
+/// Writes frames in order; flushes whenever nothing else is queued.
+async fn write_frames<W: AsyncWrite + Unpin>(w: W, mut rx: UnboundedReceiver<Bytes>) {
+    let mut w = BufWriter::new(w);
+    while let Some(b) = rx.recv().await {
+        if w.write_all(&b).await.is_err() {
+            break;
+        }
+        if rx.is_empty() && w.flush().await.is_err() {
+            break;
+        }
+    }
+    let _ = w.flush().await;
+    let _ = w.shutdown().await;
+}
+
+fn status_text(s: &ExitStatus) -> String {
+    match (s.code(), s.signal()) {
+        (Some(c), _) => format!("exit code {c}"),
+        (None, Some(sig)) => format!("signal {sig}"),
+        _ => "unknown status".into(),
+    }
+}
+
+/// The proxy's exit code for the server's status: its code, or 128 + the
+/// signal that ended it, as a shell reports it.
+fn exit_code(s: &ExitStatus) -> i32 {
+    s.code()
+        .or_else(|| s.signal().map(|sig| 128 + sig))
+        .unwrap_or(1)
+}
+
+fn terminate(child: &Child) {
+    if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+    }
+}
+
+/// Waits for the child, sending SIGTERM after `term_after` and SIGKILL
+/// `TERM_GRACE` after that.
+async fn reap(child: &mut Child, term_after: Duration) -> Option<ExitStatus> {
+    if let Ok(s) = tokio::time::timeout(term_after, child.wait()).await {
+        return s.ok();
+    }
+    terminate(child);
+    if let Ok(s) = tokio::time::timeout(TERM_GRACE, child.wait()).await {
+        return s.ok();
+    }
+    let _ = child.start_kill();
+    child.wait().await.ok()
+}
+
+/// Runs the server `command` behind `session` until it exits or a signal
+/// ends both. Returns the exit code.
+pub async fn relay(mut session: Session, command: &[OsString]) -> i32 {
+    let Some((program, rest)) = command.split_first() else {
+        eprintln!("agentguard mcp: no server command (give it after --)");
+        return 2;
+    };
+    let mut child = match Command::new(program)
+        .args(rest)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!(
+                "agentguard mcp: cannot start the server {:?}: {e}",
+                program.to_string_lossy()
+            );
+            return 2;
+        }
+    };
+    let (Some(child_in), Some(child_out)) = (child.stdin.take(), child.stdout.take()) else {
+        eprintln!("agentguard mcp: the server's pipes could not be opened");
+        return 2;
+    };
+    let (mut sigint, mut sigterm) = match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(i), Ok(t)) => (i, t),
+        _ => {
+            eprintln!("agentguard mcp: cannot install signal handlers");
+            return 2;
+        }
+    };
+
+    let (server_tx, server_rx) = unbounded_channel::<Bytes>();
+    let mut to_server: Option<UnboundedSender<Bytes>> = Some(server_tx);
+    tokio::spawn(write_frames(child_in, server_rx));
+    let (to_client, client_rx) = unbounded_channel::<Bytes>();
+    let client_writer = tokio::spawn(write_frames(tokio::io::stdout(), client_rx));
+    let (timer_tx, mut timers) = unbounded_channel::<String>();
+
+    let mut client_in = FramedRead::new(tokio::io::stdin(), Lines::new(MAX_FRAME));
+    let mut server_out = FramedRead::new(child_out, Lines::new(MAX_FRAME));
+    let mut client_open = true;
+    // Set when the client has closed its side: when to stop waiting for
+    // the server to exit by itself.
+    let mut exit_deadline: Option<tokio::time::Instant> = None;
+    let mut signalled: Option<i32> = None;
+
+    let dispatch = |outs: Vec<Out>, to_server: &Option<UnboundedSender<Bytes>>| {
+        for o in outs {
+            match o {
+                Out::Server(b) => {
+                    if let Some(tx) = to_server {
+                        let _ = tx.send(b);
+                    }
+                }
+                Out::Client(b) => {
+                    let _ = to_client.send(b);
+                }
+                Out::Timer(key, after) => {
+                    let tx = timer_tx.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(after).await;
+                        let _ = tx.send(key);
+                    });
+                }
+            }
+        }
+    };
+
+    loop {
+        tokio::select! {
+            f = client_in.next(), if client_open => match f {
+                Some(Ok(Frame::Line(b))) => dispatch(session.client_frame(&b, Instant::now()), &to_server),
+                Some(Ok(Frame::TooLong)) => dispatch(session.client_too_long(), &to_server),
+                Some(Err(_)) | None => {
+                    // The client is done: close the server's stdin and give
+                    // it time to exit, still relaying what it sends.
+                    client_open = false;
+                    to_server = None;
+                    exit_deadline = Some(tokio::time::Instant::now() + EXIT_GRACE);
+                }
+            },
+            f = server_out.next() => match f {
+                Some(Ok(Frame::Line(b))) => dispatch(session.server_frame(&b), &to_server),
+                Some(Ok(Frame::TooLong)) => dispatch(session.server_too_long(), &to_server),
+                Some(Err(_)) | None => break,
+            },
+            Some(key) = timers.recv() => dispatch(session.approval_timeout(&key, Instant::now()), &to_server),
+            _ = sigint.recv() => { signalled = Some(libc_signal(Signal::SIGINT)); break; }
+            _ = sigterm.recv() => { signalled = Some(libc_signal(Signal::SIGTERM)); break; }
+            _ = async { tokio::time::sleep_until(exit_deadline.unwrap_or_else(tokio::time::Instant::now)).await }, if exit_deadline.is_some() => {
+                break;
+            }
+        }
+    }
+
+    // Whatever ended the loop, the server goes too (it may already have).
+    drop(to_server);
+    let status = match signalled {
+        Some(_) => {
+            terminate(&child);
+            reap(&mut child, TERM_GRACE).await
+        }
+        // The server closed its stdout (it is exiting) or ignored the
+        // closed stdin past the grace period.
+        None if exit_deadline.is_some_and(|d| d <= tokio::time::Instant::now()) => {
+            reap(&mut child, Duration::ZERO).await
+        }
+        None => reap(&mut child, EXIT_GRACE).await,
+    };
+    let (text, code) = match &status {
+        Some(s) => (status_text(s), exit_code(s)),
+        None => ("unknown status".to_string(), 1),
+    };
+    dispatch(session.server_gone(&text, Instant::now()), &None);
+    drop(to_client);
+    let _ = tokio::time::timeout(Duration::from_secs(2), client_writer).await;
+    match signalled {
+        Some(sig) => 128 + sig,
+        None => code,
+    }
+}
+
+fn libc_signal(s: Signal) -> i32 {
+    s as i32
+}

@@ -1,0 +1,651 @@
+//! The proxy's state between one client and one server, without any I/O:
+//! each frame in gives the frames out (and the timers to start), so every
+//! decision path is tested without processes.
+//!
+//! Only `initialize`, `tools/list` and `tools/call` (and answers to the
+//! proxy's own approval requests) are read beyond their method and id;
+//! every other frame goes on byte for byte.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agentguard::{Decision, Policy, PolicyResult};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Map, Value};
+
+use crate::audit::{self, Action, ApprovalOutcome, Peer, Record};
+use crate::jsonrpc::{self, id_key, Message, Probe};
+use crate::tools::Views;
+use crate::ApprovalMode;
+
+/// Something the relay must do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Out {
+    /// Write this frame (newline included) to the server.
+    Server(Bytes),
+    /// Write this frame (newline included) to the client.
+    Client(Bytes),
+    /// Call [`Session::approval_timeout`] with this key after this long.
+    Timer(String, Duration),
+}
+
+/// A call held while the human is asked.
+struct Pending {
+    /// The call's frame, to forward on approval.
+    frame: Bytes,
+    id: Option<Box<RawValue>>,
+    call_key: Option<String>,
+    /// Our elicitation request's id.
+    our_id: String,
+    result: PolicyResult,
+    digest: String,
+    started: Instant,
+}
+
+/// The state of one proxied session.
+pub struct Session {
+    policy: Arc<Policy>,
+    views: Views,
+    approval: ApprovalMode,
+    approval_timeout: Duration,
+    audit: Option<audit::Log>,
+    client: Peer,
+    server: Peer,
+    /// The client declared form elicitation in `initialize`.
+    client_elicits: bool,
+    /// The protocol version the server chose.
+    protocol: Option<String>,
+    init_id: Option<String>,
+    /// `tools/list` requests whose answers are filtered.
+    lists: HashSet<String>,
+    /// Client requests forwarded and not answered yet (key: the id's key).
+    in_flight: BTreeMap<String, Box<RawValue>>,
+    /// Calls waiting for approval, by the key of our request's id.
+    approvals: BTreeMap<String, Pending>,
+    /// Our ids: a prefix no client or server picks by chance, and a counter.
+    id_prefix: String,
+    next_id: u64,
+}
+
+/// The prefix of the proxy's own request ids (strings, so they never equal
+/// a client's numeric ids; a random part, so not its string ids either).
+pub const ID_PREFIX: &str = "agentguard-approval";
+
+impl Session {
+    /// A session enforcing `policy`.
+    pub fn new(
+        policy: Arc<Policy>,
+        approval: ApprovalMode,
+        approval_timeout: Duration,
+        audit: Option<audit::Log>,
+    ) -> Session {
+        let nonce = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        Session {
+            views: Views::new(policy.clone()),
+            policy,
+            approval,
+            approval_timeout,
+            audit,
+            client: Peer::default(),
+            server: Peer::default(),
+            client_elicits: false,
+            protocol: None,
+            init_id: None,
+            lists: HashSet::new(),
+            in_flight: BTreeMap::new(),
+            approvals: BTreeMap::new(),
+            id_prefix: format!("{ID_PREFIX}-{nonce:016x}"),
+            next_id: 0,
+        }
+    }
+
+    /// A frame from the client (without its newline).
+    pub fn client_frame(&mut self, line: &[u8], now: Instant) -> Vec<Out> {
+        let mut out = Vec::new();
+        if line.iter().all(u8::is_ascii_whitespace) {
+            out.push(Out::Server(jsonrpc::with_newline(line)));
+            return out;
+        }
+        let forward = match jsonrpc::parse(line) {
+            Err(e) => {
+                // Not forwarded: a server with a laxer parser (NaN, a
+                // repeated key) could read a call the proxy never decided.
+                log(&format!(
+                    "client sent a frame that is not JSON-RPC ({e}); answered with a parse error"
+                ));
+                out.push(Out::Client(jsonrpc::error(
+                    None,
+                    jsonrpc::PARSE_ERROR,
+                    &format!("Parse error: {e}"),
+                )));
+                false
+            }
+            Ok(Message::Other) => true,
+            Ok(Message::One(p)) => {
+                // parse() checked the bytes are UTF-8.
+                let text = std::str::from_utf8(line).unwrap_or_default();
+                self.client_message(text, &p, now, &mut out)
+            }
+            Ok(Message::Batch(elements)) => {
+                let mut kept: Vec<&RawValue> = Vec::with_capacity(elements.len());
+                for e in &elements {
+                    let keep = match jsonrpc::parse_str(e.get()) {
+                        Ok(Message::One(p)) => self.client_message(e.get(), &p, now, &mut out),
+                        Ok(_) => true,
+                        Err(err) => {
+                            out.push(Out::Client(jsonrpc::error(
+                                None,
+                                jsonrpc::INVALID_REQUEST,
+                                &format!("Invalid request: {err}"),
+                            )));
+                            false
+                        }
+                    };
+                    if keep {
+                        kept.push(e);
+                    }
+                }
+                if kept.len() == elements.len() {
+                    true
+                } else {
+                    if !kept.is_empty() {
+                        let parts: Vec<&str> = kept.iter().map(|e| e.get()).collect();
+                        let batch = format!("[{}]", parts.join(","));
+                        out.push(Out::Server(jsonrpc::with_newline(batch.as_bytes())));
+                    }
+                    false
+                }
+            }
+        };
+        if forward {
+            out.push(Out::Server(jsonrpc::with_newline(line)));
+        }
+        out
+    }
+
+    /// A frame from the server (without its newline).
+    pub fn server_frame(&mut self, line: &[u8]) -> Vec<Out> {
+        let replaced = match jsonrpc::parse(line) {
+            // Passed on: the client answers or reports it; nothing in it is
+            // a call to decide.
+            Err(_) | Ok(Message::Other) => None,
+            Ok(Message::One(p)) => self.server_message(&p, line),
+            Ok(Message::Batch(elements)) => {
+                let mut changed = false;
+                let parts: Vec<Cow<str>> = elements
+                    .iter()
+                    .map(|e| match jsonrpc::parse_str(e.get()) {
+                        Ok(Message::One(p)) => match self.server_message(&p, e.get().as_bytes()) {
+                            Some(b) => {
+                                changed = true;
+                                Cow::Owned(String::from_utf8_lossy(b.trim_ascii_end()).into_owned())
+                            }
+                            None => Cow::Borrowed(e.get()),
+                        },
+                        _ => Cow::Borrowed(e.get()),
+                    })
+                    .collect();
+                changed.then(|| jsonrpc::with_newline(format!("[{}]", parts.join(",")).as_bytes()))
+            }
+        };
+        vec![Out::Client(
+            replaced.unwrap_or_else(|| jsonrpc::with_newline(line)),
+        )]
+    }
+
+    /// The client sent a frame over the size limit (skipped).
+    pub fn client_too_long(&mut self) -> Vec<Out> {
+        log("client sent a frame over the size limit; answered with an error");
+        vec![Out::Client(jsonrpc::error(
+            None,
+            jsonrpc::INVALID_REQUEST,
+            &format!(
+                "Invalid request: frame longer than {} bytes",
+                crate::frame::MAX_FRAME
+            ),
+        ))]
+    }
+
+    /// The server sent a frame over the size limit (skipped).
+    pub fn server_too_long(&mut self) -> Vec<Out> {
+        log("server sent a frame over the size limit; the client is told");
+        vec![Out::Client(jsonrpc::error(
+            None,
+            jsonrpc::INTERNAL_ERROR,
+            &format!(
+                "The MCP server sent a message longer than {} bytes; agentguard dropped it",
+                crate::frame::MAX_FRAME
+            ),
+        ))]
+    }
+
+    /// The approval timer `key` ran out.
+    pub fn approval_timeout(&mut self, key: &str, now: Instant) -> Vec<Out> {
+        let mut out = Vec::new();
+        if let Some(p) = self.approvals.remove(key) {
+            out.push(Out::Client(jsonrpc::notification(
+                "notifications/cancelled",
+                json!({"requestId": p.our_id, "reason": "approval timed out"}),
+            )));
+            let why = format!(
+                "No approval was given within {} s.",
+                self.approval_timeout.as_secs()
+            );
+            self.refuse(p, ApprovalOutcome::Timeout, &why, now, &mut out);
+        }
+        out
+    }
+
+    /// The server is gone (`status` says how): every request it had not
+    /// answered, and every call waiting for approval, gets an error.
+    pub fn server_gone(&mut self, status: &str, now: Instant) -> Vec<Out> {
+        let message = format!("MCP server exited ({status}) before answering");
+        let mut out: Vec<Out> = std::mem::take(&mut self.in_flight)
+            .values()
+            .map(|id| {
+                Out::Client(jsonrpc::error(
+                    Some(id),
+                    jsonrpc::CONNECTION_CLOSED,
+                    &message,
+                ))
+            })
+            .collect();
+        for (_, p) in std::mem::take(&mut self.approvals) {
+            out.push(Out::Client(jsonrpc::error(
+                p.id.as_deref(),
+                jsonrpc::CONNECTION_CLOSED,
+                &message,
+            )));
+            self.audit(&p, ApprovalOutcome::ServerExited, Action::Dropped, now);
+        }
+        out
+    }
+
+    /// One client message. Returns whether it goes to the server as it is.
+    fn client_message(&mut self, text: &str, p: &Probe, now: Instant, out: &mut Vec<Out>) -> bool {
+        let Some(method) = p.method.as_deref() else {
+            // A response: to one of our approval requests, or to the server.
+            if let Some(id) = p.id {
+                let key = id_key(id);
+                if let Some(pending) = self.approvals.remove(&key) {
+                    self.approval_answer(pending, p, now, out);
+                    return false;
+                }
+            }
+            return true;
+        };
+        match method {
+            "tools/call" => return self.call(text, p, now, out),
+            "initialize" => self.initialize(p),
+            "notifications/cancelled" => self.call_cancelled(p, now, out),
+            _ => {}
+        }
+        if let Some(id) = p.id {
+            let key = id_key(id);
+            match method {
+                "tools/list" => {
+                    self.lists.insert(key.clone());
+                }
+                "initialize" => self.init_id = Some(key.clone()),
+                _ => {}
+            }
+            self.in_flight.insert(key, id.to_owned());
+        }
+        true
+    }
+
+    fn initialize(&mut self, p: &Probe) {
+        let params: Value = p
+            .params
+            .and_then(|r| serde_json::from_str(r.get()).ok())
+            .unwrap_or(Value::Null);
+        self.client = Peer::from_info(params.get("clientInfo"));
+        // 2025-11-25: `{}` means form only; otherwise form must be named.
+        self.client_elicits = match params.pointer("/capabilities/elicitation") {
+            Some(Value::Object(m)) => m.is_empty() || m.contains_key("form"),
+            _ => false,
+        };
+    }
+
+    fn server_message(&mut self, p: &Probe, line: &[u8]) -> Option<Bytes> {
+        if p.method.is_some() {
+            return None;
+        }
+        let key = id_key(p.id?);
+        self.in_flight.remove(&key);
+        if self.init_id.as_deref() == Some(key.as_str()) {
+            self.init_id = None;
+            let result: Value = p
+                .result
+                .and_then(|r| serde_json::from_str(r.get()).ok())
+                .unwrap_or(Value::Null);
+            self.server = Peer::from_info(result.get("serverInfo"));
+            self.protocol = result
+                .get("protocolVersion")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+        }
+        if self.lists.remove(&key) && p.result.is_some() {
+            let mut v: Value = serde_json::from_slice(line).ok()?;
+            if self.views.filter_listing(v.get_mut("result")?) {
+                return Some(jsonrpc::with_newline(&serde_json::to_vec(&v).ok()?));
+            }
+        }
+        None
+    }
+
+    /// Decides a `tools/call`. Returns whether it goes to the server now.
+    fn call(&mut self, text: &str, p: &Probe, now: Instant, out: &mut Vec<Out>) -> bool {
+        #[derive(Deserialize)]
+        struct Params<'a> {
+            #[serde(borrow)]
+            name: Cow<'a, str>,
+            #[serde(borrow, default)]
+            arguments: Option<&'a RawValue>,
+        }
+        let id = p.id;
+        let parsed = p
+            .params
+            .ok_or_else(|| "tools/call needs params".to_string())
+            .and_then(|r| serde_json::from_str::<Params>(r.get()).map_err(|e| e.to_string()))
+            .and_then(|c| {
+                let args = match c.arguments {
+                    None => Map::new(),
+                    Some(r) => serde_json::from_str::<Option<Map<String, Value>>>(r.get())
+                        .map_err(|_| "arguments must be an object".to_string())?
+                        .unwrap_or_default(),
+                };
+                Ok((c.name, args, c.arguments.map_or("{}", |r| r.get())))
+            });
+        let (name, args, raw_args) = match parsed {
+            Ok(x) => x,
+            Err(e) => {
+                // Never forwarded: the proxy cannot decide what it cannot read.
+                let msg = format!("Invalid params: {e}");
+                match id {
+                    Some(id) => out.push(Out::Client(jsonrpc::error(
+                        Some(id),
+                        jsonrpc::INVALID_PARAMS,
+                        &msg,
+                    ))),
+                    None => log(&format!("dropped a tools/call notification: {msg}")),
+                }
+                return false;
+            }
+        };
+        let result = self.policy.check_call(&name, &args);
+        let digest = audit::sha256_hex(raw_args.as_bytes());
+        let pending = Pending {
+            frame: jsonrpc::with_newline(text.as_bytes()),
+            id: id.map(ToOwned::to_owned),
+            call_key: id.map(id_key),
+            our_id: String::new(),
+            result,
+            digest,
+            started: now,
+        };
+        match pending.result.decision {
+            Decision::Allow => {
+                if let (Some(k), Some(id)) = (&pending.call_key, id) {
+                    self.in_flight.insert(k.clone(), id.to_owned());
+                }
+                self.audit(
+                    &pending,
+                    ApprovalOutcome::NotRequired,
+                    Action::Forwarded,
+                    now,
+                );
+                true
+            }
+            Decision::Deny => {
+                let hidden = self.views.get(&name).hidden;
+                let answer = if hidden {
+                    jsonrpc::error(
+                        id,
+                        jsonrpc::INVALID_PARAMS,
+                        &format!("Unknown tool: {name}"),
+                    )
+                } else {
+                    jsonrpc::tool_error(id, &blocked_text(&pending.result, None))
+                };
+                let action = if hidden {
+                    Action::Hidden
+                } else {
+                    Action::Blocked
+                };
+                self.answer(id, answer, &name, out);
+                self.audit(&pending, ApprovalOutcome::NotRequired, action, now);
+                false
+            }
+            Decision::RequireApproval => {
+                if self.approval == ApprovalMode::Elicit && self.can_elicit() && id.is_some() {
+                    self.ask(pending, &args, out);
+                } else {
+                    let why = if self.approval == ApprovalMode::Deny {
+                        "This proxy runs with --approval deny, so nobody was asked: ask the user to approve and run this call themselves, or to change the policy."
+                    } else {
+                        "The client does not support MCP elicitation (form mode), so the user could not be asked: ask the user to approve and run this call themselves, or to change the policy."
+                    };
+                    let answer = jsonrpc::tool_error(id, &approval_text(&pending.result, why));
+                    self.answer(id, answer, &name, out);
+                    self.audit(&pending, ApprovalOutcome::Unavailable, Action::Blocked, now);
+                }
+                false
+            }
+        }
+    }
+
+    /// Sends the proxy's answer to a call; a call sent as a notification
+    /// gets none (JSON-RPC), so the refusal is logged instead.
+    fn answer(&self, id: Option<&RawValue>, answer: Bytes, tool: &str, out: &mut Vec<Out>) {
+        match id {
+            Some(_) => out.push(Out::Client(answer)),
+            None => log(&format!(
+                "refused a tools/call notification (no id) for '{tool}'"
+            )),
+        }
+    }
+
+    fn can_elicit(&self) -> bool {
+        // Elicitation exists from 2025-06-18 (dates compare as strings).
+        self.client_elicits && self.protocol.as_deref().is_some_and(|v| v >= "2025-06-18")
+    }
+
+    /// Sends the client an `elicitation/create` form for a held call.
+    fn ask(&mut self, mut pending: Pending, args: &Map<String, Value>, out: &mut Vec<Out>) {
+        self.next_id += 1;
+        let our_id = format!("{}-{}", self.id_prefix, self.next_id);
+        let r = &pending.result;
+        let mut shown = serde_json::to_string_pretty(args).unwrap_or_default();
+        if shown.len() > 4000 {
+            let mut cut = 4000;
+            while !shown.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            shown.truncate(cut);
+            shown.push_str("\n... (truncated)");
+        }
+        let message = format!(
+            "agentguard: the policy requires your approval before this tool call runs.\n\nTool: {}\nArguments: {}\nRule: {}\nReason: {}{}",
+            r.tool,
+            shown,
+            rule_name(r),
+            r.reason,
+            self.server.name.as_deref().map(|s| format!("\nServer: {s}")).unwrap_or_default(),
+        );
+        let mut params = json!({
+            "message": message,
+            "requestedSchema": {
+                "type": "object",
+                "properties": {"approve": {
+                    "type": "boolean",
+                    "title": "Approve this call",
+                    "description": format!("Run {} with the arguments above", r.tool),
+                    "default": false
+                }},
+                "required": ["approve"]
+            }
+        });
+        if self.protocol.as_deref().is_some_and(|v| v >= "2025-11-25") {
+            params["mode"] = json!("form");
+        }
+        out.push(Out::Client(jsonrpc::request(
+            &our_id,
+            "elicitation/create",
+            params,
+        )));
+        let key = Value::String(our_id.clone()).to_string();
+        out.push(Out::Timer(key.clone(), self.approval_timeout));
+        pending.our_id = our_id;
+        self.approvals.insert(key, pending);
+    }
+
+    fn approval_answer(&mut self, pending: Pending, p: &Probe, now: Instant, out: &mut Vec<Out>) {
+        #[derive(Deserialize)]
+        struct Answer {
+            action: String,
+            #[serde(default)]
+            content: Option<Map<String, Value>>,
+        }
+        let answer = p
+            .result
+            .and_then(|r| serde_json::from_str::<Answer>(r.get()).ok());
+        let outcome = match &answer {
+            Some(a) if a.action == "accept" => {
+                let approved =
+                    a.content.as_ref().and_then(|c| c.get("approve")) == Some(&Value::Bool(true));
+                if approved {
+                    ApprovalOutcome::Approved
+                } else {
+                    ApprovalOutcome::Declined
+                }
+            }
+            Some(a) if a.action == "decline" => ApprovalOutcome::Declined,
+            Some(a) if a.action == "cancel" => ApprovalOutcome::Cancelled,
+            _ => ApprovalOutcome::Error,
+        };
+        if outcome == ApprovalOutcome::Approved {
+            if let (Some(k), Some(id)) = (&pending.call_key, &pending.id) {
+                self.in_flight.insert(k.clone(), id.clone());
+            }
+            out.push(Out::Server(pending.frame.clone()));
+            self.audit(&pending, outcome, Action::Forwarded, now);
+            return;
+        }
+        let why = match outcome {
+            ApprovalOutcome::Declined => "The user declined to approve it.",
+            ApprovalOutcome::Cancelled => "The user cancelled the approval request.",
+            _ => "The approval request failed.",
+        };
+        self.refuse(pending, outcome, why, now, out);
+    }
+
+    /// The client cancelled a request: a call waiting for approval stops
+    /// waiting (and our question is withdrawn).
+    fn call_cancelled(&mut self, p: &Probe, now: Instant, out: &mut Vec<Out>) {
+        let Some(params) = p.params else { return };
+        let Ok(v) = serde_json::from_str::<Value>(params.get()) else {
+            return;
+        };
+        let Some(req) = v.get("requestId") else {
+            return;
+        };
+        let key = req.to_string();
+        let found = self
+            .approvals
+            .iter()
+            .find(|(_, a)| a.call_key.as_deref() == Some(key.as_str()))
+            .map(|(k, _)| k.clone());
+        if let Some(k) = found {
+            if let Some(a) = self.approvals.remove(&k) {
+                out.push(Out::Client(jsonrpc::notification(
+                    "notifications/cancelled",
+                    json!({"requestId": a.our_id, "reason": "the call was cancelled"}),
+                )));
+                self.audit(&a, ApprovalOutcome::CallCancelled, Action::Dropped, now);
+            }
+        }
+    }
+
+    fn refuse(
+        &mut self,
+        p: Pending,
+        outcome: ApprovalOutcome,
+        why: &str,
+        now: Instant,
+        out: &mut Vec<Out>,
+    ) {
+        out.push(Out::Client(jsonrpc::tool_error(
+            p.id.as_deref(),
+            &blocked_text(&p.result, Some(why)),
+        )));
+        self.audit(&p, outcome, Action::Blocked, now);
+    }
+
+    fn audit(&mut self, p: &Pending, approval: ApprovalOutcome, action: Action, now: Instant) {
+        let Some(log_file) = self.audit.as_mut() else {
+            return;
+        };
+        let id =
+            p.id.as_ref()
+                .and_then(|r| serde_json::from_str(r.get()).ok())
+                .unwrap_or(Value::Null);
+        let latency = now.saturating_duration_since(p.started).as_micros();
+        let rec = Record::new(
+            &id,
+            &self.client,
+            &self.server,
+            &p.result,
+            approval,
+            action,
+            u64::try_from(latency).unwrap_or(u64::MAX),
+            &p.digest,
+        );
+        if let Err(e) = log_file.write(&rec) {
+            log(&format!("cannot write the audit log: {e}"));
+        }
+    }
+}
+
+fn rule_name(r: &PolicyResult) -> String {
+    match &r.matched_rule {
+        Some(m) => m.to_string(),
+        None => "none (the policy's default)".to_string(),
+    }
+}
+
+/// What a model reads when a call is blocked.
+pub fn blocked_text(r: &PolicyResult, why: Option<&str>) -> String {
+    let mut s = format!(
+        "Blocked by policy: the call to tool '{}' was not run. Rule: {}. Reason: {}.",
+        r.tool,
+        rule_name(r),
+        r.reason
+    );
+    if let Some(w) = why {
+        s.push(' ');
+        s.push_str(w);
+    }
+    s
+}
+
+/// What a model reads when a call needs approval nobody could give.
+pub fn approval_text(r: &PolicyResult, why: &str) -> String {
+    format!(
+        "Approval required by policy: the call to tool '{}' was not run. Rule: {}. Reason: {}. {why}",
+        r.tool,
+        rule_name(r),
+        r.reason
+    )
+}
+
+fn log(msg: &str) {
+    eprintln!("agentguard mcp: {msg}");
+}

@@ -1,0 +1,507 @@
+//! The session's decisions and relaying, frame by frame, without processes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::audit;
+use crate::session::{Out, Session};
+use crate::ApprovalMode;
+
+const POLICY: &str = r#"{
+    "allow": ["read_*", "list_*"],
+    "deny": ["delete_*"],
+    "require_approval": ["move_file"],
+    "rules": [
+        {"id": "workspace-writes", "tool": "write_file", "decision": "allow",
+         "when": {"path": {"path_under": "/ws"}}}
+    ]
+}"#;
+
+struct T {
+    s: Session,
+    audit: Option<std::path::PathBuf>,
+}
+
+fn session(mode: ApprovalMode, with_audit: bool) -> T {
+    let policy = Arc::new(agentguard::Policy::from_json(POLICY).unwrap());
+    let path = with_audit.then(|| {
+        let p = std::env::temp_dir().join(format!(
+            "agentguard-mcp-unit-{}-{}.jsonl",
+            std::process::id(),
+            rand_suffix()
+        ));
+        let _ = std::fs::remove_file(&p);
+        p
+    });
+    let log = path.as_ref().map(|p| audit::Log::open(p).unwrap());
+    T {
+        s: Session::new(policy, mode, Duration::from_secs(30), log),
+        audit: path,
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+}
+
+impl T {
+    fn client(&mut self, v: &str) -> Vec<Out> {
+        self.s.client_frame(v.as_bytes(), Instant::now())
+    }
+    fn server(&mut self, v: &str) -> Vec<Out> {
+        self.s.server_frame(v.as_bytes())
+    }
+    /// initialize both ways, with or without the elicitation capability.
+    fn handshake(&mut self, elicitation: Option<Value>, version: &str) {
+        let mut caps = json!({});
+        if let Some(e) = elicitation {
+            caps["elicitation"] = e;
+        }
+        let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": version, "capabilities": caps,
+            "clientInfo": {"name": "test-client", "version": "1.0"}}});
+        let out = self.client(&init.to_string());
+        assert_eq!(out, [Out::Server(line(&init.to_string()))]);
+        let reply = json!({"jsonrpc": "2.0", "id": 0, "result": {"protocolVersion": version,
+            "capabilities": {"tools": {}}, "serverInfo": {"name": "test-server", "version": "2.0"}}});
+        assert_eq!(
+            self.server(&reply.to_string()),
+            [Out::Client(line(&reply.to_string()))]
+        );
+    }
+    fn audit_lines(&self) -> Vec<Value> {
+        let text = std::fs::read_to_string(self.audit.as_ref().unwrap()).unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for T {
+    fn drop(&mut self) {
+        if let Some(p) = &self.audit {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+fn line(s: &str) -> bytes::Bytes {
+    crate::jsonrpc::with_newline(s.as_bytes())
+}
+
+fn call(id: Value, tool: &str, args: Value) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+           "params": {"name": tool, "arguments": args}})
+    .to_string()
+}
+
+fn to_client(out: &[Out]) -> Vec<Value> {
+    out.iter()
+        .filter_map(|o| match o {
+            Out::Client(b) => Some(serde_json::from_slice(b).unwrap()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn to_server(out: &[Out]) -> Vec<bytes::Bytes> {
+    out.iter()
+        .filter_map(|o| match o {
+            Out::Server(b) => Some(b.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn unpoliced_frames_pass_byte_for_byte() {
+    let mut t = session(ApprovalMode::Deny, false);
+    let frames = [
+        r#"{"jsonrpc":"2.0","id":1,"method":"prompts/list","params":{}}"#,
+        r#"{ "jsonrpc" : "2.0", "method":"notifications/initialized" , "x-unknown": [1, 2.50, "\u00e9"] }"#,
+        r#"{"jsonrpc":"2.0","id":"s1","result":{"action":"accept"}}"#,
+        "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"resources/read\"}\r",
+        "",
+        "   ",
+        "42",
+        r#"{"jsonrpc":"2.0","id":3,"method":"vendor/unknown","params":{"deep":{"a":[{}]}}}"#,
+    ];
+    for f in frames {
+        assert_eq!(t.client(f), [Out::Server(line(f))], "client: {f:?}");
+    }
+    let server_frame = [
+        r#"{"jsonrpc":"2.0","id":"s1","method":"sampling/createMessage","params":{"messages":[]}}"#,
+        r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":0.5}}"#,
+        r#"{"jsonrpc":"2.0","id":1,"result":{"prompts":[]}}"#,
+        "not json at all",
+        r#"{"jsonrpc":"2.0","id":99,"result":{"tools":[{"name":"delete_file"}]}}"#,
+    ];
+    for f in server_frame {
+        assert_eq!(t.server(f), [Out::Client(line(f))], "server: {f:?}");
+    }
+}
+
+#[test]
+fn malformed_client_frames_are_answered_never_forwarded() {
+    let mut t = session(ApprovalMode::Deny, false);
+    for f in [
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"delete_file\",\"arguments\":{\"x\":NaN}}}",
+        "{\"method\":\"read_file\",\"method\":\"tools/call\",\"id\":1}",
+        "{\"truncated\":",
+        "\u{1}garbage",
+    ] {
+        let out = t.client(f);
+        assert!(to_server(&out).is_empty(), "{f}");
+        let answers = to_client(&out);
+        assert_eq!(answers.len(), 1, "{f}");
+        assert_eq!(answers[0]["error"]["code"], -32700, "{f}");
+        assert_eq!(answers[0]["id"], Value::Null);
+    }
+    let out =
+        t.s.client_frame(b"{\"id\":1,\"method\":\"x\xff\"}", Instant::now());
+    assert_eq!(to_client(&out)[0]["error"]["code"], -32700);
+}
+
+#[test]
+fn tools_call_decisions() {
+    let mut t = session(ApprovalMode::Deny, true);
+    t.handshake(None, "2025-06-18");
+    struct Case {
+        name: &'static str,
+        id: Value,
+        tool: &'static str,
+        args: Value,
+        forwarded: bool,
+        answer: Option<(&'static str, &'static str)>,
+    }
+    let cases = [
+        Case { name: "allowed by pattern", id: json!(1), tool: "read_file", args: json!({"path": "/etc/x"}), forwarded: true, answer: None },
+        Case { name: "allowed by rule", id: json!("a"), tool: "write_file", args: json!({"path": "/ws/notes.txt"}), forwarded: true, answer: None },
+        Case { name: "escape denied by default", id: json!(2), tool: "write_file", args: json!({"path": "/ws/../etc/passwd"}), forwarded: false,
+               answer: Some(("text", "Blocked by policy: the call to tool 'write_file' was not run. Rule: none (the policy's default).")) },
+        Case { name: "denied by pattern, hidden", id: json!(3), tool: "delete_file", args: json!({}), forwarded: false,
+               answer: Some(("error", "Unknown tool: delete_file")) },
+        Case { name: "not in the policy, hidden", id: json!(4), tool: "launch_missiles", args: json!({}), forwarded: false,
+               answer: Some(("error", "Unknown tool: launch_missiles")) },
+        Case { name: "approval, nobody asked", id: json!(5), tool: "move_file", args: json!({"a": 1}), forwarded: false,
+               answer: Some(("text", "Approval required by policy: the call to tool 'move_file' was not run. Rule: move_file.")) },
+    ];
+    for c in &cases {
+        let f = call(c.id.clone(), c.tool, c.args.clone());
+        let out = t.client(&f);
+        if c.forwarded {
+            assert_eq!(out, [Out::Server(line(&f))], "{}", c.name);
+            continue;
+        }
+        assert!(to_server(&out).is_empty(), "{}", c.name);
+        let a = to_client(&out);
+        assert_eq!(a.len(), 1, "{}", c.name);
+        assert_eq!(a[0]["id"], c.id, "{}", c.name);
+        match c.answer.unwrap() {
+            ("text", want) => {
+                assert_eq!(a[0]["result"]["isError"], true, "{}", c.name);
+                let text = a[0]["result"]["content"][0]["text"].as_str().unwrap();
+                assert!(text.starts_with(want), "{}: {text}", c.name);
+            }
+            (_, want) => {
+                assert_eq!(a[0]["error"]["code"], -32602, "{}", c.name);
+                assert_eq!(a[0]["error"]["message"], want, "{}", c.name);
+            }
+        }
+    }
+    let lines = t.audit_lines();
+    assert_eq!(lines.len(), cases.len());
+    let actions: Vec<&str> = lines
+        .iter()
+        .map(|l| l["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "forwarded",
+            "forwarded",
+            "blocked",
+            "hidden",
+            "hidden",
+            "blocked"
+        ]
+    );
+    assert_eq!(lines[0]["client"]["name"], "test-client");
+    assert_eq!(lines[0]["server"]["name"], "test-server");
+    assert_eq!(lines[1]["matched_rule"], "workspace-writes");
+    assert_eq!(lines[1]["id"], "a");
+    assert_eq!(lines[5]["approval"], "unavailable");
+    assert_eq!(lines[5]["decision"], "require_approval");
+    assert_eq!(
+        lines[0]["arguments_sha256"],
+        crate::audit::sha256_hex(br#"{"path":"/etc/x"}"#)
+    );
+    for l in &lines {
+        assert!(l.get("arguments").is_none());
+        assert!(l["timestamp"].as_f64().unwrap() > 1.7e9);
+        assert!(l["latency_us"].is_u64());
+    }
+}
+
+#[test]
+fn bad_call_params_are_refused() {
+    let mut t = session(ApprovalMode::Deny, false);
+    for params in [
+        json!(null),
+        json!({"arguments": {}}),
+        json!({"name": 5}),
+        json!({"name": "read_file", "arguments": [1]}),
+        json!([]),
+    ] {
+        let f = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": params})
+            .to_string();
+        let out = t.client(&f);
+        assert!(to_server(&out).is_empty(), "{f}");
+        assert_eq!(to_client(&out)[0]["error"]["code"], -32602, "{f}");
+    }
+    // A repeated name is refused, not read as either.
+    let f = r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"read_file","name":"delete_file"}}"#;
+    assert!(to_server(&t.client(f)).is_empty());
+    // Absent or null arguments are an empty object.
+    for f in [
+        r#"{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"read_file"}}"#,
+        r#"{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"read_file","arguments":null}}"#,
+    ] {
+        assert_eq!(to_server(&t.client(f)), [line(f)]);
+    }
+    // A denied call sent as a notification is not forwarded either.
+    let f = r#"{"jsonrpc":"2.0","method":"tools/call","params":{"name":"delete_file"}}"#;
+    assert!(t.client(f).is_empty());
+}
+
+#[test]
+fn tools_list_is_filtered_on_every_page() {
+    let mut t = session(ApprovalMode::Deny, false);
+    t.handshake(None, "2025-11-25");
+    for (id, cursor) in [(json!(7), None), (json!("p2"), Some("c1"))] {
+        let mut req = json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": {}});
+        if let Some(c) = cursor {
+            req["params"]["cursor"] = json!(c);
+        }
+        assert_eq!(
+            t.client(&req.to_string()),
+            [Out::Server(line(&req.to_string()))]
+        );
+        let reply = json!({"jsonrpc": "2.0", "id": id, "result": {"tools": [
+            {"name": "delete_file", "description": "gone"},
+            {"name": "read_file", "description": "Read."},
+            {"name": "write_file", "description": "Write."},
+            {"name": "drop_everything"},
+            {"name": "move_file", "inputSchema": {"type": "object"}}
+        ], "nextCursor": "c1"}});
+        let a = to_client(&t.server(&reply.to_string()));
+        let names: Vec<&str> = a[0]["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["read_file", "write_file", "move_file"]);
+        assert_eq!(a[0]["id"], id);
+        assert_eq!(a[0]["result"]["nextCursor"], "c1");
+        assert!(a[0]["result"]["tools"][1]["description"]
+            .as_str()
+            .unwrap()
+            .contains("[agentguard policy]"));
+    }
+    // A list answer nobody asked for through the proxy is not touched.
+    let stray = r#"{"jsonrpc":"2.0","id":123,"result":{"tools":[{"name":"delete_file"}]}}"#;
+    assert_eq!(t.server(stray), [Out::Client(line(stray))]);
+}
+
+#[test]
+fn batches_are_decided_element_by_element() {
+    let mut t = session(ApprovalMode::Deny, false);
+    let ok = call(json!(1), "read_file", json!({}));
+    let bad = call(json!(2), "delete_file", json!({}));
+    let note = r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{}}"#;
+    let all_ok = format!("[{ok},{note}]");
+    assert_eq!(t.client(&all_ok), [Out::Server(line(&all_ok))]);
+    let out = t.client(&format!("[{ok}, {bad}, {note}]"));
+    assert_eq!(to_server(&out), [line(&format!("[{ok},{note}]"))]);
+    assert_eq!(
+        to_client(&out)[0]["error"]["message"],
+        "Unknown tool: delete_file"
+    );
+    let out = t.client(&format!("[{bad}]"));
+    assert!(to_server(&out).is_empty());
+    // Answers in a batch from the server are filtered too.
+    t.client(&json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"}).to_string());
+    let reply = r#"[{"jsonrpc":"2.0","id":5,"result":{"tools":[{"name":"delete_x"},{"name":"read_x"}]}},{"jsonrpc":"2.0","id":6,"result":{}}]"#;
+    let a = to_client(&t.server(reply));
+    assert_eq!(a[0][0]["result"]["tools"], json!([{"name": "read_x"}]));
+    assert_eq!(a[0][1], json!({"jsonrpc": "2.0", "id": 6, "result": {}}));
+}
+
+fn elicitation_of(out: &[Out]) -> (String, Value) {
+    let req = to_client(out)
+        .into_iter()
+        .find(|v| v["method"] == "elicitation/create")
+        .expect("an elicitation request");
+    (req["id"].as_str().unwrap().to_string(), req)
+}
+
+#[test]
+fn approval_through_elicitation() {
+    for (answer, forwarded, outcome) in [
+        (
+            json!({"action": "accept", "content": {"approve": true}}),
+            true,
+            "approved",
+        ),
+        (
+            json!({"action": "accept", "content": {"approve": false}}),
+            false,
+            "declined",
+        ),
+        (json!({"action": "decline"}), false, "declined"),
+        (json!({"action": "cancel"}), false, "cancelled"),
+    ] {
+        let mut t = session(ApprovalMode::Elicit, true);
+        t.handshake(Some(json!({})), "2025-11-25");
+        let f = call(json!(41), "move_file", json!({"from": "a", "to": "b"}));
+        let out = t.client(&f);
+        assert!(to_server(&out).is_empty());
+        let (our_id, req) = elicitation_of(&out);
+        assert!(our_id.starts_with(crate::session::ID_PREFIX));
+        assert_eq!(req["params"]["mode"], "form");
+        let msg = req["params"]["message"].as_str().unwrap();
+        assert!(
+            msg.contains("Tool: move_file")
+                && msg.contains("\"from\": \"a\"")
+                && msg.contains("Rule: move_file"),
+            "{msg}"
+        );
+        assert!(out.iter().any(|o| matches!(o, Out::Timer(..))));
+        let reply = json!({"jsonrpc": "2.0", "id": our_id, "result": answer}).to_string();
+        let out = t.client(&reply);
+        if forwarded {
+            assert_eq!(out, [Out::Server(line(&f))], "{outcome}");
+            // The server's answer then reaches the client as it is.
+            let r = r#"{"jsonrpc":"2.0","id":41,"result":{"content":[]}}"#;
+            assert_eq!(t.server(r), [Out::Client(line(r))]);
+        } else {
+            assert!(to_server(&out).is_empty());
+            let a = to_client(&out);
+            assert_eq!(a[0]["id"], 41);
+            assert!(a[0]["result"]["content"][0]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("Blocked by policy"));
+        }
+        let lines = t.audit_lines();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0]["approval"], outcome);
+        assert_eq!(
+            lines[0]["action"],
+            if forwarded { "forwarded" } else { "blocked" }
+        );
+        // The same answer again is not ours any more: it goes to the server.
+        assert_eq!(to_server(&t.client(&reply)).len(), 1);
+    }
+}
+
+#[test]
+fn approval_timeout_cancel_and_capability() {
+    let mut t = session(ApprovalMode::Elicit, true);
+    t.handshake(Some(json!({"form": {}})), "2025-06-18");
+    let out = t.client(&call(json!(1), "move_file", json!({})));
+    let (our_id, req) = elicitation_of(&out);
+    assert!(
+        req["params"].get("mode").is_none(),
+        "no mode before 2025-11-25"
+    );
+    let key = Out::Timer(
+        Value::String(our_id.clone()).to_string(),
+        Duration::from_secs(30),
+    );
+    assert!(out.contains(&key));
+    let Out::Timer(k, _) = key else {
+        unreachable!()
+    };
+    let out = t.s.approval_timeout(&k, Instant::now());
+    let a = to_client(&out);
+    assert_eq!(a[0]["method"], "notifications/cancelled");
+    assert_eq!(a[0]["params"]["requestId"], our_id.as_str());
+    assert!(a[1]["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("No approval was given within 30 s"));
+    assert!(
+        t.s.approval_timeout(&k, Instant::now()).is_empty(),
+        "a timer fires once"
+    );
+
+    // The client cancels the call while it waits.
+    let out = t.client(&call(json!("c"), "move_file", json!({})));
+    let (our_id, _) = elicitation_of(&out);
+    let cancel =
+        r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"c"}}"#;
+    let out = t.client(cancel);
+    assert_eq!(to_client(&out)[0]["params"]["requestId"], our_id.as_str());
+    assert_eq!(to_server(&out), [line(cancel)]);
+    let approvals: Vec<String> = t
+        .audit_lines()
+        .iter()
+        .map(|l| l["approval"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(approvals, ["timeout", "call_cancelled"]);
+
+    // url-only elicitation, no capability, or an era before elicitation: nobody is asked.
+    for (caps, version) in [
+        (Some(json!({"url": {}})), "2025-11-25"),
+        (None, "2025-11-25"),
+        (Some(json!({})), "2025-03-26"),
+    ] {
+        let mut t = session(ApprovalMode::Elicit, false);
+        t.handshake(caps, version);
+        let a = to_client(&t.client(&call(json!(1), "move_file", json!({}))));
+        assert_eq!(a.len(), 1);
+        assert!(a[0]["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("does not support MCP elicitation"));
+    }
+}
+
+#[test]
+fn server_gone_answers_everything_pending() {
+    let mut t = session(ApprovalMode::Elicit, true);
+    t.handshake(Some(json!({})), "2025-11-25");
+    t.client(r#"{"jsonrpc":"2.0","id":"r1","method":"resources/read","params":{"uri":"x"}}"#);
+    t.client(&call(json!(2), "read_file", json!({})));
+    t.client(&call(json!(3), "move_file", json!({})));
+    t.client(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+    // Answered requests are no longer pending.
+    t.client(r#"{"jsonrpc":"2.0","id":4,"method":"ping"}"#);
+    t.server(r#"{"jsonrpc":"2.0","id":4,"result":{}}"#);
+    let mut ids: Vec<String> = to_client(&t.s.server_gone("exit code 3", Instant::now()))
+        .iter()
+        .map(|v| {
+            assert_eq!(v["error"]["code"], -32000);
+            assert_eq!(
+                v["error"]["message"],
+                "MCP server exited (exit code 3) before answering"
+            );
+            v["id"].to_string()
+        })
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["\"r1\"", "2", "3"]);
+    assert!(t.s.server_gone("exit code 3", Instant::now()).is_empty());
+    let last = t.audit_lines().pop().unwrap();
+    assert_eq!(
+        (last["approval"].as_str(), last["action"].as_str()),
+        (Some("server_exited"), Some("dropped"))
+    );
+}
