@@ -10,6 +10,7 @@
 use pyo3::prelude::*;
 
 mod action;
+mod analysis;
 mod args;
 mod convert;
 mod policy;
@@ -28,6 +29,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<values::PolicyResult>()?;
     m.add_class::<values::AuditEntry>()?;
     action::register(m)?;
+    analysis::register(m)?;
     // Other areas: `mod x;` above and `x::register(m)?;` here, then the
     // re-export in python/agentguard/__init__.py and the stub in _native.pyi.
     Ok(())

@@ -405,6 +405,11 @@ pub struct FlowStep {
 }
 
 impl Policy {
+    /// The core's compiled policy (for the analysis, crate::analysis).
+    pub(crate) fn core(&self) -> &agentguard::Policy {
+        &self.core
+    }
+
     fn callbacks(&self) -> &Callbacks {
         self.callbacks.get().unwrap_or(&NO_CALLBACKS)
     }

@@ -21,6 +21,11 @@ When in doubt, the restrictive rule applies; an allow rule needs proof.
 Only the arguments a condition reads are looked at, and those must be JSON
 data.
 
+``lint(policy)``, ``diff(old, new)`` and ``test_policy(policy, fixtures)``
+analyse a policy before it ships (the core's answers as dicts and lists)::
+
+    [f["code"] for f in lint({"deny": ["drop_*"], "allow": ["drop_table"]})]  # ['shadowed']
+
 Stricter than tokenfence, on purpose: ``from_dict`` rejects unknown keys and
 wrong types (``PolicyError``), ``enforce`` raises ``ApprovalRequired`` for an
 unapproved approval-gated tool, a tool name must be a well-formed ``str``,
@@ -35,7 +40,10 @@ from ._native import (
     Policy,
     PolicyResult,
     __version__,
+    diff,
     fnmatch,
+    lint,
+    test_policy,
 )
 from ._types import (
     AgentGuardError,
@@ -58,5 +66,8 @@ __all__ = [
     "PolicyResult",
     "TokenFenceError",
     "ToolDenied",
+    "diff",
     "fnmatch",
+    "lint",
+    "test_policy",
 ]

@@ -290,3 +290,89 @@ class ActionPolicies:
     def to_json(self) -> str:
         """The store as JSON text."""
     def __len__(self) -> int: ...
+
+#: (Stub-only aliases.) The analysis (``lint``, ``diff``, ``test_policy``):
+#: the core's JSON as Python data, the same in every language.
+_Severity = Literal["error", "warning", "info"]
+_DecisionStr = Literal["allow", "deny", "require_approval"]
+#: Where in a policy: ``{"field": "deny", "index": 3, "rule": None}``,
+#: ``{"field": "rules[2].when.amount", "index": None, "rule": "refunds"}``.
+_Location = TypedDict("_Location", {"field": str, "index": Optional[int], "rule": Optional[str]})
+#: A tool call: a name and its arguments (``{}`` when none are read).
+_Call = TypedDict("_Call", {"tool": str, "args": Dict[str, Any]})
+#: One lint finding (``code``: ``shadowed``, ``matches-nothing``,
+#: ``duplicate``, ``brace-is-literal``, ``case-bypass``, ...).
+_Finding = TypedDict(
+    "_Finding",
+    {
+        "code": str,
+        "severity": _Severity,
+        "location": _Location,
+        "message": str,
+        "hint": str,
+        "related": List[_Location],
+        "witness": Optional[_Call],
+    },
+)
+#: A decision that changes: ``old`` decides ``from`` for the witness call
+#: (``tool``, ``args``), ``new`` decides ``to``.
+_Change = TypedDict(
+    "_Change",
+    {
+        "from": _DecisionStr,
+        "to": _DecisionStr,
+        "tool": str,
+        "args": Dict[str, Any],
+        "old_rule": Optional[str],
+        "new_rule": Optional[str],
+        "old_reason": str,
+        "new_reason": str,
+    },
+)
+#: ``changes``: the transitions; ``reason_changes``: the same decision by
+#: another rule; ``exact``: ``False`` when some part was compared on
+#: samples (``notes`` says which).
+_Diff = TypedDict(
+    "_Diff",
+    {"changes": List[_Change], "reason_changes": List[_Change], "exact": bool, "notes": List[str]},
+)
+#: A fixture: a call and the decision (and optionally the deciding rule;
+#: ``None``: the default) the policy must give it.
+_Fixture = TypedDict(
+    "_Fixture",
+    {
+        "tool": Required[str],
+        "args": Optional[Mapping[str, Any]],
+        "expect": Required[_DecisionStr],
+        "rule": Optional[str],
+    },
+    total=False,
+)
+_Outcome = TypedDict(
+    "_Outcome", {"decision": _DecisionStr, "rule": Optional[str], "reason": str}, total=False
+)
+_Failure = TypedDict(
+    "_Failure",
+    {"index": int, "tool": str, "args": Dict[str, Any], "want": _Outcome, "got": _Outcome},
+)
+_TestReport = TypedDict(
+    "_TestReport",
+    {"total": int, "passed": int, "failures": List[_Failure], "unexercised": List[_Location]},
+)
+#: A policy for the analysis: a ``Policy``, a ``to_dict()``-format mapping
+#: (read like ``Policy.from_dict``) or its JSON text (like ``from_json``).
+_PolicyLike = Union[Policy, Mapping[str, Any], str]
+
+def lint(policy: _PolicyLike) -> List[_Finding]:
+    """The lint findings of a policy (dead patterns and rules, the fnmatch
+    traps, conditions that can never hold), as the core reports them."""
+
+def diff(old: _PolicyLike, new: _PolicyLike) -> _Diff:
+    """Every way a decision changes from ``old`` to ``new``, each with a
+    witness call that replays."""
+
+def test_policy(policy: _PolicyLike, fixtures: Union[Sequence[_Fixture], str]) -> _TestReport:
+    """Runs fixtures (a list of dicts, or JSON / JSON lines text) against a
+    policy: failures with what was wanted and what the policy decided, and
+    the patterns and rules no fixture exercised. A bad fixture raises
+    ``PolicyError``."""
