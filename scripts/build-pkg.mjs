@@ -3,7 +3,12 @@
 // index.d.ts) and the wasm-bindgen output of bindings/wasm/ (make build-npm
 // runs wasm-pack and wasm-opt first):
 //
-//   node scripts/build-pkg.mjs --wasm target/wasm/pkg --out pkg
+//   node scripts/build-pkg.mjs --wasm target/wasm/pkg --analysis target/wasm/analysis --out pkg
+//
+// The analysis (agentguard/analysis: lint, diff, fixture tests) is a second
+// wasm module, the wasm-bindgen output of bindings/wasm built with its
+// `analysis` feature, with entries of its own that import the main entry of
+// the same runtime (so they share its classes) and load their module lazily.
 //
 // Every entry is bundled by esbuild from the one ESM tree in
 // bindings/js/src, so each has the same classes; node.mjs re-exports
@@ -22,10 +27,12 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { values: args } = parseArgs({
   options: {
     wasm: { type: "string", default: join(root, "target/wasm/pkg") },
+    analysis: { type: "string", default: join(root, "target/wasm/analysis") },
     out: { type: "string", default: join(root, "pkg") },
   },
 });
 const wasmDir = resolve(args.wasm);
+const analysisDir = resolve(args.analysis);
 const out = resolve(args.out);
 const template = join(root, "bindings/js");
 const stage = join(root, "target/npm-stage");
@@ -43,11 +50,15 @@ function cargoVersion() {
 for (const f of ["agentguard.js", "agentguard_bg.wasm"]) {
   if (!existsSync(join(wasmDir, f))) throw new Error(`missing ${join(wasmDir, f)}: run wasm-pack first`);
 }
+for (const f of ["agentguard_analysis.js", "agentguard_analysis_bg.wasm"]) {
+  if (!existsSync(join(analysisDir, f))) throw new Error(`missing ${join(analysisDir, f)}: run wasm-pack first`);
+}
 
 // Stage the sources with wasm-bindgen's glue beside them.
 rmSync(stage, { recursive: true, force: true });
 cpSync(join(template, "src"), join(stage, "src"), { recursive: true });
 cpSync(join(wasmDir, "agentguard.js"), join(stage, "src/glue.js"));
+cpSync(join(analysisDir, "agentguard_analysis.js"), join(stage, "src/analysis/glue.js"));
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
@@ -90,8 +101,41 @@ await esbuild.build({
   target: "es2022",
 });
 
+// agentguard/analysis: `agentguard:main` is the main entry of the same
+// runtime, left as an import of the file beside it.
+const mainEntry = (file) => ({
+  name: "agentguard-main",
+  setup(build) {
+    build.onResolve({ filter: /^agentguard:main$/ }, () => ({ path: `./${file}`, external: true }));
+  },
+});
+await esbuild.build({
+  ...common,
+  entryPoints: [join(stage, "src/entries/analysis-node.cjs")],
+  outfile: join(out, "analysis-node.cjs"),
+  format: "cjs",
+  platform: "node",
+  target: "node18",
+  plugins: [mainEntry("node.cjs")],
+});
+for (const [entry, file, main] of [
+  ["analysis-web.js", "analysis-web.mjs", "web.mjs"],
+  ["analysis-workerd.js", "analysis-workerd.mjs", "workerd.mjs"],
+]) {
+  await esbuild.build({
+    ...common,
+    entryPoints: [join(stage, "src/entries", entry)],
+    outfile: join(out, file),
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    plugins: [mainEntry(main)],
+  });
+}
+
 cpSync(join(wasmDir, "agentguard_bg.wasm"), join(out, "agentguard_bg.wasm"));
-for (const f of ["index.d.ts", "README.md", "LICENSE"]) cpSync(join(template, f), join(out, f));
+cpSync(join(analysisDir, "agentguard_analysis_bg.wasm"), join(out, "agentguard_analysis_bg.wasm"));
+for (const f of ["index.d.ts", "analysis.d.ts", "README.md", "LICENSE"]) cpSync(join(template, f), join(out, f));
 
 // node.mjs: named re-exports of node.cjs, listed from what it exports.
 const names = Object.keys(createRequire(import.meta.url)(join(out, "node.cjs"))).sort();
@@ -112,7 +156,25 @@ export const { ${names.join(", ")} } = cjs;
 `,
 );
 
+// analysis-node.mjs: the same for agentguard/analysis, whose module stays
+// unread until the first call.
+const analysisNames = Object.keys(createRequire(import.meta.url)(join(out, "analysis-node.cjs"))).sort();
+writeFileSync(
+  join(out, "analysis-node.mjs"),
+  `${banner}
+// Node's ESM entry of agentguard/analysis: the same module as
+// analysis-node.cjs (which uses node.cjs, the module node.mjs re-exports).
+// It hands over a loader written in ESM; the .wasm is read on first use.
+import { readFileSync } from "node:fs";
+import cjs from "./analysis-node.cjs";
+
+cjs[Symbol.for("agentguard.node.analysisWasm")](() => readFileSync(new URL("./agentguard_analysis_bg.wasm", import.meta.url)));
+
+export const { ${analysisNames.join(", ")} } = cjs;
+`,
+);
+
 const pkg = JSON.parse(readFileSync(join(template, "package.json"), "utf8"));
 pkg.version = version;
 writeFileSync(join(out, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);
-console.log(`pkg/: agentguard ${version}, exports ${names.join(", ")}`);
+console.log(`pkg/: agentguard ${version}, exports ${names.join(", ")}; agentguard/analysis: ${analysisNames.join(", ")}`);

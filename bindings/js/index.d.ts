@@ -790,3 +790,129 @@ export declare class ActionPolicies {
   /** {@link ActionPolicies.free}, for `using policies = new ActionPolicies()`. */
   [Symbol.dispose](): void;
 }
+
+// ------------------------------------------------------------------ analysis
+// The values of `agentguard/analysis` (lint, diff, testPolicy; see
+// analysis.d.ts): the core's JSON, the same in Rust, Node and Python.
+
+/** How serious a lint finding is. */
+export type Severity = "error" | "warning" | "info";
+
+/**
+ * Where in a policy: a list pattern (`{ field: "deny", index: 3, rule: null }`),
+ * a rule (`{ field: "rules[2]", index: null, rule: "refunds" }`) or a part of
+ * one (`rules[2].tool`, `rules[2].when.amount`, `rules[2].when.path.path_glob`
+ * with its index).
+ */
+export interface Location {
+  readonly field: string;
+  readonly index: number | null;
+  /** The id of the rule the location is in, when it is in `rules`. */
+  readonly rule: string | null;
+}
+
+/** A tool call: a name and its arguments (`{}` when the decision reads none). */
+export interface Call {
+  readonly tool: string;
+  readonly args: { readonly [name: string]: unknown };
+}
+
+/** The codes a lint finding can have (more may come: handle any string). */
+export type FindingCode =
+  | "shadowed"
+  | "matches-nothing"
+  | "duplicate"
+  | "shadow-rule"
+  | "brace-is-literal"
+  | "backslash-is-literal"
+  | "caret-is-not-negation"
+  | "whitespace"
+  | "case-bypass"
+  | "condition-never-true"
+  | "condition-always-unknown"
+  | "path-glob-unmatchable"
+  | "undecided"
+  | (string & {});
+
+/** One lint finding. */
+export interface Finding {
+  readonly code: FindingCode;
+  readonly severity: Severity;
+  readonly location: Location;
+  /** What is wrong, in one sentence. */
+  readonly message: string;
+  /** What to do about it. */
+  readonly hint: string;
+  /** Other places involved: what shadows this, the first copy of a duplicate. */
+  readonly related: readonly Location[];
+  /** A call that shows the finding, when there is one (`case-bypass`). */
+  readonly witness: Call | null;
+}
+
+/**
+ * A decision that changes: the old policy decides `from` for the witness
+ * call (`tool`, `args`), the new one `to`; the rules are patterns or rule
+ * ids (`null`: the default decided).
+ */
+export interface Change {
+  readonly from: Decision;
+  readonly to: Decision;
+  readonly tool: string;
+  readonly args: { readonly [name: string]: unknown };
+  readonly old_rule: string | null;
+  readonly new_rule: string | null;
+  readonly old_reason: string;
+  readonly new_reason: string;
+}
+
+/** The semantic difference of two policies. */
+export interface Diff {
+  /** Every transition of the decision, one per pair of deciding rules, each with a witness. */
+  readonly changes: readonly Change[];
+  /** Calls decided the same way by another rule (or with another reason). */
+  readonly reason_changes: readonly Change[];
+  /** `false` when some part was compared on samples (`notes` says which). */
+  readonly exact: boolean;
+  readonly notes: readonly string[];
+}
+
+/**
+ * A fixture: a call and the decision the policy must give it, and
+ * optionally the deciding rule (a pattern or rule id; `null`: the default).
+ */
+export interface Fixture {
+  tool: string;
+  args?: Args | null;
+  expect: Decision;
+  rule?: string | null;
+}
+
+/** What a fixture wanted, or what the policy decided (with its reason). */
+export interface Outcome {
+  readonly decision: Decision;
+  readonly rule: string | null;
+  /** Only in `got`. */
+  readonly reason?: string;
+}
+
+/** A fixture the policy does not satisfy. */
+export interface Failure {
+  /** Its position (0-based) among the fixtures. */
+  readonly index: number;
+  readonly tool: string;
+  readonly args: { readonly [name: string]: unknown };
+  readonly want: Outcome;
+  readonly got: Outcome;
+}
+
+/** The outcome of running fixtures against a policy. */
+export interface TestReport {
+  readonly total: number;
+  readonly passed: number;
+  readonly failures: readonly Failure[];
+  /** Patterns and rules that decided no fixture, in policy order. */
+  readonly unexercised: readonly Location[];
+}
+
+/** A policy for the analysis: a {@link Policy}, a policy file object, or its JSON text. */
+export type PolicyLike = Policy | PolicySpec | PolicyJSON | string;

@@ -147,3 +147,89 @@ describe("esbuild Node bundles in Node", () => {
     assert.ok(message.includes("copy node_modules/agentguard/agentguard_bg.wasm next to it"), message);
   });
 });
+
+// agentguard/analysis bundled with the package: its own module (copied next
+// to the bundle, as for the main one), the main entry's classes, and the
+// shared analysis vectors' answers, exactly.
+const ANALYSIS_RUN = `
+function runAnalysis({ Policy, PolicyError }, { lint, diff, testPolicy }, { cases }) {
+  const failures = [];
+  for (const c of cases) {
+    let got;
+    try {
+      if (c.op === "lint") got = lint(new Policy(c.policy));
+      else if (c.op === "diff") got = diff(new Policy(c.old), c.new);
+      else got = testPolicy(JSON.stringify(c.policy), c.fixtures);
+    } catch (e) {
+      got = e instanceof PolicyError ? { error: e.message } : { thrown: String(e) };
+    }
+    const want = c.error ? { error: c.error.message } : c.want;
+    if (JSON.stringify(got) !== JSON.stringify(want)) failures.push(c.name);
+  }
+  return { checked: cases.length, failures };
+}
+`;
+
+describe("agentguard/analysis in bundles", () => {
+  const copyWasm = (dir, to) => {
+    for (const f of ["agentguard_bg.wasm", "agentguard_analysis_bg.wasm"]) copyFileSync(join(installedPackage().pkgDir, f), join(dir, to, f));
+  };
+
+  test("an esbuild browser bundle in Chromium", async () => {
+    const dir = projectFolder("bundle-browser-analysis", {
+      "app.js": {
+        text: [
+          'import * as agentguard from "agentguard";',
+          'import * as analysis from "agentguard/analysis";',
+          ANALYSIS_RUN,
+          'const vectors = await (await fetch("./vectors.json")).json();',
+          "window.result = runAnalysis(agentguard, analysis, vectors);",
+        ].join("\n"),
+      },
+      "index.html": { text: '<!doctype html><meta charset="utf-8"><title>analysis</title><script type="module" src="./dist/app.js"></script>' },
+      "vectors.json": { text: JSON.stringify(vectors("analysis")) },
+    });
+    const inputs = await bundle(dir, "app.js", "dist/app.js", { platform: "browser", format: "esm", target: "es2022" });
+    copyWasm(dir, "dist");
+    assert.ok(inputs.some((i) => i.endsWith("node_modules/agentguard/analysis-web.mjs")), JSON.stringify(inputs));
+    assert.equal(inputs.filter((i) => i.endsWith("node_modules/agentguard/web.mjs")).length, 1, "one main entry, shared");
+    const server = await startServer({ port: 0, root: dir, pkgDir: installedPackage().pkgDir });
+    const browser = await launch();
+    try {
+      const { page, problems } = await watchedPage(browser.context);
+      await page.goto(server.url);
+      await page.waitForFunction(() => window.result, null, { timeout: 20000 });
+      const { checked, failures } = await page.evaluate(() => window.result);
+      console.log(`Chromium (esbuild browser bundle) analysis: ${checked} cases, ${failures.length} failures`);
+      assert.deepEqual(failures, []);
+      assert.ok(checked >= 20, `only ${checked} cases ran`);
+      assert.deepEqual(problems, []);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  });
+
+  test("an esbuild ESM bundle for Node", async () => {
+    const dir = projectFolder("bundle-node-analysis", {
+      "app.mjs": {
+        text: [
+          'import * as agentguard from "agentguard";',
+          'import * as analysis from "agentguard/analysis";',
+          'import { readFileSync } from "node:fs";',
+          ANALYSIS_RUN,
+          'console.log(JSON.stringify(runAnalysis(agentguard, analysis, JSON.parse(readFileSync(process.argv[2], "utf8")))));',
+        ].join("\n"),
+      },
+    });
+    await bundle(dir, "app.mjs", "dist/app.mjs", { platform: "node", format: "esm", target: "node18" });
+    copyWasm(dir, "dist");
+    const vectorsFile = join(dir, "vectors.json");
+    writeFileSync(vectorsFile, JSON.stringify(vectors("analysis")));
+    const out = execFileSync(process.execPath, [join(dir, "dist", "app.mjs"), vectorsFile], { encoding: "utf8", timeout: 60_000 });
+    const { checked, failures } = JSON.parse(out.trim().split("\n").pop());
+    console.log(`Node (esbuild esm bundle) analysis: ${checked} cases, ${failures.length} failures`);
+    assert.deepEqual(failures, []);
+    assert.ok(checked >= 20);
+  });
+});

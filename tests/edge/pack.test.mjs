@@ -1,6 +1,7 @@
 // What the npm package ships: exactly the files its entries need (checked
 // with `npm pack --dry-run` on pkg/ and against the packed tarball), one
-// .wasm, and that .wasm within the size budget of DESIGN.md.
+// .wasm for the main entries and that .wasm within the size budget of
+// DESIGN.md, and the analysis module only behind agentguard/analysis.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -36,10 +37,13 @@ function references(file, text) {
   return found;
 }
 
-/** The files the package needs: its manifest and docs, every entry, and what they load. */
-function neededFiles(pkgDir) {
+/**
+ * The files the package needs: its manifest and docs, every entry (or the
+ * entries `only`), and what they load.
+ */
+function neededFiles(pkgDir, only) {
   const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
-  const roots = [pkg.main, pkg.module, pkg.types, pkg.typings, ...targets(pkg.exports), ...targets(pkg.browser)]
+  const roots = (only ?? [pkg.main, pkg.module, pkg.types, pkg.typings, ...targets(pkg.exports), ...targets(pkg.browser)])
     .filter((t) => typeof t === "string" && !t.includes("*"))
     .map((t) => normalize(t));
   const needed = new Set(["package.json"]);
@@ -67,9 +71,15 @@ test("npm pack --dry-run lists exactly the files the entries need", () => {
   assert.deepEqual(packed, needed, "packed files (actual) vs files the entries reach (expected)");
   assert.deepEqual(
     packed.filter((f) => f.endsWith(".wasm")),
-    ["agentguard_bg.wasm"],
-    "exactly one .wasm, shared by every entry",
+    ["agentguard_analysis_bg.wasm", "agentguard_bg.wasm"],
+    "one .wasm shared by every entry, and the analysis module of agentguard/analysis",
   );
+  // The main entries never reach the analysis module: it is loaded only
+  // through the agentguard/analysis entries (lazily), outside the budget.
+  const pkg = JSON.parse(readFileSync(join(PKG, "package.json"), "utf8"));
+  const main = neededFiles(PKG, [pkg.main, pkg.module, pkg.types, ...targets(pkg.exports["."])]);
+  assert.ok(main.has("agentguard_bg.wasm") && !main.has("agentguard_analysis_bg.wasm"), [...main].join(", "));
+  assert.ok(neededFiles(PKG, targets(pkg.exports["./analysis"])).has("agentguard_analysis_bg.wasm"));
   for (const f of packed) assert.doesNotMatch(f, /\.(map|rs|toml|lock)$|(^|\/)(src|tests?|target)\//, `${f} does not belong in the package`);
 });
 

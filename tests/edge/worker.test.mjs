@@ -170,3 +170,48 @@ test("the conformance vectors pass inside workerd", async () => {
     await mf.dispose();
   }
 });
+
+test("agentguard/analysis inside workerd: its own module, the main entry's classes, the shared vectors' answers", async () => {
+  const dir = projectFolder("edge-analysis", {
+    "worker.js": {
+      text: `import { Policy, PolicyError } from "agentguard";
+import { diff, lint, testPolicy } from "agentguard/analysis";
+export default {
+  async fetch(request) {
+    const { cases } = await request.json();
+    const failures = [];
+    for (const c of cases) {
+      let got;
+      try {
+        if (c.op === "lint") got = lint(new Policy(c.policy));
+        else if (c.op === "diff") got = diff(new Policy(c.old), c.new);
+        else got = testPolicy(JSON.stringify(c.policy), c.fixtures);
+      } catch (e) {
+        got = e instanceof PolicyError ? { error: e.message } : { thrown: String(e) };
+      }
+      const want = c.error ? { error: c.error.message } : c.want;
+      if (JSON.stringify(got) !== JSON.stringify(want)) failures.push(c.name);
+    }
+    return Response.json({ checked: cases.length, failures });
+  },
+};
+`,
+    },
+  });
+  const bundle = await bundleWorker(join(dir, "worker.js"));
+  assert.deepEqual(
+    [...bundle.wasm.keys()].map((n) => n.replace(/^[0-9a-f]+-/, "")).sort(),
+    ["agentguard_analysis_bg.wasm", "agentguard_bg.wasm"],
+  );
+  const mf = await startWorker(bundle);
+  try {
+    const res = await mf.dispatchFetch("http://worker.test/", { method: "POST", body: JSON.stringify(vectors("analysis")) });
+    assert.equal(res.status, 200, await res.clone().text());
+    const { checked, failures } = await res.json();
+    console.log(`workerd analysis: ${checked} cases, ${failures.length} failures`);
+    assert.deepEqual(failures, []);
+    assert.ok(checked >= 20, `only ${checked} cases ran`);
+  } finally {
+    await mf.dispose();
+  }
+});

@@ -339,6 +339,16 @@ export class Policy {
   #shadowInfos = new Map();
   #shadowCount = 0;
 
+  // For agentguard/analysis (a bundle of its own, with a wasm module of its
+  // own): the policy file as the core's JSON text, exactly (toJSON() would
+  // take a bound past 2^53 through a double). Not part of the API, hence a
+  // symbol and not enumerable.
+  static {
+    Object.defineProperty(Policy, Symbol.for("agentguard.policyText"), {
+      value: (policy) => policy.#live().toJson(),
+    });
+  }
+
   constructor(spec, options) {
     const opts = checkOptions(options);
     requireWasm();

@@ -31,6 +31,8 @@
 #![forbid(unsafe_code)]
 
 mod action;
+#[cfg(feature = "analysis")]
+mod analysis;
 
 use std::cell::{Cell, RefCell};
 

@@ -229,3 +229,39 @@ withRules.evaluate("refund", { args: new Map([["amount", 5]]) });
 // @ts-expect-error: rules is an array
 new Policy({ rules: { id: "r", tool: "t", decision: "deny" } });
 void [typo, notNumber, emptyIn, nestedIn, commandAnd, presentAnd, presentYes];
+
+// agentguard/analysis: the core's JSON, typed.
+import { diff, lint, testPolicy } from "agentguard/analysis";
+import type { Change, Diff, Failure, Finding, Fixture, Location, Severity, TestReport } from "agentguard/analysis";
+import type { PolicyLike } from "agentguard";
+
+const analysed: PolicyLike[] = [withRules, spec, '{"deny": ["drop_*"]}'];
+const findings: Finding[] = lint(analysed[0]!);
+const severity: Severity = findings[0]!.severity;
+const where: Location = findings[0]!.location;
+const atIndex: number | null = where.index;
+const witnessTool: string | undefined = findings[0]!.witness?.tool;
+const policyDiff: Diff = diff(withRules, '{"deny": ["drop_*"]}');
+const change: Change | undefined = policyDiff.changes[0];
+const from: Decision | undefined = change?.from;
+const exact: boolean = policyDiff.exact;
+const fixtures: Fixture[] = [
+  { tool: "drop_table", expect: "deny" },
+  { tool: "refund", args: { amount: 5 }, expect: "allow", rule: "small" },
+  { tool: "ls", expect: "deny", rule: null },
+];
+const report: TestReport = testPolicy(spec, fixtures);
+const failure: Failure | undefined = report.failures[0];
+const gotReason: string | undefined = failure?.got.reason;
+testPolicy(spec, '{"tool": "a", "expect": "allow"}\n');
+// @ts-expect-error: expect is a decision
+const badExpect: Fixture = { tool: "a", expect: "alow" };
+// @ts-expect-error: a fixture needs a tool
+const noTool: Fixture = { expect: "allow" };
+// @ts-expect-error: a number is no policy
+lint(5);
+// @ts-expect-error: findings are read-only
+findings[0]!.code = "x";
+// @ts-expect-error: diff needs two policies
+diff(spec);
+void [severity, atIndex, witnessTool, from, exact, gotReason, badExpect, noTool];
