@@ -9,6 +9,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { ARTIFACTS, ROOT, installedPackage, resolveExport } from "../edge/lib.mjs";
 import { startServer } from "../../examples/playground/serve.mjs";
 import { launch, watchedPage } from "./chromium.mjs";
@@ -82,6 +83,9 @@ describe("the policy playground in Chromium", () => {
     const html = readFileSync(join(PLAYGROUND, "index.html"), "utf8");
     const map = JSON.parse(/<script type="importmap">([\s\S]*?)<\/script>/.exec(html)[1]);
     assert.equal(map.imports.agentguard, `./agentguard/${entry.replace(/^\.\//, "")}`);
+    const analysis = resolveExport({ exports: pkg.exports["./analysis"] }, ["browser", "import"]);
+    assert.ok(analysis, "the package has agentguard/analysis");
+    assert.equal(map.imports["agentguard/analysis"], `./agentguard/${analysis.replace(/^\.\//, "")}`);
   });
 
   test("loads with no console errors, pre-filled with the database-safety template", async () => {
@@ -456,6 +460,286 @@ describe("the policy playground in Chromium", () => {
       const decisions = new Set((await calls()).map((r) => r[3]));
       assert.deepEqual([...decisions].sort(), ["allow", "deny", "require_approval"], `${id}: every kind of decision`);
     }
+  });
+
+  // ------------------------------------------------------------------ lint and compare (agentguard/analysis)
+
+  /** The installed package's agentguard/analysis for Node: what the page must show. */
+  const nodeAnalysis = async () => {
+    const { pkgDir } = installedPackage();
+    const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
+    const entry = resolveExport({ exports: pkg.exports["./analysis"] }, ["node", "import"]);
+    return import(pathToFileURL(join(pkgDir, entry)).href);
+  };
+  /** Waits until the findings (and changes) shown are those of the text in the editors. */
+  const analysed = (p = page) => p.waitForFunction(() => document.body.dataset.analysis === "done", null, { timeout: 20000 });
+  /** The squiggles in the policy editor: [text, severity class, title]. */
+  const squiggles = (p = page) =>
+    p.$$eval("#lint-backdrop mark.lint", (ms) => ms.map((m) => [m.textContent, m.className.replace(/^lint /, ""), m.title]));
+  /** The findings listed under the editor, as the core's fields. */
+  const listed = (p = page) =>
+    p.$$eval("#findings-list li.finding", (ls) =>
+      ls.map((l) => ({
+        code: l.querySelector(".finding-code").textContent,
+        severity: l.querySelector(".sev").textContent,
+        where: l.querySelector(".finding-where").textContent,
+        message: l.querySelector(".finding-message").textContent,
+        hint: l.querySelector(".finding-hint")?.textContent.replace(/^hint: /, "") ?? "",
+      })),
+    );
+  const where = (loc) => `${loc.field}${loc.index === null ? "" : `[${loc.index}]`}${loc.rule ? ` (${loc.rule})` : ""}`;
+  /** The text selected in the policy editor. */
+  const selection = () => page.$eval("#policy", (t) => t.value.slice(t.selectionStart, t.selectionEnd));
+  /** The transitions listed in compare mode: [from, to, tool, args line, old rule, new rule, wider]. */
+  const transitions = (p = page, list = "#changes") =>
+    p.$$eval(`${list} li.change`, (ls) =>
+      ls.map((l) => {
+        const [oldRule, newRule] = [...l.querySelectorAll(".change-rules > code, .change-rules > span.muted")].map((c) => (c.tagName === "CODE" ? c.textContent : null));
+        return [l.dataset.from, l.dataset.to, l.dataset.tool, l.querySelector("button.witness").dataset.line ?? null, oldRule, newRule, l.classList.contains("wider")];
+      }),
+    );
+  /** A change as the list shows it, from the core's JSON. */
+  const asListed = (c, wider) => [c.from, c.to, c.tool, Object.keys(c.args).length ? `${c.tool} ${JSON.stringify(c.args)}` : c.tool, c.old_rule, c.new_rule, wider];
+  const RANK = { allow: 0, require_approval: 1, deny: 2 };
+
+  test("lint findings are squiggled where they are, coloured by severity, and listed under the editor", async () => {
+    const { lint } = await nodeAnalysis();
+    const policy = {
+      name: "traps",
+      deny: ["drop_*", "drop_table"],
+      allow: ["{read,list}_*", "[^a]b", "get_*"],
+    };
+    const text = JSON.stringify(policy, null, 2);
+    await analysed();
+    // Typed (one input event): the decisions at once, the findings a moment later.
+    const top = () => page.$eval("#results", (t) => t.getBoundingClientRect().top + window.scrollY);
+    const typed = await page.$eval("#policy", (t, text) => {
+      t.value = text;
+      t.dispatchEvent(new Event("input", { bubbles: true }));
+      return {
+        top: document.getElementById("results").getBoundingClientRect().top + window.scrollY,
+        analysis: document.body.dataset.analysis,
+        squiggled: [...document.querySelectorAll("#lint-backdrop mark")].some((m) => m.textContent === '"drop_table"'),
+      };
+    }, text);
+    assert.deepEqual([typed.analysis, typed.squiggled], ["pending", false], "the analysis waits for a pause in typing");
+    assert.match(await page.textContent("#policy-status"), /traps compiled/, "the policy is compiled and decides at once");
+    await analysed();
+    assert.equal(await top(), typed.top, "findings arriving a moment later never move the decisions");
+    const want = lint(text);
+    const codes = want.map((f) => f.code);
+    for (const code of ["shadowed", "brace-is-literal", "caret-is-not-negation"]) assert.ok(codes.includes(code), `the core finds ${code}: ${codes}`);
+
+    // Listed under the editor: every finding, with its severity, code, place, message and hint.
+    assert.deepEqual(
+      await listed(),
+      want.map((f) => ({ code: f.code, severity: f.severity, where: where(f.location), message: f.message, hint: f.hint })),
+    );
+    // Squiggled in the editor: on the pattern each one names, its message as the title.
+    const marks = await squiggles();
+    const on = (t) => marks.find(([text]) => text === t);
+    const shadowed = want.find((f) => f.code === "shadowed");
+    assert.deepEqual(shadowed.location, { field: "deny", index: 1, rule: null });
+    assert.deepEqual(on('"drop_table"'), ['"drop_table"', `sev-${shadowed.severity}`, `${shadowed.severity} shadowed: ${shadowed.message}`]);
+    assert.match(shadowed.message, /drop_table.*drop_\*/);
+    const brace = want.find((f) => f.code === "brace-is-literal");
+    assert.deepEqual(on('"{read,list}_*"'), ['"{read,list}_*"', `sev-${brace.severity}`, `${brace.severity} brace-is-literal: ${brace.message}`]);
+    const caret = want.find((f) => f.code === "caret-is-not-negation");
+    assert.deepEqual(on('"[^a]b"'), ['"[^a]b"', `sev-${caret.severity}`, `${caret.severity} caret-is-not-negation: ${caret.message}`]);
+    assert.ok(!on('"get_*"') && !on('"drop_*"'), `only the findings' places are squiggled: ${JSON.stringify(marks)}`);
+    assert.equal(marks.length, new Set(want.map((f) => where(f.location))).size, "one squiggle a place");
+    // Drawn as a wavy underline in the severity's colour.
+    const style = await page.$eval('#lint-backdrop mark.sev-warning', (m) => {
+      const s = getComputedStyle(m);
+      return [s.textDecorationLine, s.textDecorationStyle, s.textDecorationColor];
+    });
+    assert.deepEqual(style.slice(0, 2), ["underline", "wavy"]);
+    const colours = await page.$$eval("#lint-backdrop mark.lint", (ms) => [...new Set(ms.map((m) => `${m.classList[1]} ${getComputedStyle(m).textDecorationColor}`))]);
+    assert.equal(new Set(colours.map((c) => c.split(" ").slice(1).join(" "))).size, new Set(colours.map((c) => c.split(" ")[0])).size, `a colour a severity: ${colours}`);
+    // The decisions are there as usual.
+    assert.match(await page.textContent("#policy-status"), /traps compiled/);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, "playground-lint.png"), fullPage: true });
+
+    // Fixed one by one, typing: each squiggle goes with its finding.
+    await page.focus("#policy");
+    const at = text.indexOf("[^a]b") + 1;
+    await page.$eval("#policy", (t, at) => t.setSelectionRange(at, at + 1), at);
+    await page.keyboard.type("!");
+    await analysed();
+    assert.ok(!(await squiggles()).some(([t]) => t.includes("[")), "the caret finding is gone once [!a] is typed");
+    assert.ok(!(await listed()).some((f) => f.code === "caret-is-not-negation"));
+    assert.ok((await squiggles()).some(([t]) => t === '"drop_table"'), "the others stay");
+
+    const fixed = { name: "traps", deny: ["drop_*"], allow: ["read_*", "list_*", "[!a]b", "get_*"] };
+    await setText("#policy", JSON.stringify(fixed, null, 2));
+    await analysed();
+    assert.deepEqual(lint(JSON.stringify(fixed)), []);
+    assert.deepEqual(await squiggles(), []);
+    assert.deepEqual(await listed(), []);
+    assert.equal(await page.textContent("#findings-summary"), "no findings");
+  });
+
+  test("clicking a finding selects its place in the policy; a rule's finding is at its id", async () => {
+    const policy = {
+      name: "rules",
+      deny: ["drop_*"],
+      allow: ["{a,b}"],
+      rules: [
+        { id: "dead", tool: "drop_*", decision: "allow" },
+        { id: "small", tool: "refund", when: { amount: { lte: 100 } }, decision: "allow" },
+      ],
+    };
+    await setText("#policy", JSON.stringify(policy, null, 2));
+    await analysed();
+    const { lint } = await nodeAnalysis();
+    const want = lint(JSON.stringify(policy));
+    const dead = want.find((f) => f.location.rule === "dead" && f.location.field === "rules[0]");
+    assert.ok(dead, `a finding on the rule "dead": ${JSON.stringify(want)}`);
+    assert.ok((await squiggles()).some(([t, sev]) => t === '"id": "dead"' && sev === `sev-${dead.severity}`), "the rule is squiggled at its id");
+
+    await page.click('#findings-list li[data-code="brace-is-literal"] .finding-go');
+    assert.equal(await selection(), '"{a,b}"');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "policy");
+    await page.click(`#findings-list li[data-where="rules[0] (dead)"][data-code="${dead.code}"] .finding-go`);
+    assert.equal(await selection(), '"id": "dead"');
+  });
+
+  test("without agentguard/analysis the page still decides, with a note instead of findings", async () => {
+    for (const missing of ["analysis-web.mjs", "agentguard_analysis_bg.wasm"]) {
+      const other = await watchedPage(browser.context);
+      await other.page.route(`**/agentguard/${missing}`, (route) => route.fulfill({ status: 404, body: "gone" }));
+      await other.page.goto(server.url);
+      await other.page.waitForSelector("body[data-ready]");
+      await other.page.waitForFunction(() => document.body.dataset.analysis === "unavailable", null, { timeout: 20000 });
+      assert.match(await other.page.textContent("#findings-note"), /Lint and compare are unavailable: agentguard\/analysis could not be loaded/, missing);
+      assert.equal(await other.page.isVisible("#findings-note"), true);
+      assert.equal(await other.page.locator("#findings-list li").count(), 0);
+      // Decisions as ever.
+      await other.page.fill("#tools", "drop_table\nread_database");
+      const rows = await other.page.$$eval("#results tbody tr[data-tool]", (rs) => rs.map((r) => [r.dataset.tool, r.dataset.decision]));
+      assert.deepEqual(rows, [["drop_table", "deny"], ["read_database", "allow"]], missing);
+      // Compare mode says why it shows nothing.
+      await other.page.click("#compare");
+      assert.match(await other.page.textContent("#diff-body"), /Compare needs agentguard\/analysis/);
+      // The only problems: the missing file.
+      assert.ok(other.problems.length > 0 && other.problems.every((p) => p.includes(missing) || /Failed to load resource/.test(p)), `${missing}: ${other.problems}`);
+      await other.page.close();
+    }
+  });
+
+  test("compare mode: a widened policy's transitions, each with a witness that a click decides", async () => {
+    const { diff } = await nodeAnalysis();
+    await page.check('input[name="approval"][value="none"]', { force: true });
+    const old = { name: "shop", allow: ["read_*", "get_*"], deny: ["drop_*"] };
+    const oldText = JSON.stringify(old, null, 2);
+    await setText("#policy", oldText);
+    await setText("#tools", "read_file\n");
+    assert.equal(await page.isVisible("#old-panel"), false);
+    await page.click("#compare");
+    assert.equal(await page.getAttribute("#compare", "aria-pressed"), "true");
+    assert.equal(await page.isVisible("#old-panel"), true);
+    assert.equal(await page.isVisible("#diff-panel"), true);
+    assert.equal(await page.inputValue("#old-policy"), oldText, "the old policy starts as the current one");
+    await analysed();
+    assert.equal(await page.textContent("#diff-body"), "No call is decided differently.");
+
+    // Widened: write_* allowed (deny -> allow), and get_balance decided by a rule of its own (reason only).
+    const widened = { name: "shop", allow: ["read_*", "get_balance", "get_*", "write_*"], deny: ["drop_*"] };
+    await setText("#policy", JSON.stringify(widened, null, 2));
+    await analysed();
+    const want = diff(oldText, JSON.stringify(widened, null, 2));
+    assert.equal(want.exact, true);
+    assert.deepEqual(want.changes.map((c) => [c.from, c.to, c.new_rule]), [["deny", "allow", "write_*"]]);
+    assert.deepEqual(await transitions(), want.changes.map((c) => asListed(c, true)));
+    const [change] = want.changes;
+    assert.match(change.tool, /^write_/);
+    assert.equal(await page.textContent("#changes li.change .wider-tag"), "wider");
+    // Reason only, listed apart, never as a transition.
+    assert.deepEqual(await transitions(page, "#reason-changes"), want.reason_changes.map((c) => asListed(c, false)));
+    assert.deepEqual(want.reason_changes.map((c) => [c.tool, c.old_rule, c.new_rule]), [["get_balance", "get_*", "get_balance"]]);
+    assert.match(await page.textContent("#diff-summary"), /1 change.*1 wider.*1 reason only/);
+    assert.equal(await page.locator("#diff-notes").count(), 0, "an exact diff has no notes");
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, "playground-compare.png"), fullPage: true });
+
+    // The witness, clicked: added as a line and decided as the new policy decides it.
+    await page.click("#changes li.change button.witness");
+    assert.equal(await page.inputValue("#tools"), `read_file\n${change.tool}\n`);
+    assert.deepEqual((await calls()).at(-1), [2, change.tool, null, "allow", `allowed by pattern: write_*`, "write_*", []]);
+
+    // A rule widened: the witness has arguments, and they are on the line.
+    const oldRules = { name: "refunds", allow: ["get_balance"], rules: [{ id: "small", tool: "refund", when: { amount: { lte: 100 } }, decision: "allow" }] };
+    const newRules = structuredClone(oldRules);
+    newRules.rules[0].when.amount.lte = 500;
+    await setText("#old-policy", JSON.stringify(oldRules, null, 2));
+    await setText("#policy", JSON.stringify(newRules, null, 2));
+    await analysed();
+    const rulesDiff = diff(JSON.stringify(oldRules), JSON.stringify(newRules));
+    assert.deepEqual(await transitions(), rulesDiff.changes.map((c) => asListed(c, RANK[c.to] < RANK[c.from])));
+    const widen = rulesDiff.changes.find((c) => c.to === "allow" && Object.keys(c.args).length > 0);
+    assert.ok(widen && widen.from === "deny", JSON.stringify(rulesDiff));
+    assert.ok(widen.args.amount > 100 && widen.args.amount <= 500, JSON.stringify(widen.args));
+    const line = `${widen.tool} ${JSON.stringify(widen.args)}`;
+    await page.click(`#changes button.witness[data-line="${line.replace(/"/g, '\\"')}"]`);
+    const last = (await calls()).at(-1);
+    assert.deepEqual(last.slice(1, 6), [widen.tool, JSON.stringify(widen.args), "allow", "allowed by rule: small", "small"]);
+
+    // A broken old policy: its error, at its place; no changes claimed.
+    await setText("#old-policy", '{"allow": ["read_*", 5]}');
+    await analysed();
+    assert.equal(await page.textContent("#old-policy-status .err-kind"), "wrong_type");
+    assert.deepEqual(await page.$$eval("#old-backdrop mark.err", (ms) => ms.map((m) => m.textContent)), ["5"]);
+    assert.equal(await page.textContent("#diff-body"), "Fix the old policy to compare.");
+    await setText("#old-policy", JSON.stringify(oldRules, null, 2));
+    await analysed();
+    assert.equal((await transitions()).length, rulesDiff.changes.length);
+  });
+
+  test("compare mode shows the notes of a diff that is not exact", async () => {
+    const { diff } = await nodeAnalysis();
+    await page.selectOption("#template", "coding-agent");
+    await page.click("#old-reset");
+    await analysed();
+    const text = await page.inputValue("#policy");
+    const want = diff(text, text);
+    assert.equal(want.exact, false, "a policy that reads shell commands is compared on samples");
+    assert.ok(want.notes.length > 0);
+    assert.match(await page.textContent("#diff-notes"), /^Not exact:/);
+    assert.deepEqual(await page.$$eval("#diff-notes li", (ls) => ls.map((l) => l.textContent)), want.notes);
+    assert.match(await page.textContent("#diff-summary"), /not exact/);
+  });
+
+  test("the URL restores compare mode: the old policy and its changes", async () => {
+    const old = { name: "shop", allow: ["read_*"], deny: ["drop_*", "write_*"] };
+    const now = { name: "shop", allow: ["read_*", "write_*"], deny: ["drop_*"], require_approval: ["write_prod*"] };
+    await setText("#old-policy", JSON.stringify(old, null, 2));
+    await setText("#policy", JSON.stringify(now, null, 2));
+    await analysed();
+    const before = await transitions();
+    assert.ok(before.some(([from, to]) => from === "deny" && to === "allow"), JSON.stringify(before));
+    const url = page.url();
+    assert.match(url, /[#&]compare=1/);
+    assert.match(url, /[#&]old=/);
+
+    const other = await watchedPage(browser.context);
+    await other.page.goto(url);
+    await other.page.waitForSelector("body[data-ready]");
+    await analysed(other.page);
+    assert.equal(await other.page.getAttribute("#compare", "aria-pressed"), "true");
+    assert.equal(await other.page.isVisible("#old-panel"), true);
+    assert.equal(await other.page.inputValue("#old-policy"), JSON.stringify(old, null, 2));
+    assert.equal(await other.page.inputValue("#policy"), JSON.stringify(now, null, 2));
+    assert.deepEqual(await transitions(other.page), before);
+    assert.deepEqual(other.problems, []);
+    await other.page.close();
+
+    // Off: the old policy leaves the page and the URL.
+    await page.click("#compare");
+    assert.equal(await page.getAttribute("#compare", "aria-pressed"), "false");
+    assert.equal(await page.isVisible("#old-panel"), false);
+    assert.equal(await page.isVisible("#diff-panel"), false);
+    assert.doesNotMatch(page.url(), /compare=|old=/);
   });
 
   test("a screenshot of the default state is saved", async () => {
