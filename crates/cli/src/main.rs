@@ -59,6 +59,8 @@ enum Command {
     /// List every way a decision changes between two policies, each with a witness call.
     #[command(after_help = EXIT_CODES)]
     Diff(DiffArgs),
+    /// Enforce the policy on a stdio MCP server, for any MCP client: the proxy (exits with the server's code).
+    Mcp(agentguard_mcp::McpArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -348,6 +350,7 @@ fn main() -> ExitCode {
         Command::Test(a) => test(a),
         Command::Lint(a) => lint(a),
         Command::Diff(a) => diff(a),
+        Command::Mcp(a) => return mcp(a),
     };
     match outcome {
         Ok(o) => {
@@ -367,6 +370,16 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The MCP proxy, with this command's policy reader (JSON or YAML).
+fn mcp(a: agentguard_mcp::McpArgs) -> ExitCode {
+    let code = agentguard_mcp::run_with(a, |path| {
+        load_policy(&path.to_string_lossy())
+            .map(|f| f.policy)
+            .map_err(|f| format!("{}: {}", clean(&f.what), clean(&f.message)))
+    });
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
 #[cfg(test)]

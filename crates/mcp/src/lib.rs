@@ -55,7 +55,7 @@ pub enum ApprovalMode {
 /// The arguments of `agentguard mcp`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct McpArgs {
-    /// The policy file (JSON; YAML through the agentguard command).
+    /// The policy file (.json, or .yaml / .yml through the agentguard command).
     #[arg(long, value_name = "FILE")]
     pub policy: PathBuf,
     /// Append one JSON line per tools/call decision to this file.
