@@ -176,10 +176,17 @@ impl<'de> serde::de::Visitor<'de> for StrictSeed<'_> {
 /// error naming the key and the object it is in. `what` names the document
 /// in messages (`policy`, `action policy store`).
 pub(crate) fn parse_strict(text: &str, what: &str) -> Result<Value, Error> {
+    parse_strict_at(text, what, "")
+}
+
+/// [`parse_strict`] for a document whose places are named from `root`
+/// (`fixtures`, so that a duplicate key is at `fixtures[0].expect`; `line
+/// 3`, so that it is at `line 3.expect`).
+pub(crate) fn parse_strict_at(text: &str, what: &str, root: &str) -> Result<Value, Error> {
     let dup = std::cell::RefCell::new(None);
     let mut de = serde_json::Deserializer::from_str(text);
     let seed = StrictSeed {
-        path: String::new(),
+        path: root.to_string(),
         dup: &dup,
     };
     let parsed = serde::de::DeserializeSeed::deserialize(seed, &mut de).and_then(|v| {

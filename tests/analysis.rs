@@ -248,28 +248,51 @@ fn fixtures_report_failures_and_what_no_fixture_exercised() {
 
 #[test]
 fn fixtures_are_read_strictly() {
-    for (text, needle) in [
+    // Each error names its place once: the field, and a message that reads
+    // on its own.
+    for (text, field, display) in [
         (
             r#"[{"tool": "a", "expect": "allow", "expect": "deny"}]"#,
-            "duplicate",
+            "fixtures[0].expect",
+            r#"duplicate key "expect" in fixtures[0]: each key may appear only once"#,
         ),
-        (r#"[{"tool": "a", "expect": "alow"}]"#, "fixtures[0].expect"),
+        (
+            r#"[{"tool": "a", "expect": "alow"}]"#,
+            "fixtures[0].expect",
+            r#"fixtures[0].expect: expected "allow", "deny" or "require_approval", got string "alow""#,
+        ),
         (
             r#"[{"tool": "a", "expected": "allow"}]"#,
-            "unknown key \"expected\"",
+            "fixtures[0].expected",
+            r#"unknown key "expected" in fixtures[0] (known keys: tool, args, expect, rule)"#,
         ),
-        (r#"[{"expect": "allow"}]"#, "fixtures[0].tool"),
+        (
+            r#"[{"expect": "allow"}]"#,
+            "fixtures[0].tool",
+            r#"fixtures[0].tool: a fixture needs "tool""#,
+        ),
         (
             "{\"tool\": \"a\", \"expect\": \"deny\"}\n{\"tool\": 1, \"expect\": \"deny\"}",
             "line 2.tool",
+            "line 2.tool: expected a tool name, got number 1",
+        ),
+        (
+            "{\"tool\": \"a\", \"expect\": \"deny\"}\n\n{\"tool\": \"b\", \"tool\": \"c\"}",
+            "line 3.tool",
+            r#"duplicate key "tool" in line 3: each key may appear only once"#,
         ),
         (
             "{\"tool\": \"a\", \"expect\": \"deny\"}\nnot json",
             "line 2",
+            "line 2: invalid JSON: expected ident at line 1 column 2",
         ),
     ] {
-        let e = Fixture::parse_many(text).unwrap_err().to_string();
-        assert!(e.contains(needle), "{text}: {e}");
+        let e = Fixture::parse_many(text).unwrap_err();
+        assert_eq!(
+            (e.field(), e.to_string().as_str()),
+            (Some(field), display),
+            "{text}"
+        );
     }
 }
 

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::Location;
 use crate::decision::{Decision, List, Rule};
 use crate::error::{Error, ErrorKind};
-use crate::json::{parse_strict, quote, type_name};
+use crate::json::{parse_strict_at, quote, type_name};
 use crate::policy::Policy;
 
 /// The keys of a fixture.
@@ -105,7 +105,7 @@ impl Fixture {
                         ErrorKind::UnknownKey,
                         &field,
                         format!(
-                            "unknown key {} in fixture (known keys: {})",
+                            "unknown key {} in {at} (known keys: {})",
                             quote(unknown),
                             FIXTURE_KEYS.join(", ")
                         ),
@@ -141,7 +141,7 @@ impl Fixture {
     /// ```
     pub fn parse_many(text: &str) -> Result<Vec<Fixture>, Error> {
         if text.trim_start().starts_with('[') {
-            let value = parse_strict(text, "fixtures")?;
+            let value = parse_strict_at(text, "fixtures", "fixtures")?;
             let Value::Array(items) = value else {
                 unreachable!("text starting with '[' parses to an array")
             };
@@ -157,8 +157,9 @@ impl Fixture {
                 continue;
             }
             let at = format!("line {}", n + 1);
-            let value = parse_strict(line, "fixture").map_err(|e| {
-                Error::new(e.kind(), format!("{at}: {}", e.message())).at(at.clone(), None)
+            let value = parse_strict_at(line, "fixture", &at).map_err(|e| match e.field() {
+                Some(_) => e,
+                None => Error::new(e.kind(), e.message().to_string()).at(at.clone(), None),
             })?;
             out.push(Fixture::from_value(&value, &at)?);
         }
