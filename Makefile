@@ -44,6 +44,7 @@ include mk/npm.mk
 include mk/python.mk
 include mk/edge.mk
 include mk/gateway.mk
+include mk/mcp.mk
 
 .PHONY: help demo build test bench fuzz
 help:
