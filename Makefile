@@ -3,6 +3,7 @@
 #   make test    the whole suite (what CI runs)
 #   make bench   benchmarks; figures go to bench/RESULTS.md
 #   make fuzz    cargo-fuzz over spec parsing + check, and rules + check_call (not in CI)
+#   make install the `agentguard` command (check, test, lint, diff) into ~/.cargo/bin
 # Every tool is installed here, only when missing (see mk/tools.mk).
 
 SHELL := /bin/bash
@@ -44,12 +45,13 @@ include mk/npm.mk
 include mk/python.mk
 include mk/edge.mk
 include mk/gateway.mk
+include mk/cli.mk
 include mk/mcp.mk
 
 .PHONY: help demo build test bench fuzz
 help:
-	@echo "make demo | make test | make bench | make fuzz | make build"
-	@echo "also: make demo-core, make demo-python, make playground, make gateway, make mesh-cli, make pack, make wheel"
+	@echo "make demo | make test | make bench | make fuzz | make build | make install"
+	@echo "also: make demo-core, make demo-python, make playground, make gateway, make mesh-cli, make pack, make wheel, make test-cli"
 
 # Each area adds its own prerequisites to these with `test: test-xyz` etc.
 build: build-core

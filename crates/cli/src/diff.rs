@@ -131,7 +131,7 @@ pub fn markdown(old: &str, new: &str, d: &Diff) -> String {
         );
         if !d.changes.is_empty() {
             line.push_str(&format!(
-                " ({} wider: newly allowed, or newly without approval)",
+                " ({} wider: newly allowed, or newly possible with approval)",
                 wider
             ));
         }

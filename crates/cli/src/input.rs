@@ -144,7 +144,8 @@ pub fn load_policy(path: &str) -> Result<PolicyFile, Failure> {
     let policy = match format {
         Format::Json => Policy::from_json(&text),
         Format::Yaml => Policy::from_value(
-            &yaml_value(&text, "policy").map_err(|e| Failure::at_line(path, e.line, e.message))?,
+            &yaml_value(&text, "policy", "")
+                .map_err(|e| Failure::at_line(path, e.line, e.message))?,
         ),
     }
     .map_err(|e| Failure::core(path, &lines, "", &e))?;
@@ -169,7 +170,7 @@ pub fn load_fixtures(path: &str) -> Result<FixtureFile, Failure> {
     match Format::of(path) {
         Format::Yaml => {
             let lines = Lines::yaml(&text);
-            let value = yaml_value(&text, "fixtures")
+            let value = yaml_value(&text, "fixtures", "fixtures")
                 .map_err(|e| Failure::at_line(path, e.line, e.message))?;
             let Value::Array(items) = value else {
                 return Err(Failure::new(
@@ -219,7 +220,7 @@ pub fn parse_args(text: &str) -> Result<Map<String, Value>, Failure> {
     let fail = |m: String| Failure::new("--args", m);
     let mut de = serde_json::Deserializer::from_str(text);
     let dup = RefCell::new(None);
-    let value = StrictValue::root(&dup, "arguments")
+    let value = StrictValue::root(&dup, "arguments", "")
         .deserialize(&mut de)
         .and_then(|v| de.end().map(|()| v))
         .map_err(|e| match &*dup.borrow() {
@@ -246,19 +247,24 @@ pub struct YamlError {
 
 /// YAML text as the JSON value it stands for, strictly. A repeated key
 /// gets the message the core gives for JSON (`duplicate key "path" in
-/// rules[0].when: ...`; `what` names the top-level object, as in `the
-/// policy object`); anything else is `invalid YAML: ... at line 3 column 5`.
-pub fn yaml_value(text: &str, what: &str) -> Result<Value, YamlError> {
+/// rules[0].when: ...`): `what` names the document when the key is at its
+/// top level (`the policy object`), and `root` starts the places in it as
+/// the core starts them (`fixtures` for `fixtures[2]`; empty for a
+/// policy). Anything else is `invalid YAML: ... at line 3 column 5`.
+pub fn yaml_value(text: &str, what: &str, root: &str) -> Result<Value, YamlError> {
     let de = serde_norway::Deserializer::from_str(text);
     let dup = RefCell::new(None);
-    StrictValue::root(&dup, what)
+    StrictValue::root(&dup, what, root)
         .deserialize(de)
         .map_err(|e| match &*dup.borrow() {
             // The parser places the error at the start of the mapping; the
             // repeated key itself is on the second line that holds it.
             Some(d) => YamlError {
                 message: d.message(),
-                line: Lines::yaml(text).all(&d.path).get(1).copied(),
+                line: Lines::yaml(text)
+                    .all(d.path.strip_prefix(root).unwrap_or(&d.path))
+                    .get(1)
+                    .copied(),
             },
             None => YamlError {
                 message: format!("invalid YAML: {e}"),
@@ -311,9 +317,9 @@ impl Duplicate {
 }
 
 impl<'a> StrictValue<'a> {
-    fn root(dup: &'a RefCell<Option<Duplicate>>, what: &'a str) -> StrictValue<'a> {
+    fn root(dup: &'a RefCell<Option<Duplicate>>, what: &'a str, root: &str) -> StrictValue<'a> {
         StrictValue {
-            path: String::new(),
+            path: root.to_string(),
             what,
             dup,
         }
@@ -498,6 +504,7 @@ mod tests {
         let v = yaml_value(
             "deny: [drop_*]\nrules:\n  - id: a\n    when: {amount: {lte: 1.5}}\n",
             "policy",
+            "",
         )
         .unwrap();
         assert_eq!(
@@ -508,7 +515,7 @@ mod tests {
 
     #[test]
     fn yaml_rejects_duplicates_everywhere() {
-        let e = yaml_value("deny: [a]\ndeny: []\n", "policy").unwrap_err();
+        let e = yaml_value("deny: [a]\ndeny: []\n", "policy", "").unwrap_err();
         assert_eq!(
             e,
             YamlError {
@@ -524,6 +531,7 @@ mod tests {
         let e = yaml_value(
             "rules:\n  - id: a\n    when:\n      path: {glob: x}\n      path: {glob: y}\n",
             "policy",
+            "",
         )
         .unwrap_err();
         assert_eq!(
@@ -532,14 +540,18 @@ mod tests {
         );
         assert_eq!(e.line, Some(5));
         // The same key spelt two ways is still the same key.
-        let e = yaml_value("deny: [a]\n\"deny\": []\n", "policy").unwrap_err();
+        let e = yaml_value("deny: [a]\n\"deny\": []\n", "policy", "").unwrap_err();
         assert!(e.message.contains("duplicate key \"deny\""), "{e:?}");
         assert_eq!(e.line, Some(2));
-        let e = yaml_value("- tool: a\n  tool: b\n", "fixtures").unwrap_err();
+        let e = yaml_value("- tool: a\n  tool: b\n", "fixtures", "fixtures").unwrap_err();
         assert_eq!(
             e.message,
-            "duplicate key \"tool\" in [0]: each key may appear only once"
+            "duplicate key \"tool\" in fixtures[0]: each key may appear only once"
         );
+        assert_eq!(e.line, Some(2));
+        // Word for word what the core says of the same JSON.
+        let core = Fixture::parse_many(r#"[{"tool": "a", "tool": "b"}]"#).unwrap_err();
+        assert_eq!(core.to_string(), e.message);
     }
 
     #[test]
@@ -553,9 +565,10 @@ mod tests {
                 "deny: the YAML tag !regex is not allowed",
             ),
             ("rules: [{when: {a: {lt: .nan}}}]\n", "not a finite number"),
+            ("rules: [{when: {a: {lt: -.inf}}}]\n", "not a finite number"),
             ("a: 1\n---\nb: 2\n", "more than one document"),
         ] {
-            let e = yaml_value(text, "policy").unwrap_err();
+            let e = yaml_value(text, "policy", "").unwrap_err();
             assert!(e.message.contains(want), "{text:?}: {e:?}");
         }
     }
@@ -563,7 +576,7 @@ mod tests {
     #[test]
     fn yaml_keeps_merge_keys_literal() {
         // `<<` is not applied: the core then rejects it as an unknown key.
-        let v = yaml_value("base: &b {deny: [x]}\n<<: *b\n", "policy").unwrap();
+        let v = yaml_value("base: &b {deny: [x]}\n<<: *b\n", "policy", "").unwrap();
         assert!(v.get("<<").is_some());
     }
 

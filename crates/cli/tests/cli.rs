@@ -461,60 +461,85 @@ fn unreadable_input_exits_2() {
     std::fs::write(&bad_bytes, b"{\"deny\": [\"caf\xe9\"]}").unwrap();
     let out = expect(2, &["lint", bad_bytes.to_str().unwrap()]);
     assert!(out.stderr.contains("not UTF-8"), "{}", out.stderr);
-    // Fixtures are read as strictly, and their errors name the fixture
-    // and its line.
-    for (name, text, line, want) in [
+    // Fixtures are read as strictly, and their errors are the core's
+    // (which name the fixture), placed on their line.
+    let cases = [
         (
             "f.json",
             "[\n  {\"tool\": \"a\", \"expect\": \"maybe\"}\n]",
             Some(2),
-            "fixtures[0].expect: expected \"allow\", \"deny\" or \"require_approval\"",
+            "fixtures[0].expect: ",
         ),
         (
             "f.json",
             "[\n  {\"tool\": \"a\", \"expect\": \"deny\"},\n  {\"tool\": \"b\",\n   \"expect\": \"deny\",\n   \"expect\": \"allow\"}\n]",
             Some(5),
-            "duplicate key \"expect\" in [1]",
+            "duplicate key \"expect\" in fixtures[1]",
         ),
         (
             "f.json",
             "[{\"tool\": \"x\", \"expect\": \"deny\"},\n {\"tool\": \"a\", \"expect\": \"deny\", \"why\": 1}]",
             Some(2),
-            "unknown key \"why\" in fixture",
+            "unknown key \"why\"",
         ),
         (
             "f.json",
             "{\"tool\": \"a\", \"expect\": \"deny\"}\n\n{\"expect\": \"deny\"}\n",
             Some(3),
-            "line 3.tool: a fixture needs \"tool\"",
+            "a fixture needs \"tool\"",
         ),
         (
-            "f.yaml",
-            "- tool: a\n  expect: deny\n- tool: b\n  expect: deny\n  rule: 7\n",
-            Some(5),
-            "fixtures[1].rule: expected a pattern or rule id",
+            "f.json",
+            "{\"tool\": \"a\", \"expect\": \"deny\"}\n{\"tool\": \"a\",\n",
+            Some(2),
+            "invalid JSON",
         ),
-        (
-            "f.yml",
-            "- tool: a\n  expect: deny\n  expect: allow\n",
-            Some(3),
-            "duplicate key \"expect\" in [0]",
-        ),
-        (
-            "f.yaml",
-            "tool: a\nexpect: deny\n",
-            None,
-            "fixtures must be a sequence of {tool, args?, expect, rule?} mappings",
-        ),
-    ] {
+    ];
+    for (name, text, line, want) in cases {
+        let core = Fixture::parse_many(text).unwrap_err().to_string();
+        assert!(core.contains(want), "{core}");
         let f = write(&dir, name, text);
         let out = expect(2, &["test", good, &f]);
-        assert!(
-            out.stderr.starts_with(&format!("{}{want}", error_prefix(&f, line))),
-            "{text}: {}",
-            out.stderr
+        assert_eq!(
+            out.stderr,
+            format!("{}{core}\n", error_prefix(&f, line)),
+            "{text}"
         );
     }
+    // YAML fixtures: the same messages as for the same fixtures in JSON.
+    let cases = [
+        (
+            "- tool: a\n  expect: deny\n- tool: b\n  expect: deny\n  rule: 7\n",
+            r#"[{"tool": "a", "expect": "deny"}, {"tool": "b", "expect": "deny", "rule": 7}]"#,
+            Some(5),
+        ),
+        (
+            "- tool: a\n  expect: deny\n  expect: allow\n",
+            r#"[{"tool": "a", "expect": "deny", "expect": "allow"}]"#,
+            Some(3),
+        ),
+        (
+            "- tool: a\n  expect: deny\n- expect: allow\n",
+            r#"[{"tool": "a", "expect": "deny"}, {"expect": "allow"}]"#,
+            Some(3),
+        ),
+    ];
+    for (yaml, json_text, line) in cases {
+        let core = Fixture::parse_many(json_text).unwrap_err().to_string();
+        let f = write(&dir, "f.yml", yaml);
+        let out = expect(2, &["test", good, &f]);
+        assert_eq!(
+            out.stderr,
+            format!("{}{core}\n", error_prefix(&f, line)),
+            "{yaml}"
+        );
+    }
+    let f = write(&dir, "f.yaml", "tool: a\nexpect: deny\n");
+    let out = expect(2, &["test", good, &f]);
+    assert_eq!(
+        out.stderr,
+        format!("agentguard: {f}: fixtures must be a sequence of {{tool, args?, expect, rule?}} mappings\n")
+    );
 }
 
 // ------------------------------------------------------------------- test
@@ -1298,6 +1323,29 @@ fn the_example_policies_work_with_every_command() {
             out.stdout
         );
     }
+    // Hints and witnesses as the core gives them, under their finding.
+    let traps = analysis::lint(&policy(&format!("{REVIEW}/traps.json")));
+    for f in &traps {
+        assert!(
+            out.stdout.contains(&format!("\n    hint: {}\n", f.hint)),
+            "{}: {}",
+            f.hint,
+            out.stdout
+        );
+        if let Some(w) = &f.witness {
+            let shown = if w.tool.contains(' ') {
+                format!("{:?}", w.tool)
+            } else {
+                w.tool.clone()
+            };
+            assert!(
+                out.stdout.contains(&format!("\n    witness: {shown}\n")),
+                "{shown}: {}",
+                out.stdout
+            );
+        }
+    }
+    assert!(traps.iter().any(|f| f.witness.is_some()));
     expect(
         0,
         &[
@@ -1330,6 +1378,99 @@ fn the_example_policies_work_with_every_command() {
             &format!("{REVIEW}/new.json"),
         ],
     );
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    // `agentguard lint p.json | head -1`: far more output than a pipe
+    // holds, and nobody reading it; the exit code is still lint's.
+    let dir = scratch("closed-pipe");
+    let patterns: Vec<String> = (0..600).map(|_| "drop_*".to_string()).collect();
+    let path = write(
+        &dir,
+        "many.json",
+        &json!({"deny": patterns, "default": "allow"}).to_string(),
+    );
+    let full = expect(1, &["lint", &path]);
+    assert!(full.stdout.len() > 1 << 17, "{}", full.stdout.len());
+    let mut child = Command::new(BIN)
+        .args(["lint", &path])
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+// ----------------------------------------------------------------- README
+
+/// Each `$ agentguard ...` line of the `console` blocks of
+/// crates/cli/README.md, with the output shown under it.
+fn readme_examples() -> Vec<(String, Vec<String>)> {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    let mut in_block = false;
+    for line in readme.lines() {
+        if line == "```console" {
+            in_block = true;
+        } else if in_block && line == "```" {
+            in_block = false;
+        } else if in_block {
+            if let Some(cmd) = line.strip_prefix("$ ") {
+                out.push((cmd.to_string(), Vec::new()));
+            } else {
+                out.last_mut()
+                    .expect("a console block starts with a command")
+                    .1
+                    .push(line.to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_readme_examples_print_what_they_show() {
+    let examples = readme_examples();
+    assert!(examples.len() >= 4, "{examples:?}");
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path_var = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for (cmd, shown) in examples {
+        assert!(cmd.starts_with("agentguard "), "{cmd}");
+        let o = Command::new("bash")
+            .args(["--noprofile", "--norc", "-c", &cmd])
+            .current_dir(root())
+            .env("PATH", &path_var)
+            .output()
+            .unwrap();
+        assert_ne!(o.status.code(), Some(2), "{cmd}");
+        let got = String::from_utf8(o.stdout).unwrap();
+        let got: Vec<&str> = got.lines().collect();
+        // `...` leaves lines out: what is above it starts the output, what
+        // is below it ends it.
+        match shown.iter().position(|l| l == "...") {
+            Some(cut) => {
+                let (head, tail) = (&shown[..cut], &shown[cut + 1..]);
+                assert!(got.len() >= head.len() + tail.len(), "{cmd}: {got:#?}");
+                assert_eq!(&got[..head.len()], head, "{cmd}");
+                assert_eq!(&got[got.len() - tail.len()..], tail, "{cmd}");
+            }
+            None => assert_eq!(got, shown, "{cmd}"),
+        }
+    }
 }
 
 // --------------------------------------------------------------------- CI
