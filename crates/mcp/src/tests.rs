@@ -505,3 +505,161 @@ fn server_gone_answers_everything_pending() {
         (Some("server_exited"), Some("dropped"))
     );
 }
+
+/// A small deterministic generator (xorshift64*), so the fuzz test needs no
+/// dependency and every failure replays.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[self.below(xs.len())]
+    }
+}
+
+/// Every tools/call in a frame the proxy sent to the server, as (name,
+/// arguments). Other messages are not read beyond their method (a number
+/// out of f64's range, say, is the server's business there).
+fn calls_in(frame: &[u8]) -> Vec<(String, serde_json::Map<String, Value>)> {
+    let text = std::str::from_utf8(frame).expect("forwarded frames are UTF-8");
+    let msg = crate::jsonrpc::parse_str(text)
+        .unwrap_or_else(|e| panic!("forwarded a frame that is not JSON-RPC ({e}): {text:?}"));
+    let raws: Vec<String> = match msg {
+        crate::jsonrpc::Message::Batch(xs) => xs.iter().map(|x| x.get().to_string()).collect(),
+        crate::jsonrpc::Message::One(_) => vec![text.to_string()],
+        crate::jsonrpc::Message::Other => vec![],
+    };
+    let mut calls = Vec::new();
+    for raw in raws {
+        let Ok(crate::jsonrpc::Message::One(p)) = crate::jsonrpc::parse_str(&raw) else {
+            continue;
+        };
+        if p.method.as_deref() != Some("tools/call") {
+            continue;
+        }
+        // What a server reads of it: `name` and `arguments` (other fields
+        // of params, whatever they hold, are not the call).
+        #[derive(serde::Deserialize)]
+        struct Params {
+            name: String,
+            #[serde(default)]
+            arguments: Option<Value>,
+        }
+        let params: Params =
+            serde_json::from_str(p.params.expect("a forwarded call has params").get())
+                .expect("a forwarded call has a name and readable arguments");
+        let name = params.name;
+        let args = match params.arguments {
+            None | Some(Value::Null) => serde_json::Map::new(),
+            Some(Value::Object(a)) => a,
+            Some(other) => panic!("forwarded arguments that are not an object: {other}"),
+        };
+        calls.push((name, args));
+    }
+    calls
+}
+
+#[test]
+fn fuzz_no_denied_call_reaches_the_server_and_nothing_panics() {
+    let policy = agentguard::Policy::from_json(POLICY).unwrap();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let names = [
+        "read_file",
+        "delete_file",
+        "delete\\u005ffile",
+        "write_file",
+        "move_file",
+        "list_x",
+        "other",
+        "read_file\\u0000",
+        "",
+        "DELETE_FILE",
+    ];
+    let args = [
+        "{}",
+        r#"{"path":"/ws/a"}"#,
+        r#"{"path":"/ws/../etc"}"#,
+        r#"{"path":"/ws/a","path":"/etc/x"}"#,
+        "null",
+        "[]",
+        r#"{"path":NaN}"#,
+        r#"{"path":1e999}"#,
+        r#""s""#,
+        r#"{"path":"/ws/\u0000"}"#,
+    ];
+    let ids = ["1", "\"a\"", "null", "1.5", "{}", "-0"];
+    let mut forwarded_calls = 0;
+    for round in 0..20_000 {
+        let mut t = session(ApprovalMode::Elicit, false);
+        if rng.below(2) == 0 {
+            t.handshake(Some(json!({})), "2025-11-25");
+        }
+        let mut frame = match rng.below(4) {
+            0 => format!(
+                r#"{{"jsonrpc":"2.0","id":{},"method":"tools/call","params":{{"name":"{}","arguments":{}}}}}"#,
+                rng.pick(&ids), rng.pick(&names), rng.pick(&args)
+            ),
+            1 => format!(
+                r#"[{{"jsonrpc":"2.0","id":1,"method":"tools\/call","params":{{"name":"{}"}}}},{{"method":"tools/call","params":{{"name":"{}","arguments":{}}}}}]"#,
+                rng.pick(&names), rng.pick(&names), rng.pick(&args)
+            ),
+            2 => format!(
+                r#"{{"method":"tools/call","id":2,"params":{{"name":"read_file"}},"params":{{"name":"{}"}}}}"#,
+                rng.pick(&names)
+            ),
+            _ => format!(
+                r#"{{"id":3,"method":"tools/list"}}{}"#,
+                rng.pick(&["", " ", "\r", "x", "}"])
+            ),
+        }
+        .into_bytes();
+        // Mutations: a flipped byte, a cut, a duplicated slice.
+        for _ in 0..rng.below(3) {
+            if frame.is_empty() {
+                break;
+            }
+            let i = rng.below(frame.len());
+            match rng.below(3) {
+                0 => frame[i] = (rng.next() & 0xff) as u8,
+                1 => frame.truncate(i),
+                _ => {
+                    let j = i + rng.below(frame.len() - i);
+                    let slice = frame[i..j].to_vec();
+                    frame.splice(i..i, slice);
+                }
+            }
+        }
+        frame.retain(|&b| b != b'\n');
+        for out in t.s.client_frame(&frame, Instant::now()) {
+            if let Out::Server(b) = out {
+                if b.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                for (name, args) in calls_in(&b) {
+                    let r = policy.check_call(&name, &args);
+                    assert!(
+                        r.allowed(),
+                        "round {round}: forwarded {name} {args:?} ({r:?}) from {:?}",
+                        String::from_utf8_lossy(&frame)
+                    );
+                    forwarded_calls += 1;
+                }
+            }
+        }
+        // The same bytes from the server: relayed or answered, never a panic.
+        let out = t.s.server_frame(&frame);
+        assert_eq!(out.len(), 1);
+    }
+    assert!(
+        forwarded_calls > 1000,
+        "the generator must reach allowed calls too: {forwarded_calls}"
+    );
+}
