@@ -632,6 +632,12 @@ fn diff_is_sound_and_complete_on_random_pairs() {
                 (&*c.old_reason, &*c.new_reason),
                 "case {case}"
             );
+            // Wider: newly allowed, or newly possible with approval.
+            let widening = matches!(
+                (c.from.as_str(), c.to.as_str()),
+                ("deny", "allow") | ("require_approval", "allow") | ("deny", "require_approval")
+            );
+            assert_eq!(c.wider, widening, "case {case}: {c:?}");
         }
         let d2 = diff(&new, &new);
         assert!(

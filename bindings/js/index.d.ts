@@ -863,6 +863,8 @@ export interface Change {
   readonly new_rule: string | null;
   readonly old_reason: string;
   readonly new_reason: string;
+  /** Newly allowed (from deny or approval), or newly possible with approval (from deny). */
+  readonly wider: boolean;
 }
 
 /** The semantic difference of two policies. */

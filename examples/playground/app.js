@@ -708,16 +708,12 @@ function addCall(line) {
   toast(`Added line ${n}: ${line.length > 60 ? `${line.slice(0, 57)}…` : line}`);
 }
 
-/** How restrictive a decision is: allow < require_approval < deny. */
-const RANK = { allow: 0, require_approval: 1, deny: 2 };
-/** Newly allowed, or newly without approval: what runs without a person grows. */
-const isWider = (c) => RANK[c.to] < RANK[c.from];
-
 const ruleChip = (rule) => (rule === null || rule === undefined ? el("span", { class: "muted" }, "default") : el("code", { class: "chip" }, rule));
 
 /** One change: the transition, its witness, the rules (and reasons) old and new. */
 function changeItem(c, reasonOnly) {
-  const wider = !reasonOnly && isWider(c);
+  // The core says which changes widen what can run.
+  const wider = !reasonOnly && c.wider;
   return el(
     "li",
     { class: `change${wider ? " wider" : ""}`, dataset: { from: c.from, to: c.to, tool: c.tool } },
@@ -725,7 +721,7 @@ function changeItem(c, reasonOnly) {
       ...(reasonOnly
         ? [badge(c.to), el("span", { class: "muted" }, "either way")]
         : [badge(c.from), el("span", { class: "arrow", "aria-label": "becomes" }, "→"), badge(c.to)]),
-      wider ? el("span", { class: "wider-tag", title: c.to === "allow" ? "newly allowed" : "newly without approval" }, "wider") : null),
+      wider ? el("span", { class: "wider-tag", title: c.to === "allow" ? "newly allowed" : "newly possible with approval" }, "wider") : null),
     el("div", { class: "change-witness" }, witnessButton(c)),
     el("div", { class: "change-rules" }, "old ", ruleChip(c.old_rule), el("span", { class: "arrow" }, " → "), "new ", ruleChip(c.new_rule)),
     el("div", { class: "change-reasons" }, `${c.old_reason} → ${c.new_reason}`),
@@ -740,8 +736,8 @@ function renderDiff() {
     return;
   }
   const d = analysis.diff(ui.oldPolicy.value, current.text);
-  const changes = [...d.changes].sort((a, b) => Number(isWider(b)) - Number(isWider(a)));
-  const wider = changes.filter(isWider).length;
+  const changes = [...d.changes].sort((a, b) => Number(b.wider) - Number(a.wider));
+  const wider = changes.filter((c) => c.wider).length;
   ui.diffSummary.replaceChildren(
     el("span", { class: `count${changes.length ? "" : " zero"}` }, el("b", {}, String(changes.length)), ` change${changes.length === 1 ? "" : "s"}`),
     el("span", { class: `count${wider ? " d-deny" : " zero"}` }, el("b", {}, String(wider)), " wider"),

@@ -165,7 +165,7 @@ pub fn diff(old: &Policy, new: &Policy) -> Diff {
             if seen.insert(key, ()).is_some() {
                 continue;
             }
-            let change = Change {
+            let mut change = Change {
                 from: ro.decision,
                 to: rn.decision,
                 tool: tool.clone(),
@@ -174,7 +174,9 @@ pub fn diff(old: &Policy, new: &Policy) -> Diff {
                 new_rule: rn.matched_rule.as_deref().map(str::to_string),
                 old_reason: ro.reason.to_string(),
                 new_reason: rn.reason.to_string(),
+                wider: false,
             };
+            change.wider = change.is_wider();
             if ro.decision == rn.decision {
                 reason_changes.push(change);
             } else {

@@ -150,15 +150,25 @@ pub struct Change {
     pub old_reason: String,
     /// The new policy's reason.
     pub new_reason: String,
+    /// Whether the change widens what can run: newly allowed (from deny or
+    /// from approval), or newly possible with approval (from deny). What
+    /// `--fail-on wider` gates on.
+    pub wider: bool,
 }
 
 impl Change {
-    /// Whether the change widens what runs without a person: newly
-    /// allowed (from deny or from approval), or newly approval instead of
-    /// deny.
+    /// Whether the change widens what can run (its `wider`): see
+    /// [`widens`].
     pub fn is_wider(&self) -> bool {
-        rank(self.to) < rank(self.from)
+        widens(self.from, self.to)
     }
+}
+
+/// Whether a change of decision from `from` to `to` widens what can run:
+/// newly allowed (from deny or from approval), or newly possible with
+/// approval (from deny).
+pub fn widens(from: Decision, to: Decision) -> bool {
+    rank(to) < rank(from)
 }
 
 /// How restrictive a decision is: allow < require_approval < deny.

@@ -211,6 +211,7 @@ mod tests {
             new_rule: None,
             old_reason: "denied by pattern: drop_*".into(),
             new_reason: "no matching rule (default: allow)".into(),
+            wider: agentguard::analysis::widens(from, to),
         }
     }
 

@@ -327,6 +327,7 @@ _Change = TypedDict(
         "new_rule": Optional[str],
         "old_reason": str,
         "new_reason": str,
+        "wider": bool,
     },
 )
 #: ``changes``: the transitions; ``reason_changes``: the same decision by
