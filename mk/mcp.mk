@@ -4,7 +4,8 @@
 #                   official TypeScript SDK's Client spawning the built
 #                   agentguard binary in front of server-filesystem,
 #                   server-everything and a raw stub (lifecycle, byte
-#                   fidelity), and tests/mcp/test_proxy.py: the Python SDK
+#                   fidelity), tests/mcp/changes.test.mjs (tool pinning, a
+#                   server whose tools change), and tests/mcp/test_proxy.py: the Python SDK
 #                   (PyPI mcp) as the client; each test within
 #                   NODE_TEST_TIMEOUT_MS / PYTEST_TIMEOUT_S, each suite within
 #                   MCP_SUITE_TIMEOUT_S

@@ -72,6 +72,10 @@ pub enum Action {
     Hidden,
     /// Neither: the call was cancelled or the server went away first.
     Dropped,
+    /// With `--pin`: the tool's definition differs from its pin, so it was
+    /// left out of a listing, or its call answered -32602 "Unknown tool".
+    #[serde(rename = "pin-mismatch")]
+    PinMismatch,
 }
 
 /// One line of the audit log.
@@ -110,6 +114,35 @@ pub struct Record<'a> {
     /// SHA-256 (hex) of the `arguments` JSON exactly as the client sent it
     /// (`{}` when it sent none).
     pub arguments_sha256: &'a str,
+    /// With action `pin-mismatch`: the tool's hash in the pin file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pinned_sha256: Option<&'a str>,
+    /// With action `pin-mismatch`: the hash of the definition the server
+    /// listed last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listed_sha256: Option<&'a str>,
+}
+
+/// The audit line of a tool left out of a listing because its definition
+/// differs from its pin (action `pin-mismatch`; no call, so no decision).
+#[derive(Serialize)]
+pub struct PinRecord<'a> {
+    /// Seconds since the epoch.
+    pub timestamp: f64,
+    /// The `tools/list` request's id.
+    pub id: &'a Value,
+    /// The client, from `initialize`.
+    pub client: &'a Peer,
+    /// The server, from `initialize`.
+    pub server: &'a Peer,
+    /// The tool's name.
+    pub tool: &'a str,
+    /// Always [`Action::PinMismatch`].
+    pub action: Action,
+    /// The tool's hash in the pin file.
+    pub pinned_sha256: &'a str,
+    /// The hash of the definition the server listed.
+    pub listed_sha256: &'a str,
 }
 
 impl<'a> Record<'a> {
@@ -140,6 +173,8 @@ impl<'a> Record<'a> {
             action,
             latency_us,
             arguments_sha256,
+            pinned_sha256: None,
+            listed_sha256: None,
         }
     }
 }
@@ -167,7 +202,7 @@ impl Log {
     }
 
     /// Appends one record as a line, in one write, and flushes it.
-    pub fn write(&mut self, r: &Record) -> std::io::Result<()> {
+    pub fn write<T: Serialize>(&mut self, r: &T) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(r).map_err(std::io::Error::other)?;
         line.push(b'\n');
         self.file.write_all(&line)?;

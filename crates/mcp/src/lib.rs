@@ -19,6 +19,9 @@
 //!   (`--approval elicit`, when the client declared form elicitation).
 //! - `--audit FILE.jsonl`: one JSON line per decision, arguments as a
 //!   SHA-256 digest only.
+//! - `--pin FILE`: each tool's definition hash is recorded on first sight;
+//!   a tool whose definition later changes is hidden and its calls refused
+//!   until `agentguard mcp pin` updates the file.
 //!
 //! Logs go to stderr, as does the server's stderr; stdout carries MCP only.
 #![deny(missing_docs)]
@@ -34,6 +37,8 @@ use agentguard::Policy;
 mod audit;
 mod frame;
 mod jsonrpc;
+mod pin;
+mod pincmd;
 mod relay;
 mod session;
 mod tools;
@@ -54,10 +59,14 @@ pub enum ApprovalMode {
 
 /// The arguments of `agentguard mcp`.
 #[derive(Clone, Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct McpArgs {
+    /// `agentguard mcp pin ...` instead of the proxy.
+    #[command(subcommand)]
+    pub action: Option<McpCommand>,
     /// The policy file (.json, or .yaml / .yml through the agentguard command).
-    #[arg(long, value_name = "FILE")]
-    pub policy: PathBuf,
+    #[arg(long, value_name = "FILE", required = true)]
+    pub policy: Option<PathBuf>,
     /// Append one JSON line per tools/call decision to this file.
     #[arg(long, value_name = "FILE.jsonl")]
     pub audit: Option<PathBuf>,
@@ -67,6 +76,45 @@ pub struct McpArgs {
     /// How long to wait for the human's answer before refusing the call.
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     pub approval_timeout: u64,
+    /// Pin each tool's definition (SHA-256) in this JSON file on first
+    /// sight; hide a tool whose definition changes, and refuse its calls,
+    /// until `agentguard mcp pin` updates the file.
+    #[arg(long, value_name = "FILE")]
+    pub pin: Option<PathBuf>,
+    /// The MCP server to start, and its arguments (after --).
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
+}
+
+/// The subcommands of `agentguard mcp`.
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum McpCommand {
+    /// Record (or update) the pins of every tool the server lists now, then exit: run it after reviewing a changed tool.
+    Pin(PinArgs),
+}
+
+/// The arguments of `agentguard mcp pin`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct PinArgs {
+    /// The pin file to write (replaced by the tools the server lists now).
+    #[arg(long, value_name = "FILE")]
+    pub pin: PathBuf,
+    /// The proxy's policy, checked when given, so the proxy's own command
+    /// line works with `pin` put after `mcp`.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Accepted and ignored, as in the proxy's command line.
+    #[arg(long, value_name = "FILE.jsonl", hide = true)]
+    pub audit: Option<PathBuf>,
+    /// Accepted and ignored, as in the proxy's command line.
+    #[arg(long, value_enum, hide = true)]
+    pub approval: Option<ApprovalMode>,
+    /// Accepted and ignored, as in the proxy's command line.
+    #[arg(long, value_name = "SECS", hide = true)]
+    pub approval_timeout: Option<u64>,
+    /// How long the server has to start and list its tools.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
     /// The MCP server to start, and its arguments (after --).
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
@@ -90,12 +138,35 @@ pub fn run_with(
     args: McpArgs,
     load: impl FnOnce(&std::path::Path) -> Result<Policy, String>,
 ) -> i32 {
-    let policy = match load(&args.policy) {
+    if let Some(McpCommand::Pin(p)) = args.action {
+        if let Some(path) = &p.policy {
+            if let Err(e) = load(path) {
+                eprintln!("agentguard mcp pin: {e}");
+                return 2;
+            }
+        }
+        return pincmd::run(&p);
+    }
+    let Some(policy_path) = &args.policy else {
+        eprintln!("agentguard mcp: --policy FILE is required");
+        return 2;
+    };
+    let policy = match load(policy_path) {
         Ok(p) => Arc::new(p),
         Err(e) => {
             eprintln!("agentguard mcp: {e}");
             return 2;
         }
+    };
+    let pins = match &args.pin {
+        None => None,
+        Some(path) => match pin::PinState::open(path) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("agentguard mcp: {e}");
+                return 2;
+            }
+        },
     };
     let audit = match &args.audit {
         None => None,
@@ -120,12 +191,15 @@ pub fn run_with(
             return 2;
         }
     };
-    let session = session::Session::new(
+    let mut session = session::Session::new(
         policy,
         args.approval,
         Duration::from_secs(args.approval_timeout),
         audit,
     );
+    if let Some(p) = pins {
+        session = session.with_pins(p);
+    }
     let code = runtime.block_on(relay::relay(session, &args.command));
     // stdin's reader may still be blocked in a read: do not wait for it.
     runtime.shutdown_background();

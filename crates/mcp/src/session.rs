@@ -18,8 +18,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
-use crate::audit::{self, Action, ApprovalOutcome, Peer, Record};
+use crate::audit::{self, Action, ApprovalOutcome, Peer, PinRecord, Record};
 use crate::jsonrpc::{self, id_key, Message, Probe};
+use crate::pin::{Mismatch, PinState};
 use crate::tools::Views;
 use crate::ApprovalMode;
 
@@ -70,6 +71,8 @@ pub struct Session {
     /// Our ids: a prefix no client or server picks by chance, and a counter.
     id_prefix: String,
     next_id: u64,
+    /// `--pin`: tool definitions checked against their pins.
+    pins: Option<PinState>,
 }
 
 /// The prefix of the proxy's own request ids (strings, so they never equal
@@ -103,7 +106,14 @@ impl Session {
             approvals: BTreeMap::new(),
             id_prefix: format!("{ID_PREFIX}-{nonce:016x}"),
             next_id: 0,
+            pins: None,
         }
+    }
+
+    /// This session, checking tool definitions against `pins` (`--pin`).
+    pub fn with_pins(mut self, pins: PinState) -> Session {
+        self.pins = Some(pins);
+        self
     }
 
     /// A frame from the client (without its newline).
@@ -334,7 +344,33 @@ impl Session {
         }
         if self.lists.remove(&key) && p.result.is_some() {
             let mut v: Value = serde_json::from_slice(line).ok()?;
-            if self.views.filter_listing(v.get_mut("result")?) {
+            let result = v.get_mut("result")?;
+            // Pins first, on the definitions as the server wrote them.
+            let pinned = match self.pins.as_mut() {
+                Some(pins) => {
+                    let c = pins.check_listing(result);
+                    let path = pins.path().display().to_string();
+                    if !c.added.is_empty() {
+                        log(&format!(
+                            "pinned {} new tool(s) in {path}: {}",
+                            c.added.len(),
+                            c.added.join(", ")
+                        ));
+                    }
+                    let list_id: Value = serde_json::from_str(p.id?.get()).unwrap_or(Value::Null);
+                    for (tool, m) in &c.new_mismatches {
+                        log(&format!(
+                            "tool '{tool}' changed since it was pinned in {path} (pinned sha256 {}, now {}): hidden, and its calls refused, until the pin is updated (agentguard mcp pin)",
+                            m.pinned, m.listed
+                        ));
+                        self.audit_pin_listing(&list_id, tool, m);
+                    }
+                    c.changed
+                }
+                None => false,
+            };
+            let filtered = self.views.filter_listing(v.get_mut("result")?);
+            if pinned || filtered {
                 return Some(jsonrpc::with_newline(&serde_json::to_vec(&v).ok()?));
             }
         }
@@ -382,6 +418,39 @@ impl Session {
         };
         let result = self.policy.check_call(&name, &args);
         let digest = audit::sha256_hex(raw_args.as_bytes());
+        if let Some(m) = self.pins.as_mut().and_then(|pins| pins.refused(&name)) {
+            // Changed since pinned: refused as a tool the server lacks.
+            log(&format!(
+                "refused a call to '{name}': its definition changed since it was pinned"
+            ));
+            self.answer(
+                id,
+                jsonrpc::error(
+                    id,
+                    jsonrpc::INVALID_PARAMS,
+                    &format!("Unknown tool: {name}"),
+                ),
+                &name,
+                out,
+            );
+            let pending = Pending {
+                frame: Bytes::new(),
+                id: id.map(ToOwned::to_owned),
+                call_key: None,
+                our_id: String::new(),
+                result,
+                digest,
+                started: now,
+            };
+            self.audit_with(
+                &pending,
+                ApprovalOutcome::NotRequired,
+                Action::PinMismatch,
+                now,
+                Some(&m),
+            );
+            return false;
+        }
         let pending = Pending {
             frame: jsonrpc::with_newline(text.as_bytes()),
             id: id.map(ToOwned::to_owned),
@@ -590,6 +659,36 @@ impl Session {
     }
 
     fn audit(&mut self, p: &Pending, approval: ApprovalOutcome, action: Action, now: Instant) {
+        self.audit_with(p, approval, action, now, None);
+    }
+
+    fn audit_pin_listing(&mut self, list_id: &Value, tool: &str, m: &Mismatch) {
+        let Some(log_file) = self.audit.as_mut() else {
+            return;
+        };
+        let rec = PinRecord {
+            timestamp: agentguard::unix_now(),
+            id: list_id,
+            client: &self.client,
+            server: &self.server,
+            tool,
+            action: Action::PinMismatch,
+            pinned_sha256: &m.pinned,
+            listed_sha256: &m.listed,
+        };
+        if let Err(e) = log_file.write(&rec) {
+            log(&format!("cannot write the audit log: {e}"));
+        }
+    }
+
+    fn audit_with(
+        &mut self,
+        p: &Pending,
+        approval: ApprovalOutcome,
+        action: Action,
+        now: Instant,
+        pin: Option<&Mismatch>,
+    ) {
         let Some(log_file) = self.audit.as_mut() else {
             return;
         };
@@ -598,7 +697,7 @@ impl Session {
                 .and_then(|r| serde_json::from_str(r.get()).ok())
                 .unwrap_or(Value::Null);
         let latency = now.saturating_duration_since(p.started).as_micros();
-        let rec = Record::new(
+        let mut rec = Record::new(
             &id,
             &self.client,
             &self.server,
@@ -608,6 +707,8 @@ impl Session {
             u64::try_from(latency).unwrap_or(u64::MAX),
             &p.digest,
         );
+        rec.pinned_sha256 = pin.map(|m| m.pinned.as_str());
+        rec.listed_sha256 = pin.map(|m| m.listed.as_str());
         if let Err(e) = log_file.write(&rec) {
             log(&format!("cannot write the audit log: {e}"));
         }
@@ -646,6 +747,7 @@ pub fn approval_text(r: &PolicyResult, why: &str) -> String {
     )
 }
 
-fn log(msg: &str) {
+/// A line on stderr, the proxy's only log.
+pub fn log(msg: &str) {
     eprintln!("agentguard mcp: {msg}");
 }
