@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = process.env.AGENTGUARD_BIN ?? join(ROOT, 'target/release/agentguard');
@@ -124,4 +124,30 @@ test('pinning: a bad pin file stops the proxy and pin at start', async (t) => {
     assert.match(r.stderr, /pins\.json: invalid pin file: tools: duplicate key "a"/);
     assert.equal(r.stdout, '');
   }
+});
+
+test('tools/list_changed from the server is relayed, and the next listing is filtered again', async (t) => {
+  const p = setup(t);
+  writeFileSync(p.tools, JSON.stringify([tool('announce-change', 'Tell the client the tools changed.'), tool('echo', 'Echo.')]));
+  const { client } = await session(t, p, ['--pin', p.pins]);
+  let notified = 0;
+  let resolveNotified;
+  const gotIt = new Promise((r) => { resolveNotified = r; });
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => { notified += 1; resolveNotified(); });
+  assert.deepEqual(await names(client), ['announce-change', 'echo']);
+
+  // The server gains a tool the policy denies, a new allowed one, and
+  // rewrites echo; then announces it.
+  writeFileSync(p.tools, JSON.stringify([tool('announce-change', 'Tell the client the tools changed.'),
+    tool('echo', 'Echo, rewritten.'), tool('delete_everything', 'Delete.'), tool('search', 'Search.')]));
+  await client.callTool({ name: 'announce-change', arguments: {} });
+  await gotIt;
+  assert.equal(notified, 1);
+  const after = (await client.listTools()).tools;
+  assert.deepEqual(after.map((x) => x.name), ['announce-change', 'search'],
+    'denied tool hidden, changed tool hidden by its pin, new tool listed');
+  await assert.rejects(client.callTool({ name: 'delete_everything', arguments: {} }),
+    (e) => e instanceof McpError && e.code === -32602);
+  assert.equal(text(await client.callTool({ name: 'search', arguments: { text: 'q' } })), 'search {"text":"q"}');
+  assert.ok(JSON.parse(readFileSync(p.pins, 'utf8')).tools.search, 'the new tool is pinned on first sight');
 });
