@@ -392,3 +392,28 @@ test('raw: SIGTERM and SIGINT end the proxy and the server', async (t) => {
     assert.throws(() => process.kill(children[0], 0), { code: 'ESRCH' }, `${sig}: the server is gone too`);
   }
 });
+
+test('raw: stdio as shell pipes, files and 2>&1 (the reactor path and the fallback) relay the same', async (t) => {
+  const dir = tempDir(t);
+  const policy = join(dir, 'policy.json');
+  writeFileSync(policy, JSON.stringify({ allow: ['echo'] }));
+  const input = join(dir, 'in.jsonl');
+  writeFileSync(input, INIT
+    + '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a":1}}}\n'
+    + '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"delete_everything"}}\n');
+  const q = (s) => `'${s.replaceAll("'", "'\\''")}'`;
+  const proxy = `${q(BIN)} mcp --policy ${q(policy)} -- ${q(process.execPath)} ${q(STUB)} ${q(join(dir, 'record.bin'))}`;
+  const out = join(dir, 'out.jsonl');
+  for (const [how, script] of [
+    ['pipes', `cat ${q(input)} | ${proxy} | cat > ${q(out)}`],
+    ['files', `${proxy} < ${q(input)} > ${q(out)}`],
+    ['2>&1 into one pipe', `cat ${q(input)} | ${proxy} 2>&1 | cat > ${q(out)}`],
+  ]) {
+    const r = spawnSync('sh', ['-c', script], { encoding: 'utf8', timeout: 20000 });
+    assert.equal(r.status, 0, `${how}: ${r.stderr}`);
+    const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+      .sort((a, b) => a.id - b.id); // the proxy answers a hidden tool at once
+    assert.deepEqual(lines.map((l) => [l.id, l.result?.content?.[0]?.text ?? l.error?.message ?? l.result?.serverInfo?.name]),
+      [[0, 'stub'], [1, '{"a":1}'], [2, 'Unknown tool: delete_everything']], how);
+  }
+});
