@@ -5,7 +5,8 @@
 #                   agentguard binary in front of server-filesystem,
 #                   server-everything and a raw stub (lifecycle, byte
 #                   fidelity), tests/mcp/changes.test.mjs (tool pinning, a
-#                   server whose tools change), and tests/mcp/test_proxy.py: the Python SDK
+#                   server whose tools change), tests/mcp/inspector.test.mjs
+#                   (the MCP inspector's CLI), and tests/mcp/test_proxy.py: the Python SDK
 #                   (PyPI mcp) as the client; each test within
 #                   NODE_TEST_TIMEOUT_MS / PYTEST_TIMEOUT_S, each suite within
 #                   MCP_SUITE_TIMEOUT_S

@@ -417,3 +417,18 @@ test('raw: stdio as shell pipes, files and 2>&1 (the reactor path and the fallba
       [[0, 'stub'], [1, '{"a":1}'], [2, 'Unknown tool: delete_everything']], how);
   }
 });
+
+test('raw: the server command may come without --; an unknown option is not taken for it', async (t) => {
+  const dir = tempDir(t);
+  const policy = join(dir, 'policy.json');
+  writeFileSync(policy, JSON.stringify({ allow: ['echo'] }));
+  const r = spawnSync(BIN, ['mcp', '--policy', policy, process.execPath, STUB, join(dir, 'record.bin')],
+    { encoding: 'utf8', timeout: 20000, input: INIT });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).result.serverInfo.name, 'stub');
+  const bad = spawnSync(BIN, ['mcp', '--policy', policy, '--audti', 'a.jsonl', process.execPath, STUB],
+    { encoding: 'utf8', timeout: 20000, input: '' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown option '--audti'/);
+  assert.equal(bad.stdout, '');
+});

@@ -81,8 +81,14 @@ pub struct McpArgs {
     /// until `agentguard mcp pin` updates the file.
     #[arg(long, value_name = "FILE")]
     pub pin: Option<PathBuf>,
-    /// The MCP server to start, and its arguments (after --).
-    #[arg(last = true, required = true, value_name = "COMMAND")]
+    /// The MCP server to start, and its arguments: everything from the first word that is not one of these options on (put -- before it when it starts with -).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        num_args = 1..,
+        required = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<OsString>,
 }
 
@@ -115,8 +121,14 @@ pub struct PinArgs {
     /// How long the server has to start and list its tools.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
-    /// The MCP server to start, and its arguments (after --).
-    #[arg(last = true, required = true, value_name = "COMMAND")]
+    /// The MCP server to start, and its arguments: everything from the first word that is not one of these options on (put -- before it when it starts with -).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        num_args = 1..,
+        required = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<OsString>,
 }
 
@@ -138,6 +150,18 @@ pub fn run_with(
     args: McpArgs,
     load: impl FnOnce(&std::path::Path) -> Result<Policy, String>,
 ) -> i32 {
+    let command = match &args.action {
+        Some(McpCommand::Pin(p)) => &p.command,
+        None => &args.command,
+    };
+    if let Some(first) = command.first().and_then(|c| c.to_str()) {
+        if first.starts_with('-') {
+            eprintln!(
+                "agentguard mcp: unknown option '{first}' (the server's command comes after the options, with or without -- before it)"
+            );
+            return 2;
+        }
+    }
     if let Some(McpCommand::Pin(p)) = args.action {
         if let Some(path) = &p.policy {
             if let Err(e) = load(path) {
