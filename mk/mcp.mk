@@ -6,7 +6,8 @@
 #                   server-everything and a raw stub (lifecycle, byte
 #                   fidelity), tests/mcp/changes.test.mjs (tool pinning, a
 #                   server whose tools change), tests/mcp/inspector.test.mjs
-#                   (the MCP inspector's CLI), and tests/mcp/test_proxy.py: the Python SDK
+#                   (the MCP inspector's CLI), tests/mcp/stateless.test.mjs
+#                   (protocol 2026-07-28, scripted), and tests/mcp/test_proxy.py: the Python SDK
 #                   (PyPI mcp) as the client; each test within
 #                   NODE_TEST_TIMEOUT_MS / PYTEST_TIMEOUT_S, each suite within
 #                   MCP_SUITE_TIMEOUT_S

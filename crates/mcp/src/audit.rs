@@ -58,6 +58,14 @@ pub enum ApprovalOutcome {
     CallCancelled,
     /// The server exited while the call waited for approval.
     ServerExited,
+    /// Stateless protocol: the proxy answered `input_required`, asking for
+    /// approval; the client's retry is decided (and audited) on its own.
+    Requested,
+    /// Stateless protocol: the retry's `requestState` was not the proxy's,
+    /// was altered, or belongs to another call.
+    InvalidState,
+    /// Stateless protocol: the retry came after the state expired.
+    Expired,
 }
 
 /// What the proxy did with the call.
@@ -76,6 +84,9 @@ pub enum Action {
     /// left out of a listing, or its call answered -32602 "Unknown tool".
     #[serde(rename = "pin-mismatch")]
     PinMismatch,
+    /// Stateless protocol: answered with an `input_required` result asking
+    /// for approval; not run (yet).
+    InputRequired,
 }
 
 /// One line of the audit log.

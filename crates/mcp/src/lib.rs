@@ -16,7 +16,10 @@
 //!   answered by the proxy with an `isError` tool result naming the rule
 //!   and the reason; a hidden tool gets JSON-RPC -32602 `Unknown tool`.
 //! - `require_approval` asks the human through MCP elicitation
-//!   (`--approval elicit`, when the client declared form elicitation).
+//!   (`--approval elicit`, when the client declared form elicitation): an
+//!   `elicitation/create` request in the `initialize` protocols, an
+//!   `input_required` result with a signed, expiring `requestState` bound
+//!   to the call in the stateless one (2026-07-28).
 //! - `--audit FILE.jsonl`: one JSON line per decision, arguments as a
 //!   SHA-256 digest only.
 //! - `--pin FILE`: each tool's definition hash is recorded on first sight;
@@ -37,6 +40,7 @@ use agentguard::Policy;
 mod audit;
 mod frame;
 mod jsonrpc;
+mod mrtr;
 mod pin;
 mod pincmd;
 mod relay;

@@ -7,7 +7,7 @@
 //! every other frame goes on byte for byte.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,6 +20,7 @@ use serde_json::{json, Map, Value};
 
 use crate::audit::{self, Action, ApprovalOutcome, Peer, PinRecord, Record};
 use crate::jsonrpc::{self, id_key, Message, Probe};
+use crate::mrtr::{self, call_hash, Signer, StateError, APPROVAL_KEY, STATELESS, STATE_PREFIX};
 use crate::pin::{Mismatch, PinState};
 use crate::tools::Views;
 use crate::ApprovalMode;
@@ -73,6 +74,26 @@ pub struct Session {
     next_id: u64,
     /// `--pin`: tool definitions checked against their pins.
     pins: Option<PinState>,
+    /// Signs the `requestState` of the stateless protocol's approvals.
+    signer: Signer,
+    /// Calls approved through `input_required` and forwarded, by the key of
+    /// their id, with their call hash: an `input_required` answer from the
+    /// server gets its state wrapped in an approved one of ours.
+    approved_calls: HashMap<String, String>,
+}
+
+/// What the proxy reads of a `tools/call`'s params.
+struct CallParams<'a> {
+    name: Cow<'a, str>,
+    args: Map<String, Value>,
+    raw_args: &'a str,
+    /// The request's `_meta` says protocol 2026-07-28 or later.
+    stateless: bool,
+    /// ... and declares form elicitation in its capabilities.
+    stateless_elicits: bool,
+    request_state: Option<String>,
+    input_responses: Option<&'a RawValue>,
+    client_info: Option<Value>,
 }
 
 /// The prefix of the proxy's own request ids (strings, so they never equal
@@ -107,6 +128,8 @@ impl Session {
             id_prefix: format!("{ID_PREFIX}-{nonce:016x}"),
             next_id: 0,
             pins: None,
+            signer: Signer::random(),
+            approved_calls: HashMap::new(),
         }
     }
 
@@ -330,6 +353,11 @@ impl Session {
         }
         let key = id_key(p.id?);
         self.in_flight.remove(&key);
+        if let Some(call) = self.approved_calls.remove(&key) {
+            if let Some(b) = self.wrap_server_state(line, &call) {
+                return Some(b);
+            }
+        }
         if self.init_id.as_deref() == Some(key.as_str()) {
             self.init_id = None;
             let result: Value = p
@@ -385,6 +413,12 @@ impl Session {
             name: Cow<'a, str>,
             #[serde(borrow, default)]
             arguments: Option<&'a RawValue>,
+            #[serde(borrow, default, rename = "_meta")]
+            meta: Option<&'a RawValue>,
+            #[serde(default, rename = "requestState")]
+            request_state: Option<String>,
+            #[serde(borrow, default, rename = "inputResponses")]
+            input_responses: Option<&'a RawValue>,
         }
         let id = p.id;
         let parsed = p
@@ -398,9 +432,41 @@ impl Session {
                         .map_err(|_| "arguments must be an object".to_string())?
                         .unwrap_or_default(),
                 };
-                Ok((c.name, args, c.arguments.map_or("{}", |r| r.get())))
+                let meta: Value = c
+                    .meta
+                    .and_then(|r| serde_json::from_str(r.get()).ok())
+                    .unwrap_or(Value::Null);
+                let stateless = meta
+                    .get("io.modelcontextprotocol/protocolVersion")
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v >= STATELESS);
+                let stateless_elicits = match meta
+                    .pointer("/io.modelcontextprotocol~1clientCapabilities/elicitation")
+                {
+                    Some(Value::Object(m)) => m.is_empty() || m.contains_key("form"),
+                    _ => false,
+                };
+                Ok(CallParams {
+                    name: c.name,
+                    args,
+                    raw_args: c.arguments.map_or("{}", |r| r.get()),
+                    stateless,
+                    stateless_elicits,
+                    request_state: c.request_state,
+                    input_responses: c.input_responses,
+                    client_info: meta.get("io.modelcontextprotocol/clientInfo").cloned(),
+                })
             });
-        let (name, args, raw_args) = match parsed {
+        let CallParams {
+            name,
+            args,
+            raw_args,
+            stateless,
+            stateless_elicits,
+            request_state,
+            input_responses,
+            client_info,
+        } = match parsed {
             Ok(x) => x,
             Err(e) => {
                 // Never forwarded: the proxy cannot decide what it cannot read.
@@ -416,6 +482,9 @@ impl Session {
                 return false;
             }
         };
+        if stateless && client_info.is_some() {
+            self.client = Peer::from_info(client_info.as_ref());
+        }
         let result = self.policy.check_call(&name, &args);
         let digest = audit::sha256_hex(raw_args.as_bytes());
         if let Some(m) = self.pins.as_mut().and_then(|pins| pins.refused(&name)) {
@@ -460,7 +529,74 @@ impl Session {
             digest,
             started: now,
         };
+        // A requestState of ours sent back (stateless protocol): verified
+        // before anything else but a denial; the call goes on without it.
+        let mut approved_by_state = false;
+        let mut rewritten: Option<Bytes> = None;
+        let ours = request_state
+            .as_deref()
+            .filter(|s| s.starts_with(STATE_PREFIX));
+        if let (Some(token), false) = (ours, pending.result.decision == Decision::Deny) {
+            let call = call_hash(&name, &args);
+            match self.signer.open(token, &call, mrtr::now_ms()) {
+                Err(e) => {
+                    let (outcome, why) = match e {
+                        StateError::Invalid => (
+                            ApprovalOutcome::InvalidState,
+                            "The approval state sent back (requestState) was not issued by this proxy, or was altered.",
+                        ),
+                        StateError::OtherCall => (
+                            ApprovalOutcome::InvalidState,
+                            "The approval state sent back (requestState) belongs to another call: the tool or its arguments changed.",
+                        ),
+                        StateError::Expired => (
+                            ApprovalOutcome::Expired,
+                            "The approval expired before the call was retried; call the tool again to be asked again.",
+                        ),
+                    };
+                    self.refuse(pending, outcome, why, now, out);
+                    return false;
+                }
+                Ok(state) => {
+                    if !state.approved {
+                        let answer = input_responses.and_then(|r| {
+                            serde_json::from_str::<Map<String, Value>>(r.get())
+                                .ok()?
+                                .remove(APPROVAL_KEY)
+                        });
+                        let outcome = answer
+                            .as_ref()
+                            .map_or(ApprovalOutcome::Error, elicit_outcome);
+                        if outcome != ApprovalOutcome::Approved {
+                            let why = match outcome {
+                                ApprovalOutcome::Declined => "The user declined to approve it.",
+                                ApprovalOutcome::Cancelled => {
+                                    "The user cancelled the approval request."
+                                }
+                                _ => "The retry carried no answer to the approval request.",
+                            };
+                            self.refuse(pending, outcome, why, now, out);
+                            return false;
+                        }
+                    }
+                    approved_by_state = true;
+                    rewritten = without_our_state(text, state.inner);
+                }
+            }
+        }
         match pending.result.decision {
+            Decision::RequireApproval if approved_by_state => {
+                if let (Some(k), Some(id)) = (&pending.call_key, id) {
+                    self.in_flight.insert(k.clone(), id.to_owned());
+                    self.approved_calls
+                        .insert(k.clone(), call_hash(&name, &args));
+                }
+                self.audit(&pending, ApprovalOutcome::Approved, Action::Forwarded, now);
+                out.push(Out::Server(
+                    rewritten.unwrap_or_else(|| pending.frame.clone()),
+                ));
+                false
+            }
             Decision::Allow => {
                 if let (Some(k), Some(id)) = (&pending.call_key, id) {
                     self.in_flight.insert(k.clone(), id.to_owned());
@@ -471,7 +607,13 @@ impl Session {
                     Action::Forwarded,
                     now,
                 );
-                true
+                match rewritten {
+                    Some(b) => {
+                        out.push(Out::Server(b));
+                        false
+                    }
+                    None => true,
+                }
             }
             Decision::Deny => {
                 let hidden = self.views.get(&name).hidden;
@@ -494,7 +636,30 @@ impl Session {
                 false
             }
             Decision::RequireApproval => {
-                if self.approval == ApprovalMode::Elicit && self.can_elicit() && id.is_some() {
+                let elicit = self.approval == ApprovalMode::Elicit && id.is_some();
+                if elicit && stateless && stateless_elicits {
+                    // Stateless: ask through an input_required result; the
+                    // retry carries the answer and our signed state.
+                    let ttl = u64::try_from(self.approval_timeout.as_millis()).unwrap_or(u64::MAX);
+                    let state = self.signer.mint(&call_hash(&name, &args), ttl, false, None);
+                    let mut form = self.approval_form(&pending.result, &args);
+                    form["mode"] = json!("form");
+                    let answer = jsonrpc::result(
+                        id,
+                        json!({
+                            "resultType": "input_required",
+                            "inputRequests": {APPROVAL_KEY: {"method": "elicitation/create", "params": form}},
+                            "requestState": state,
+                        }),
+                    );
+                    self.answer(id, answer, &name, out);
+                    self.audit(
+                        &pending,
+                        ApprovalOutcome::Requested,
+                        Action::InputRequired,
+                        now,
+                    );
+                } else if elicit && !stateless && self.can_elicit() {
                     self.ask(pending, &args, out);
                 } else {
                     let why = if self.approval == ApprovalMode::Deny {
@@ -531,7 +696,23 @@ impl Session {
     fn ask(&mut self, mut pending: Pending, args: &Map<String, Value>, out: &mut Vec<Out>) {
         self.next_id += 1;
         let our_id = format!("{}-{}", self.id_prefix, self.next_id);
-        let r = &pending.result;
+        let mut params = self.approval_form(&pending.result, args);
+        if self.protocol.as_deref().is_some_and(|v| v >= "2025-11-25") {
+            params["mode"] = json!("form");
+        }
+        out.push(Out::Client(jsonrpc::request(
+            &our_id,
+            "elicitation/create",
+            params,
+        )));
+        let key = Value::String(our_id.clone()).to_string();
+        out.push(Out::Timer(key.clone(), self.approval_timeout));
+        pending.our_id = our_id;
+        self.approvals.insert(key, pending);
+    }
+
+    /// The params of the `elicitation/create` form that asks for approval.
+    fn approval_form(&self, r: &PolicyResult, args: &Map<String, Value>) -> Value {
         let mut shown = serde_json::to_string_pretty(args).unwrap_or_default();
         if shown.len() > 4000 {
             let mut cut = 4000;
@@ -549,7 +730,7 @@ impl Session {
             r.reason,
             self.server.name.as_deref().map(|s| format!("\nServer: {s}")).unwrap_or_default(),
         );
-        let mut params = json!({
+        json!({
             "message": message,
             "requestedSchema": {
                 "type": "object",
@@ -561,45 +742,33 @@ impl Session {
                 }},
                 "required": ["approve"]
             }
-        });
-        if self.protocol.as_deref().is_some_and(|v| v >= "2025-11-25") {
-            params["mode"] = json!("form");
+        })
+    }
+
+    /// An `input_required` answer from the server to a call approved
+    /// through our state: its `requestState` is wrapped in an approved one
+    /// of ours, so the retry is not asked about again.
+    fn wrap_server_state(&self, line: &[u8], call: &str) -> Option<Bytes> {
+        let mut v: Value = serde_json::from_slice(line).ok()?;
+        let result = v.get_mut("result")?.as_object_mut()?;
+        if result.get("resultType").and_then(Value::as_str) != Some("input_required") {
+            return None;
         }
-        out.push(Out::Client(jsonrpc::request(
-            &our_id,
-            "elicitation/create",
-            params,
-        )));
-        let key = Value::String(our_id.clone()).to_string();
-        out.push(Out::Timer(key.clone(), self.approval_timeout));
-        pending.our_id = our_id;
-        self.approvals.insert(key, pending);
+        let inner = result
+            .get("requestState")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let ttl = u64::try_from(self.approval_timeout.as_millis()).unwrap_or(u64::MAX);
+        let state = self.signer.mint(call, ttl, true, inner);
+        result.insert("requestState".into(), Value::String(state));
+        Some(jsonrpc::with_newline(&serde_json::to_vec(&v).ok()?))
     }
 
     fn approval_answer(&mut self, pending: Pending, p: &Probe, now: Instant, out: &mut Vec<Out>) {
-        #[derive(Deserialize)]
-        struct Answer {
-            action: String,
-            #[serde(default)]
-            content: Option<Map<String, Value>>,
-        }
-        let answer = p
+        let outcome = p
             .result
-            .and_then(|r| serde_json::from_str::<Answer>(r.get()).ok());
-        let outcome = match &answer {
-            Some(a) if a.action == "accept" => {
-                let approved =
-                    a.content.as_ref().and_then(|c| c.get("approve")) == Some(&Value::Bool(true));
-                if approved {
-                    ApprovalOutcome::Approved
-                } else {
-                    ApprovalOutcome::Declined
-                }
-            }
-            Some(a) if a.action == "decline" => ApprovalOutcome::Declined,
-            Some(a) if a.action == "cancel" => ApprovalOutcome::Cancelled,
-            _ => ApprovalOutcome::Error,
-        };
+            .and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
+            .map_or(ApprovalOutcome::Error, |v| elicit_outcome(&v));
         if outcome == ApprovalOutcome::Approved {
             if let (Some(k), Some(id)) = (&pending.call_key, &pending.id) {
                 self.in_flight.insert(k.clone(), id.clone());
@@ -713,6 +882,49 @@ impl Session {
             log(&format!("cannot write the audit log: {e}"));
         }
     }
+}
+
+/// What an `ElicitResult` to the approval form says.
+fn elicit_outcome(answer: &Value) -> ApprovalOutcome {
+    match answer.get("action").and_then(Value::as_str) {
+        Some("accept") => {
+            if answer.pointer("/content/approve") == Some(&Value::Bool(true)) {
+                ApprovalOutcome::Approved
+            } else {
+                ApprovalOutcome::Declined
+            }
+        }
+        Some("decline") => ApprovalOutcome::Declined,
+        Some("cancel") => ApprovalOutcome::Cancelled,
+        _ => ApprovalOutcome::Error,
+    }
+}
+
+/// The call's frame without the proxy's part of the retry: `requestState`
+/// becomes the server's own (`inner`) or goes, and our answer leaves
+/// `inputResponses` (which goes too when nothing else is left in it).
+fn without_our_state(text: &str, inner: Option<String>) -> Option<Bytes> {
+    let mut v: Value = serde_json::from_str(text).ok()?;
+    let params = v.get_mut("params")?.as_object_mut()?;
+    match inner {
+        Some(s) => {
+            params.insert("requestState".into(), Value::String(s));
+        }
+        None => {
+            params.remove("requestState");
+        }
+    }
+    let empty = match params.get_mut("inputResponses") {
+        Some(Value::Object(r)) => {
+            r.remove(APPROVAL_KEY);
+            r.is_empty()
+        }
+        _ => false,
+    };
+    if empty {
+        params.remove("inputResponses");
+    }
+    Some(jsonrpc::with_newline(&serde_json::to_vec(&v).ok()?))
 }
 
 fn rule_name(r: &PolicyResult) -> String {

@@ -788,3 +788,259 @@ fn a_bad_pin_file_is_an_error() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A 2026-07-28 `tools/call`: no initialize; `_meta` on the request.
+fn stateless_call(id: Value, tool: &str, args: Value, caps: Value, extra: Value) -> String {
+    let mut params = json!({"name": tool, "arguments": args, "_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "stateless-client", "version": "9"},
+        "io.modelcontextprotocol/clientCapabilities": caps}});
+    for (k, v) in extra.as_object().unwrap() {
+        params[k] = v.clone();
+    }
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}).to_string()
+}
+
+fn approve(answer: Value) -> Value {
+    json!({ crate::mrtr::APPROVAL_KEY: answer })
+}
+
+#[test]
+fn stateless_approval_through_input_required() {
+    let mut t = session(ApprovalMode::Elicit, true);
+    let caps = json!({"elicitation": {"form": {}}});
+    let args = json!({"source": "/ws/a", "destination": "/ws/b"});
+
+    // The first call: answered input_required, nothing reaches the server.
+    let out = t.client(&stateless_call(
+        json!(1),
+        "move_file",
+        args.clone(),
+        caps.clone(),
+        json!({}),
+    ));
+    assert!(to_server(&out).is_empty());
+    let a = to_client(&out);
+    let r = &a[0]["result"];
+    assert_eq!(a[0]["id"], 1);
+    assert_eq!(r["resultType"], "input_required");
+    let ask = &r["inputRequests"]["agentguard_approval"];
+    assert_eq!(ask["method"], "elicitation/create");
+    assert_eq!(ask["params"]["mode"], "form");
+    assert_eq!(
+        ask["params"]["requestedSchema"]["properties"]["approve"]["type"],
+        "boolean"
+    );
+    assert!(ask["params"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Tool: move_file"));
+    let state = r["requestState"].as_str().unwrap().to_string();
+    assert!(state.starts_with("agentguard1."), "{state}");
+
+    // Approved: forwarded without the proxy's state and answer.
+    let retry = stateless_call(
+        json!(2),
+        "move_file",
+        args.clone(),
+        caps.clone(),
+        json!({"requestState": state, "inputResponses": approve(json!({"action": "accept", "content": {"approve": true}}))}),
+    );
+    let out = t.client(&retry);
+    let sent = to_server(&out);
+    assert_eq!(sent.len(), 1, "{out:?}");
+    let fwd: Value = serde_json::from_slice(&sent[0]).unwrap();
+    assert_eq!(fwd["id"], 2);
+    assert_eq!(fwd["params"]["arguments"], args);
+    assert!(fwd["params"].get("requestState").is_none());
+    assert!(fwd["params"].get("inputResponses").is_none());
+    assert_eq!(
+        fwd["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"],
+        "2026-07-28"
+    );
+
+    // Declined, no answer, the answer for other arguments, a tampered state:
+    // all blocked, none forwarded.
+    let declined = t.client(&stateless_call(
+        json!(3),
+        "move_file",
+        args.clone(),
+        caps.clone(),
+        json!({"requestState": state, "inputResponses": approve(json!({"action": "decline"}))}),
+    ));
+    let other_args = json!({"source": "/ws/a", "destination": "/etc/passwd"});
+    let other = t.client(&stateless_call(
+        json!(4),
+        "move_file",
+        other_args,
+        caps.clone(),
+        json!({"requestState": state, "inputResponses": approve(json!({"action": "accept", "content": {"approve": true}}))}),
+    ));
+    let mut bytes = state.clone().into_bytes();
+    let i = "agentguard1.".len() + 20;
+    bytes[i] = if bytes[i] == b'a' { b'b' } else { b'a' };
+    let tampered_state = String::from_utf8(bytes).unwrap();
+    let tampered = t.client(&stateless_call(
+        json!(5),
+        "move_file",
+        args.clone(),
+        caps.clone(),
+        json!({"requestState": tampered_state, "inputResponses": approve(json!({"action": "accept", "content": {"approve": true}}))}),
+    ));
+    let missing = t.client(&stateless_call(
+        json!(6),
+        "move_file",
+        args.clone(),
+        caps.clone(),
+        json!({"requestState": state}),
+    ));
+    for (out, want) in [
+        (&declined, "The user declined to approve it."),
+        (&other, "belongs to another call"),
+        (&tampered, "was not issued by this proxy, or was altered"),
+        (&missing, "carried no answer"),
+    ] {
+        assert!(to_server(out).is_empty(), "{want}");
+        let a = to_client(out);
+        assert_eq!(a[0]["result"]["isError"], true, "{want}");
+        let text = a[0]["result"]["content"][0]["text"].as_str().unwrap();
+        assert!(
+            text.starts_with("Blocked by policy: the call to tool 'move_file' was not run.")
+                && text.contains(want),
+            "{text}"
+        );
+    }
+
+    // Without form elicitation in this request's capabilities: refused,
+    // saying why.
+    let out = t.client(&stateless_call(
+        json!(7),
+        "move_file",
+        args.clone(),
+        json!({}),
+        json!({}),
+    ));
+    let text = to_client(&out)[0]["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(text.contains("does not support MCP elicitation"), "{text}");
+
+    let lines = t.audit_lines();
+    let got: Vec<(Value, Value, Value)> = lines
+        .iter()
+        .map(|l| (l["id"].clone(), l["approval"].clone(), l["action"].clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (json!(1), json!("requested"), json!("input_required")),
+            (json!(2), json!("approved"), json!("forwarded")),
+            (json!(3), json!("declined"), json!("blocked")),
+            (json!(4), json!("invalid_state"), json!("blocked")),
+            (json!(5), json!("invalid_state"), json!("blocked")),
+            (json!(6), json!("error"), json!("blocked")),
+            (json!(7), json!("unavailable"), json!("blocked")),
+        ]
+    );
+    assert_eq!(lines[0]["client"]["name"], "stateless-client");
+}
+
+#[test]
+fn stateless_state_expires_and_wraps_the_servers_own() {
+    let policy = Arc::new(agentguard::Policy::from_json(POLICY).unwrap());
+    let mut s = Session::new(policy, ApprovalMode::Elicit, Duration::from_millis(1), None);
+    let caps = json!({"elicitation": {}});
+    let args = json!({"source": "/ws/a", "destination": "/ws/b"});
+    let out = s.client_frame(
+        stateless_call(json!(1), "move_file", args.clone(), caps.clone(), json!({})).as_bytes(),
+        Instant::now(),
+    );
+    let state = to_client(&out)[0]["result"]["requestState"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::thread::sleep(Duration::from_millis(20));
+    let out = s.client_frame(
+        stateless_call(
+            json!(2),
+            "move_file",
+            args.clone(),
+            caps.clone(),
+            json!({"requestState": state, "inputResponses": approve(json!({"action": "accept", "content": {"approve": true}}))}),
+        )
+        .as_bytes(),
+        Instant::now(),
+    );
+    assert!(to_server(&out).is_empty());
+    let text = to_client(&out)[0]["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(text.contains("The approval expired"), "{text}");
+
+    // With time to answer: approved, then the server asks for input itself;
+    // its state travels inside an approved one of ours and comes back to it.
+    let policy = Arc::new(agentguard::Policy::from_json(POLICY).unwrap());
+    let mut s = Session::new(policy, ApprovalMode::Elicit, Duration::from_secs(30), None);
+    let out = s.client_frame(
+        stateless_call(json!(1), "move_file", args.clone(), caps.clone(), json!({})).as_bytes(),
+        Instant::now(),
+    );
+    let state = to_client(&out)[0]["result"]["requestState"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = s.client_frame(
+        stateless_call(
+            json!(2),
+            "move_file",
+            args.clone(),
+            caps.clone(),
+            json!({"requestState": state, "inputResponses": approve(json!({"action": "accept", "content": {"approve": true}}))}),
+        )
+        .as_bytes(),
+        Instant::now(),
+    );
+    assert_eq!(to_server(&out).len(), 1);
+    let server_asks = json!({"jsonrpc": "2.0", "id": 2, "result": {"resultType": "input_required",
+        "inputRequests": {"why": {"method": "elicitation/create", "params": {"mode": "form", "message": "Why?",
+            "requestedSchema": {"type": "object", "properties": {}}}}},
+        "requestState": "server-state-1"}});
+    let a = to_client(&s.server_frame(server_asks.to_string().as_bytes()));
+    let wrapped = a[0]["result"]["requestState"].as_str().unwrap().to_string();
+    assert!(wrapped.starts_with("agentguard1."));
+    assert_eq!(
+        a[0]["result"]["inputRequests"]["why"]["params"]["message"],
+        "Why?"
+    );
+    let out = s.client_frame(
+        stateless_call(
+            json!(3),
+            "move_file",
+            args.clone(),
+            caps.clone(),
+            json!({"requestState": wrapped, "inputResponses": {"why": {"action": "accept", "content": {}}}}),
+        )
+        .as_bytes(),
+        Instant::now(),
+    );
+    let sent = to_server(&out);
+    assert_eq!(sent.len(), 1, "approved already: not asked again");
+    let fwd: Value = serde_json::from_slice(&sent[0]).unwrap();
+    assert_eq!(fwd["params"]["requestState"], "server-state-1");
+    assert_eq!(fwd["params"]["inputResponses"]["why"]["action"], "accept");
+
+    // A server's own state on an allowed call passes untouched.
+    let own = stateless_call(
+        json!(4),
+        "read_file",
+        json!({"path": "/x"}),
+        caps,
+        json!({"requestState": "server-state-2"}),
+    );
+    assert_eq!(
+        s.client_frame(own.as_bytes(), Instant::now()),
+        [Out::Server(line(&own))]
+    );
+}
