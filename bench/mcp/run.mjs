@@ -7,13 +7,14 @@
 //
 // AGENTGUARD_BIN: the binary (default target/release/agentguard).
 //
-// Three targets run side by side, each a client (this process) speaking
+// Three targets, each a client (this process) speaking
 // newline-delimited JSON-RPC over pipes: the server alone; the proxy in
 // front of it (bench/mcp/policy.json, a call allowed by an argument
 // condition, so the policy reads the arguments); and the proxy with
-// --audit. After a handshake and a warm-up, the calls are made in rounds:
-// each round makes calls/rounds sequential calls (one in flight) on each
-// target in turn, so drift in the machine's load is shared. Added latency
+// --audit. The calls are made in rounds: each round starts each target's
+// processes afresh (handshake, warm-up) and makes calls/rounds sequential
+// calls (one in flight) on it, the targets in turn, so drift in the
+// machine's load and the placement of processes on cores are shared. Added latency
 // = a percentile through the proxy minus the same percentile direct.
 // Throughput: `pipelined` calls with `window` in flight, per target.
 import { spawn } from 'node:child_process';
@@ -41,7 +42,7 @@ const CALLS = Number(values.calls);
 const ROUNDS = Number(values.rounds);
 const PIPELINED = Number(values.pipelined);
 const WINDOW = Number(values.window);
-const WARMUP = 1000;
+const WARMUP = 300;
 const BUDGET_P50_US = 100;
 const BUDGET_P99_US = 1000;
 
@@ -120,25 +121,42 @@ const fmtUs = (us) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFix
 
 const dir = mkdtempSync(join(tmpdir(), 'agentguard-mcp-bench-'));
 const targets = [
-  peer('direct', process.execPath, [SERVER]),
-  peer('proxy', BIN, ['mcp', '--policy', POLICY, '--', process.execPath, SERVER]),
-  peer('proxy --audit', BIN, ['mcp', '--policy', POLICY, '--audit', join(dir, 'audit.jsonl'), '--', process.execPath, SERVER]),
+  { name: 'direct', command: process.execPath, args: [SERVER] },
+  { name: 'proxy', command: BIN, args: ['mcp', '--policy', POLICY, '--', process.execPath, SERVER] },
+  { name: 'proxy --audit', command: BIN,
+    args: ['mcp', '--policy', POLICY, '--audit', join(dir, 'audit.jsonl'), '--', process.execPath, SERVER] },
 ];
+const running = new Set();
+
+/** A target's processes, started, checked and warmed up. */
+async function start(t) {
+  const p = peer(t.name, t.command, t.args);
+  running.add(p);
+  const tools = await handshake(p);
+  const want = t.name === 'direct' ? 'read_file,delete_file' : 'read_file';
+  if (tools.join() !== want) throw new Error(`${t.name}: tools/list gave ${tools}`);
+  await sequential(p, WARMUP, []);
+  return p;
+}
+
+async function stop(p) {
+  p.child.stdin.end();
+  if (p.child.exitCode === null) await new Promise((r) => p.child.once('exit', r));
+  running.delete(p);
+}
+
 const loadAtStart = loadavg()[0];
 try {
-  for (const p of targets) {
-    const tools = await handshake(p);
-    const want = p.name === 'direct' ? 'read_file,delete_file' : 'read_file';
-    if (tools.join() !== want) throw new Error(`${p.name}: tools/list gave ${tools}`);
-  }
-  for (const p of targets) await sequential(p, WARMUP, []);
-  const samples = new Map(targets.map((p) => [p.name, []]));
+  const samples = new Map(targets.map((t) => [t.name, []]));
   const perRound = Math.ceil(CALLS / ROUNDS);
   for (let r = 0; r < ROUNDS; r++) {
-    // Rotate who goes first, so no target always follows the same one.
+    // Fresh processes each round, so no one placement of them on the
+    // cores decides a target's figures; who goes first rotates.
     for (let k = 0; k < targets.length; k++) {
-      const p = targets[(r + k) % targets.length];
-      await sequential(p, perRound, samples.get(p.name));
+      const t = targets[(r + k) % targets.length];
+      const p = await start(t);
+      await sequential(p, perRound, samples.get(t.name));
+      await stop(p);
     }
   }
   const stats = new Map();
@@ -147,7 +165,11 @@ try {
     stats.set(name, { n: s.length, p50: pct(s, 0.5), p99: pct(s, 0.99), mean: s.reduce((a, b) => a + b, 0) / s.length });
   }
   const throughput = new Map();
-  for (const p of targets) throughput.set(p.name, await pipelined(p, PIPELINED, WINDOW));
+  for (const t of targets) {
+    const p = await start(t);
+    throughput.set(t.name, await pipelined(p, PIPELINED, WINDOW));
+    await stop(p);
+  }
   const audited = readFileSync(join(dir, 'audit.jsonl'), 'utf8').split('\n').filter(Boolean).length;
 
   const d = stats.get('direct');
@@ -172,7 +194,7 @@ try {
     ...targets.map((p) => `| ${p.name}: throughput, ${PIPELINED} calls, ${WINDOW} in flight | ${Math.round(throughput.get(p.name))} calls/s |  |`),
   ].join('\n');
   console.log(table);
-  const expectAudited = 1 + WARMUP + perRound * ROUNDS + PIPELINED;
+  const expectAudited = ROUNDS * (1 + WARMUP + perRound) + 1 + WARMUP + PIPELINED;
   if (audited !== expectAudited) throw new Error(`audit: ${audited} lines for ${expectAudited} calls`);
 
   if (values.write) {
@@ -182,15 +204,16 @@ try {
 \`node bench/mcp/run.mjs --calls ${CALLS} --rounds ${ROUNDS} --pipelined ${PIPELINED} --window ${WINDOW} --write bench/RESULTS.md\`
 (AGENTGUARD_BIN: the release build of \`agentguard\`), ${new Date().toISOString().slice(0, 10)}.
 A client in Node sends \`tools/call\` frames over stdio (Node's child pipes are Unix socket pairs) to
-three targets alive side by side: the stub
+three targets: the stub
 server \`bench/mcp/server.mjs\` alone ("direct"), \`agentguard mcp --policy bench/mcp/policy.json\` in
 front of the same server ("proxy"; the call, \`read_file {"path": "/workspace/src/main.rs"}\`, is allowed
 by an argument condition, so every call is parsed and decided), and the proxy with \`--audit\` (one
-line written per call; ${audited} lines checked). After ${WARMUP} warm-up calls each, ${ROUNDS} rounds
-of ${perRound} sequential calls (one in flight) per target, taking turns. Added latency is a
+line written per call; ${audited} lines checked). ${ROUNDS} rounds of ${perRound} sequential calls (one
+in flight) per target, taking turns; each round starts the target's processes afresh (so no one
+placement of them on the cores decides its figures) and makes ${WARMUP} warm-up calls first. Added latency is a
 percentile through the proxy minus the same percentile direct, in the same run; the round trip
 includes the client's and the stub's own time (Node), which the subtraction removes. Throughput:
-${PIPELINED} calls with ${WINDOW} in flight.
+${PIPELINED} calls with ${WINDOW} in flight, on fresh processes.
 Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, other work running
 (load average ${loadAtStart.toFixed(2)} at the start); p99 moves with the machine's load more than with
 the code, so compare runs made together. With \`--audit\` each call's line is written (one write(2))
@@ -205,7 +228,6 @@ ${table}
   }
   if (!verdicts.every(Boolean)) console.log('over the DESIGN.md budget');
 } finally {
-  for (const p of targets) p.child.stdin.end();
-  await Promise.all(targets.map((p) => (p.child.exitCode !== null ? null : new Promise((r) => p.child.once('exit', r)))));
+  await Promise.all([...running].map(stop));
   rmSync(dir, { recursive: true, force: true });
 }
