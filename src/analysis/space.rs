@@ -412,6 +412,41 @@ fn failing(conds: &[&Cond<'_>], value: Option<&Value>) -> Bits {
     out
 }
 
+/// Every object of `objects` with each option of `key` added (a missing
+/// value leaves the key out), one per distinct set of failing rules; at
+/// most [`LIMIT`], saying so in `ctx` when more were left out.
+fn combine(
+    objects: &[(Bits, Map<String, Value>)],
+    key: &str,
+    options: &Options,
+    what: &str,
+    ctx: &mut Ctx<'_>,
+) -> Vec<(Bits, Map<String, Value>)> {
+    let mut next = Vec::new();
+    let mut seen: HashMap<Bits, ()> = HashMap::new();
+    for (b, m) in objects {
+        for (cb, cv) in options {
+            let nb = b.union(cb);
+            if seen.insert(nb.clone(), ()).is_some() {
+                continue;
+            }
+            let mut nm = m.clone();
+            if let Some(v) = cv {
+                nm.insert(key.to_string(), v.clone());
+            }
+            next.push((nb, nm));
+            if next.len() >= LIMIT {
+                *ctx.exact = false;
+                ctx.notes.push(format!(
+                    "{what} combine in more than {LIMIT} ways; some were not compared"
+                ));
+                return next;
+            }
+        }
+    }
+    next
+}
+
 fn dedupe(options: Options) -> Options {
     let mut seen: HashMap<Bits, ()> = HashMap::new();
     options
@@ -457,29 +492,8 @@ impl Node<'_> {
         let mut objects: Vec<(Bits, Map<String, Value>)> = vec![(object_fails, Map::new())];
         for (key, child) in &self.children {
             let child_options = child.options(&format!("{name}.{key}"), ctx);
-            let mut next = Vec::new();
-            let mut seen: HashMap<Bits, ()> = HashMap::new();
-            'outer: for (b, m) in &objects {
-                for (cb, cv) in &child_options {
-                    let nb = b.union(cb);
-                    if seen.insert(nb.clone(), ()).is_some() {
-                        continue;
-                    }
-                    let mut nm = m.clone();
-                    if let Some(v) = cv {
-                        nm.insert(key.clone(), v.clone());
-                    }
-                    next.push((nb, nm));
-                    if next.len() >= LIMIT {
-                        *ctx.exact = false;
-                        ctx.notes.push(format!(
-                            "the arguments under `{name}` combine in more than {LIMIT} ways; some were not compared"
-                        ));
-                        break 'outer;
-                    }
-                }
-            }
-            objects = next;
+            let what = format!("the arguments under `{name}`");
+            objects = combine(&objects, key, &child_options, &what, ctx);
         }
         out.extend(
             objects
@@ -557,29 +571,7 @@ pub(crate) fn explore(rules: &[&CompiledRule]) -> Space {
     let mut calls: Vec<(Bits, Map<String, Value>)> = vec![(Bits::default(), Map::new())];
     for (key, child) in &root.children {
         let options = child.options(key, &mut ctx);
-        let mut next = Vec::new();
-        let mut seen: HashMap<Bits, ()> = HashMap::new();
-        'outer: for (b, m) in &calls {
-            for (cb, cv) in &options {
-                let nb = b.union(cb);
-                if seen.insert(nb.clone(), ()).is_some() {
-                    continue;
-                }
-                let mut nm = m.clone();
-                if let Some(v) = cv {
-                    nm.insert(key.clone(), v.clone());
-                }
-                next.push((nb, nm));
-                if next.len() >= LIMIT {
-                    *ctx.exact = false;
-                    ctx.notes.push(format!(
-                        "the arguments combine in more than {LIMIT} ways; some were not compared"
-                    ));
-                    break 'outer;
-                }
-            }
-        }
-        calls = next;
+        calls = combine(&calls, key, &options, "the arguments", &mut ctx);
     }
     notes.sort();
     notes.dedup();
