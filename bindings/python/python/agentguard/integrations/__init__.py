@@ -1,0 +1,19 @@
+"""Adapters that put a ``Policy`` in front of the tools of agent frameworks.
+
+Each submodule imports its framework only when it is imported itself, so
+``import agentguard`` (and this package) works with none installed:
+
+- ``agentguard.integrations.mcp``: an MCP ``ClientSession`` (or ``Client``)
+  wrapper (``pip install agentguard[mcp]``).
+
+Every adapter follows one contract: a call is decided on its name and
+arguments; a denied or unapproved call never runs and the model reads why
+(the deciding rule and the reason, see ``denial_message``); the policy's
+audit gets exactly one entry per attempted call, with the approval's
+outcome when a person was asked; ``context`` (agent, user, session) is
+given per run.
+"""
+
+from ._flow import ApprovalRequest, Approver, always_denied, denial_message
+
+__all__ = ["ApprovalRequest", "Approver", "always_denied", "denial_message"]

@@ -1,0 +1,61 @@
+"""The package, and agentguard.integrations itself, import and work with no
+agent framework installed: each framework is hidden from a fresh
+interpreter, and only the adapter that needs it fails, with the extra to
+install."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.timeout(60)
+
+FRAMEWORKS = ["mcp", "mcp_types", "agents", "openai", "langchain_core", "langgraph", "pydantic_ai"]
+ADAPTERS = {"mcp": "agentguard[mcp]"}
+
+SCRIPT = textwrap.dedent(
+    """
+    import importlib.abc, sys
+    HIDDEN = set(sys.argv[1].split(","))
+
+    class Hide(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in HIDDEN:
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+    sys.meta_path.insert(0, Hide())
+    import agentguard, agentguard.integrations
+    from agentguard import Policy
+    from agentguard.integrations import always_denied, denial_message
+    p = Policy(allow=["read_*"], deny=["drop_*"])
+    assert p.check("read_x").allowed and always_denied(p, "drop_x")
+    assert denial_message(p.evaluate("drop_x")).startswith("Tool 'drop_x' denied")
+    assert not (HIDDEN & {m.split(".")[0] for m in sys.modules}), "a framework was imported"
+    for module, extra in %r.items():
+        try:
+            __import__("agentguard.integrations." + module)
+        except ImportError as e:
+            assert extra in str(e), e
+        else:
+            raise AssertionError(module + " imported without its framework")
+    print("ok")
+    """
+) % (ADAPTERS,)
+
+
+def test_core_and_integrations_import_with_no_framework():
+    done = subprocess.run([sys.executable, "-c", SCRIPT, ",".join(FRAMEWORKS)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_importing_agentguard_imports_no_framework():
+    done = subprocess.run([sys.executable, "-c",
+                           "import sys, agentguard, agentguard.integrations;"
+                           f"print(sorted(set({FRAMEWORKS!r}) & {{m.split('.')[0] for m in sys.modules}}))"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
