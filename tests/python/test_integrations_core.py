@@ -12,7 +12,7 @@ import pytest
 pytestmark = pytest.mark.timeout(60)
 
 FRAMEWORKS = ["mcp", "mcp_types", "agents", "openai", "langchain_core", "langgraph", "pydantic_ai"]
-ADAPTERS = {"mcp": "agentguard[mcp]"}
+ADAPTERS = {"mcp": "agentguard[mcp]", "openai_agents": "agentguard[openai-agents]"}
 
 SCRIPT = textwrap.dedent(
     """

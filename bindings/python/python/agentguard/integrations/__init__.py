@@ -4,7 +4,10 @@ Each submodule imports its framework only when it is imported itself, so
 ``import agentguard`` (and this package) works with none installed:
 
 - ``agentguard.integrations.mcp``: an MCP ``ClientSession`` (or ``Client``)
-  wrapper (``pip install agentguard[mcp]``).
+  wrapper (``pip install agentguard[mcp]``);
+- ``agentguard.integrations.openai_agents``: a tool input guardrail and
+  ``needs_approval`` for the OpenAI Agents SDK
+  (``pip install agentguard[openai-agents]``).
 
 Every adapter follows one contract: a call is decided on its name and
 arguments; a denied or unapproved call never runs and the model reads why

@@ -1,0 +1,140 @@
+"""agentguard for the OpenAI Agents SDK (``openai-agents``).
+
+``AgentGuard(policy)`` puts the policy on an agent's function tools
+(``guard.tools([...])`` or ``guard.tool(t)``, which return guarded copies):
+
+- ``needs_approval`` comes from the policy (``evaluate``: pure, nothing
+  recorded), so a call the policy gates becomes the SDK's interruption:
+  ``result.interruptions``, approved or rejected on the run state with
+  ``guard.approve(state, item)`` / ``guard.reject(state, item)``;
+- a tool input guardrail decides every call on its name and arguments
+  before the tool runs (one audit entry per call, the approval's outcome in
+  it): a deny is ``ToolGuardrailFunctionOutput.reject_content`` whose text
+  names the rule and the reason, so the model reads why and the run goes
+  on (or, with ``on_deny="raise"``, the SDK's
+  ``ToolInputGuardrailTripwireTriggered``);
+- ``guard.reject`` records the refused call (one entry, ``approval denied
+  via callback``) and gives the model the same kind of text.
+
+``context`` is a dict, or a function of the run's context object (what
+``Runner.run(..., context=...)`` got) returning one: per run.
+
+Install with ``pip install agentguard[openai-agents]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, Callable, Dict, Iterable, List, Literal, Mapping, Optional, Union
+
+try:
+    from agents import FunctionTool, RunContextWrapper, ToolGuardrailFunctionOutput, ToolInputGuardrail
+    from agents.tool_guardrails import ToolInputGuardrailData
+except ImportError as e:  # pragma: no cover - tested in a subprocess
+    raise ImportError(
+        "agentguard.integrations.openai_agents needs the OpenAI Agents SDK: "
+        "pip install 'agentguard[openai-agents]'"
+    ) from e
+
+from .._native import Policy, PolicyResult
+from ._flow import decide_async, decide_sync, denial_message
+
+__all__ = ["AgentGuard", "ContextSpec"]
+
+#: The audit context: a dict, or a function of the run's context object.
+ContextSpec = Union[None, Dict[str, Any], Callable[[Any], Optional[Dict[str, Any]]]]
+
+
+def _parse_args(text: Optional[str]) -> Any:
+    if text is None or text == "":
+        return {}
+    return json.loads(text)
+
+
+class AgentGuard:
+    """A policy for an agent's function tools: ``needs_approval`` and a tool
+    input guardrail (see the module's documentation)."""
+
+    def __init__(self, policy: Policy, *, context: ContextSpec = None,
+                 on_deny: Literal["reject_content", "raise"] = "reject_content") -> None:
+        if not isinstance(policy, Policy):
+            raise TypeError(f"policy must be an agentguard.Policy, got {type(policy).__name__}")
+        if on_deny not in ("reject_content", "raise"):
+            raise ValueError(f"on_deny must be 'reject_content' or 'raise', got {on_deny!r}")
+        self.policy = policy
+        self.on_deny = on_deny
+        self._context = context
+        self.guardrail: ToolInputGuardrail[Any] = ToolInputGuardrail(
+            guardrail_function=self._guard, name="agentguard")
+
+    # -- context -------------------------------------------------------------
+
+    def context_for(self, run_context: Any) -> Optional[Dict[str, Any]]:
+        """The audit context of a run whose context object is ``run_context``."""
+        if callable(self._context):
+            return self._context(run_context)
+        return self._context
+
+    # -- tools ---------------------------------------------------------------
+
+    def tool(self, tool: FunctionTool) -> FunctionTool:
+        """A copy of ``tool`` with the policy's ``needs_approval`` and the
+        guardrail (after the tool's own guardrails)."""
+        if not isinstance(tool, FunctionTool):
+            raise TypeError(f"only function tools can be guarded, got {type(tool).__name__}")
+        name = tool.name
+
+        async def needs_approval(run_context: RunContextWrapper[Any], params: Dict[str, Any],
+                                 call_id: str) -> bool:
+            return self.policy.evaluate(name, args=params).needs_approval
+
+        guardrails = [g for g in (tool.tool_input_guardrails or []) if g is not self.guardrail]
+        return dataclasses.replace(tool, needs_approval=needs_approval,
+                                   tool_input_guardrails=[*guardrails, self.guardrail])
+
+    def tools(self, tools: Iterable[FunctionTool]) -> List[FunctionTool]:
+        """Guarded copies of ``tools``."""
+        return [self.tool(t) for t in tools]
+
+    # -- the guardrail -------------------------------------------------------
+
+    async def _guard(self, data: ToolInputGuardrailData) -> ToolGuardrailFunctionOutput:
+        ctx = data.context
+        name = ctx.tool_name
+        args = _parse_args(ctx.tool_arguments)
+        answer: Optional[bool] = None
+        if isinstance(args, Mapping) and self.policy.evaluate(name, args=args).needs_approval:
+            answer = ctx.is_tool_approved(name, ctx.tool_call_id)
+            if answer is None:
+                # Guardrails run before the approval (ToolExecutionConfig's
+                # pre_approval_tool_input_guardrails): the interruption
+                # follows, and the call is decided once it is answered.
+                return ToolGuardrailFunctionOutput.allow()
+        result = await decide_async(self.policy, name, args, self.context_for(ctx.context), answer=answer)
+        return self._output(result)
+
+    def _output(self, result: PolicyResult) -> ToolGuardrailFunctionOutput:
+        if result.allowed:
+            return ToolGuardrailFunctionOutput.allow(output_info=result.to_dict())
+        if self.on_deny == "raise":
+            return ToolGuardrailFunctionOutput.raise_exception(output_info=result.to_dict())
+        return ToolGuardrailFunctionOutput.reject_content(denial_message(result), output_info=result.to_dict())
+
+    # -- answering interruptions ----------------------------------------------
+
+    def approve(self, state: Any, item: Any) -> None:
+        """Approves an interruption on the run state; the call's audit entry
+        (``approved via callback``) is recorded when it runs."""
+        state.approve(item)
+
+    def reject(self, state: Any, item: Any, *, context: Optional[Dict[str, Any]] = None) -> PolicyResult:
+        """Rejects an interruption on the run state: records the call's one
+        audit entry (a deny, ``approval denied via callback (...)``) and gives
+        the model its text as the rejection message. Returns the result."""
+        if context is None:
+            wrapper = getattr(state, "_context", None)
+            context = self.context_for(getattr(wrapper, "context", None))
+        result = decide_sync(self.policy, item.tool_name, _parse_args(item.arguments), context, answer=False)
+        state.reject(item, rejection_message=denial_message(result))
+        return result
