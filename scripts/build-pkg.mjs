@@ -133,6 +133,33 @@ for (const [entry, file, main] of [
   });
 }
 
+// The framework adapters (agentguard/ai-sdk, agentguard/mcp, ...): plain JS
+// with no wasm of their own, one ESM and one CommonJS file each. Every
+// package they import stays an import: the framework (an optional peer
+// dependency, imported only by its adapter) and `agentguard` itself (a
+// self-reference, resolved by the same export conditions as the user's own
+// import, so the adapter's ToolDenied is the user's).
+const adapters = ["ai-sdk", "mcp", "openai-agents", "langchain"].filter((a) =>
+  existsSync(join(stage, "src/adapters", `${a}.js`)),
+);
+for (const a of adapters) {
+  for (const [format, ext] of [
+    ["esm", "mjs"],
+    ["cjs", "cjs"],
+  ]) {
+    await esbuild.build({
+      ...common,
+      entryPoints: [join(stage, "src/adapters", `${a}.js`)],
+      outfile: join(out, `${a}.${ext}`),
+      format,
+      platform: "neutral",
+      target: "es2022",
+      packages: "external",
+    });
+  }
+  cpSync(join(template, `${a}.d.ts`), join(out, `${a}.d.ts`));
+}
+
 cpSync(join(wasmDir, "agentguard_bg.wasm"), join(out, "agentguard_bg.wasm"));
 cpSync(join(analysisDir, "agentguard_analysis_bg.wasm"), join(out, "agentguard_analysis_bg.wasm"));
 for (const f of ["index.d.ts", "analysis.d.ts", "README.md", "LICENSE"]) cpSync(join(template, f), join(out, f));
@@ -177,4 +204,6 @@ export const { ${analysisNames.join(", ")} } = cjs;
 const pkg = JSON.parse(readFileSync(join(template, "package.json"), "utf8"));
 pkg.version = version;
 writeFileSync(join(out, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);
-console.log(`pkg/: agentguard ${version}, exports ${names.join(", ")}; agentguard/analysis: ${analysisNames.join(", ")}`);
+console.log(
+  `pkg/: agentguard ${version}, exports ${names.join(", ")}; agentguard/analysis: ${analysisNames.join(", ")}; adapters: ${adapters.join(", ")}`,
+);

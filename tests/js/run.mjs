@@ -3,13 +3,16 @@
 // projects under target/npm-test/ and runs there, as a user would:
 //   - node's test runner over tests/js/esm/*.test.mjs and tests/js/cjs/*.test.cjs
 //     (API, bad input, the vectors in tests/vectors/, the differential corpus);
+//   - the framework adapters against the real frameworks (tests/js/adapters/,
+//     examples/adapters/);
 //   - the examples of the package README;
 //   - tsc --noEmit over index.d.ts and the type tests in tests/js/types/.
 //
 //   node tests/js/run.mjs --tarball target/npm/agentguard-X.tgz --corpus target/corpus
 
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -203,6 +206,64 @@ step("tsc --noEmit (ESM, nodenext)", run(process.execPath, [tsc, "-p", "tsconfig
 cpSync(join(here, "types/cjs.test.cts"), join(cjs, "types.test.cts"));
 writeFileSync(join(cjs, "tsconfig.json"), tsconfig(["types.test.cts"]));
 step("tsc --noEmit (CommonJS, nodenext)", run(process.execPath, [tsc, "-p", "tsconfig.json"], cjs) === 0);
+
+// A project outside the repository (no node_modules above it holds a
+// framework): the main entry and every adapter entry load and work with no
+// framework installed.
+{
+  const bare = mkdtempSync(join(tmpdir(), "agentguard-bare-"));
+  try {
+    writeFileSync(join(bare, "package.json"), `${JSON.stringify({ name: "agentguard-test-bare", private: true, type: "module" })}\n`);
+    if (run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--no-package-lock", "--silent", tarball], bare) !== 0) {
+      throw new Error(`npm install of ${tarball} into ${bare} failed`);
+    }
+    cpSync(join(here, "bare"), join(bare, "test"), { recursive: true });
+    nodeTests(
+      bare,
+      readdirSync(join(bare, "test"))
+        .filter((f) => f.endsWith(".test.mjs"))
+        .map((f) => join("test", f)),
+    );
+  } finally {
+    rmSync(bare, { recursive: true, force: true });
+  }
+}
+
+// The framework adapters (agentguard/ai-sdk, agentguard/mcp, ...): a project
+// with the tarball and the frameworks pinned in the root dev dependencies,
+// linked from the root node_modules (so nothing is fetched), running
+// tests/js/adapters/*.test.mjs and the examples of examples/adapters/.
+{
+  const adapters = project("adapters", "module");
+  const frameworks = ["ai", "@modelcontextprotocol/sdk", "@openai/agents", "@langchain/core", "zod"];
+  for (const name of frameworks) {
+    const from = join(root, "node_modules", name);
+    if (!existsSync(from)) continue;
+    mkdirSync(dirname(join(adapters, "node_modules", name)), { recursive: true });
+    symlinkSync(from, join(adapters, "node_modules", name), "dir");
+  }
+  cpSync(join(here, "adapters"), join(adapters, "test"), { recursive: true });
+  nodeTests(
+    adapters,
+    readdirSync(join(adapters, "test"))
+      .filter((f) => f.endsWith(".test.mjs"))
+      .map((f) => join("test", f)),
+  );
+  const examples = join(root, "examples/adapters");
+  mkdirSync(join(adapters, "examples"), { recursive: true });
+  for (const f of readdirSync(examples).filter((f) => f.endsWith(".mjs"))) {
+    cpSync(join(examples, f), join(adapters, "examples", f));
+    step(`examples/adapters/${f}`, run(process.execPath, [join(adapters, "examples", f)], adapters) === 0);
+    // The package README shows each example as written (a ```js block whose
+    // info string names the file, so the README runner above skips it).
+    const shown = new RegExp(`\`\`\`js example=examples/adapters/${f.replace(".", "\\.")}\n([\\s\\S]*?)\`\`\``).exec(readme);
+    step(`README shows examples/adapters/${f} as written`, shown?.[1] === readFileSync(join(examples, f), "utf8"));
+  }
+  // The adapters' types, under the same strict settings.
+  for (const f of readdirSync(join(here, "adapters")).filter((f) => f.endsWith(".test.ts"))) cpSync(join(here, "adapters", f), join(adapters, f));
+  writeFileSync(join(adapters, "tsconfig.json"), tsconfig(readdirSync(adapters).filter((f) => f.endsWith(".test.ts"))));
+  step("tsc --noEmit (adapters, nodenext)", run(process.execPath, [tsc, "-p", "tsconfig.json"], adapters) === 0);
+}
 
 console.log(`npm: ${totals.pass} passed, ${totals.fail} failed`);
 process.exit(totals.fail === 0 ? 0 : 1);

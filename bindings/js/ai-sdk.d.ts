@@ -1,0 +1,68 @@
+/**
+ * agentguard/ai-sdk: a policy on the tools of the Vercel AI SDK (`ai`).
+ *
+ * @example
+ * import { generateText, isStepCount } from "ai";
+ * import { Policy } from "agentguard";
+ * import { guardTools } from "agentguard/ai-sdk";
+ *
+ * const policy = new Policy({ allow: ["search_*"], require_approval: ["send_*"] });
+ * const result = await generateText({ model, tools: guardTools(tools, policy), stopWhen: isStepCount(5), prompt });
+ */
+import type { ApprovalRequired, Context, Policy, PolicyResult, ToolDenied } from "./index.js";
+
+/** What the adapters need of a policy: a {@link Policy}, or anything with its `evaluate` and `checkAsync`. */
+export type GuardPolicy = Pick<Policy, "evaluate" | "checkAsync">;
+
+/** The call a context function is asked about. */
+export interface ToolCallInfo {
+  toolName: string;
+  /** The SDK's id of the call (absent when a tool is run outside the SDK). */
+  toolCallId: string | undefined;
+  /** The call's input, as the model gave it (and the SDK validated it). */
+  input: unknown;
+}
+
+export interface GuardToolsOptions {
+  /**
+   * The context recorded with each call's audit entry (agent id, user,
+   * session), or a function of the call that returns it.
+   */
+  context?: Context | ((call: ToolCallInfo) => Context | null | undefined) | null | undefined;
+  /**
+   * `"result"` (the default): a call the policy stops returns a text the
+   * model reads, `Tool 'x' denied: <reason>` naming the deciding rule;
+   * `"throw"`: it throws {@link ToolDenied} (or {@link ApprovalRequired}),
+   * which the SDK turns into a tool error (or your code catches).
+   */
+  onDeny?: "result" | "throw" | undefined;
+}
+
+/**
+ * The tools, each guarded by `policy` (same keys, same fields; the input
+ * objects are not changed):
+ *
+ * - `needsApproval(input)` is the policy's answer on the call's input
+ *   (`evaluate`, pure): `true` exactly for `require_approval`, so the SDK
+ *   asks a person (a tool's own `needsApproval` still applies to what the
+ *   policy allows);
+ * - `execute(input)` records the call's one audit entry (`checkAsync`, with
+ *   `context`) and runs the tool only if it is allowed; a denied call never
+ *   runs and the model reads why.
+ *
+ * A `require_approval` call is recorded once, when the SDK asks (a policy's
+ * own `onApproval` may settle it there); rejected, it never runs; approved
+ * (a `tool-approval-response` in the call's messages), it runs without a
+ * second entry.
+ *
+ * @throws TypeError when `tools` is not an object of tools, `policy` is not
+ *   a policy, or a tool is guarded already (its calls would be audited twice)
+ */
+export declare function guardTools<T extends Record<string, object>>(
+  tools: T,
+  policy: GuardPolicy,
+  options?: GuardToolsOptions,
+): T;
+
+/** The text a model reads for a call the policy stopped. */
+export declare function denialText(result: PolicyResult): string;

@@ -1,0 +1,82 @@
+// agentguard/mcp: a policy on an MCP client (@modelcontextprotocol/sdk's
+// Client), in process: the sibling of `agentguard mcp`, the proxy. Imports
+// nothing from the SDK: it wraps the client's own listTools and callTool.
+//
+//   listTools   drops the tools every call of which the policy denies;
+//   callTool    decides on the name and the arguments (checkAsync: the
+//               approver, the one audit entry); a call the policy stops is
+//               never sent, and its result is an isError result that
+//               names the rule and the reason.
+import { ApprovalRequired, ToolDenied, fnmatch } from "agentguard";
+
+import { contextFor, denialText, isPolicy } from "./common.js";
+
+const GUARDED = Symbol.for("agentguard.mcp.guarded");
+
+/**
+ * A function of a tool name: whether every call of it is denied. That is
+ * when `evaluate(name)` (no arguments) is `deny` and no enforced rule with
+ * conditions (`when`) has a tool pattern matching the name: then the
+ * arguments cannot change the decision. A policy without `toJSON` (not a
+ * Policy) drops nothing.
+ */
+export function alwaysDenied(policy) {
+  if (!isPolicy(policy)) throw new TypeError("alwaysDenied: policy must have evaluate and checkAsync (an agentguard Policy)");
+  if (typeof policy.toJSON !== "function") return () => false;
+  const conditional = [];
+  for (const rule of policy.toJSON().rules ?? []) {
+    if ((rule.mode ?? "enforce") !== "enforce") continue;
+    if (rule.when === undefined || Object.keys(rule.when).length === 0) continue;
+    for (const p of Array.isArray(rule.tool) ? rule.tool : [rule.tool]) conditional.push(p);
+  }
+  return (name) => policy.evaluate(name).decision === "deny" && !conditional.some((p) => fnmatch(name, p));
+}
+
+/**
+ * `client`, guarded by `policy`: a Proxy whose listTools and callTool ask
+ * the policy; everything else is the client's own.
+ * @param {object} client an MCP Client (listTools, callTool)
+ * @param {object} policy a Policy (evaluate, checkAsync)
+ * @param {{ context?: object | ((call: object) => object | null | undefined) | null, onDeny?: "result" | "throw" }} [options]
+ */
+export function guardClient(client, policy, options = {}) {
+  if (client === null || typeof client !== "object" || typeof client.callTool !== "function" || typeof client.listTools !== "function") {
+    throw new TypeError("guardClient: client must be an MCP Client (listTools, callTool)");
+  }
+  if (client[GUARDED]) throw new TypeError("guardClient: the client is guarded already (every call would be audited twice)");
+  if (!isPolicy(policy)) throw new TypeError("guardClient: policy must have evaluate and checkAsync (an agentguard Policy)");
+  const { context = null, onDeny = "result" } = options ?? {};
+  if (onDeny !== "result" && onDeny !== "throw") throw new TypeError(`guardClient: onDeny must be "result" or "throw", not ${String(onDeny)}`);
+  const denied = alwaysDenied(policy);
+
+  async function listTools(...a) {
+    const result = await client.listTools(...a);
+    return { ...result, tools: result.tools.filter((t) => !denied(t.name)) };
+  }
+
+  async function callTool(params, ...rest) {
+    const name = params?.name;
+    if (typeof name !== "string") throw new TypeError("callTool: params.name must be a string");
+    const args = params.arguments ?? null;
+    const ctx = contextFor(context, { toolName: name, arguments: args });
+    const r = await policy.checkAsync(name, { args, context: ctx });
+    if (r.decision === "allow") return client.callTool(params, ...rest);
+    if (onDeny === "throw") throw r.decision === "require_approval" ? new ApprovalRequired(r) : new ToolDenied(r);
+    return {
+      content: [{ type: "text", text: denialText(r) }],
+      isError: true,
+      _meta: { agentguard: r.toJSON ? r.toJSON() : { tool: r.tool, decision: r.decision, reason: r.reason } },
+    };
+  }
+
+  const own = { listTools, callTool, [GUARDED]: true };
+  return new Proxy(client, {
+    get(target, key) {
+      if (Object.prototype.hasOwnProperty.call(own, key)) return own[key];
+      const v = Reflect.get(target, key, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
+export { denialText };

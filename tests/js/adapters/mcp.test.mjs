@@ -1,0 +1,158 @@
+// agentguard/mcp against the real MCP TypeScript SDK (a root dev
+// dependency): an in-process McpServer over InMemoryTransport records every
+// call it receives, so "never sent" is what the server saw.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { z } from "zod";
+import { ApprovalRequired, Policy, ToolDenied } from "agentguard";
+import { alwaysDenied, guardClient } from "agentguard/mcp";
+
+const SPEC = {
+  allow: ["read_file", "list_*"],
+  deny: ["drop_*"],
+  require_approval: ["send_email"],
+  rules: [
+    { id: "workspace-writes", tool: "write_file", when: { path: { path_under: "/workspace" } }, decision: "allow" },
+  ],
+};
+
+async function connect() {
+  const received = [];
+  const server = new McpServer({ name: "test-server", version: "1.0.0" });
+  const reg = (name, shape) =>
+    server.registerTool(name, { description: name, inputSchema: shape }, async (args) => {
+      received.push([name, args]);
+      return { content: [{ type: "text", text: `${name} ok` }] };
+    });
+  reg("read_file", { path: z.string() });
+  reg("write_file", { path: z.string(), text: z.string() });
+  reg("drop_table", { table: z.string() });
+  reg("send_email", { to: z.string() });
+  reg("delete_user", { id: z.string() });
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await server.connect(a);
+  const client = new Client({ name: "test-client", version: "1.0.0" });
+  await client.connect(b);
+  return { client, received, close: () => client.close() };
+}
+
+test("listTools drops the tools every call of which is denied; keeps the ones arguments may allow", async () => {
+  const { client, close } = await connect();
+  try {
+    const policy = new Policy(SPEC);
+    const guarded = guardClient(client, policy);
+    const { tools } = await guarded.listTools();
+    // drop_table: a deny pattern; delete_user: not in the allow list and no
+    // rule; write_file: denied without arguments, but a rule reads them.
+    assert.deepEqual(tools.map((t) => t.name).sort(), ["read_file", "send_email", "write_file"]);
+    assert.equal(policy.auditLog.length, 0, "listing records nothing");
+    assert.equal((await client.listTools()).tools.length, 5, "the client itself is unchanged");
+  } finally {
+    await close();
+  }
+});
+
+test("callTool: allowed is sent; denied, a broken condition and unapproved are never sent; one entry each", async () => {
+  const { client, received, close } = await connect();
+  try {
+    const policy = new Policy(SPEC);
+    const guarded = guardClient(client, policy, { context: { agentId: "bot-1" } });
+    const text = (r) => r.content[0].text;
+    const ok = await guarded.callTool({ name: "read_file", arguments: { path: "/workspace/a" } });
+    assert.equal(text(ok), "read_file ok");
+    assert.equal(ok.isError, undefined);
+    const drop = await guarded.callTool({ name: "drop_table", arguments: { table: "users" } });
+    assert.equal(drop.isError, true);
+    assert.equal(text(drop), "Tool 'drop_table' denied: denied by pattern: drop_*");
+    assert.equal(drop._meta.agentguard.matched_rule, "drop_*");
+    const inside = await guarded.callTool({ name: "write_file", arguments: { path: "/workspace/b", text: "x" } });
+    assert.equal(text(inside), "write_file ok");
+    const outside = await guarded.callTool({ name: "write_file", arguments: { path: "/etc/passwd", text: "x" } });
+    assert.equal(outside.isError, true);
+    assert.match(text(outside), /^Tool 'write_file' denied: not in allow list/);
+    const mail = await guarded.callTool({ name: "send_email", arguments: { to: "a@b.c" } });
+    assert.equal(mail.isError, true);
+    assert.match(text(mail), /requires approval per pattern: send_email; it needs a person's approval/);
+    assert.deepEqual(received.map(([n, a]) => [n, a.path ?? null]), [
+      ["read_file", "/workspace/a"],
+      ["write_file", "/workspace/b"],
+    ]);
+    assert.deepEqual(
+      policy.auditLog.map((e) => [e.tool, e.decision, e.context]),
+      [
+        ["read_file", "allow", { agentId: "bot-1" }],
+        ["drop_table", "deny", { agentId: "bot-1" }],
+        ["write_file", "allow", { agentId: "bot-1" }],
+        ["write_file", "deny", { agentId: "bot-1" }],
+        ["send_email", "require_approval", { agentId: "bot-1" }],
+      ],
+    );
+  } finally {
+    await close();
+  }
+});
+
+test("callTool: the policy's approver (async) decides require_approval: approved is sent, rejected is not", async () => {
+  const { client, received, close } = await connect();
+  try {
+    const answers = [true, false];
+    const policy = new Policy(SPEC, { onApproval: async () => answers.shift() });
+    const guarded = guardClient(client, policy, { context: (c) => ({ tool: c.toolName, to: c.arguments.to }) });
+    const yes = await guarded.callTool({ name: "send_email", arguments: { to: "a@b.c" } });
+    assert.equal(yes.content[0].text, "send_email ok");
+    const no = await guarded.callTool({ name: "send_email", arguments: { to: "x@y.z" } });
+    assert.equal(no.isError, true);
+    assert.equal(no.content[0].text, "Tool 'send_email' denied: approval denied via callback (pattern: send_email)");
+    assert.deepEqual(received.map(([, a]) => a.to), ["a@b.c"]);
+    assert.deepEqual(
+      policy.auditLog.map((e) => [e.decision, e.context]),
+      [
+        ["allow", { tool: "send_email", to: "a@b.c" }],
+        ["deny", { tool: "send_email", to: "x@y.z" }],
+      ],
+    );
+  } finally {
+    await close();
+  }
+});
+
+test("onDeny: throw; other client methods pass through; guarded twice is refused", async () => {
+  const { client, received, close } = await connect();
+  try {
+    const policy = new Policy(SPEC);
+    const guarded = guardClient(client, policy, { onDeny: "throw" });
+    await assert.rejects(guarded.callTool({ name: "drop_table", arguments: { table: "t" } }), ToolDenied);
+    await assert.rejects(guarded.callTool({ name: "send_email", arguments: { to: "t" } }), ApprovalRequired);
+    assert.deepEqual(received, []);
+    assert.equal(guarded.getServerVersion().name, "test-server");
+    await guarded.ping();
+    assert.throws(() => guardClient(guarded, policy), /guarded already/);
+    assert.throws(() => guardClient({}, policy), TypeError);
+    assert.throws(() => guardClient(client, {}), TypeError);
+  } finally {
+    await close();
+  }
+});
+
+test("alwaysDenied: the listing rule, exactly", () => {
+  const denied = alwaysDenied(
+    new Policy({
+      ...SPEC,
+      rules: [
+        ...SPEC.rules,
+        { id: "shadow-only", tool: "list_*", mode: "shadow", when: { x: { gt: 1 } }, decision: "deny" },
+        { id: "name-only", tool: "read_file", decision: "deny" },
+      ],
+    }),
+  );
+  assert.equal(denied("drop_x"), true); // deny pattern
+  assert.equal(denied("other"), true); // default deny, no rule
+  assert.equal(denied("read_file"), true); // a rule without conditions decides on the name
+  assert.equal(denied("write_file"), false); // a rule with conditions may allow
+  assert.equal(denied("list_files"), false); // allowed (a shadow rule changes nothing)
+  assert.equal(denied("send_email"), false); // require_approval
+});

@@ -1,0 +1,35 @@
+// The adapters' declarations under strict settings (tsc --noEmit, nodenext).
+import { Policy, ToolDenied } from "agentguard";
+import { denialText, guardTools, type GuardToolsOptions } from "agentguard/ai-sdk";
+
+const policy = new Policy({ allow: ["a"] });
+const tools = {
+  a: { description: "a", execute: async (input: { x: number }) => input.x },
+};
+const guarded: typeof tools = guardTools(tools, policy, { context: { agentId: "bot" }, onDeny: "throw" });
+void guarded.a.execute({ x: 1 });
+const perCall: GuardToolsOptions = { context: (call) => ({ tool: call.toolName, id: call.toolCallId ?? null }) };
+guardTools(tools, policy, perCall);
+const text: string = denialText(policy.evaluate("b"));
+void text;
+void ToolDenied;
+// @ts-expect-error onDeny is "result" or "throw"
+guardTools(tools, policy, { onDeny: "maybe" });
+// @ts-expect-error a policy has evaluate and checkAsync
+guardTools(tools, {});
+
+import { alwaysDenied, guardClient, type GuardClientOptions } from "agentguard/mcp";
+
+const client = {
+  listTools: async () => ({ tools: [{ name: "a" }] }),
+  callTool: async (p: { name: string; arguments?: Record<string, unknown> | undefined }) => ({ content: [], name: p.name }),
+  ping: async () => ({}),
+};
+const gc: typeof client = guardClient(client, policy, { onDeny: "result" });
+void gc.ping();
+const mcpOptions: GuardClientOptions = { context: (c) => ({ tool: c.toolName, n: Object.keys(c.arguments ?? {}).length }) };
+guardClient(client, policy, mcpOptions);
+const hidden: boolean = alwaysDenied(policy)("drop_x");
+void hidden;
+// @ts-expect-error not a client
+guardClient({}, policy);
