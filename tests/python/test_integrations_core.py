@@ -12,7 +12,8 @@ import pytest
 pytestmark = pytest.mark.timeout(60)
 
 FRAMEWORKS = ["mcp", "mcp_types", "agents", "openai", "langchain_core", "langgraph", "pydantic_ai"]
-ADAPTERS = {"mcp": "agentguard[mcp]", "openai_agents": "agentguard[openai-agents]"}
+ADAPTERS = {"mcp": "agentguard[mcp]", "openai_agents": "agentguard[openai-agents]",
+            "langchain": "agentguard[langchain]"}
 
 SCRIPT = textwrap.dedent(
     """

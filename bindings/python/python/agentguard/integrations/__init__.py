@@ -7,7 +7,9 @@ Each submodule imports its framework only when it is imported itself, so
   wrapper (``pip install agentguard[mcp]``);
 - ``agentguard.integrations.openai_agents``: a tool input guardrail and
   ``needs_approval`` for the OpenAI Agents SDK
-  (``pip install agentguard[openai-agents]``).
+  (``pip install agentguard[openai-agents]``);
+- ``agentguard.integrations.langchain``: a LangChain tool wrapper, with
+  LangGraph's ``interrupt`` for approvals (``pip install agentguard[langchain]``).
 
 Every adapter follows one contract: a call is decided on its name and
 arguments; a denied or unapproved call never runs and the model reads why
