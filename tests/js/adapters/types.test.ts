@@ -33,3 +33,13 @@ const hidden: boolean = alwaysDenied(policy)("drop_x");
 void hidden;
 // @ts-expect-error not a client
 guardClient({}, policy);
+
+import { guardTools as guardAgentsTools, type GuardAgentsToolsOptions } from "agentguard/openai-agents";
+
+const agentTools = [{ type: "function" as const, name: "a" }];
+const guardedAgentTools: Array<{ type: "function"; name: string }> = guardAgentsTools(agentTools, policy);
+void guardedAgentTools;
+const agentsOptions: GuardAgentsToolsOptions = { onDeny: "throw", context: (c) => ({ id: c.callId, tool: c.toolName }) };
+guardAgentsTools(agentTools, policy, agentsOptions);
+// @ts-expect-error tools are an array
+guardAgentsTools({}, policy);

@@ -46,3 +46,14 @@ test("agentguard/mcp loads without the MCP SDK (ESM and CommonJS) and guards a c
   await guarded.callTool({ name: "a" });
   assert.deepEqual(sent, ["a"]);
 });
+
+test("agentguard/openai-agents loads without the SDK (ESM and CommonJS) and guards a function-tool-shaped object", async () => {
+  const esm = await import("agentguard/openai-agents");
+  const cjs = require("agentguard/openai-agents");
+  assert.equal(typeof cjs.guardTools, "function");
+  const policy = new Policy({ deny: ["drop_*"], default: "allow" });
+  const [t] = esm.guardTools([{ type: "function", name: "drop_x" }], policy);
+  const out = await t.inputGuardrails.at(-1).run({ context: {}, toolCall: { callId: "c", arguments: "{}" } });
+  assert.deepEqual(out.behavior, { type: "rejectContent", message: "Tool 'drop_x' denied: denied by pattern: drop_*" });
+  assert.equal(await t.needsApproval({}, {}, "c"), false);
+});

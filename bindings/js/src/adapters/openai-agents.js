@@ -1,0 +1,102 @@
+// agentguard/openai-agents: a policy on the function tools of the OpenAI
+// Agents SDK (@openai/agents). Imports nothing from the SDK: it gives each
+// tool a needsApproval and a tool input guardrail (plain objects the SDK
+// takes as they are).
+//
+//   needsApproval   evaluate (pure): a require_approval call is recorded
+//                   here, once (checkAsync: a policy's own onApproval may
+//                   settle it), and an unsettled one is the SDK's
+//                   interruption, approved or rejected on the run state;
+//   guardrail       the one audit entry of every other call (checkAsync);
+//                   a call the policy stops never runs: rejectContent with
+//                   the text the model reads, or throwException by option.
+import { contextFor, denialText, isPolicy } from "./common.js";
+
+const GUARDED = Symbol.for("agentguard.openai-agents.guarded");
+
+const parse = (text) => {
+  if (text !== null && typeof text === "object") return text;
+  try {
+    const v = JSON.parse(text);
+    return v !== null && typeof v === "object" && !Array.isArray(v) ? v : null;
+  } catch {
+    return null;
+  }
+};
+const argsOf = (input) => (input !== null && typeof input === "object" && !Array.isArray(input) ? input : parse(input));
+
+/**
+ * Guarded copies of `tools` (function tools; other tools are returned as
+ * they are).
+ * @param {object[]} tools
+ * @param {object} policy a Policy (evaluate, checkAsync)
+ * @param {{ context?: object | ((call: object) => object | null | undefined) | null, onDeny?: "result" | "throw" }} [options]
+ */
+export function guardTools(tools, policy, options = {}) {
+  if (!Array.isArray(tools)) throw new TypeError("guardTools: tools must be an array of tools");
+  if (!isPolicy(policy)) throw new TypeError("guardTools: policy must have evaluate and checkAsync (an agentguard Policy)");
+  const { context = null, onDeny = "result" } = options ?? {};
+  if (onDeny !== "result" && onDeny !== "throw") throw new TypeError(`guardTools: onDeny must be "result" or "throw", not ${String(onDeny)}`);
+  return tools.map((t) => {
+    if (t === null || typeof t !== "object") throw new TypeError("guardTools: a tool is not an object");
+    if (t.type !== "function") return t;
+    if (t[GUARDED]) throw new TypeError(`guardTools: tool '${t.name}' is guarded already (every call would be audited twice)`);
+    return guard(t, policy, context, onDeny);
+  });
+}
+
+function guard(tool, policy, context, onDeny) {
+  const name = tool.name;
+  const own = tool.needsApproval;
+  // Decisions recorded by needsApproval, by call id, for the guardrail.
+  const decided = new Map();
+  const callContext = (runContext, callId, args) =>
+    contextFor(context, { toolName: name, callId, arguments: args, runContext: runContext?.context });
+
+  async function needsApproval(runContext, input, callId) {
+    const args = argsOf(input);
+    const pure = policy.evaluate(name, { args });
+    // The tool's own needsApproval still applies to what the policy allows.
+    if (pure.decision === "allow" && typeof own === "function") return own(runContext, input, callId);
+    if (pure.decision === "allow" && own === true) return true;
+    if (pure.decision !== "require_approval") return false;
+    const r = await policy.checkAsync(name, { args, context: callContext(runContext, callId, args) });
+    if (r.decision === "require_approval") return true;
+    decided.set(callId, r);
+    return false;
+  }
+
+  const guardrail = {
+    type: "tool_input",
+    name: "agentguard",
+    async run({ context: runContext, toolCall }) {
+      const callId = toolCall.callId;
+      const args = argsOf(toolCall.arguments);
+      let r = decided.get(callId);
+      if (r !== undefined) decided.delete(callId);
+      else if (policy.evaluate(name, { args }).decision === "require_approval") {
+        // Recorded when the SDK asked; approved on the run state, it runs.
+        // (Run before the question, with preApprovalInputGuardrails, the
+        // interruption follows.)
+        const approved = runContext?.isToolApproved?.({ toolName: name, callId });
+        if (approved === true || approved === undefined) return { behavior: { type: "allow" } };
+        r = policy.evaluate(name, { args });
+      } else {
+        r = await policy.checkAsync(name, { args, context: callContext(runContext, callId, args) });
+      }
+      const outputInfo = typeof r.toJSON === "function" ? r.toJSON() : undefined;
+      if (r.decision === "allow") return { outputInfo, behavior: { type: "allow" } };
+      if (onDeny === "throw") return { outputInfo, behavior: { type: "throwException" } };
+      return { outputInfo, behavior: { type: "rejectContent", message: denialText(r) } };
+    },
+  };
+
+  return {
+    ...tool,
+    needsApproval,
+    inputGuardrails: [...(tool.inputGuardrails ?? []), guardrail],
+    [GUARDED]: true,
+  };
+}
+
+export { denialText };
