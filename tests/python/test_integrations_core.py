@@ -13,7 +13,8 @@ pytestmark = pytest.mark.timeout(60)
 
 FRAMEWORKS = ["mcp", "mcp_types", "agents", "openai", "langchain_core", "langgraph", "pydantic_ai"]
 ADAPTERS = {"mcp": "agentguard[mcp]", "openai_agents": "agentguard[openai-agents]",
-            "langchain": "agentguard[langchain]"}
+            "langchain": "agentguard[langchain]",
+            "pydantic_ai": "agentguard[pydantic-ai]"}
 
 SCRIPT = textwrap.dedent(
     """

@@ -9,7 +9,9 @@ Each submodule imports its framework only when it is imported itself, so
   ``needs_approval`` for the OpenAI Agents SDK
   (``pip install agentguard[openai-agents]``);
 - ``agentguard.integrations.langchain``: a LangChain tool wrapper, with
-  LangGraph's ``interrupt`` for approvals (``pip install agentguard[langchain]``).
+  LangGraph's ``interrupt`` for approvals (``pip install agentguard[langchain]``);
+- ``agentguard.integrations.pydantic_ai``: a Pydantic AI toolset wrapper,
+  approvals as deferred tool calls (``pip install agentguard[pydantic-ai]``).
 
 Every adapter follows one contract: a call is decided on its name and
 arguments; a denied or unapproved call never runs and the model reads why
