@@ -65,10 +65,21 @@ class PolicyToolset(WrapperToolset[Any]):
 
     policy: Policy = field(default=None)  # type: ignore[assignment]
     context: ContextSpec = None
+    _hidden: Dict[str, bool] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.policy, Policy):
             raise TypeError(f"policy must be an agentguard.Policy, got {type(self.policy).__name__}")
+
+    def is_hidden(self, tool: str) -> bool:
+        """Whether tool preparation leaves ``tool`` out (the policy denies
+        every call of it); decided once per name."""
+        hidden = self._hidden.get(tool)
+        if hidden is None:
+            hidden = always_denied(self.policy, tool)
+            if len(self._hidden) < 4096:
+                self._hidden[tool] = hidden
+        return hidden
 
     def context_for(self, deps: Any) -> Optional[Dict[str, Any]]:
         """The audit context of a run whose ``deps`` are ``deps``."""
@@ -76,7 +87,7 @@ class PolicyToolset(WrapperToolset[Any]):
 
     async def get_tools(self, ctx: RunContext[Any]) -> Dict[str, ToolsetTool[Any]]:
         tools = await super().get_tools(ctx)
-        return {name: t for name, t in tools.items() if not always_denied(self.policy, name)}
+        return {name: t for name, t in tools.items() if not self.is_hidden(name)}
 
     async def call_tool(self, name: str, tool_args: Dict[str, Any], ctx: RunContext[Any],
                         tool: ToolsetTool[Any]) -> Any:
