@@ -235,7 +235,7 @@ step("tsc --noEmit (CommonJS, nodenext)", run(process.execPath, [tsc, "-p", "tsc
 // tests/js/adapters/*.test.mjs and the examples of examples/adapters/.
 {
   const adapters = project("adapters", "module");
-  const frameworks = ["ai", "@modelcontextprotocol/sdk", "@openai/agents", "@langchain/core", "zod"];
+  const frameworks = ["ai", "@modelcontextprotocol/sdk", "@openai/agents", "@langchain/core", "@langchain/langgraph", "langchain", "zod"];
   for (const name of frameworks) {
     const from = join(root, "node_modules", name);
     if (!existsSync(from)) continue;

@@ -43,3 +43,22 @@ const agentsOptions: GuardAgentsToolsOptions = { onDeny: "throw", context: (c) =
 guardAgentsTools(agentTools, policy, agentsOptions);
 // @ts-expect-error tools are an array
 guardAgentsTools({}, policy);
+
+import { agentguardMiddleware, guardTool, isApproval, type ApprovalInterrupt, type GuardLangChainOptions } from "agentguard/langchain";
+
+const mw = agentguardMiddleware(policy, { onDeny: "throw", name: "policy" });
+const mwName: string = mw.name;
+void mwName;
+const lcTool = { name: "a", invoke: async (input: { x: number }) => String(input.x) };
+const guardedLc: typeof lcTool = guardTool(lcTool, policy, { context: (c) => ({ tool: c.toolName, id: c.toolCallId ?? null }) });
+void guardedLc;
+const lcOptions: GuardLangChainOptions = { onDeny: "result" };
+void lcOptions;
+const approvedAnswer: boolean = isApproval({ type: "approve" });
+void approvedAnswer;
+const interruptValue: ApprovalInterrupt = {
+  agentguard: { tool: "a", args: null, toolCallId: null, reason: "r", matched_rule: null },
+};
+void interruptValue;
+// @ts-expect-error not a tool
+guardTool({}, policy);

@@ -57,3 +57,19 @@ test("agentguard/openai-agents loads without the SDK (ESM and CommonJS) and guar
   assert.deepEqual(out.behavior, { type: "rejectContent", message: "Tool 'drop_x' denied: denied by pattern: drop_*" });
   assert.equal(await t.needsApproval({}, {}, "c"), false);
 });
+
+test("agentguard/langchain loads without LangChain (ESM and CommonJS): the frameworks are imported on first use", async () => {
+  const esm = await import("agentguard/langchain");
+  const cjs = require("agentguard/langchain");
+  assert.equal(typeof cjs.agentguardMiddleware, "function");
+  const policy = new Policy({ deny: ["drop_*"], default: "allow" });
+  const mw = esm.agentguardMiddleware(policy);
+  assert.equal(mw.name, "agentguard");
+  // A call needs @langchain/langgraph: without it, a clear error, and nothing runs.
+  let ran = false;
+  await assert.rejects(
+    mw.wrapToolCall({ toolCall: { name: "x", args: {}, id: "1" } }, () => (ran = true)),
+    (e) => e.code === "ERR_MODULE_NOT_FOUND" || e.code === "MODULE_NOT_FOUND",
+  );
+  assert.equal(ran, false);
+});
