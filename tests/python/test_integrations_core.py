@@ -61,3 +61,16 @@ def test_importing_agentguard_imports_no_framework():
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_denial_message_names_the_rule_once_as_the_npm_adapters_do():
+    from agentguard import Policy
+    from agentguard.integrations import denial_message
+
+    p = Policy(allow=["read_*"], deny=["drop_*"], require_approval=["git_push"],
+               rules=[{"id": "no-secrets", "tool": "write_file", "decision": "deny", "reason": "secrets are off limits"}])
+    assert denial_message(p.evaluate("drop_x")) == "Tool 'drop_x' denied: denied by pattern: drop_*"
+    assert denial_message(p.evaluate("write_file")) == "Tool 'write_file' denied: secrets are off limits (rule: no-secrets)"
+    assert denial_message(p.evaluate("other")) == "Tool 'other' denied: not in allow list (default: deny)"
+    assert denial_message(p.evaluate("git_push")) == (
+        "Tool 'git_push' was not run: requires approval per pattern: git_push; it needs a person's approval.")

@@ -79,7 +79,7 @@ def test_a_denied_call_is_a_tool_message_with_the_reason_and_never_runs():
     assert isinstance(ok, ToolMessage) and ok.content == "read /x" and ok.status == "success"
     no = drop.invoke(call("drop_table", {"name": "users"}, "c2"))
     assert no.status == "error" and no.tool_call_id == "c2"
-    assert no.content == "Tool 'drop_table' denied: denied by pattern: drop_* (rule: drop_*)"
+    assert no.content == "Tool 'drop_table' denied: denied by pattern: drop_*"
     outside = write.invoke(call("write_file", {"path": "/etc/passwd"}))
     assert outside.status == "error" and "not in allow list" in outside.content
     inside = write.invoke(call("write_file", {"path": "/workspace/a"}))
@@ -109,8 +109,7 @@ def test_an_approver_answers_approval_gated_calls(kind):
 
     yes, no = asyncio.run(go())
     assert yes.content == "pushed main" and no.status == "error"
-    assert no.content == ("Tool 'git_push' denied: approval denied via callback (pattern: git_push) "
-                          "(rule: git_push)")
+    assert no.content == ("Tool 'git_push' denied: approval denied via callback (pattern: git_push)")
     assert ran == [("git_push", "main")]
     assert [e.reason for e in policy.audit_log] == ["approved via callback (pattern: git_push)",
                                                      "approval denied via callback (pattern: git_push)"]
@@ -169,7 +168,7 @@ def test_langgraph_interrupt_then_approved_or_rejected(approved, mode):
     assert n_before == 2  # the interrupt itself records nothing
     tool_msgs = {m.tool_call_id: m for m in final["messages"] if isinstance(m, ToolMessage)}
     assert tool_msgs["c1"].content == "read /a"
-    assert tool_msgs["c2"].content == "Tool 'drop_table' denied: denied by pattern: drop_* (rule: drop_*)"
+    assert tool_msgs["c2"].content == "Tool 'drop_table' denied: denied by pattern: drop_*"
     assert final["messages"][-1].content == "done"
     entries = policy.audit_log
     assert len(entries) == 3  # exactly one per attempted call
@@ -183,7 +182,7 @@ def test_langgraph_interrupt_then_approved_or_rejected(approved, mode):
         assert ran == [("read_file", "/a")]
         assert tool_msgs["c3"].status == "error"
         assert tool_msgs["c3"].content == ("Tool 'git_push' denied: approval denied via callback "
-                                           "(pattern: git_push) (rule: git_push)")
+                                           "(pattern: git_push)")
         assert (last.decision, last.reason) == ("deny", "approval denied via callback (pattern: git_push)")
 
 

@@ -84,9 +84,8 @@ def test_allowed_denied_and_condition_breaking_calls_one_entry_each():
     assert ran == [("read_file", "/x"), ("write_file", "/workspace/ok")]
     out = outputs(model.calls[1])
     assert out["c1"] == "read /x" and out["c4"] == "wrote /workspace/ok"
-    assert out["c2"] == "Tool 'drop_table' denied: denied by pattern: drop_* (rule: drop_*)"
-    assert out["c3"] == ("Tool 'write_file' denied: not in allow list (default: deny) "
-                         "(no rule matched: the policy's default)")
+    assert out["c2"] == "Tool 'drop_table' denied: denied by pattern: drop_*"
+    assert out["c3"] == ("Tool 'write_file' denied: not in allow list (default: deny)")
     assert [e.decision for e in policy.audit_log] == ["allow", "deny", "deny", "allow"]
     assert all(e.context == {"agent": "a1"} for e in policy.audit_log)
 
@@ -126,8 +125,7 @@ def test_approval_gated_call_is_an_interruption_then_runs_only_if_approved(appro
     else:
         assert ran == []
         assert (entry.decision, entry.reason) == ("deny", "approval denied via callback (pattern: git_push)")
-        assert out["p1"] == ("Tool 'git_push' denied: approval denied via callback (pattern: git_push) "
-                             "(rule: git_push)")
+        assert out["p1"] == ("Tool 'git_push' denied: approval denied via callback (pattern: git_push)")
 
 
 def test_allowed_calls_never_interrupt():

@@ -56,7 +56,7 @@ assert pending.value["tool"] == "git_push" and pending.value["rule"] == "git_pus
 final = app.invoke(Command(resume=True), config)  # approved: it runs
 assert ran == ["/workspace/a", "main"]
 denied = [m for m in final["messages"] if getattr(m, "status", None) == "error"]
-assert [m.content for m in denied] == ["Tool 'read_file' denied: denied by rule: no-etc (rule: no-etc)"]
+assert [m.content for m in denied] == ["Tool 'read_file' denied: denied by rule: no-etc"]
 assert final["messages"][-1].content == "done"
 assert sorted((e.decision, e.reason) for e in policy.audit_log) == [  # one entry per call
     ("allow", "allowed by pattern: read_*"), ("allow", "approved via callback (pattern: git_push)"),

@@ -42,8 +42,8 @@ async def main():
     assert result.final_output == "done"
     assert ran == ["/workspace/a"]  # the denied calls never ran
     outputs = [i["output"] for i in model.calls[1].input if i.get("type") == "function_call_output"]
-    assert outputs[1] == "Tool 'read_file' denied: denied by rule: no-etc (rule: no-etc)"
-    assert outputs[2] == "Tool 'delete_file' denied: denied by pattern: delete_* (rule: delete_*)"
+    assert outputs[1] == "Tool 'read_file' denied: denied by rule: no-etc"
+    assert outputs[2] == "Tool 'delete_file' denied: denied by pattern: delete_*"
     assert [(e.decision, e.context) for e in policy.audit_log] == [
         ("allow", {"user": "ana"}), ("deny", {"user": "ana"}), ("deny", {"user": "ana"})]
 

@@ -59,7 +59,7 @@ final = agent.run_sync(message_history=first.all_messages(), deferred_tool_resul
 assert final.output == "done" and ran == ["/workspace/a", "main"]
 returns = {p.tool_call_id: p for m in final.all_messages() for p in m.parts if isinstance(p, ToolReturnPart)}
 assert returns["c2"].outcome == "failed"
-assert returns["c2"].content == "Tool 'read_file' denied: denied by rule: no-etc (rule: no-etc)"
+assert returns["c2"].content == "Tool 'read_file' denied: denied by rule: no-etc"
 assert sorted((e.decision, e.reason) for e in policy.audit_log) == [  # one entry per call
     ("allow", "allowed by pattern: read_*"), ("allow", "approved via callback (pattern: git_push)"),
     ("deny", "denied by rule: no-etc")]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Union
 
 from .._aio import _await_all
-from .._native import Policy, PolicyResult
+from .._native import Policy, PolicyResult, fnmatch
 from .._types import Decision
 
 __all__ = ["ApprovalRequest", "Approver", "always_denied", "denial_message"]
@@ -41,43 +41,41 @@ Approver = Callable[[ApprovalRequest], Union[bool, Awaitable[bool]]]
 
 def denial_message(result: PolicyResult) -> str:
     """The text a model reads for a call that did not run: the tool, the
-    reason and the deciding rule (``Tool 'drop_table' denied: denied by
-    pattern: drop_* (rule: drop_*)``)."""
+    reason and the deciding rule, named when the reason does not already
+    name it (``Tool 'write_file' denied: secrets are off limits (rule:
+    no-secrets)``; ``Tool 'drop_table' denied: denied by pattern: drop_*``).
+    The same text as the npm package's adapters."""
+    rule = result.matched_rule
+    named = f" (rule: {rule})" if rule is not None and rule not in result.reason else ""
     if result.decision == Decision.REQUIRE_APPROVAL:
-        head = f"Tool '{result.tool}' was not run: it needs a person's approval, which it did not get: {result.reason}"
-    else:
-        head = f"Tool '{result.tool}' denied: {result.reason}"
-    if result.matched_rule is None:
-        return f"{head} (no rule matched: the policy's default)"
-    return f"{head} (rule: {result.matched_rule})"
+        return f"Tool '{result.tool}' was not run: {result.reason}{named}; it needs a person's approval."
+    return f"Tool '{result.tool}' denied: {result.reason}{named}"
 
 
 def always_denied(policy: Policy, tool: str) -> bool:
     """Whether ``policy`` denies every call of ``tool``, whatever its
-    arguments, proven from what the Python API exposes; ``False`` when it
-    cannot be proven (the tool then stays visible and each call is still
-    decided). True exactly when ``evaluate(tool)`` (no arguments) is a deny
-    and either a ``deny`` pattern decided it, or an enforced rule without
-    conditions decided it, or no enforced rule of ``rules`` applies to the
-    name at all (so the arguments cannot change the decision)."""
+    arguments; ``False`` when that is not proven (the tool then stays
+    visible, and each call is still decided). True when ``evaluate(tool)``
+    (no arguments) is a deny and either a ``deny`` pattern or an enforced
+    deny rule without conditions decided it, or no enforced rule with
+    conditions applies to the name (then the arguments cannot change the
+    decision). The npm adapters' ``alwaysDenied`` is the last clause."""
     result = policy.evaluate(tool)
     if not result.denied:
         return False
     rule = result.rule
     if rule is not None and rule.get("list") == "deny":
         return True
-    enforced = [r for r in policy.to_dict().get("rules", []) if r.get("mode", "enforce") == "enforce"]
-    if rule is not None and "id" in rule:
-        decided = next((r for r in enforced if r["id"] == rule["id"]), None)
-        if decided is not None and decided["decision"] == "deny" and not decided.get("when"):
-            return True
-    from .._native import fnmatch
-
-    for r in enforced:
-        patterns = [r["tool"]] if isinstance(r["tool"], str) else r["tool"]
-        if any(fnmatch(tool, p) for p in patterns):
-            return False
-    return True
+    conditional = []
+    for r in policy.to_dict().get("rules", []):
+        if r.get("mode", "enforce") != "enforce":
+            continue
+        if not r.get("when"):
+            if rule is not None and rule.get("id") == r["id"] and r["decision"] == "deny":
+                return True
+            continue
+        conditional.extend([r["tool"]] if isinstance(r["tool"], str) else r["tool"])
+    return not any(fnmatch(tool, p) for p in conditional)
 
 
 def _close(awaitable: Any) -> None:
