@@ -14,6 +14,7 @@ use crate::decision::{
 };
 use crate::error::{Error, ErrorKind};
 use crate::json::{deserialize_strict, parse_strict, quote, string_patterns, type_name};
+use crate::pattern::fnmatch;
 use crate::set::PatternSet;
 
 /// What a policy decides when no rule matched: `"allow"` or `"deny"`.
@@ -540,6 +541,42 @@ impl Policy {
             .zip(read)
             .filter_map(|(p, r)| r.then_some(p.as_slice()))
             .collect()
+    }
+
+    /// Whether every call of `tool` is denied whatever its arguments, as
+    /// far as the policy's structure shows at once: the call without
+    /// arguments is denied, and a `deny` pattern or an enforced `deny`
+    /// rule without conditions decided it, or no enforced rule with
+    /// conditions applies to the name (so no argument can change the
+    /// decision). `true` is always right; `false` may also mean "not shown
+    /// this cheaply" (`analysis::tool_outcomes` decides it exactly). What
+    /// adapters use to leave a tool out of a listing: never one that some
+    /// arguments would let through.
+    ///
+    /// ```
+    /// let p = agentguard::Policy::from_json(r#"{"deny": ["drop_*"], "allow": ["read_*"], "rules": [
+    ///     {"id": "w", "tool": "write_file", "when": {"path": {"path_under": "/w"}}, "decision": "allow"}]}"#).unwrap();
+    /// assert!(p.always_denied("drop_table"));
+    /// assert!(p.always_denied("send_email"));  // not in the allow list, no rule for it
+    /// assert!(!p.always_denied("write_file")); // allowed under /w
+    /// assert!(!p.always_denied("read_file"));
+    /// ```
+    pub fn always_denied(&self, tool: &str) -> bool {
+        let verdict = self.evaluate(tool);
+        if verdict.decision != Decision::Deny {
+            return false;
+        }
+        let rules = self.compiled_rules();
+        match verdict.rule {
+            Rule::Deny(_) => return true,
+            Rule::ByRule(i) if rules[i].conditions().is_empty() => return true,
+            _ => {}
+        }
+        !rules.iter().any(|r| {
+            r.mode == RuleMode::Enforce
+                && !r.conditions().is_empty()
+                && r.tools.iter().any(|t| fnmatch(tool, t))
+        })
     }
 
     /// Whether some rule's tool pattern matches `tool`: when none does, the

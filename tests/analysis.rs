@@ -677,7 +677,7 @@ fn diff_is_sound_and_complete_on_random_pairs() {
 fn tool_outcomes_are_sound_and_complete_on_random_policies() {
     let mut rng = Rng(0x6a09_e667_f3bc_c908);
     let (names, args) = (names(), arg_pool());
-    let (mut exact, mut always) = (0, 0);
+    let (mut exact, mut always, mut cheap) = (0, 0, 0);
     for case in 0..150 {
         let v = random_policy(&mut rng);
         let p = policy(v.clone());
@@ -691,6 +691,23 @@ fn tool_outcomes_are_sound_and_complete_on_random_policies() {
                     d.decision,
                     "case {case} {n:?}\n{v}"
                 );
+            }
+            // The cheap check of Policy::always_denied never claims more
+            // than the analysis proves.
+            if p.always_denied(n) {
+                cheap += 1;
+                assert!(
+                    o.decisions.iter().all(|d| d.decision.as_str() == "deny")
+                        && (o.always_denied() || !o.exact),
+                    "case {case}: {n:?} claimed always denied\n{v}\n{o:?}"
+                );
+                for a in &args {
+                    assert_eq!(
+                        p.check_call(n, a).decision.as_str(),
+                        "deny",
+                        "case {case}: {n:?} {a:?}\n{v}"
+                    );
+                }
             }
             if !o.exact {
                 continue;

@@ -74,3 +74,22 @@ def test_denial_message_names_the_rule_once_as_the_npm_adapters_do():
     assert denial_message(p.evaluate("other")) == "Tool 'other' denied: not in allow list (default: deny)"
     assert denial_message(p.evaluate("git_push")) == (
         "Tool 'git_push' was not run: requires approval per pattern: git_push; it needs a person's approval.")
+
+
+def test_policy_always_denied_is_the_cores_cheap_proof():
+    from agentguard import Policy
+
+    p = Policy(
+        deny=["drop_*"],
+        allow=["read_*"],
+        rules=[
+            {"id": "w", "tool": "write_file", "when": {"path": {"path_under": "/w"}}, "decision": "allow"},
+            {"id": "nuke", "tool": "nuke_*", "decision": "deny", "when": {}},
+        ],
+    )
+    assert p.always_denied("drop_table")  # a deny pattern
+    assert p.always_denied("nuke_it")  # an unconditional deny rule
+    assert p.always_denied("send_email")  # denied, no rule with conditions for it
+    assert not p.always_denied("write_file")  # allowed under /w
+    assert p.check("write_file", args={"path": "/w/a"}).allowed
+    assert not p.always_denied("read_file")

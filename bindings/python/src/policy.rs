@@ -753,6 +753,17 @@ impl Policy {
         )
     }
 
+    /// Whether every call of `tool` is denied whatever its arguments, as
+    /// far as the policy shows at once: ``True`` is always right (a
+    /// ``deny`` pattern or an unconditional deny rule decides it, or it is
+    /// denied and no rule with conditions applies to it); ``False`` may
+    /// also mean "not shown this cheaply". What an adapter uses to leave a
+    /// tool out of a listing.
+    fn always_denied(&self, tool: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let (name, _) = Self::tool_name(tool)?;
+        Ok(self.core.always_denied(name))
+    }
+
     /// Decides whether `tool`, called with `args`, may run: a
     /// `PolicyResult` with the decision, the reason, the matched rule (a
     /// pattern, or a rule's id), `rule` and `shadow`. The flow, in this

@@ -201,6 +201,13 @@ class Policy:
     @property
     def audit_capacity(self) -> int:
         """The most entries ``audit_log`` keeps."""
+    def always_denied(self, tool: str) -> bool:
+        """Whether every call of ``tool`` is denied whatever its arguments,
+        as far as the policy shows at once: ``True`` is always right (a
+        ``deny`` pattern or an unconditional deny rule decides it, or it is
+        denied and no rule with conditions applies to it); ``False`` may
+        also mean "not shown this cheaply". What an adapter uses to leave a
+        tool out of a listing."""
     def evaluate(self, tool: str, *, args: _Args = None) -> PolicyResult:
         """Decide whether ``tool`` called with ``args`` may run, and nothing
         else (no approver, no audit entry, no callback). Only the values a

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Union
 
 from .._aio import _await_all
-from .._native import Policy, PolicyResult, fnmatch
+from .._native import Policy, PolicyResult
 from .._types import Decision
 
 __all__ = ["ApprovalRequest", "Approver", "always_denied", "denial_message"]
@@ -54,28 +54,10 @@ def denial_message(result: PolicyResult) -> str:
 
 def always_denied(policy: Policy, tool: str) -> bool:
     """Whether ``policy`` denies every call of ``tool``, whatever its
-    arguments; ``False`` when that is not proven (the tool then stays
-    visible, and each call is still decided). True when ``evaluate(tool)``
-    (no arguments) is a deny and either a ``deny`` pattern or an enforced
-    deny rule without conditions decided it, or no enforced rule with
-    conditions applies to the name (then the arguments cannot change the
-    decision). The npm adapters' ``alwaysDenied`` is the last clause."""
-    result = policy.evaluate(tool)
-    if not result.denied:
-        return False
-    rule = result.rule
-    if rule is not None and rule.get("list") == "deny":
-        return True
-    conditional = []
-    for r in policy.to_dict().get("rules", []):
-        if r.get("mode", "enforce") != "enforce":
-            continue
-        if not r.get("when"):
-            if rule is not None and rule.get("id") == r["id"] and r["decision"] == "deny":
-                return True
-            continue
-        conditional.extend([r["tool"]] if isinstance(r["tool"], str) else r["tool"])
-    return not any(fnmatch(tool, p) for p in conditional)
+    arguments: the core's ``Policy.always_denied`` (``False`` when that is
+    not shown: the tool then stays visible, and each call is still
+    decided)."""
+    return policy.always_denied(tool)
 
 
 def _close(awaitable: Any) -> None:
