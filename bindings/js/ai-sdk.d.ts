@@ -55,6 +55,10 @@ export interface GuardToolsOptions {
  * (a `tool-approval-response` in the call's messages), it runs without a
  * second entry.
  *
+ * A `toolApproval` function on `generateText`/`streamText` replaces every
+ * tool's `needsApproval` (the SDK asks it first): use none with guarded
+ * tools (a per-tool map that does not name them is fine).
+ *
  * @throws TypeError when `tools` is not an object of tools, `policy` is not
  *   a policy, or a tool is guarded already (its calls would be audited twice)
  */
