@@ -500,6 +500,16 @@ export declare class Policy {
   evaluate(tool: string, options?: EvaluateOptions): PolicyResult;
 
   /**
+   * Whether every call of `tool` is denied whatever its arguments, as far
+   * as the policy shows at once: `true` is always right (a `deny` pattern
+   * or an unconditional deny rule decides it, or it is denied and no rule
+   * with conditions applies to it); `false` may also mean "not shown this
+   * cheaply". What an adapter uses to leave a tool out of a listing.
+   * @throws `TypeError` if `tool` is not a string; `RangeError` if it is over 1 MiB of UTF-8
+   */
+  alwaysDenied(tool: string): boolean;
+
+  /**
    * Decides whether `tool` may run, asks `onApproval` for an
    * approval-gated tool, records the decision and runs `onDecision` and
    * `onDeny`: the core's decision flow, the same in every language (its

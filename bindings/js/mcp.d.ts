@@ -58,12 +58,13 @@ export declare function guardClient<C extends McpToolClient>(client: C, policy: 
 
 /**
  * The listing rule, as a function of a tool's name: `true` when every call
- * of the tool is denied whatever its arguments, that is when
- * `policy.evaluate(name)` (no arguments) is `deny` and no enforced rule with
- * conditions (`when`) has a tool pattern matching the name. A policy
- * without `toJSON` (not a {@link Policy}) lists every tool.
+ * of the tool is denied whatever its arguments, as the core shows it
+ * (`Policy#alwaysDenied`: a `deny` pattern or an unconditional deny rule
+ * decides it, or it is denied and no enforced rule with conditions applies
+ * to it). A policy without `alwaysDenied` (not a {@link Policy}) lists every
+ * tool.
  */
-export declare function alwaysDenied(policy: GuardPolicy & { toJSON?: () => unknown }): (name: string) => boolean;
+export declare function alwaysDenied(policy: GuardPolicy & { alwaysDenied?: (tool: string) => boolean }): (name: string) => boolean;
 
 /** The text a model reads for a call the policy stopped. */
 export declare function denialText(result: PolicyResult): string;

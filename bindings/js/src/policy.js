@@ -565,6 +565,22 @@ export class Policy {
     if (this.#sampling) this.#skip = SAMPLE - 1;
   }
 
+  /**
+   * Whether every call of `tool` is denied whatever its arguments, as far
+   * as the policy shows at once (the core's `Policy::always_denied`):
+   * `true` is always right; `false` may mean "not shown". What an adapter
+   * uses to leave a tool out of a listing.
+   * @param {string} tool
+   * @returns {boolean}
+   */
+  alwaysDenied(tool) {
+    const w = this.#live();
+    const code = w.alwaysDenied(writeName(tool));
+    releaseScratch();
+    if (code === FAILED) throw failure("type");
+    return code === 1;
+  }
+
   /** The pure step for a name not in the cache (`args`: the call's, or null). */
   #evaluate(w, tool, args) {
     const len = writeName(tool);

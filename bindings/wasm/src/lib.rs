@@ -505,6 +505,18 @@ impl WasmPolicy {
         }))
     }
 
+    /// Whether every call of the tool named by the `len` UTF-8 bytes in the
+    /// scratch buffer is denied whatever its arguments (the core's
+    /// `Policy::always_denied`): 1 yes, 0 not shown, or [`FAILED`].
+    #[wasm_bindgen(js_name = alwaysDenied)]
+    pub fn always_denied(&self, len: usize) -> u32 {
+        code_or_failed(SCRATCH.with(|s| {
+            let s = s.borrow();
+            let tool = name_in(&s, len)?;
+            Ok(u32::from(self.inner.always_denied(tool)))
+        }))
+    }
+
     /// The pure step for a call: the name in the first `len` bytes of the
     /// scratch buffer, its arguments in the `args_len` bytes after it (the
     /// JSON text of an object). The verdict code, or [`FAILED`].

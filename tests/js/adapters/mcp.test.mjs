@@ -138,17 +138,20 @@ test("onDeny: throw; other client methods pass through; guarded twice is refused
   }
 });
 
-test("alwaysDenied: the listing rule, exactly", () => {
-  const denied = alwaysDenied(
-    new Policy({
-      ...SPEC,
-      rules: [
-        ...SPEC.rules,
-        { id: "shadow-only", tool: "list_*", mode: "shadow", when: { x: { gt: 1 } }, decision: "deny" },
-        { id: "name-only", tool: "read_file", decision: "deny" },
-      ],
-    }),
-  );
+test("alwaysDenied: the listing rule, exactly (the core's Policy#alwaysDenied)", () => {
+  const policy = new Policy({
+    ...SPEC,
+    rules: [
+      ...SPEC.rules,
+      { id: "shadow-only", tool: "list_*", mode: "shadow", when: { x: { gt: 1 } }, decision: "deny" },
+      { id: "name-only", tool: "read_file", decision: "deny" },
+    ],
+  });
+  const denied = alwaysDenied(policy);
+  for (const name of ["drop_x", "other", "read_file", "write_file", "list_files", "send_email"]) {
+    assert.equal(denied(name), policy.alwaysDenied(name), name);
+  }
+  assert.throws(() => policy.alwaysDenied(5), TypeError);
   assert.equal(denied("drop_x"), true); // deny pattern
   assert.equal(denied("other"), true); // default deny, no rule
   assert.equal(denied("read_file"), true); // a rule without conditions decides on the name

@@ -7,29 +7,21 @@
 //               approver, the one audit entry); a call the policy stops is
 //               never sent, and its result is an isError result that
 //               names the rule and the reason.
-import { ApprovalRequired, ToolDenied, fnmatch } from "agentguard";
+import { ApprovalRequired, ToolDenied } from "agentguard";
 
 import { contextFor, denialText, isPolicy } from "./common.js";
 
 const GUARDED = Symbol.for("agentguard.mcp.guarded");
 
 /**
- * A function of a tool name: whether every call of it is denied. That is
- * when `evaluate(name)` (no arguments) is `deny` and no enforced rule with
- * conditions (`when`) has a tool pattern matching the name: then the
- * arguments cannot change the decision. A policy without `toJSON` (not a
- * Policy) drops nothing.
+ * A function of a tool name: whether every call of it is denied whatever
+ * its arguments, the core's answer (`Policy#alwaysDenied`: `true` only when
+ * shown). A policy without `alwaysDenied` (not a Policy) drops nothing.
  */
 export function alwaysDenied(policy) {
   if (!isPolicy(policy)) throw new TypeError("alwaysDenied: policy must have evaluate and checkAsync (an agentguard Policy)");
-  if (typeof policy.toJSON !== "function") return () => false;
-  const conditional = [];
-  for (const rule of policy.toJSON().rules ?? []) {
-    if ((rule.mode ?? "enforce") !== "enforce") continue;
-    if (rule.when === undefined || Object.keys(rule.when).length === 0) continue;
-    for (const p of Array.isArray(rule.tool) ? rule.tool : [rule.tool]) conditional.push(p);
-  }
-  return (name) => policy.evaluate(name).decision === "deny" && !conditional.some((p) => fnmatch(name, p));
+  if (typeof policy.alwaysDenied !== "function") return () => false;
+  return (name) => policy.alwaysDenied(name);
 }
 
 /**
