@@ -171,7 +171,17 @@ impl Session {
                 for e in &elements {
                     let keep = match jsonrpc::parse_str(e.get()) {
                         Ok(Message::One(p)) => self.client_message(e.get(), &p, now, &mut out),
-                        Ok(_) => true,
+                        // A batch in a batch is no request (JSON-RPC), and
+                        // its calls are not decided here: never forwarded.
+                        Ok(Message::Batch(_)) => {
+                            out.push(Out::Client(jsonrpc::error(
+                                None,
+                                jsonrpc::INVALID_REQUEST,
+                                "Invalid request: a batch inside a batch",
+                            )));
+                            false
+                        }
+                        Ok(Message::Other) => true,
                         Err(err) => {
                             out.push(Out::Client(jsonrpc::error(
                                 None,
@@ -348,7 +358,9 @@ impl Session {
     }
 
     fn server_message(&mut self, p: &Probe, line: &[u8]) -> Option<Bytes> {
-        if p.method.is_some() {
+        // A request or notification; but one carrying a result too is read
+        // as the answer it may be taken for (a listing is still filtered).
+        if p.method.is_some() && p.result.is_none() {
             return None;
         }
         let key = id_key(p.id?);
@@ -428,9 +440,14 @@ impl Session {
             .and_then(|c| {
                 let args = match c.arguments {
                     None => Map::new(),
-                    Some(r) => serde_json::from_str::<Option<Map<String, Value>>>(r.get())
-                        .map_err(|_| "arguments must be an object".to_string())?
-                        .unwrap_or_default(),
+                    // Strict: a repeated key (at any depth) is refused, as
+                    // in the frame itself.
+                    Some(r) => match jsonrpc::strict_value(r.get()) {
+                        Ok(Value::Object(m)) => m,
+                        Ok(Value::Null) => Map::new(),
+                        Ok(_) => return Err("arguments must be an object".to_string()),
+                        Err(e) => return Err(format!("arguments: {e}")),
+                    },
                 };
                 let meta: Value = c
                     .meta

@@ -1044,3 +1044,49 @@ fn stateless_state_expires_and_wraps_the_servers_own() {
         [Out::Server(line(&own))]
     );
 }
+
+#[test]
+fn repeated_keys_in_arguments_are_refused_at_any_depth() {
+    // serde_json keeps the last of a repeated key; a server keeping the
+    // first would run write_file on /etc/x, decided as /ws/a.
+    let mut t = session(ApprovalMode::Deny, false);
+    for args in [
+        r#"{"path":"/etc/x","path":"/ws/a"}"#,
+        r#"{"path":"/ws/a","opts":{"mode":"a","mode":"b"}}"#,
+        r#"{"path":"/ws/a","list":[{"k":1,"k":2}]}"#,
+        r#"{"path":"/etc/x","p\u0061th":"/ws/a"}"#,
+    ] {
+        let f = format!(
+            r#"{{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{{"name":"write_file","arguments":{args}}}}}"#
+        );
+        let out = t.client(&f);
+        assert!(to_server(&out).is_empty(), "{f}");
+        assert_eq!(to_client(&out)[0]["error"]["code"], -32602, "{f}");
+    }
+    // Distinct keys still go on, byte for byte.
+    let f = r#"{"jsonrpc":"2.0","id":13,"method":"tools/call","params":{"name":"write_file","arguments":{"path":"/ws/a","opts":{"a":1,"b":[{"a":1}]}}}}"#;
+    assert_eq!(to_server(&t.client(f)), [line(f)]);
+}
+
+#[test]
+fn a_batch_inside_a_batch_is_never_forwarded() {
+    let mut t = session(ApprovalMode::Deny, false);
+    let bad = call(json!(2), "delete_file", json!({}));
+    let ok = call(json!(1), "read_file", json!({}));
+    let out = t.client(&format!("[[{bad}],{ok}]"));
+    assert_eq!(to_server(&out), [line(&format!("[{ok}]"))]);
+    assert_eq!(to_client(&out)[0]["error"]["code"], -32600);
+    let out = t.client(&format!("[[{bad}]]"));
+    assert!(to_server(&out).is_empty());
+}
+
+#[test]
+fn a_listing_answer_carrying_a_method_is_still_filtered() {
+    // A client that reads `result` before `method` takes this for the
+    // listing's answer: the denied tool must not be in it.
+    let mut t = session(ApprovalMode::Deny, false);
+    t.client(&json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"}).to_string());
+    let reply = r#"{"jsonrpc":"2.0","id":5,"method":"x","result":{"tools":[{"name":"delete_x"},{"name":"read_x"}]}}"#;
+    let a = to_client(&t.server(reply));
+    assert_eq!(a[0]["result"]["tools"], json!([{"name": "read_x"}]));
+}
