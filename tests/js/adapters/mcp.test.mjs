@@ -159,3 +159,23 @@ test("alwaysDenied: the listing rule, exactly (the core's Policy#alwaysDenied)",
   assert.equal(denied("list_files"), false); // allowed (a shadow rule changes nothing)
   assert.equal(denied("send_email"), false); // require_approval
 });
+
+test("callTool: what is sent is what was decided, even when the caller changes its objects while the call waits", async () => {
+  const { client, received, close } = await connect();
+  try {
+    const policy = new Policy(SPEC);
+    const guarded = guardClient(client, policy);
+    const args = { path: "/workspace/a", text: "x" };
+    const params = { name: "write_file", arguments: args };
+    const pending = guarded.callTool(params);
+    // Decided on /workspace/a; changed before the decision's await ends.
+    args.path = "/etc/passwd";
+    params.name = "drop_table";
+    const r = await pending;
+    assert.equal(r.content[0].text, "write_file ok");
+    assert.deepEqual(received, [["write_file", { path: "/workspace/a", text: "x" }]]);
+    assert.deepEqual(policy.auditLog.map((e) => [e.tool, e.decision]), [["write_file", "allow"]]);
+  } finally {
+    await close();
+  }
+});

@@ -47,12 +47,16 @@ export function guardClient(client, policy, options = {}) {
   }
 
   async function callTool(params, ...rest) {
-    const name = params?.name;
+    // A copy, read once: the call sent is the call decided, whatever the
+    // caller changes in its objects while the decision (an approver) runs.
+    const sent = params !== null && typeof params === "object" ? { ...params } : params;
+    const name = sent?.name;
     if (typeof name !== "string") throw new TypeError("callTool: params.name must be a string");
-    const args = params.arguments ?? null;
+    if (sent.arguments !== undefined && sent.arguments !== null) sent.arguments = JSON.parse(JSON.stringify(sent.arguments));
+    const args = sent.arguments ?? null;
     const ctx = contextFor(context, { toolName: name, arguments: args });
     const r = await policy.checkAsync(name, { args, context: ctx });
-    if (r.decision === "allow") return client.callTool(params, ...rest);
+    if (r.decision === "allow") return client.callTool(sent, ...rest);
     if (onDeny === "throw") throw r.decision === "require_approval" ? new ApprovalRequired(r) : new ToolDenied(r);
     return {
       content: [{ type: "text", text: denialText(r) }],
