@@ -261,3 +261,23 @@ def test_the_example_runs_and_is_the_readme_section():
     assert done.returncode == 0, done.stderr
     readme = (ROOT / "bindings" / "python" / "README.md").read_text(encoding="utf-8")
     assert example.read_text(encoding="utf-8") in readme
+
+
+def test_the_call_sent_is_the_call_decided_even_if_the_caller_changes_its_arguments():
+    policy = Policy(**SPEC)
+    args = {"branch": "main"}
+
+    async def approver(req):
+        ok = req.args["branch"] == "main"
+        await asyncio.sleep(0)
+        args["branch"] = "prod"  # the caller's dict, changed while the call waits
+        return ok
+
+    async def go(client):
+        s = guard_session(client.session, policy, approver=approver)
+        return await s.call_tool("git_push", args)
+
+    r, ran = run(go)
+    assert ran == [("git_push", "main")]
+    assert text(r) == "pushed main"
+    assert [e.decision for e in policy.audit_log] == ["allow"]

@@ -27,6 +27,7 @@ Install with ``pip install agentguard[mcp]``.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Dict, Generic, Mapping, Optional, TypeVar
 
 try:
@@ -108,6 +109,9 @@ class GuardedSession(Generic[_S]):
                         *args: Any, **kwargs: Any) -> Any:
         """Decides the call (one audit entry); an allowed call is the
         session's ``call_tool``, anything else ``denied_result``."""
+        # A copy: the call sent is the call decided, whatever the caller
+        # changes in its arguments while the decision (an approver) runs.
+        arguments = copy.deepcopy(arguments)
         result = await decide_async(self._policy, name, arguments, self._context, self._approver)
         if not result.allowed:
             return denied_result(result)
