@@ -603,27 +603,35 @@ impl Session {
         }
         match pending.result.decision {
             Decision::RequireApproval if approved_by_state => {
+                // Audited before it is forwarded: a call whose record
+                // cannot be written is not run.
+                if !self.audit(&pending, ApprovalOutcome::Approved, Action::Forwarded, now) {
+                    self.refuse_unaudited(id, &name, out);
+                    return false;
+                }
                 if let (Some(k), Some(id)) = (&pending.call_key, id) {
                     self.in_flight.insert(k.clone(), id.to_owned());
                     self.approved_calls
                         .insert(k.clone(), call_hash(&name, &args));
                 }
-                self.audit(&pending, ApprovalOutcome::Approved, Action::Forwarded, now);
                 out.push(Out::Server(
                     rewritten.unwrap_or_else(|| pending.frame.clone()),
                 ));
                 false
             }
             Decision::Allow => {
-                if let (Some(k), Some(id)) = (&pending.call_key, id) {
-                    self.in_flight.insert(k.clone(), id.to_owned());
-                }
-                self.audit(
+                if !self.audit(
                     &pending,
                     ApprovalOutcome::NotRequired,
                     Action::Forwarded,
                     now,
-                );
+                ) {
+                    self.refuse_unaudited(id, &name, out);
+                    return false;
+                }
+                if let (Some(k), Some(id)) = (&pending.call_key, id) {
+                    self.in_flight.insert(k.clone(), id.to_owned());
+                }
                 match rewritten {
                     Some(b) => {
                         out.push(Out::Server(b));
@@ -787,11 +795,15 @@ impl Session {
             .and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
             .map_or(ApprovalOutcome::Error, |v| elicit_outcome(&v));
         if outcome == ApprovalOutcome::Approved {
+            if !self.audit(&pending, outcome, Action::Forwarded, now) {
+                let name = pending.result.tool.to_string();
+                self.refuse_unaudited(pending.id.as_deref(), &name, out);
+                return;
+            }
             if let (Some(k), Some(id)) = (&pending.call_key, &pending.id) {
                 self.in_flight.insert(k.clone(), id.clone());
             }
             out.push(Out::Server(pending.frame.clone()));
-            self.audit(&pending, outcome, Action::Forwarded, now);
             return;
         }
         let why = match outcome {
@@ -844,8 +856,28 @@ impl Session {
         self.audit(&p, outcome, Action::Blocked, now);
     }
 
-    fn audit(&mut self, p: &Pending, approval: ApprovalOutcome, action: Action, now: Instant) {
-        self.audit_with(p, approval, action, now, None);
+    /// Records a decision; `false` when the audit log is on and the record
+    /// could not be written (said on stderr).
+    fn audit(
+        &mut self,
+        p: &Pending,
+        approval: ApprovalOutcome,
+        action: Action,
+        now: Instant,
+    ) -> bool {
+        self.audit_with(p, approval, action, now, None)
+    }
+
+    /// Answers a call the policy let through but whose audit record could
+    /// not be written: it is not run (fail closed; nothing runs unrecorded).
+    fn refuse_unaudited(&self, id: Option<&RawValue>, tool: &str, out: &mut Vec<Out>) {
+        let answer = jsonrpc::tool_error(
+            id,
+            &format!(
+                "Blocked: the call to tool '{tool}' was allowed by policy but not run, because the proxy could not write its audit log. Ask the user to check the proxy's audit file."
+            ),
+        );
+        self.answer(id, answer, tool, out);
     }
 
     fn audit_pin_listing(&mut self, list_id: &Value, tool: &str, m: &Mismatch) {
@@ -874,9 +906,9 @@ impl Session {
         action: Action,
         now: Instant,
         pin: Option<&Mismatch>,
-    ) {
+    ) -> bool {
         let Some(log_file) = self.audit.as_mut() else {
-            return;
+            return true;
         };
         let id =
             p.id.as_ref()
@@ -895,8 +927,12 @@ impl Session {
         );
         rec.pinned_sha256 = pin.map(|m| m.pinned.as_str());
         rec.listed_sha256 = pin.map(|m| m.listed.as_str());
-        if let Err(e) = log_file.write(&rec) {
-            log(&format!("cannot write the audit log: {e}"));
+        match log_file.write(&rec) {
+            Ok(()) => true,
+            Err(e) => {
+                log(&format!("cannot write the audit log: {e}"));
+                false
+            }
         }
     }
 }

@@ -1090,3 +1090,44 @@ fn a_listing_answer_carrying_a_method_is_still_filtered() {
     let a = to_client(&t.server(reply));
     assert_eq!(a[0]["result"]["tools"], json!([{"name": "read_x"}]));
 }
+
+/// A call the policy allows is not run when its audit record cannot be
+/// written (here /dev/full: every write fails): the client gets a blocked
+/// result saying why, and nothing reaches the server; a denied call is
+/// still answered as before.
+#[test]
+fn an_allowed_call_that_cannot_be_audited_is_not_run() {
+    let policy = Arc::new(agentguard::Policy::from_json(POLICY).unwrap());
+    let log = audit::Log::open(std::path::Path::new("/dev/full")).unwrap();
+    let mut t = T {
+        s: Session::new(
+            policy,
+            ApprovalMode::Deny,
+            Duration::from_secs(30),
+            Some(log),
+        ),
+        audit: None,
+    };
+    t.handshake(None, "2025-06-18");
+    for (id, tool, args) in [
+        (1, "read_file", json!({"path": "/ws/a"})),
+        (2, "write_file", json!({"path": "/ws/a"})),
+    ] {
+        let out = t.client(&call(json!(id), tool, args));
+        assert!(
+            to_server(&out).is_empty(),
+            "{tool} reached the server: {out:?}"
+        );
+        let answers = to_client(&out);
+        assert_eq!(answers.len(), 1, "{out:?}");
+        assert_eq!(answers[0]["id"], json!(id));
+        assert_eq!(answers[0]["result"]["isError"], json!(true));
+        let text = answers[0]["result"]["content"][0]["text"].as_str().unwrap();
+        assert!(text.contains("could not write its audit log"), "{text}");
+    }
+    // A denied call: refused as ever (a tool the policy always denies is
+    // an unknown tool).
+    let out = t.client(&call(json!(3), "delete_x", json!({})));
+    assert!(to_server(&out).is_empty());
+    assert_eq!(to_client(&out)[0]["error"]["code"], json!(-32602));
+}
