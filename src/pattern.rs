@@ -208,6 +208,10 @@ fn parse_set(p: &[char], i: usize, j: usize) -> Atom {
 }
 
 /// A compiled pattern: the atoms split at `*` into fixed-width segments.
+///
+/// A set of thousands of patterns confirms a candidate or two per check,
+/// each likely cold in the cache: the representation keeps the loads of a
+/// match few (no boxed search, `?` runs and single-range sets inline).
 #[derive(Clone, Debug)]
 pub(crate) struct Matcher {
     kind: Kind,
@@ -225,39 +229,82 @@ enum Kind {
     Suffix(String),
     /// `*` (matches everything, the empty name included).
     All,
+    /// `lit*lit`: the two literals in one string (one load, not two),
+    /// split at byte `split`.
+    Affixes { text: Box<str>, split: usize },
     /// Anything else.
     General {
         first: Segment,
-        middle: Vec<Segment>,
+        middle: Vec<Middle>,
         /// `None` when the pattern has no `*` (then `first` must match the
         /// whole name).
         last: Option<Segment>,
     },
 }
 
-/// A run of fixed-width atoms between stars.
+/// A run of fixed-width atoms between stars, matched in place (the first
+/// and the last).
 #[derive(Clone, Debug)]
 struct Segment {
     /// Its width in characters.
     chars: usize,
     body: Body,
-    /// How a middle segment is looked for; `None` for the anchored first and
-    /// last segments, which are only ever matched in place.
-    search: Option<Box<Search>>,
 }
 
 #[derive(Clone, Debug)]
 enum Body {
     /// Every atom is a literal: the run as a string.
     Literal(Box<str>),
-    Atoms(Box<[Atom]>),
+    /// Every atom is `?`: any `chars` characters.
+    Any,
+    Steps(Box<[Step]>),
+}
+
+/// An atom as matched in place.
+#[derive(Clone, Debug)]
+enum Step {
+    /// A code point in the range (a literal is `c..=c`, `?` every one).
+    In(char, char),
+    /// A code point outside the range (`[!a-z]`).
+    Out(char, char),
+    /// A set of several ranges.
+    Set(Box<Class>),
+}
+
+impl Step {
+    fn of(atom: &Atom) -> Step {
+        match atom {
+            Atom::Lit(c) => Step::In(*c, *c),
+            Atom::Any => Step::In('\0', char::MAX),
+            Atom::Class(cls) => match *cls.ranges.as_slice() {
+                [(lo, hi)] if cls.negated => Step::Out(lo, hi),
+                [(lo, hi)] => Step::In(lo, hi),
+                _ => Step::Set(Box::new(cls.clone())),
+            },
+            // Never inside a segment (split at stars; `Never` patterns get
+            // no segments): an empty set, which accepts nothing.
+            Atom::Star | Atom::Never => Step::Set(Box::new(Class {
+                negated: false,
+                ranges: Vec::new(),
+            })),
+        }
+    }
+
+    #[inline]
+    fn accepts(&self, c: char) -> bool {
+        match self {
+            Step::In(lo, hi) => *lo <= c && c <= *hi,
+            Step::Out(lo, hi) => c < *lo || *hi < c,
+            Step::Set(cls) => cls.contains(c),
+        }
+    }
 }
 
 /// A middle segment prepared for a leftmost search in time linear in the
 /// text: `lead` and `trail` are its leading and trailing `?`s, which only
 /// shift where the core may start and end, so they never cost a pass.
 #[derive(Clone, Debug)]
-struct Search {
+struct Middle {
     lead: usize,
     trail: usize,
     core: Core,
@@ -268,43 +315,24 @@ enum Core {
     /// The segment is only `?`s.
     Empty,
     /// A plain substring search (two-way, memchr-accelerated).
-    Literal(String),
+    Literal(Box<str>),
     /// Sets or `?` inside the core: bit-parallel shift-and.
-    Bits(ShiftAnd),
+    Bits(Box<ShiftAnd>),
 }
 
 impl Segment {
     fn new(atoms: &[Atom]) -> Segment {
-        let body = match literal_of(atoms) {
-            Some(text) => Body::Literal(text.into_boxed_str()),
-            None => Body::Atoms(atoms.into()),
+        let body = if let Some(text) = literal_of(atoms) {
+            Body::Literal(text.into_boxed_str())
+        } else if atoms.iter().all(|a| *a == Atom::Any) {
+            Body::Any
+        } else {
+            Body::Steps(atoms.iter().map(Step::of).collect())
         };
         Segment {
             chars: atoms.len(),
             body,
-            search: None,
         }
-    }
-
-    /// A segment that will be searched for, not matched in place.
-    fn middle(atoms: &[Atom]) -> Segment {
-        let lead = atoms.iter().take_while(|a| **a == Atom::Any).count();
-        let trail = atoms[lead..]
-            .iter()
-            .rev()
-            .take_while(|a| **a == Atom::Any)
-            .count();
-        let inner = &atoms[lead..atoms.len() - trail];
-        let core = if inner.is_empty() {
-            Core::Empty
-        } else if let Some(lit) = literal_of(inner) {
-            Core::Literal(lit)
-        } else {
-            Core::Bits(ShiftAnd::new(inner))
-        };
-        let mut seg = Segment::new(atoms);
-        seg.search = Some(Box::new(Search { lead, trail, core }));
-        seg
     }
 
     fn len_chars(&self) -> usize {
@@ -314,8 +342,9 @@ impl Segment {
     /// Matches this segment at the start of `s`; returns the byte length
     /// consumed.
     fn match_at(&self, s: &str) -> Option<usize> {
-        let atoms = match &self.body {
-            Body::Atoms(atoms) => atoms,
+        let steps = match &self.body {
+            Body::Steps(steps) => steps,
+            Body::Any => return skip_chars(s, 0, self.chars),
             Body::Literal(lit) => {
                 // The empty first segment of every `*...` pattern: a zero-length
                 // `starts_with` still calls the C library's memcmp, which
@@ -327,39 +356,48 @@ impl Segment {
             }
         };
         let mut it = s.char_indices();
-        for atom in atoms.iter() {
+        for step in steps.iter() {
             let (_, c) = it.next()?;
-            if !accepts(atom, c) {
+            if !step.accepts(c) {
                 return None;
             }
         }
         Some(it.next().map_or(s.len(), |(b, _)| b))
+    }
+}
+
+impl Middle {
+    fn new(atoms: &[Atom]) -> Middle {
+        let lead = atoms.iter().take_while(|a| **a == Atom::Any).count();
+        let trail = atoms[lead..]
+            .iter()
+            .rev()
+            .take_while(|a| **a == Atom::Any)
+            .count();
+        let inner = &atoms[lead..atoms.len() - trail];
+        let core = if inner.is_empty() {
+            Core::Empty
+        } else if let Some(lit) = literal_of(inner) {
+            Core::Literal(lit.into_boxed_str())
+        } else {
+            Core::Bits(Box::new(ShiftAnd::new(inner)))
+        };
+        Middle { lead, trail, core }
     }
 
     /// The byte offset just past the leftmost occurrence in `s`. Every
     /// occurrence has the same width, so the leftmost end is the leftmost
     /// start.
     fn find_end(&self, s: &str) -> Option<usize> {
-        let Some(search) = &self.search else {
-            // Only middle segments are searched; a plain scan stays correct
-            // should that ever change.
-            let mut start = 0;
-            loop {
-                if let Some(len) = self.match_at(&s[start..]) {
-                    return Some(start + len);
-                }
-                start += s[start..].chars().next()?.len_utf8();
-            }
-        };
-        let from = skip_chars(s, 0, search.lead)?;
-        let core_end = match &search.core {
+        let from = skip_chars(s, 0, self.lead)?;
+        let core_end = match &self.core {
             Core::Empty => from,
             Core::Literal(lit) => from + find_literal(&s[from..], lit)? + lit.len(),
             Core::Bits(bits) => from + bits.find_end(&s[from..])?,
         };
         // A later core occurrence would leave even fewer characters for
         // the trailing `?`s, so failing here fails everywhere.
-        skip_chars(s, core_end, search.trail)
+        skip_chars(s, core_end, self.trail)
     }
 }
 
@@ -371,15 +409,6 @@ fn literal_of(atoms: &[Atom]) -> Option<String> {
             _ => None,
         })
         .collect()
-}
-
-fn accepts(atom: &Atom, c: char) -> bool {
-    match atom {
-        Atom::Lit(l) => *l == c,
-        Atom::Any => true,
-        Atom::Class(cls) => cls.contains(c),
-        Atom::Star | Atom::Never => false,
-    }
 }
 
 /// Where `needle` (not empty) first occurs in `hay`. Tool names are short,
@@ -693,6 +722,16 @@ impl Matcher {
                 Some(s) => Kind::Suffix(s),
                 None => general(atoms),
             },
+            (1, _, _) => {
+                let star = atoms.iter().position(|a| *a == Atom::Star).unwrap_or(0);
+                match (lit(&atoms[..star]), lit(&atoms[star + 1..])) {
+                    (Some(head), Some(tail)) => Kind::Affixes {
+                        split: head.len(),
+                        text: (head + &tail).into_boxed_str(),
+                    },
+                    _ => general(atoms),
+                }
+            }
             _ => general(atoms),
         };
         Matcher { kind }
@@ -706,6 +745,11 @@ impl Matcher {
             Kind::Prefix(p) => name.starts_with(p.as_str()),
             Kind::Suffix(s) => name.ends_with(s.as_str()),
             Kind::All => true,
+            Kind::Affixes { text, split } => {
+                // Both in place and not overlapping: the `*` takes the rest.
+                let (head, tail) = text.split_at(*split);
+                name.len() >= text.len() && name.starts_with(head) && name.ends_with(tail)
+            }
             Kind::General {
                 first,
                 middle,
@@ -752,7 +796,7 @@ fn general(atoms: Vec<Atom>) -> Kind {
         middle: middle
             .iter()
             .filter(|atoms| !atoms.is_empty())
-            .map(|atoms| Segment::middle(atoms))
+            .map(|atoms| Middle::new(atoms))
             .collect(),
         last,
     }

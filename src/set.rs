@@ -12,7 +12,8 @@
 //!   of the set share (then the cheapest to look for, then the longest), so
 //!   `t[0-9]1234?` is filed under `1234` at offset 2, not under the `t`
 //!   that thousands of its neighbours share. Each key is then cut to the
-//!   prefix no other key starts with, which keeps the automata small;
+//!   prefix no other key starts with, which keeps the automata small; a hit
+//!   of a cut key counts only if the name goes on with what was cut off;
 //! * keys at an offset from the start are found by an anchored walk of the
 //!   Aho-Corasick automaton from each such offset (they are few; with many,
 //!   one unanchored walk checks each hit's offset and stops past the
@@ -34,10 +35,19 @@
 //! The buckets the walks hit are confirmed after them, lowest pattern index
 //! first, by the exact code-point matcher (after a check of the name's
 //! length): the first pattern confirmed is the answer and every later
-//! candidate is dropped unconfirmed. Keys are valid UTF-8, and a run of
+//! candidate is dropped unconfirmed. A pattern that is only `?`s around
+//! `*LITERAL*` is confirmed by the walk that found its whole literal with
+//! room enough on both sides. With thousands of patterns and names that
+//! never repeat, a check is bound by cache misses (Node's measurements
+//! showed them, the Rust benches of one name repeated did not): what a hit
+//! needs of its bucket (lowest member, lengths, whether it is alone) is
+//! copied into its key, a key is one cache line, and a hit whose bucket
+//! cannot match a name of this length is dropped before any other load.
+//! Keys are valid UTF-8, and a run of
 //! valid UTF-8 can only occur in a valid UTF-8 name at character
 //! boundaries, so the byte-level walks never change an answer; the exact
-//! matcher decides every one. Anything that fails to build files its
+//! matcher decides every one (a bare `*LITERAL*` pattern: the walk, from
+//! the whole literal and the characters around it). Anything that fails to build files its
 //! patterns with the always-checked ones: slower, never wrong, and a deny
 //! pattern is never dropped. The property tests in `tests/properties.rs`
 //! and the differential corpus check that the indexed path and the plain
@@ -160,30 +170,159 @@ struct Keys {
     /// Bytes some key starts with: an unanchored walk at its start state
     /// skips every other byte without touching the automaton.
     first: Box<[bool; 256]>,
+    /// The parts cut off the keys, in walking order, one after another.
+    rest: Vec<u8>,
 }
 
-/// A key that may sit anywhere: its bucket, copied with what a hit needs
-/// from it, so a name packed with such keys costs no extra loads per hit.
+/// What a hit of a key needs from the bucket filed under it, copied into
+/// the key: a hit then loads nothing but the key (a check of unique names
+/// against thousands of patterns is bound by such loads, each a likely
+/// cache miss), and a hit whose bucket cannot match a name of this length,
+/// or whose first member cannot beat the best so far, is dropped at once.
 #[derive(Clone, Copy, Debug)]
-struct Inside {
+struct Target {
     bucket: u32,
     /// The bucket's lowest pattern index.
     first: usize,
-    /// The bucket's `room`.
-    room: (u32, u32),
+    /// The shortest and longest name any member can match, in characters.
+    lens: (u32, u32),
+    /// Whether `first` is the bucket's only member: then it is confirmed
+    /// without loading the bucket, and its length is already checked.
+    single: bool,
+    /// Whether the bucket's only member is `?`s, `*`, the key's literal,
+    /// `*`, `?`s (`*delete*`, `?*_op7_*?`): a hit of the whole literal with
+    /// the room the `?`s need is then a match, confirmed by the walk.
+    bare: bool,
+}
+
+/// A target no name reaches (`first` beats nothing).
+const NO_TARGET: Target = Target {
+    bucket: 0,
+    first: usize::MAX,
+    lens: (u32::MAX, 0),
+    single: false,
+    bare: false,
+};
+
+/// What a hit of a key filed under bucket `b` needs from it.
+fn target_of(b: u32, bucket: Option<&Bucket>, lens: &[(u32, u32)], bare: &[bool]) -> Target {
+    let Some((bucket, &first)) = bucket.and_then(|x| Some((x, x.members.first()?))) else {
+        return NO_TARGET;
+    };
+    let mut span = (u32::MAX, 0);
+    for &i in &bucket.members {
+        // A pattern without lengths (never the case) admits any.
+        let (lo, hi) = lens.get(i).copied().unwrap_or((0, u32::MAX));
+        span = (span.0.min(lo), span.1.max(hi));
+    }
+    let single = bucket.members.len() == 1;
+    Target {
+        bucket: b,
+        first,
+        lens: span,
+        single,
+        bare: single && bare.get(first).copied().unwrap_or(false),
+    }
+}
+
+/// Whether a pattern is `?`s, `*`, a literal, `*`, `?`s: it matches exactly
+/// the names holding the literal with at least as many characters before
+/// and after it as it has `?`s on each side.
+fn is_bare(atoms: &[Atom]) -> bool {
+    let mut segments = atoms.split(|a| *a == Atom::Star);
+    let any = |seg: &[Atom]| seg.iter().all(|a| *a == Atom::Any);
+    match (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) {
+        (Some(head), Some(mid), Some(tail), None) => {
+            any(head) && any(tail) && !mid.is_empty() && mid.iter().all(|a| lit(a).is_some())
+        }
+        _ => false,
+    }
 }
 
 /// At most this many offsets are walked one by one.
 const OFFSET_WALKS: usize = 4;
 
+/// A key of an automaton. The three automata are each of one kind: keys at
+/// an offset (from the start, or from the end) use `at`, `target` and
+/// `more`; keys that may sit anywhere use `target` and `room`.
+///
+/// A walk loads one key per hit, each likely a cache miss with thousands of
+/// keys: a key is one cache line (64 bytes), never split across two.
 #[derive(Clone, Debug)]
+#[repr(align(64))]
 struct Key {
     /// Length in characters.
     chars: u32,
-    /// The patterns that need this key anywhere.
-    inside: Option<Inside>,
-    /// `(offset, bucket)`, sorted by offset.
-    at: Box<[(u32, u32)]>,
+    /// The lowest offset the key is filed at, and the bucket there.
+    at: u32,
+    target: Target,
+    /// Further `(offset, bucket)`s, sorted by offset (usually none).
+    more: Box<[(u32, Target)]>,
+    /// For a key that may sit anywhere: the bucket's `room`.
+    room: (u32, u32),
+    /// What was cut off the key (see [`trim_to_unique`]): `(start,
+    /// length)` in `Keys::rest`. A hit counts only if the name goes on
+    /// with it, which spares confirming the patterns of a key that the
+    /// name only starts (`4321` of `4321_eteled__`, walked from the end of
+    /// `..._delete_1234~4321`).
+    rest: (u32, u32),
+}
+
+impl Keys {
+    /// What was cut off `key`.
+    fn rest(&self, key: &Key) -> &[u8] {
+        let (start, len) = (key.rest.0 as usize, key.rest.1 as usize);
+        self.rest.get(start..start + len).unwrap_or_default()
+    }
+
+    /// Whether `bytes` (the name, in the keys' direction), after its first
+    /// `read` bytes, goes on with what was cut off `key`.
+    #[inline]
+    fn goes_on(&self, key: &Key, bytes: &[u8], read: usize, backwards: bool) -> bool {
+        let (start, len) = (key.rest.0 as usize, key.rest.1 as usize);
+        if len == 0 {
+            return true;
+        }
+        let Some(rest) = self.rest.get(start..start + len) else {
+            return true;
+        };
+        if backwards {
+            let end = bytes.len().wrapping_sub(read);
+            match end.checked_sub(len).and_then(|from| bytes.get(from..end)) {
+                Some(name) => name.iter().rev().eq(rest),
+                None => false,
+            }
+        } else {
+            bytes.get(read..read + len) == Some(rest)
+        }
+    }
+}
+
+impl Key {
+    /// The bucket filed at offset `j`, if any.
+    #[inline]
+    fn at(&self, j: u32) -> Option<&Target> {
+        if self.at == j {
+            return Some(&self.target);
+        }
+        if self.more.is_empty() || j < self.at {
+            return None;
+        }
+        self.more
+            .binary_search_by_key(&j, |&(at, _)| at)
+            .ok()
+            .map(|k| &self.more[k].1)
+    }
+
+    /// Every bucket filed under the key.
+    fn targets(&self) -> impl Iterator<Item = &Target> {
+        std::iter::once(&self.target).chain(self.more.iter().map(|(_, t)| t))
+    }
 }
 
 /// Patterns filed together, in index order.
@@ -291,6 +430,23 @@ impl Query<'_> {
             .get_or_insert_with(|| u32::try_from(self.name.chars().count()).unwrap_or(u32::MAX))
     }
 
+    /// Whether a name of this length can match a pattern whose names have
+    /// `lens` characters (shortest, longest). A name has at least a quarter
+    /// as many characters as bytes and at most as many: its byte length
+    /// often settles the question without counting.
+    #[inline]
+    fn fits(&mut self, (shortest, longest): (u32, u32)) -> bool {
+        let bytes = u32::try_from(self.name.len()).unwrap_or(u32::MAX);
+        if bytes < shortest {
+            return false;
+        }
+        if longest == u32::MAX && bytes / 4 >= shortest {
+            return true;
+        }
+        let n = self.total();
+        shortest <= n && n <= longest
+    }
+
     fn value(&mut self, spot: Spot) -> Option<u32> {
         match spot {
             Spot::Start(j) => self.name.chars().nth(j as usize).map(u32::from),
@@ -388,10 +544,10 @@ impl PatternSet {
                     let Some((at, _)) = name.char_indices().nth(j as usize) else {
                         break;
                     };
-                    walk_from(index, keys, j, &bytes[at..], false, &mut hits);
+                    walk_from(keys, j, &bytes[at..], false, &mut q, &mut hits);
                 }
             } else {
-                walk_all(index, keys, bytes, false, &mut hits);
+                walk_all(keys, bytes, false, &mut q, &mut hits);
             }
         }
         if let Some(keys) = &index.tail {
@@ -405,14 +561,14 @@ impl PatternSet {
                         },
                     };
                     let before = bytes.get(..end).unwrap_or_default();
-                    walk_from(index, keys, j, before, true, &mut hits);
+                    walk_from(keys, j, before, true, &mut q, &mut hits);
                 }
             } else {
-                walk_all(index, keys, bytes, true, &mut hits);
+                walk_all(keys, bytes, true, &mut q, &mut hits);
             }
         }
         if let Some(keys) = &index.inside {
-            walk_inside(index, keys, bytes, &mut hits);
+            walk_inside(keys, bytes, &mut q, &mut hits);
         }
         hits.push(index, ALWAYS);
         // Lowest first member first: the first pattern confirmed is then the
@@ -420,6 +576,13 @@ impl PatternSet {
         for &(first, b) in hits.sorted().iter() {
             if first >= q.best {
                 break;
+            }
+            if b != ALWAYS && b & SINGLE != 0 {
+                // The bucket's only pattern, its length already checked.
+                if self.matchers.get(first).is_some_and(|m| m.is_match(name)) {
+                    q.best = first;
+                }
+                continue;
             }
             let bucket = index.buckets.get(b as usize).unwrap_or(&index.always);
             self.try_bucket(index, bucket, &mut q);
@@ -431,6 +594,9 @@ impl PatternSet {
 
 /// The bucket id that stands for the always-checked patterns.
 const ALWAYS: u32 = u32::MAX;
+
+/// Marks a hit's bucket id: the bucket's one pattern is confirmed directly.
+const SINGLE: u32 = 1 << 31;
 
 /// Buckets the walks hit, as `(first member, bucket)`, each once, to be
 /// tried after the walks in index order. The first few sit on the stack and
@@ -465,6 +631,17 @@ impl Hits {
         }
     }
 
+    /// Adds the bucket of a key's hit, unless no member can match a name of
+    /// this length.
+    #[inline]
+    fn target(&mut self, t: &Target, q: &mut Query) {
+        if t.first >= self.best || !q.fits(t.lens) {
+            return;
+        }
+        let single = t.single && t.bucket < SINGLE;
+        self.add(t.first, if single { t.bucket | SINGLE } else { t.bucket });
+    }
+
     /// Adds bucket `b`, whose lowest pattern index is `first`.
     fn add(&mut self, first: usize, b: u32) {
         // The exact-name map may already have beaten it.
@@ -483,12 +660,12 @@ impl Hits {
             let few = self.few;
             let scratch = self.scratch();
             for (f, seen) in few {
-                scratch.mark(seen as usize);
+                scratch.mark((seen & !SINGLE) as usize);
                 scratch.more.push((f, seen));
             }
         }
         let scratch = self.scratch();
-        if b == ALWAYS || scratch.mark(b as usize) {
+        if b == ALWAYS || scratch.mark((b & !SINGLE) as usize) {
             scratch.more.push((first, b));
         }
     }
@@ -524,11 +701,10 @@ impl Hits {
 
 /// Pushes every bucket filed under `keys`: what a walk would have found,
 /// and more. Only for an automaton that cannot start a walk.
-fn hit_all(index: &Index, keys: &Keys, hits: &mut Hits) {
+fn hit_all(keys: &Keys, q: &mut Query, hits: &mut Hits) {
     for key in &keys.keys {
-        let filed = key.at.iter().map(|&(_, b)| b);
-        for b in key.inside.map(|x| x.bucket).into_iter().chain(filed) {
-            hits.push(index, b);
+        for t in key.targets() {
+            hits.target(t, q);
         }
     }
 }
@@ -537,19 +713,9 @@ impl PatternSet {
     /// Whether pattern `i` matches the name.
     #[inline]
     fn confirm(&self, index: &Index, i: usize, q: &mut Query) -> bool {
-        if let Some(&(shortest, longest)) = index.lens.get(i) {
-            // A name has at least a quarter as many characters as bytes and
-            // at most as many: its byte length often settles the question
-            // without counting.
-            let bytes = u32::try_from(q.name.len()).unwrap_or(u32::MAX);
-            if bytes < shortest {
+        if let Some(&lens) = index.lens.get(i) {
+            if !q.fits(lens) {
                 return false;
-            }
-            if longest != u32::MAX || bytes / 4 < shortest {
-                let n = q.total();
-                if n < shortest || n > longest {
-                    return false;
-                }
             }
         }
         self.matchers.get(i).is_some_and(|m| m.is_match(q.name))
@@ -619,12 +785,12 @@ impl PatternSet {
 /// Walks `bytes` (the name from character offset `j`, in the keys'
 /// direction) anchored, and collects the buckets of the keys that start
 /// there and are filed at `j`.
-fn walk_from(index: &Index, keys: &Keys, j: u32, bytes: &[u8], backwards: bool, hits: &mut Hits) {
+fn walk_from(keys: &Keys, j: u32, bytes: &[u8], backwards: bool, q: &mut Query, hits: &mut Hits) {
     let Ok(mut sid) = keys.nfa.start_state(Anchored::Yes) else {
-        return hit_all(index, keys, hits);
+        return hit_all(keys, q, hits);
     };
     let mut chars = 0u32;
-    for byte in in_order(bytes, backwards) {
+    for (read, byte) in (1..).zip(in_order(bytes, backwards)) {
         chars += u32::from(byte & 0xC0 != 0x80);
         sid = keys.nfa.next_state(Anchored::Yes, sid, byte);
         if !keys.nfa.is_special(sid) {
@@ -636,15 +802,17 @@ fn walk_from(index: &Index, keys: &Keys, j: u32, bytes: &[u8], backwards: bool, 
         if !keys.nfa.is_match(sid) {
             continue;
         }
-        for k in 0..keys.nfa.match_len(sid) {
-            let id = keys.nfa.match_pattern(sid, k).as_usize();
-            // A state also lists the keys that are only suffixes of
-            // what was read: those do not start at `j`.
-            let Some(key) = keys.keys.get(id).filter(|key| key.chars == chars) else {
-                continue;
-            };
-            if let Some(b) = find_at(&key.at, j) {
-                hits.push(index, b);
+        // A state lists its own key (the bytes read, keys being distinct)
+        // first, then those of the keys that are only suffixes of what was
+        // read (copied along failure links after it), which do not start
+        // at `j`: only the first can be a hit.
+        let id = keys.nfa.match_pattern(sid, 0).as_usize();
+        let Some(key) = keys.keys.get(id).filter(|key| key.chars == chars) else {
+            continue;
+        };
+        if let Some(t) = key.at(j) {
+            if keys.goes_on(key, bytes, read, backwards) {
+                hits.target(t, q);
             }
         }
     }
@@ -652,13 +820,12 @@ fn walk_from(index: &Index, keys: &Keys, j: u32, bytes: &[u8], backwards: bool, 
 
 /// One unanchored walk over the name for keys that may sit anywhere:
 /// collects each hit key's bucket once.
-fn walk_inside(index: &Index, keys: &Keys, bytes: &[u8], hits: &mut Hits) {
+fn walk_inside(keys: &Keys, bytes: &[u8], q: &mut Query, hits: &mut Hits) {
     let Ok(start) = keys.nfa.start_state(Anchored::No) else {
-        return hit_all(index, keys, hits);
+        return hit_all(keys, q, hits);
     };
     // Characters up to the current hit, counted only as far as hits go.
     let (mut counted, mut chars) = (0usize, 0u32);
-    let mut total: Option<u32> = None;
     let mut sid = start;
     let mut at = 0;
     while at < bytes.len() {
@@ -698,31 +865,33 @@ fn walk_inside(index: &Index, keys: &Keys, bytes: &[u8], hits: &mut Hits) {
             let Some(key) = keys.keys.get(id) else {
                 continue;
             };
-            let Some(Inside {
-                bucket,
-                first,
-                room,
-            }) = key.inside
-            else {
-                continue;
-            };
             // Too near an end for every pattern of the bucket: a later
             // occurrence of the key may still do.
-            if chars.saturating_sub(key.chars) < room.0 {
+            let (before, after) = key.room;
+            if chars.saturating_sub(key.chars) < before {
                 continue;
             }
-            if room.1 > 0 {
-                let all = *total.get_or_insert_with(|| {
-                    let rest = bytes.get(counted..).unwrap_or_default();
-                    chars + to_u32(rest.iter().filter(|&&b| b & 0xC0 != 0x80).count())
-                });
-                if all.saturating_sub(chars) < room.1 {
-                    continue;
+            if after > 0 && q.total().saturating_sub(chars) < after {
+                continue;
+            }
+            if !keys.goes_on(key, bytes, at, false) {
+                continue;
+            }
+            let t = &key.target;
+            if t.bare && t.first < q.best {
+                // The whole literal is here (the cut-off part too), with
+                // room enough before it; a match if there is room after it.
+                let rest = keys.rest(key);
+                let rest_chars = to_u32(rest.iter().filter(|&&b| b & 0xC0 != 0x80).count());
+                if q.total().saturating_sub(chars.saturating_add(rest_chars)) >= after {
+                    q.best = t.first;
+                    hits.best = hits.best.min(t.first);
                 }
+                continue;
             }
             // A key can occur many times in a long name: `Hits` keeps its
             // bucket once.
-            hits.add(first, bucket);
+            hits.target(t, q);
         }
     }
 }
@@ -735,13 +904,13 @@ fn to_u32(n: usize) -> u32 {
 /// One unanchored walk over `bytes` (the name, in the keys' direction)
 /// that collects the bucket of every key hit at the offset it is filed
 /// at, and stops past the farthest: for key sets with many offsets.
-fn walk_all(index: &Index, keys: &Keys, bytes: &[u8], backwards: bool, hits: &mut Hits) {
+fn walk_all(keys: &Keys, bytes: &[u8], backwards: bool, q: &mut Query, hits: &mut Hits) {
     let Ok(start) = keys.nfa.start_state(Anchored::No) else {
-        return hit_all(index, keys, hits);
+        return hit_all(keys, q, hits);
     };
     let mut sid = start;
     let mut chars = 0u32;
-    for byte in in_order(bytes, backwards) {
+    for (read, byte) in (1..).zip(in_order(bytes, backwards)) {
         chars += u32::from(byte & 0xC0 != 0x80);
         if chars > keys.reach {
             break;
@@ -761,12 +930,14 @@ fn walk_all(index: &Index, keys: &Keys, bytes: &[u8], backwards: bool, hits: &mu
         }
         for k in 0..keys.nfa.match_len(sid) {
             let id = keys.nfa.match_pattern(sid, k).as_usize();
-            let at = keys.keys.get(id).and_then(|key| {
-                let j = chars.checked_sub(key.chars)?;
-                find_at(&key.at, j)
-            });
-            if let Some(b) = at {
-                hits.push(index, b);
+            let Some(key) = keys.keys.get(id) else {
+                continue;
+            };
+            let at = chars.checked_sub(key.chars).and_then(|j| key.at(j));
+            if let Some(t) = at {
+                if keys.goes_on(key, bytes, read, backwards) {
+                    hits.target(t, q);
+                }
             }
         }
     }
@@ -777,16 +948,6 @@ fn walk_all(index: &Index, keys: &Keys, bytes: &[u8], backwards: bool, hits: &mu
 fn in_order(bytes: &[u8], backwards: bool) -> impl Iterator<Item = u8> + '_ {
     let last = bytes.len().wrapping_sub(1);
     (0..bytes.len()).filter_map(move |k| bytes.get(if backwards { last - k } else { k }).copied())
-}
-
-/// The bucket filed at offset `j`, if any.
-fn find_at(list: &[(u32, u32)], j: u32) -> Option<u32> {
-    if list.is_empty() {
-        return None;
-    }
-    list.binary_search_by_key(&j, |&(at, _)| at)
-        .ok()
-        .map(|k| list[k].1)
 }
 
 /// Borrows the thread's scratch space, or a fresh one should it already be
@@ -1090,19 +1251,7 @@ fn build_index(parsed: &[Vec<Atom>], nfa: NfaBuilder) -> Index {
             At::Inside => inside.push((text.into_bytes(), at, b)),
         }
     }
-    let mut automaton = |filed| {
-        build_keys(filed, nfa, &buckets).unwrap_or_else(|orphans| {
-            always.extend(orphan_members(&mut buckets, &orphans));
-            None
-        })
-    };
-    let (head, tail, inside) = (automaton(head), automaton(tail), automaton(inside));
-    sort_dedup(&mut always);
-    for bucket in &mut buckets {
-        bucket.filter = Filter::build(&bucket.members, parsed);
-    }
-    let filter = Filter::build(&always, parsed);
-    let lens = parsed
+    let lens: Vec<(u32, u32)> = parsed
         .iter()
         .map(|atoms| {
             let fixed = atoms.iter().filter(|a| **a != Atom::Star).count();
@@ -1115,6 +1264,19 @@ fn build_index(parsed: &[Vec<Atom>], nfa: NfaBuilder) -> Index {
             (shortest, longest)
         })
         .collect();
+    let bare: Vec<bool> = parsed.iter().map(|atoms| is_bare(atoms)).collect();
+    let mut automaton = |filed| {
+        build_keys(filed, nfa, &buckets, &lens, &bare).unwrap_or_else(|orphans| {
+            always.extend(orphan_members(&mut buckets, &orphans));
+            None
+        })
+    };
+    let (head, tail, inside) = (automaton(head), automaton(tail), automaton(inside));
+    sort_dedup(&mut always);
+    for bucket in &mut buckets {
+        bucket.filter = Filter::build(&bucket.members, parsed);
+    }
+    let filter = Filter::build(&always, parsed);
     Index {
         lens,
         exact,
@@ -1186,6 +1348,8 @@ fn build_keys(
     filed: Vec<(Vec<u8>, At, usize)>,
     nfa: NfaBuilder,
     buckets: &[Bucket],
+    lens: &[(u32, u32)],
+    bare: &[bool],
 ) -> Result<Option<Keys>, Vec<usize>> {
     if filed.is_empty() {
         return Ok(None);
@@ -1209,7 +1373,8 @@ fn build_keys(
     // One sort of the keys serves both: cutting keys keeps their order.
     let mut order: Vec<usize> = (0..texts.len()).collect();
     heap_sort_by_key(&mut order, |&i| texts[i].as_slice());
-    trim_to_unique(&mut texts, &order);
+    let mut rest = Vec::new();
+    let spans = trim_to_unique(&mut texts, &order, &mut rest);
     let Some(automaton) = nfa(&texts, dense_depth(&texts, &order)) else {
         return Err(all_buckets());
     };
@@ -1218,46 +1383,49 @@ fn build_keys(
     let mut offsets: Vec<u32> = Vec::new();
     let mut reach = 0u32;
     let mut first = Box::new([false; 256]);
-    for (text, spot) in texts.iter().zip(spots) {
+    for ((text, spot), cut) in texts.iter().zip(spots).zip(spans) {
         if let Some(&b) = text.first() {
             first[usize::from(b)] = true;
         }
         let chars = to_u32(text.iter().filter(|&&b| b & 0xC0 != 0x80).count());
-        let mut key = Key {
-            chars,
-            inside: None,
-            at: Box::default(),
-        };
         let mut at = Vec::new();
+        let mut room = (0, 0);
         for (a, b) in spot {
-            let b = to_u32(b);
+            let bucket = buckets.get(b);
+            let target = target_of(to_u32(b), bucket, lens, bare);
             match a {
                 At::Start(j) | At::End(j) => {
                     offsets.push(j);
                     reach = reach.max(j.saturating_add(chars));
-                    at.push((j, b));
+                    at.push((j, target));
                 }
                 At::Inside => {
-                    let bucket = buckets.get(b as usize);
-                    key.inside = bucket.and_then(|x| x.members.first()).map(|&first| Inside {
-                        bucket: b,
-                        first,
-                        room: bucket.map_or((0, 0), |x| x.room),
-                    });
+                    room = bucket.map_or((0, 0), |x| x.room);
+                    at.push((0, target));
                 }
             }
         }
-        // By offset (bucket ids fit in 32 bits).
-        let mut packed: Vec<u64> = at
+        // By offset (a key is filed once at each), through the one numeric
+        // sort.
+        let mut order: Vec<u64> = at
             .iter()
-            .map(|&(j, b)| (u64::from(j) << 32) | u64::from(b))
+            .enumerate()
+            .map(|(k, &(j, _))| (u64::from(j) << 32) | k as u64)
             .collect();
-        sort_u64(&mut packed);
-        key.at = packed
+        sort_u64(&mut order);
+        let mut at = order
             .into_iter()
-            .map(|p| ((p >> 32) as u32, p as u32))
-            .collect();
-        keys.push(key);
+            .filter_map(|p| at.get(p as u32 as usize).copied());
+        // (Every key is filed somewhere; were one not, it would hit nothing.)
+        let (j, target) = at.next().unwrap_or((0, NO_TARGET));
+        keys.push(Key {
+            chars,
+            at: j,
+            target,
+            more: at.collect(),
+            room,
+            rest: cut,
+        });
     }
     let mut wide: Vec<u64> = offsets.into_iter().map(u64::from).collect();
     sort_u64(&mut wide);
@@ -1270,6 +1438,7 @@ fn build_keys(
         offsets,
         reach,
         first,
+        rest,
     }))
 }
 
@@ -1280,7 +1449,10 @@ fn build_keys(
 /// stop sharing a long trie, which makes the automaton several times
 /// smaller and faster to build. Distinct keys stay distinct: a prefix that
 /// starts no other key equals no other key's prefix.
-fn trim_to_unique(texts: &mut [Vec<u8>], order: &[usize]) {
+///
+/// What is cut off each key is appended to `cut`; returns where each key's
+/// part lies in it, `(start, length)`.
+fn trim_to_unique(texts: &mut [Vec<u8>], order: &[usize], cut: &mut Vec<u8>) -> Vec<(u32, u32)> {
     let shared = |a: usize, b: usize| {
         texts[a]
             .iter()
@@ -1299,9 +1471,14 @@ fn trim_to_unique(texts: &mut [Vec<u8>], order: &[usize]) {
         }
         keep[i] = len;
     }
+    let mut spans = Vec::with_capacity(texts.len());
     for (text, len) in texts.iter_mut().zip(keep) {
+        let tail = text.get(len..).unwrap_or_default();
+        spans.push((to_u32(cut.len()), to_u32(tail.len())));
+        cut.extend_from_slice(tail);
         text.truncate(len);
     }
+    spans
 }
 
 impl Filter {
@@ -1542,6 +1719,55 @@ mod tests {
         "q",
     ];
 
+    /// Bare `?`s-`*LITERAL*`-`?`s patterns (confirmed by the walk) and keys
+    /// cut short (a hit needs what was cut off), with multi-byte
+    /// characters on every side of the literal and room just enough, one
+    /// short, and one over.
+    #[test]
+    fn walks_confirm_bare_patterns_and_check_what_was_cut() {
+        let mut pats: Vec<String> = Vec::new();
+        for i in 0..40 {
+            pats.push(format!("?é*_op{i}_*??"));
+            pats.push(format!("*dél{i}*"));
+            pats.push(format!("mcp__*__delete_{i}"));
+            pats.push(format!("*_{i}?.log"));
+        }
+        let scan = PatternSet::with_threshold(&pats, usize::MAX);
+        let idx = PatternSet::with_threshold(&pats, 0);
+        let mut names: Vec<String> = Vec::new();
+        for i in [0, 1, 3, 12, 13, 39, 40, 123] {
+            for (before, after) in [
+                ("aé", "bc"),
+                ("é", "bc"),
+                ("aé", "b"),
+                ("😀é", "中中"),
+                ("ae", "xy"),
+            ] {
+                names.push(format!("{before}_op{i}_{after}"));
+                names.push(format!("{before}_op{i}{after}"));
+                names.push(format!("{before}_op{i}_{after}_op{}_{after}", i + 1));
+            }
+            names.push(format!("dél{i}"));
+            names.push(format!("xdél{i}é"));
+            names.push(format!("dé{i}"));
+            names.push(format!("mcp__x__delete_{i}"));
+            names.push(format!("mcp__x__delete_{i}~{}", i + 1));
+            names.push(format!("mcp__x__delet_{i}"));
+            names.push(format!("{i}"));
+            names.push(format!("a/b_{i}x.log"));
+            names.push(format!("a/b_{i}.log"));
+            names.push(format!("a/b{i}x.log"));
+        }
+        for name in &names {
+            assert_eq!(
+                idx.first_match(name),
+                scan.first_match(name),
+                "name {name:?}"
+            );
+        }
+        assert!(names.iter().any(|n| scan.first_match(n).is_some()));
+    }
+
     #[test]
     fn indexed_and_scanned_agree_on_a_table() {
         let scan = PatternSet::with_threshold(&TABLE_PATTERNS, usize::MAX);
@@ -1560,12 +1786,18 @@ mod tests {
     fn filed(index: &Index, keys: Option<&Keys>) -> Vec<(u32, String, Vec<usize>)> {
         let mut out = Vec::new();
         for k in keys.map(|k| k.keys.as_slice()).unwrap_or_default() {
-            let members = |b: u32| index.buckets[b as usize].members.clone();
-            for &(j, b) in k.at.iter() {
-                out.push((k.chars, format!("at {j}"), members(b)));
+            let members = |t: &Target| index.buckets[t.bucket as usize].members.clone();
+            let inside = index
+                .inside
+                .as_ref()
+                .is_some_and(|x| std::ptr::eq(x, keys.unwrap()));
+            if inside {
+                out.push((k.chars, "inside".into(), members(&k.target)));
+                continue;
             }
-            if let Some(inside) = k.inside {
-                out.push((k.chars, "inside".into(), members(inside.bucket)));
+            let first = (k.at, k.target);
+            for (j, t) in std::iter::once(&first).chain(k.more.iter()) {
+                out.push((k.chars, format!("at {j}"), members(t)));
             }
         }
         out.sort();
@@ -1702,7 +1934,7 @@ mod tests {
         .collect();
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by(|&a, &b| texts[a].cmp(&texts[b]));
-        trim_to_unique(&mut texts, &order);
+        trim_to_unique(&mut texts, &order, &mut Vec::new());
         let cut: Vec<&str> = texts
             .iter()
             .map(|t| std::str::from_utf8(t).unwrap())
