@@ -728,6 +728,7 @@ fn tool_outcomes_are_sound_and_complete_on_random_policies() {
         exact > 10_000 && always > 1_000,
         "{exact} exact, {always} always denied"
     );
+    assert!(cheap > always / 2, "{cheap} shown cheaply of {always}");
 }
 
 #[test]
