@@ -264,6 +264,19 @@ export interface CheckOptions extends EvaluateOptions {
    * itself.
    */
   context?: Context | null | undefined;
+  /**
+   * The answer to this call's approval, when it was obtained outside the
+   * policy's `onApproval` (a person answering through an agent framework's
+   * own approval): `true` or `false` answers a `require_approval` decision
+   * instead of `onApproval` (which is then not asked), through the core's
+   * flow, so the call's one audit entry carries the outcome: `allow`,
+   * `approved via callback (...)`, or `deny`, `approval denied via callback
+   * (...)`, the same reasons as an `onApproval` answer. For a decision that
+   * is not `require_approval` it is ignored (an `allow` or a `deny` stands).
+   * `undefined` or `null`: not given; anything else is a `TypeError`, before
+   * anything is decided or recorded.
+   */
+  approved?: boolean | null | undefined;
 }
 
 /** One of a policy's pattern lists. */
@@ -487,6 +500,14 @@ export declare class Policy {
   readonly auditDropped: number;
 
   /**
+   * Whether the policy has an `onApproval` callback: a `require_approval`
+   * call is then answered by it in {@link Policy.check} (unless the call
+   * gives {@link CheckOptions.approved}). The adapters read it to let the
+   * policy's own approver settle a call before asking the framework's.
+   */
+  readonly hasOnApproval: boolean;
+
+  /**
    * The pure step: decides whether `tool`, called with `options.args`, may
    * run, with no approver, no audit entry and no callback. Frameworks that
    * ask "does this need approval?" before they run a tool call it;
@@ -521,6 +542,7 @@ export declare class Policy {
    *   {@link EvaluateOptions.args}): before anything is decided or recorded
    * @throws `RangeError` (kind `too_long`) if `tool` is over 1 MiB of UTF-8,
    *   before anything is copied or decided
+   * @throws `TypeError` if `approved` is given and is not a boolean
    * @throws {@link FlowError} if `onApproval` returns anything but a boolean
    *   (kind `not_a_bool`) or a callback returns a Promise (kind `async_hook`:
    *   use {@link Policy.checkAsync})
@@ -534,8 +556,9 @@ export declare class Policy {
    * {@link Policy.check}, throwing unless the tool is allowed.
    *
    * @returns the `allow` result
-   * @throws {@link ToolDenied} for a deny, {@link ApprovalRequired} for an
-   *   approval-gated tool that no `onApproval` granted
+   * @throws {@link ToolDenied} for a deny (an approval answered `false`
+   *   included), {@link ApprovalRequired} for an approval-gated tool that no
+   *   `onApproval` or `approved` answered
    */
   enforce(tool: string, options?: CheckOptions): PolicyResult;
 

@@ -353,8 +353,9 @@ def test_constructor_signature_is_tokenfences_plus_additions():
     assert ours["audit_capacity"].default == DEFAULT_AUDIT_CAPACITY
     for method in ["check", "enforce", "check_async", "enforce_async"]:
         params = inspect.signature(getattr(Policy, method)).parameters
-        assert list(params) == ["self", "tool", "args", "context"]
+        assert list(params) == ["self", "tool", "args", "context", "approved"]
         assert params["args"].kind is params["context"].kind is inspect.Parameter.KEYWORD_ONLY
-        assert params["args"].default is params["context"].default is None
+        assert params["approved"].kind is inspect.Parameter.KEYWORD_ONLY
+        assert params["args"].default is params["context"].default is params["approved"].default is None
     params = inspect.signature(Policy.evaluate).parameters
     assert list(params) == ["self", "tool", "args"] and params["args"].kind is inspect.Parameter.KEYWORD_ONLY

@@ -451,3 +451,75 @@ def test_async_def_hooks_in_check_are_type_errors_without_a_warning(hook):
     # The same callbacks are fine in the async flow.
     assert asyncio.run(policy.check_async("drop_y")).denied
     assert len(ran) == 1
+
+
+# Issue 15: the answer to a call's approval, obtained outside on_approval
+# (a person answering through an agent framework), given to check as
+# `approved`: the core applies it, and the call's one entry carries it.
+
+def test_approved_answers_require_approval_in_the_one_entry():
+    asked = []
+    policy = Policy(**DB, on_approval=lambda r: asked.append(r) or True)
+    yes = policy.check("write_x", approved=True)
+    no = policy.check("write_y", approved=False, context={"user": "u1"})
+    assert (yes.decision, yes.reason) == ("allow", "approved via callback (pattern: write_*)")
+    assert (no.decision, no.reason) == ("deny", "approval denied via callback (pattern: write_*)")
+    assert asked == [], "on_approval is not asked when the answer is given"
+    assert [(e.tool, e.decision, e.reason, e.context) for e in policy.audit_log] == [
+        ("write_x", "allow", "approved via callback (pattern: write_*)", {}),
+        ("write_y", "deny", "approval denied via callback (pattern: write_*)", {"user": "u1"}),
+    ]
+
+
+def test_approved_is_ignored_for_a_decision_that_is_not_require_approval():
+    policy = Policy(**DB)
+    assert policy.check("read_x", approved=False).allowed
+    assert policy.check("drop_x", approved=True).denied
+    assert policy.check("write_x", approved=None).needs_approval
+    assert [e.decision for e in policy.audit_log] == ["allow", "deny", "require_approval"]
+
+
+@pytest.mark.parametrize("value", ["yes", 1, 0, {"ok": True}, []])
+def test_a_non_bool_approved_is_a_type_error_and_nothing_is_recorded(value):
+    policy = Policy(**DB)
+    for call in (policy.check, policy.enforce):
+        with pytest.raises(TypeError, match="approved must be True or False"):
+            call("write_x", approved=value)
+    for call in (policy.check_async, policy.enforce_async):
+        with pytest.raises(TypeError, match="approved must be True or False"):
+            call("write_x", approved=value)  # at the call, before any coroutine
+    assert policy.audit_log == []
+
+
+def test_approved_in_enforce_and_the_async_calls():
+    decided = []
+    policy = Policy(**DB, on_approval=lambda r: False, on_decision=decided.append)
+    assert policy.enforce("write_x", approved=True).allowed
+    with pytest.raises(ToolDenied) as denied:
+        policy.enforce("write_x", approved=False)
+    assert type(denied.value) is ToolDenied
+
+    async def main():
+        assert (await policy.check_async("write_a", approved=True)).allowed
+        assert (await policy.enforce_async("write_b", approved=True)).allowed
+        with pytest.raises(ToolDenied):
+            await policy.enforce_async("write_c", approved=False)
+
+    asyncio.run(main())
+    assert [(e.tool, e.decision) for e in policy.audit_log] == [
+        ("write_x", "allow"), ("write_x", "deny"), ("write_a", "allow"), ("write_b", "allow"), ("write_c", "deny")]
+    assert len(decided) == 5
+
+
+def test_approved_in_check_keeps_the_sync_rules_for_hooks():
+    async def sink(entry):
+        pass
+
+    policy = Policy(**DB, on_decision=sink)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(TypeError, match="on_decision returned a coroutine inside check"):
+            policy.check("write_x", approved=True)
+        gc.collect()
+    # Recorded (the entry is made before the hook runs), but no result.
+    assert [e.decision for e in policy.audit_log] == ["allow"]

@@ -254,7 +254,7 @@ function compile(text, capacity, callbacks) {
   }
 }
 
-const NO_OPTIONS = Object.freeze({ args: null, context: null });
+const NO_OPTIONS = Object.freeze({ args: null, context: null, approved: null });
 
 /**
  * The options of a check (`{ args, context }`) or, with `evaluating`, of
@@ -263,23 +263,31 @@ const NO_OPTIONS = Object.freeze({ args: null, context: null });
 function callOptions(options, evaluating) {
   if (options === null) return NO_OPTIONS;
   const what = evaluating ? "evaluate" : "check";
-  const known = evaluating ? "args" : "args, context";
+  const known = evaluating ? "args" : "args, context, approved";
   if (typeof options !== "object") {
     throw new TypeError(`${what} options must be an object like { ${known} }, got ${describe(options)}`);
   }
   let args = null;
   let context = null;
+  let approved = null;
   for (const key in options) {
     if (key === "args") args = options.args;
     else if (key === "context" && !evaluating) context = options.context;
+    else if (key === "approved" && !evaluating) approved = options.approved;
     else throw new TypeError(`unknown ${what} option ${JSON.stringify(key)} (known: ${known})`);
   }
+  if (approved === undefined) approved = null;
+  if (approved !== null && approved !== true && approved !== false) {
+    throw new TypeError(`approved must be true or false (or undefined / null: not given), got ${describe(approved)}`);
+  }
   args = argsOf(args);
-  if (context === undefined || context === null) return args === null ? NO_OPTIONS : { args, context: null };
+  if (context === undefined || context === null) {
+    return args === null && approved === null ? NO_OPTIONS : { args, context: null, approved };
+  }
   if (typeof context !== "object" || Array.isArray(context)) {
     throw new TypeError(`context must be a plain object, got ${describe(context)}`);
   }
-  return { args, context };
+  return { args, context, approved };
 }
 
 function contextFail(path, description, kind) {
@@ -416,6 +424,11 @@ export class Policy {
   /** How many entries were dropped to respect `auditCapacity` since the last `clearAudit()`. */
   get auditDropped() {
     return this.#w === null ? this.#finalDropped : this.#w.auditDropped;
+  }
+
+  /** Whether the policy has an onApproval callback. */
+  get hasOnApproval() {
+    return this.#onApproval !== null;
   }
 
   /** Removes every audit entry and resets `auditDropped`. */
@@ -669,7 +682,8 @@ export class Policy {
   /**
    * Runs the flow in wasm for the name written to the scratch buffer, with
    * the frame its callbacks read: `kind` DECIDE (WasmPolicy.decide from
-   * verdict `code`, or EVALUATE), RECORD (.record, for checkAsync) or CALL
+   * verdict `code`, or EVALUATE), RECORD (.record: for checkAsync, `pending` an array, the
+   * asynchronous mode; for check given `approved`, null, the synchronous) or CALL
    * (.decideCall, `code` being the length of the arguments' JSON after the
    * name). `result` is the pure result behind `code`, if any. What a
    * callback threw comes out untouched; the core's flow errors as
@@ -689,7 +703,7 @@ export class Policy {
           ? w.decideBare(len, code, Date.now(), text)
           : kind === CALL
             ? w.decideCall(len, code, this.#hooks, Date.now(), text)
-            : w.record(len, code, this.#hooks, text);
+            : w.record(len, code, this.#hooks, text, pending === null);
       releaseScratch();
       if (out === FAILED) throw failure("type");
       return out;
@@ -704,7 +718,7 @@ export class Policy {
           ? w.decide(len, code, this.#hooks, text)
           : kind === CALL
             ? w.decideCall(len, code, this.#hooks, 0, text)
-            : w.record(len, code, this.#hooks, text);
+            : w.record(len, code, this.#hooks, text, pending === null);
     } finally {
       this.#frame = outer;
       this.#depth--;
@@ -740,12 +754,14 @@ export class Policy {
   check(tool, options) {
     let context = null;
     let args = null;
+    let approved = null;
     let text;
     if (options !== undefined) {
-      ({ args, context } = callOptions(options, false));
+      ({ args, context, approved } = callOptions(options, false));
       text = contextText(context);
     }
     const w = this.#live();
+    if (approved !== null) return this.#checkAnswered(w, tool, args, context, text, approved);
     const id = this.#cache.get(tool);
     if (id === undefined) return this.#checkNew(w, tool, args, context, text);
     this.#hits++;
@@ -797,6 +813,33 @@ export class Policy {
     return r;
   }
 
+  /**
+   * `check()` given the answer to its approval (`approved`, a boolean): the
+   * core's steps one by one, as in checkAsync, with that answer instead of
+   * onApproval's and the record step in the synchronous mode.
+   */
+  #checkAnswered(w, tool, args, context, text, approved) {
+    const r = this.#answered(w, this.#pure(w, tool, args), approved);
+    if (!this.#flows(r)) return r;
+    this.#flow(w, RECORD, writeName(tool), infoOf(r).code, text, tool, context, r, null);
+    if (this.#freeLater !== null) this.#freeDeferred();
+    return r;
+  }
+
+  /**
+   * `r` with an approver's settled answer (true, false, or what answerOf
+   * made of anything else) applied by the core: the same `r` unless it
+   * needs approval.
+   */
+  #answered(w, r, answer) {
+    if (!r.needsApproval) return r;
+    const info = infoOf(r);
+    if (info.code >= SHADOWED) setShadow(info.lo, info.hi);
+    const code = w.answerApproval(info.code, answer);
+    if (code === FAILED) throw failure("type");
+    return this.#result(r.tool, code);
+  }
+
   /** `check()`, throwing `ToolDenied` / `ApprovalRequired` unless allowed. */
   enforce(tool, options) {
     const r = this.check(tool, options);
@@ -811,21 +854,20 @@ export class Policy {
   async checkAsync(tool, options) {
     let context = null;
     let args = null;
+    let approved = null;
     let text;
     if (options !== undefined) {
-      ({ args, context } = callOptions(options, false));
+      ({ args, context, approved } = callOptions(options, false));
       text = contextText(context);
     }
     let r = this.#pure(this.#live(), tool, args);
-    if (r.needsApproval && this.#onApproval !== null) {
+    if (r.needsApproval && approved !== null) {
+      // The caller's answer: onApproval is not asked.
+      r = this.#answered(this.#live(), r, approved);
+    } else if (r.needsApproval && this.#onApproval !== null) {
       // A throw or a rejection propagates: nothing is recorded or allowed.
       const answer = answerOf(await this.#onApproval(r, context));
-      const info = infoOf(r);
-      const w = this.#live();
-      if (info.code >= SHADOWED) setShadow(info.lo, info.hi);
-      const code = w.answerApproval(info.code, answer);
-      if (code === FAILED) throw failure("type");
-      r = this.#result(tool, code);
+      r = this.#answered(this.#live(), r, answer);
     }
     if (!this.#flows(r)) return r;
     const pending = [];

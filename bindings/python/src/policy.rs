@@ -553,17 +553,30 @@ impl Policy {
         tool: &Bound<'py, PyAny>,
         args: Option<&Bound<'py, PyAny>>,
         context: Option<&Bound<'py, PyAny>>,
+        approved: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PolicyResult>> {
         let py = tool.py();
+        let approved = approved_arg(approved)?;
         let (name, tool) = Self::tool_name(tool)?;
         let args = self.call_args(py, name, args)?;
         let context = self.context(context)?;
         let verdict = self.evaluate_call(py, name, self.args_or_none(&args));
         let mut hooks = PyHooks::new(self, tool, Mode::Sync);
-        let verdict = self
-            .core
-            .decide_from(name, verdict, context, &mut hooks)
-            .map_err(|e| flow_error(py, e))?;
+        let verdict = match approved {
+            None => self.core.decide_from(name, verdict, context, &mut hooks),
+            // The caller's answer instead of on_approval's: the core's
+            // steps 2 (a bool is always an answer) and 3-4.
+            Some(answer) => {
+                let verdict = self
+                    .core
+                    .answer_approval(verdict, answer.into(), Mode::Sync, &Names::PYTHON)
+                    .map_err(|e| core_error(py, &e))?;
+                self.core
+                    .record(name, verdict, context, &mut hooks, Mode::Sync)
+                    .map(|()| verdict)
+            }
+        }
+        .map_err(|e| flow_error(py, e))?;
         match hooks.result.take() {
             Some(result) => Ok(result),
             None => self.py_result(py, tool, verdict),
@@ -578,6 +591,22 @@ type Recorded<'py> = (
     Bound<'py, PyList>,
     Option<Bound<'py, PyAny>>,
 );
+
+/// The `approved` keyword: `None` (not given), or `True` / `False`, the
+/// answer to the call's approval; anything else is a `TypeError`.
+fn approved_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<bool>> {
+    match obj {
+        None => Ok(None),
+        Some(o) if o.is_none() => Ok(None),
+        Some(o) => match o.cast::<PyBool>() {
+            Ok(b) => Ok(Some(b.is_true())),
+            Err(_) => Err(PyTypeError::new_err(format!(
+                "approved must be True or False (or None: not given), not {}",
+                convert::type_name(o)
+            ))),
+        },
+    }
+}
 
 /// `enforce`: the result of an allowed tool; `ToolDenied` for a deny and
 /// `ApprovalRequired` (a `ToolDenied`) for an approval nobody granted.
@@ -782,27 +811,39 @@ impl Policy {
     /// anything but a `bool` (a string, `None`, a coroutine) and an `async
     /// def` `on_decision` or `on_deny` are a `TypeError` too (use
     /// `check_async`).
-    #[pyo3(signature = (tool, *, args = None, context = None))]
+    ///
+    /// `approved` is the answer to this call's approval when it was
+    /// obtained elsewhere (a person answering through an agent framework):
+    /// `True` or `False` answers a `require_approval` decision instead of
+    /// `on_approval`, which is then not asked, and the one audit entry
+    /// carries the outcome (the core's reasons, `approved via callback
+    /// (...)` / `approval denied via callback (...)`). For a decision that
+    /// is not `require_approval` it is ignored. `None` (the default) means
+    /// not given; anything else is a `TypeError`.
+    #[pyo3(signature = (tool, *, args = None, context = None, approved = None))]
     fn check<'py>(
         &self,
         tool: &Bound<'py, PyAny>,
         args: Option<&Bound<'py, PyAny>>,
         context: Option<&Bound<'py, PyAny>>,
+        approved: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PolicyResult>> {
-        self.decide(tool, args, context)
+        self.decide(tool, args, context, approved)
     }
 
     /// Like `check`, but raises `ToolDenied` for a deny and
     /// `ApprovalRequired` (a `ToolDenied`) for an approval-gated call that no
-    /// callback approved; returns the `PolicyResult` of an allowed call.
-    #[pyo3(signature = (tool, *, args = None, context = None))]
+    /// callback (or `approved`) approved; returns the `PolicyResult` of an
+    /// allowed call.
+    #[pyo3(signature = (tool, *, args = None, context = None, approved = None))]
     fn enforce<'py>(
         &self,
         tool: &Bound<'py, PyAny>,
         args: Option<&Bound<'py, PyAny>>,
         context: Option<&Bound<'py, PyAny>>,
+        approved: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PolicyResult>> {
-        enforced(self.decide(tool, args, context)?)
+        enforced(self.decide(tool, args, context, approved)?)
     }
 
     /// `check` for asynchronous callbacks, as a coroutine: `await
@@ -812,57 +853,73 @@ impl Policy {
     /// are awaited after both have run, and the first failure is raised.
     /// Synchronous callbacks work too. Same order, results and errors as
     /// `check`; `args` and `context` are read when the coroutine starts,
-    /// before it first awaits.
-    #[pyo3(signature = (tool, *, args = None, context = None))]
+    /// before it first awaits. `approved` as for `check` (checked here, at
+    /// the call: a non-`bool` is a `TypeError` before any coroutine).
+    #[pyo3(signature = (tool, *, args = None, context = None, approved = None))]
     fn check_async<'py>(
         slf: &Bound<'py, Self>,
         tool: &Bound<'py, PyAny>,
         args: Option<&Bound<'py, PyAny>>,
         context: Option<&Bound<'py, PyAny>>,
+        approved: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
+        let approved = approved_arg(approved)?;
         types(py)?
             .check_async
             .bind(py)
-            .call1((slf, tool, args, context))
+            .call1((slf, tool, args, context, approved))
     }
 
     /// `enforce` for asynchronous callbacks, as a coroutine: `check_async`,
     /// then `ToolDenied` / `ApprovalRequired` as `enforce` raises them.
-    #[pyo3(signature = (tool, *, args = None, context = None))]
+    #[pyo3(signature = (tool, *, args = None, context = None, approved = None))]
     fn enforce_async<'py>(
         slf: &Bound<'py, Self>,
         tool: &Bound<'py, PyAny>,
         args: Option<&Bound<'py, PyAny>>,
         context: Option<&Bound<'py, PyAny>>,
+        approved: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
+        let approved = approved_arg(approved)?;
         types(py)?
             .enforce_async
             .bind(py)
-            .call1((slf, tool, args, context))
+            .call1((slf, tool, args, context, approved))
     }
 
     /// Step 1 of `check_async` (see `agentguard._aio`): the arguments, the
-    /// context copy, the verdict and the approver's answer. Returns the step
-    /// and, when the approver's answer must be awaited, the awaitable.
+    /// context copy, the verdict and the approver's answer (`approved`,
+    /// when the caller gave it: then `on_approval` is not asked). Returns
+    /// the step and, when the approver's answer must be awaited, the
+    /// awaitable.
+    #[pyo3(signature = (tool, args, context, approved = None))]
     fn _async_start<'py>(
         &self,
         tool: &Bound<'py, PyAny>,
         args: Option<&Bound<'py, PyAny>>,
         context: Option<&Bound<'py, PyAny>>,
+        approved: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Bound<'py, FlowStep>, Option<Bound<'py, PyAny>>)> {
         let py = tool.py();
+        let approved = approved_arg(approved)?;
         let (name, tool) = Self::tool_name(tool)?;
         let args = self.call_args(py, name, args)?;
         let context = self.context(context)?;
         let verdict = self.evaluate_call(py, name, self.args_or_none(&args));
         let mut hooks = PyHooks::new(self, tool, Mode::Async);
-        let (verdict, approval) = match self
-            .core
-            .ask_approval(name, verdict, &mut hooks, Mode::Async)
-            .map_err(|e| flow_error(py, e))?
-        {
+        let asked = match approved {
+            None => self
+                .core
+                .ask_approval(name, verdict, &mut hooks, Mode::Async),
+            Some(answer) => self
+                .core
+                .answer_approval(verdict, answer.into(), Mode::Async, &Names::PYTHON)
+                .map(Approval::Decided)
+                .map_err(FlowError::Flow),
+        };
+        let (verdict, approval) = match asked.map_err(|e| flow_error(py, e))? {
             Approval::Decided(v) => (v, None),
             Approval::Pending(v) => {
                 let Some(awaitable) = hooks.approval.take() else {

@@ -651,9 +651,9 @@ impl WasmPolicy {
         self.decide_with(len, code, context, None, Some(now_ms))
     }
 
-    /// Step 2 of `checkAsync()`: applies the settled answer of an
-    /// asynchronous approver (classified as for [`JsHooks`]) to the pending
-    /// verdict `code` ([`Policy::answer_approval`] in [`Mode::Async`]): the
+    /// Step 2 of `checkAsync()`, and of `check()` given `approved`: applies
+    /// the settled answer of an asynchronous approver, or the caller's
+    /// answer (classified as for [`JsHooks`]), to the pending verdict `code` ([`Policy::answer_approval`] in [`Mode::Async`]): the
     /// final code, or [`FAILED`].
     #[wasm_bindgen(js_name = answerApproval)]
     pub fn answer_approval(&self, code: u32, answer: JsValue) -> u32 {
@@ -665,16 +665,26 @@ impl WasmPolicy {
         }))
     }
 
-    /// Steps 3 and 4 of `checkAsync()`: [`Policy::record`] in
-    /// [`Mode::Async`] (a callback's Promise is JavaScript's to await). 0,
-    /// or [`FAILED`].
-    pub fn record(&self, len: usize, code: u32, hooks: &JsHooks, context: Option<String>) -> u32 {
+    /// Steps 3 and 4 on their own: [`Policy::record`], in [`Mode::Async`]
+    /// for `checkAsync()` (a callback's Promise is JavaScript's to await),
+    /// or in [`Mode::Sync`] when `sync` (`check()` with an approval answer
+    /// given by the caller: a Promise from a callback is then the core's
+    /// error). 0, or [`FAILED`].
+    pub fn record(
+        &self,
+        len: usize,
+        code: u32,
+        hooks: &JsHooks,
+        context: Option<String>,
+        sync: bool,
+    ) -> u32 {
+        let mode = if sync { Mode::Sync } else { Mode::Async };
         code_or_failed(parse_context(context).and_then(|context| {
             self.with_name(len, |tool| {
                 let verdict = self.verdict(code)?;
                 let mut bridge = self.bridge(Some(hooks), None);
                 self.inner
-                    .record(tool, verdict, context, &mut bridge, Mode::Async)
+                    .record(tool, verdict, context, &mut bridge, mode)
                     .map(|()| 0)
                     .map_err(flow_error)
             })

@@ -130,7 +130,7 @@ test("args must be a plain object (or null / undefined): else a TypeError, for e
   ];
   for (const args of plain) assert.equal(p.evaluate("send_email", { args }).decision, "allow");
   // Options: only args (and context for the flow).
-  assert.throws(() => p.check("send_email", { arg: {} }), /unknown check option "arg" \(known: args, context\)/);
+  assert.throws(() => p.check("send_email", { arg: {} }), /unknown check option "arg" \(known: args, context, approved\)/);
   assert.throws(() => p.evaluate("send_email", { context: {} }), /unknown evaluate option "context" \(known: args\)/);
   assert.throws(() => p.evaluate("send_email", "args"), /evaluate options must be an object like \{ args \}/);
   assert.equal(p.evaluate("send_email", null).decision, "deny");

@@ -179,3 +179,76 @@ test("duplicate-key vectors: Policy.fromJSON refuses every one, naming the key",
     );
   }
 });
+
+// Issue 15: the answer to a call's approval, obtained outside onApproval (a
+// person answering through an agent framework), given as `approved`: the
+// core applies it, and the call's one entry carries it.
+test("approved answers require_approval in the one entry; onApproval is not asked", async () => {
+  const asked = [];
+  const policy = new Policy(
+    { allow: ["read_*"], deny: ["drop_*"], require_approval: ["write_*"] },
+    { onApproval: (r) => (asked.push(r.tool), true) },
+  );
+  assert.equal(policy.hasOnApproval, true);
+  assert.equal(new Policy({}).hasOnApproval, false);
+  const yes = policy.check("write_a", { approved: true });
+  const no = policy.check("write_b", { approved: false, context: { user: "u1" } });
+  assert.deepEqual([yes.decision, yes.reason], ["allow", "approved via callback (pattern: write_*)"]);
+  assert.deepEqual([no.decision, no.reason], ["deny", "approval denied via callback (pattern: write_*)"]);
+  const ay = await policy.checkAsync("write_c", { approved: true });
+  const an = await policy.checkAsync("write_d", { approved: false });
+  assert.deepEqual([ay.decision, an.decision], ["allow", "deny"]);
+  assert.equal(policy.enforce("write_e", { approved: true }).decision, "allow");
+  assert.throws(() => policy.enforce("write_f", { approved: false }), (e) => e.name === "ToolDenied");
+  await assert.rejects(policy.enforceAsync("write_g", { approved: false }), (e) => e.name === "ToolDenied");
+  assert.deepEqual(asked, []);
+  assert.deepEqual(
+    policy.auditLog.map((e) => [e.tool, e.decision, e.reason, e.context]),
+    [
+      ["write_a", "allow", "approved via callback (pattern: write_*)", null],
+      ["write_b", "deny", "approval denied via callback (pattern: write_*)", { user: "u1" }],
+      ["write_c", "allow", "approved via callback (pattern: write_*)", null],
+      ["write_d", "deny", "approval denied via callback (pattern: write_*)", null],
+      ["write_e", "allow", "approved via callback (pattern: write_*)", null],
+      ["write_f", "deny", "approval denied via callback (pattern: write_*)", null],
+      ["write_g", "deny", "approval denied via callback (pattern: write_*)", null],
+    ],
+  );
+});
+
+test("approved is ignored for a decision that is not require_approval; a non-boolean is a TypeError", async () => {
+  const policy = new Policy({ allow: ["read_*"], deny: ["drop_*"], require_approval: ["write_*"] });
+  assert.equal(policy.check("read_x", { approved: false }).decision, "allow");
+  assert.equal(policy.check("drop_x", { approved: true }).decision, "deny");
+  assert.equal(policy.check("write_x", { approved: undefined }).decision, "require_approval");
+  assert.equal(policy.check("write_x", { approved: null }).decision, "require_approval");
+  for (const bad of ["yes", 1, 0, {}, []]) {
+    assert.throws(() => policy.check("write_x", { approved: bad }), TypeError);
+    assert.throws(() => policy.enforce("write_x", { approved: bad }), TypeError);
+    await assert.rejects(policy.checkAsync("write_x", { approved: bad }), TypeError);
+  }
+  assert.throws(() => policy.evaluate("write_x", { approved: true }), /unknown evaluate option "approved"/);
+  assert.deepEqual(policy.auditLog.map((e) => e.decision), ["allow", "deny", "require_approval", "require_approval"]);
+});
+
+test("approved in check keeps the synchronous rules: a Promise from onDecision is refused", async () => {
+  const policy = new Policy({ require_approval: ["write_*"] }, { onDecision: async () => {} });
+  assert.throws(() => policy.check("write_x", { approved: true }), (e) => e instanceof TypeError && e.kind === "async_hook");
+  assert.equal((await policy.checkAsync("write_x", { approved: true })).decision, "allow");
+  assert.equal(policy.auditLog.length, 2);
+});
+
+test("approved with arguments the rules read, and with shadow rules", () => {
+  const policy = new Policy({
+    default: "allow",
+    rules: [
+      { id: "watch", tool: "refund", decision: "deny", mode: "shadow" },
+      { id: "big", tool: "refund", decision: "require_approval", when: { amount: { gt: 100 } } },
+    ],
+  });
+  const r = policy.check("refund", { args: { amount: 500 }, approved: false });
+  assert.equal(r.decision, "deny");
+  assert.match(r.reason, /approval denied via callback/);
+  assert.equal(policy.check("refund", { args: { amount: 5 }, approved: false }).decision, "allow");
+  assert.deepEqual(policy.auditLog.map((e) => [e.decision, e.shadow.length]), [["deny", 1], ["allow", 1]]);
+});

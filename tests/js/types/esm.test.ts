@@ -68,6 +68,13 @@ void [structured, shadows, rjRule, pure];
 policy.enforce("read_x");
 const later: Promise<PolicyResult> = policy.checkAsync("write_x");
 void policy.enforceAsync("write_x", { context: null });
+policy.check("write_x", { approved: true });
+void policy.checkAsync("write_x", { args: { a: 1 }, context: { u: 1 }, approved: false });
+policy.check("write_x", { approved: null });
+const hasApprover: boolean = policy.hasOnApproval;
+void hasApprover;
+// @ts-expect-error approved is a boolean
+policy.check("write_x", { approved: "yes" });
 const log: AuditEntry[] = policy.auditLog;
 const json: AuditEntryJSON = log[0]!.toJSON();
 const n: number = policy.auditDropped + json.timestamp;

@@ -13,8 +13,8 @@ import inspect
 from ._native import _enforce
 
 
-async def check_async(policy, tool, args, context):
-    step, approval = policy._async_start(tool, args, context)
+async def check_async(policy, tool, args, context, approved=None):
+    step, approval = policy._async_start(tool, args, context, approved)
     if approval is not None:
         # A failing approver propagates: nothing is recorded or allowed.
         step = policy._async_answer(step, await approval)
@@ -23,8 +23,8 @@ async def check_async(policy, tool, args, context):
     return result
 
 
-async def enforce_async(policy, tool, args, context):
-    return _enforce(await check_async(policy, tool, args, context))
+async def enforce_async(policy, tool, args, context, approved=None):
+    return _enforce(await check_async(policy, tool, args, context, approved))
 
 
 async def _await_all(pending, failure):

@@ -214,21 +214,45 @@ class Policy:
         condition reads are looked at; there they must be JSON data
         (``TypeError`` / ``ValueError`` naming the path otherwise)."""
     def check(
-        self, tool: str, *, args: _Args = None, context: Optional[Dict[str, Any]] = None
+        self,
+        tool: str,
+        *,
+        args: _Args = None,
+        context: Optional[Dict[str, Any]] = None,
+        approved: Optional[bool] = None,
     ) -> PolicyResult:
         """Decide whether ``tool`` called with ``args`` may run (runs
-        callbacks, records the audit entry; the arguments are not recorded)."""
+        callbacks, records the audit entry; the arguments are not recorded).
+        ``approved`` (``True`` / ``False``) answers a ``require_approval``
+        decision instead of ``on_approval`` (not asked then), so the one
+        entry carries the outcome; ignored for any other decision; a
+        non-``bool`` is a ``TypeError``."""
     def enforce(
-        self, tool: str, *, args: _Args = None, context: Optional[Dict[str, Any]] = None
+        self,
+        tool: str,
+        *,
+        args: _Args = None,
+        context: Optional[Dict[str, Any]] = None,
+        approved: Optional[bool] = None,
     ) -> PolicyResult:
         """Like ``check``; raises ``ToolDenied`` for a deny and ``ApprovalRequired``
         for an unapproved approval-gated call."""
     def check_async(
-        self, tool: str, *, args: _Args = None, context: Optional[Dict[str, Any]] = None
+        self,
+        tool: str,
+        *,
+        args: _Args = None,
+        context: Optional[Dict[str, Any]] = None,
+        approved: Optional[bool] = None,
     ) -> Awaitable[PolicyResult]:
         """``check`` as a coroutine that awaits asynchronous callbacks."""
     def enforce_async(
-        self, tool: str, *, args: _Args = None, context: Optional[Dict[str, Any]] = None
+        self,
+        tool: str,
+        *,
+        args: _Args = None,
+        context: Optional[Dict[str, Any]] = None,
+        approved: Optional[bool] = None,
     ) -> Awaitable[PolicyResult]:
         """``enforce`` as a coroutine that awaits asynchronous callbacks."""
     def clear_audit(self) -> None:
