@@ -12,7 +12,7 @@
 import type { ApprovalRequired, Context, Policy, PolicyResult, ToolDenied } from "./index.js";
 
 /** What the adapters need of a policy: a {@link Policy}, or anything with its `evaluate` and `checkAsync`. */
-export type GuardPolicy = Pick<Policy, "evaluate" | "checkAsync">;
+export type GuardPolicy = Pick<Policy, "evaluate" | "checkAsync"> & Partial<Pick<Policy, "hasOnApproval">>;
 
 /** The call a context function is asked about. */
 export interface ToolCallInfo {
@@ -50,10 +50,14 @@ export interface GuardToolsOptions {
  *   `context`) and runs the tool only if it is allowed; a denied call never
  *   runs and the model reads why.
  *
- * A `require_approval` call is recorded once, when the SDK asks (a policy's
- * own `onApproval` may settle it there); rejected, it never runs; approved
- * (a `tool-approval-response` in the call's messages), it runs without a
- * second entry.
+ * A `require_approval` call is recorded once, with its answer. A policy's
+ * own `onApproval`, when it has one, settles it when the SDK asks (its one
+ * entry, no question). Otherwise the SDK asks a person and nothing is
+ * recorded yet: approved (a `tool-approval-response` in the call's
+ * messages), `execute` records the entry with the answer (`allow`,
+ * `approved via callback (...)`) and runs the tool; rejected, the SDK runs
+ * nothing of the tool, and {@link recordRejections} records the entry (a
+ * `deny`, `approval denied via callback (...)`).
  *
  * A `toolApproval` function on `generateText`/`streamText` replaces every
  * tool's `needsApproval` (the SDK asks it first): use none with guarded
@@ -67,6 +71,19 @@ export declare function guardTools<T extends Record<string, object>>(
   policy: GuardPolicy,
   options?: GuardToolsOptions,
 ): T;
+
+/**
+ * Records the one audit entry of each call in `messages` that a person
+ * rejected (a `tool-approval-response` with `approved: false` for a call of
+ * one of `tools`, as {@link guardTools} returned them), once per call: a
+ * `deny`, `approval denied via callback (...)` (`checkAsync` with `approved:
+ * false` and the tool's `context`). Give it the messages that carry the
+ * answers, before or after handing them back to the SDK.
+ *
+ * @returns the results recorded by this call (none for a call recorded
+ *   already)
+ */
+export declare function recordRejections(tools: Record<string, object>, messages: readonly unknown[]): Promise<PolicyResult[]>;
 
 /** The text a model reads for a call the policy stopped. */
 export declare function denialText(result: PolicyResult): string;

@@ -54,13 +54,16 @@ export interface ApprovalInterrupt {
  * Middleware for `createAgent` (its `wrapToolCall` hook): each tool call is
  * decided on its name and arguments before it runs, with exactly one audit
  * entry. `allow` runs; `deny` never runs (the model reads why). A
- * `require_approval` call is recorded when first met (a policy's own
- * `onApproval` may settle it) and otherwise raises LangGraph's interrupt
- * with an {@link ApprovalInterrupt} (the agent needs a checkpointer); resume
- * with `new Command({ resume: answer })`: an approval ({@link isApproval})
- * runs the call without a second entry; anything else never runs it (a
- * `reason` in the answer reaches the model). With no checkpointer, nobody
- * can be asked and the call never runs.
+ * `require_approval` call is settled by a policy's own `onApproval` when it
+ * has one (its one entry); otherwise it raises LangGraph's interrupt with an
+ * {@link ApprovalInterrupt} (the agent needs a checkpointer), recording
+ * nothing yet; resume with `new Command({ resume: answer })`: the call's one
+ * entry is recorded then, with the answer (`checkAsync` with `approved`): an
+ * approval ({@link isApproval}) is an `allow` (`approved via callback
+ * (...)`) and runs the call; anything else is a `deny` (`approval denied
+ * via callback (...)`) and never runs it (a `reason` in the answer reaches
+ * the model). With no checkpointer, nobody can be asked: the call is
+ * recorded as `require_approval` and never runs.
  */
 export declare function agentguardMiddleware(
   policy: GuardPolicy,

@@ -42,19 +42,42 @@ export interface GuardAgentsToolsOptions {
  * it is):
  *
  * - `needsApproval` is the policy's answer on the call's arguments: a
- *   `require_approval` call is recorded there, once (`checkAsync`: a policy's
- *   own `onApproval` may settle it), and an unsettled one becomes the SDK's
- *   interruption, approved or rejected on the run state
- *   (`result.state.approve(item)` / `reject(item)`, then `run(agent, state)`):
- *   approved, it runs without a second entry; rejected, it never runs. A
- *   tool's own `needsApproval` still applies to what the policy allows.
+ *   `require_approval` call becomes the SDK's interruption, approved or
+ *   rejected on the run state, and is recorded once answered (unless the
+ *   policy's own `onApproval` settles it there: `checkAsync`, its one
+ *   entry, no interruption). Approved (`result.state.approve(item)`, then
+ *   `run(agent, state)`), the guardrail records the call's one entry with
+ *   the answer (`allow`, `approved via callback (...)`) and it runs;
+ *   rejected with {@link reject} (then `run(agent, state)`), its one entry
+ *   is a `deny` (`approval denied via callback (...)`) and it never runs.
+ *   A tool's own `needsApproval` still applies to what the policy allows.
  * - a tool input guardrail (name `agentguard`, after the tool's own) records
- *   the one audit entry of every other call and lets only an allowed call run.
+ *   the one audit entry of every call and lets only an allowed call run.
  *
  * @throws TypeError when `tools` is not an array, `policy` is not a policy,
  *   or a tool is guarded already (its calls would be audited twice)
  */
 export declare function guardTools<T extends object>(tools: readonly T[], policy: GuardPolicy, options?: GuardAgentsToolsOptions): T[];
+
+/**
+ * Rejects an interruption on the run state for a person, recording the
+ * call's one audit entry with the answer (`policy.checkAsync(tool, { args,
+ * context, approved: false })`: a `deny`, `approval denied via callback
+ * (...)`), and gives the model its text (`denialText`) as the rejection
+ * message. The SDK runs nothing of a rejected call, so a rejection made
+ * with `state.reject(item)` alone leaves the call unrecorded.
+ *
+ * @param options.context the context recorded with the entry, as for
+ *   {@link guardTools} (a function gets the call's info, `runContext` from
+ *   the state)
+ * @returns the recorded result
+ */
+export declare function reject(
+  state: { reject(item: any, options?: { message?: string }): void },
+  item: object,
+  policy: GuardPolicy,
+  options?: Pick<GuardAgentsToolsOptions, "context">,
+): Promise<PolicyResult>;
 
 /** The text a model reads for a call the policy stopped. */
 export declare function denialText(result: PolicyResult): string;

@@ -2,7 +2,7 @@ import { Agent, run, setTracingDisabled, tool } from "@openai/agents";
 import { ScriptedModel, assistantMessage, functionCall } from "@openai/agents/testing"; // or a real model
 import { z } from "zod";
 import { Policy } from "agentguard";
-import { guardTools } from "agentguard/openai-agents";
+import { guardTools, reject } from "agentguard/openai-agents";
 
 setTracingDisabled(true); // offline: no trace export
 const policy = new Policy({ allow: ["get_weather"], require_approval: ["refund"] });
@@ -18,8 +18,8 @@ const agent = new Agent({ name: "support", model, tools: guardTools(tools, polic
 let result = await run(agent, "Refund my order.");
 for (const item of result.interruptions) {
   console.log("approve?", item.name, item.arguments); // approve? refund {"amount":20}
-  result.state.approve(item); // or result.state.reject(item)
+  result.state.approve(item); // or: await reject(result.state, item, policy) (records the rejection)
 }
 result = await run(agent, result.state);
 console.log(result.finalOutput); // Refunded.
-console.log(policy.auditLog.map((e) => `${e.decision} ${e.tool}`)); // [ 'require_approval refund' ]
+console.log(policy.auditLog.map((e) => `${e.decision} ${e.tool}: ${e.reason}`)); // [ 'allow refund: approved via callback (pattern: refund)' ]

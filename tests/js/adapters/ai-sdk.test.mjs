@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { generateText, jsonSchema, streamText, tool } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
 import { Policy, ToolDenied } from "agentguard";
-import { guardTools } from "agentguard/ai-sdk";
+import { guardTools, recordRejections } from "agentguard/ai-sdk";
 
 const SPEC = {
   name: "ai-sdk-test",
@@ -114,7 +114,7 @@ async function run(mode, { calls, policy, options, messages }) {
     await s.consumeStream();
     result = { content: await s.content, response: await s.response, steps: await s.steps };
   }
-  return { ran, seen, result };
+  return { ran, seen, result, tools };
 }
 
 for (const mode of ["generateText", "streamText"]) {
@@ -160,10 +160,10 @@ for (const mode of ["generateText", "streamText"]) {
     const request = first.result.content.find((p) => p.type === "tool-approval-request");
     assert.ok(request, "the SDK asks for approval");
     assert.equal(request.toolCall.toolName, "send_email");
-    assert.equal(policy.auditLog.length, 1);
-    assert.equal(policy.auditLog[0].decision, "require_approval");
+    assert.deepEqual(policy.auditLog, [], "recorded when answered, with the answer");
 
     for (const approved of [true, false]) {
+      policy.clearAudit();
       const messages = [
         { role: "user", content: "go" },
         ...first.result.response.messages,
@@ -172,10 +172,17 @@ for (const mode of ["generateText", "streamText"]) {
           content: [{ type: "tool-approval-response", approvalId: request.approvalId, approved, reason: approved ? "ok" : "no" }],
         },
       ];
-      const before = policy.auditLog.length;
       const next = await run(mode, { policy, calls: [], messages });
       assert.deepEqual(next.ran.map(([n]) => n), approved ? ["send_email"] : []);
-      assert.equal(policy.auditLog.length, before, "the approved/rejected call is not recorded a second time");
+      // The SDK runs nothing of a rejected call: recordRejections records it.
+      const recorded = await recordRejections(next.tools, messages);
+      assert.deepEqual(recorded.map((r) => r.decision), approved ? [] : ["deny"]);
+      assert.deepEqual(await recordRejections(next.tools, messages), [], "once per call");
+      assert.deepEqual(
+        policy.auditLog.map((e) => [e.tool, e.decision, e.reason]),
+        [["send_email", ...(approved ? ["allow", "approved via callback (pattern: send_email)"] : ["deny", "approval denied via callback (pattern: send_email)"])]],
+        "exactly one entry, carrying the answer",
+      );
     }
   });
 }

@@ -100,13 +100,17 @@ for (const answer of [true, { type: "reject", reason: "not today" }]) {
       matched_rule: "send_email",
     });
     assert.deepEqual(ran, []);
-    assert.deepEqual(policy.auditLog.map((e) => e.decision), ["require_approval"]);
+    assert.deepEqual(policy.auditLog, [], "recorded when answered, with the answer");
     const state = await agent.invoke(new Command({ resume: answer }), config);
     assert.deepEqual(ran.map(([n]) => n), approved ? ["send_email"] : []);
     const seen = toolMessages(state);
     if (approved) assert.equal(seen["call-0"], "send_email ok");
     else assert.equal(seen["call-0"], "Tool 'send_email' was not run: a person rejected it (requires approval per pattern: send_email): not today");
-    assert.equal(policy.auditLog.length, 1, "not recorded a second time");
+    assert.deepEqual(
+      policy.auditLog.map((e) => [e.tool, e.decision, e.reason]),
+      [["send_email", ...(approved ? ["allow", "approved via callback (pattern: send_email)"] : ["deny", "approval denied via callback (pattern: send_email)"])]],
+      "exactly one entry, carrying the answer",
+    );
   });
 }
 

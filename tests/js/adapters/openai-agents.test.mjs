@@ -8,7 +8,7 @@ import { Agent, run, setTracingDisabled, tool, ToolInputGuardrailTripwireTrigger
 import { ScriptedModel, assistantMessage, functionCall } from "@openai/agents/testing";
 import { z } from "zod";
 import { Policy } from "agentguard";
-import { guardTools } from "agentguard/openai-agents";
+import { guardTools, reject } from "agentguard/openai-agents";
 
 setTracingDisabled(true);
 
@@ -92,15 +92,27 @@ for (const approved of [true, false]) {
     assert.equal(result.interruptions.length, 1);
     assert.equal(result.interruptions[0].name ?? result.interruptions[0].rawItem.name, "send_email");
     assert.deepEqual(ran, []);
-    assert.equal(policy.auditLog.length, 1);
-    assert.equal(policy.auditLog[0].decision, "require_approval");
+    assert.deepEqual(policy.auditLog, [], "recorded when answered, with the answer");
     const state = result.state;
     if (approved) state.approve(result.interruptions[0]);
-    else state.reject(result.interruptions[0]);
+    else {
+      const r = await reject(state, result.interruptions[0], policy, { context: (call) => ({ call: call.callId }) });
+      assert.equal(r.decision, "deny");
+    }
     result = await run(agent, state);
     assert.equal(result.finalOutput, "done");
     assert.deepEqual(ran.map(([n]) => n), approved ? ["send_email"] : []);
-    assert.equal(policy.auditLog.length, 1, "not recorded a second time");
+    assert.deepEqual(
+      policy.auditLog.map((e) => [e.tool, e.decision, e.reason]),
+      [["send_email", ...(approved ? ["allow", "approved via callback (pattern: send_email)"] : ["deny", "approval denied via callback (pattern: send_email)"])]],
+      "exactly one entry, carrying the answer",
+    );
+    if (!approved) {
+      assert.equal(typeof policy.auditLog[0].context?.call, "string");
+      const items = result.newItems ?? [];
+      const out = JSON.stringify(items.map((i) => i.rawItem?.output ?? null));
+      assert.match(out, /Tool 'send_email' denied: approval denied via callback \(pattern: send_email\)/);
+    }
   });
 }
 

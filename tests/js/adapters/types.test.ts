@@ -1,6 +1,6 @@
 // The adapters' declarations under strict settings (tsc --noEmit, nodenext).
 import { Policy, ToolDenied } from "agentguard";
-import { denialText, guardTools, type GuardToolsOptions } from "agentguard/ai-sdk";
+import { denialText, guardTools, recordRejections, type GuardToolsOptions } from "agentguard/ai-sdk";
 
 const policy = new Policy({ allow: ["a"] });
 const tools = {
@@ -15,6 +15,10 @@ void text;
 void ToolDenied;
 // @ts-expect-error onDeny is "result" or "throw"
 guardTools(tools, policy, { onDeny: "maybe" });
+const rejectedNow: Promise<Array<{ decision: string }>> = recordRejections(guarded, []);
+void rejectedNow;
+const approves: boolean = policy.hasOnApproval;
+void approves;
 // @ts-expect-error a policy has evaluate and checkAsync
 guardTools(tools, {});
 
@@ -34,7 +38,10 @@ void hidden;
 // @ts-expect-error not a client
 guardClient({}, policy);
 
-import { guardTools as guardAgentsTools, type GuardAgentsToolsOptions } from "agentguard/openai-agents";
+import { guardTools as guardAgentsTools, reject as rejectAgentsCall, type GuardAgentsToolsOptions } from "agentguard/openai-agents";
+
+const rejection: Promise<{ decision: string }> = rejectAgentsCall({ reject: () => {} }, {}, policy, { context: { user: "u" } });
+void rejection;
 
 const agentTools = [{ type: "function" as const, name: "a" }];
 const guardedAgentTools: Array<{ type: "function"; name: string }> = guardAgentsTools(agentTools, policy);

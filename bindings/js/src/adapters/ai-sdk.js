@@ -7,16 +7,32 @@
 //                         audit, onDecision, onDeny), then the tool or the
 //                         denial text the model reads.
 //
-// A require_approval call is recorded once, when the SDK asks its question
-// (needsApproval calls checkAsync there, so a policy's own onApproval may
-// still settle it without asking anyone). The person's answer is the SDK's:
-// rejected, execute never runs; approved, execute finds the approval in the
-// call's messages and runs the tool without a second entry.
+// A require_approval call is recorded once, when it is answered, with the
+// answer. A policy's own onApproval settles it when the SDK asks
+// (needsApproval calls checkAsync there: the one entry, no question);
+// otherwise the person's answer is the SDK's, and nothing is recorded when
+// it asks: approved, execute finds the approval in the call's messages and
+// records the entry with it (checkAsync with `approved: true`: allow,
+// "approved via callback (...)") before running the tool; rejected, the SDK
+// runs nothing of the tool, so recordRejections(tools, messages), given the
+// messages that carry the answers, records the entry (a deny, "approval
+// denied via callback (...)") of each rejected call not recorded yet.
 import { ApprovalRequired, ToolDenied } from "agentguard";
 
 import { contextFor, denialText, isPolicy } from "./common.js";
 
 const GUARDED = Symbol.for("agentguard.ai-sdk.guarded");
+/** A guarded tool's recorder of a rejected call (input, toolCallId). */
+const REJECTED = Symbol("agentguard.ai-sdk.rejected");
+
+/** The parts of `messages`, in order. */
+function* partsOf(messages) {
+  if (!Array.isArray(messages)) return;
+  for (const m of messages) {
+    if (!m || !Array.isArray(m.content)) continue;
+    for (const p of m.content) if (p) yield p;
+  }
+}
 
 /** Whether `messages` hold an approved tool-approval-response for `toolCallId`. */
 function approvedIn(messages, toolCallId) {
@@ -72,8 +88,10 @@ function guard(name, tool, policy, context, onDeny) {
       return false;
     }
     // The SDK asks again when a person's approval comes back (ai 7
-    // revalidates it): recorded already, when it first asked.
+    // revalidates it): execute records it.
     if (approvedIn(opts.messages, opts.toolCallId)) return true;
+    // Asked of a person through the SDK: recorded once answered.
+    if (policy.hasOnApproval !== true) return true;
     const ctx = contextFor(context, { toolName: name, toolCallId: opts.toolCallId, input });
     const checked = await policy.checkAsync(name, { args: args(input), context: ctx });
     if (checked.decision === "require_approval") return true;
@@ -88,20 +106,63 @@ function guard(name, tool, policy, context, onDeny) {
     if (r !== undefined) decided.delete(opts.toolCallId);
     else {
       const pure = policy.evaluate(name, { args: args(input) });
-      if (pure.decision === "require_approval" && approvedIn(opts.messages, opts.toolCallId)) {
-        // Approved by a person through the SDK; recorded when it asked.
-        return execute.call(tool, input, opts);
-      }
       const ctx = contextFor(context, { toolName: name, toolCallId: opts.toolCallId, input });
-      r = await policy.checkAsync(name, { args: args(input), context: ctx });
+      // Approved by a person through the SDK: the one entry, with the answer.
+      const approved = pure.decision === "require_approval" && approvedIn(opts.messages, opts.toolCallId) ? true : undefined;
+      r = await policy.checkAsync(name, { args: args(input), context: ctx, approved });
     }
     if (r.decision === "allow") return execute.call(tool, input, opts);
     return deny(r, onDeny);
   }
 
-  const guarded = { ...tool, needsApproval, [GUARDED]: true };
+  // Rejected calls recorded by recordRejections, by tool call id.
+  const rejected = new Set();
+  async function recordRejected(input, toolCallId) {
+    if (rejected.has(toolCallId)) return null;
+    rejected.add(toolCallId);
+    const ctx = contextFor(context, { toolName: name, toolCallId, input });
+    try {
+      return await policy.checkAsync(name, { args: args(input), context: ctx, approved: false });
+    } catch (e) {
+      rejected.delete(toolCallId);
+      throw e;
+    }
+  }
+
+  const guarded = { ...tool, needsApproval, [GUARDED]: true, [REJECTED]: recordRejected };
   if (typeof execute === "function") guarded.execute = guardedExecute;
   return guarded;
+}
+
+/**
+ * Records the one audit entry of each call in `messages` that a person
+ * rejected (a tool-approval-response with `approved: false` for a call of
+ * one of `tools`, as guardTools returned them), once per call: a deny,
+ * "approval denied via callback (...)". Call it with the messages that
+ * carry the answers (before or after handing them back to the SDK).
+ * Returns the results recorded now.
+ * @param {Record<string, object>} tools
+ * @param {unknown[]} messages
+ */
+export async function recordRejections(tools, messages) {
+  if (tools === null || typeof tools !== "object") throw new TypeError("recordRejections: tools must be the object guardTools returned");
+  if (!Array.isArray(messages)) throw new TypeError("recordRejections: messages must be an array of messages");
+  const calls = new Map();
+  const requests = new Map();
+  for (const p of partsOf(messages)) {
+    if (p.type === "tool-call") calls.set(p.toolCallId, p);
+    else if (p.type === "tool-approval-request") requests.set(p.approvalId, p.toolCallId);
+  }
+  const out = [];
+  for (const p of partsOf(messages)) {
+    if (p.type !== "tool-approval-response" || p.approved !== false || !requests.has(p.approvalId)) continue;
+    const call = calls.get(requests.get(p.approvalId));
+    const t = call === undefined ? undefined : Object.hasOwn(tools, call.toolName) ? tools[call.toolName] : undefined;
+    if (t === undefined || t === null || typeof t[REJECTED] !== "function") continue;
+    const r = await t[REJECTED](call.input, call.toolCallId);
+    if (r !== null) out.push(r);
+  }
+  return out;
 }
 
 function deny(r, onDeny) {

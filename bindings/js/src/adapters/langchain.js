@@ -8,11 +8,16 @@
 //   allow / deny          checkAsync: the call's one audit entry; a denied
 //                         call never runs, the model reads a ToolMessage
 //                         (status "error") naming the reason and the rule;
-//   require_approval      recorded once, when first met (checkAsync: a
-//                         policy's own onApproval may settle it); unsettled,
-//                         interrupt({ agentguard: ... }) pauses the graph,
-//                         and the resume value decides: approved runs (no
-//                         second entry), anything else never runs.
+//   require_approval      a policy's own onApproval settles it (checkAsync:
+//                         the one entry); otherwise interrupt({ agentguard:
+//                         ... }) pauses the graph, nothing recorded yet, and
+//                         the resume value decides: the one entry is made
+//                         then, with the answer (checkAsync with `approved`:
+//                         allow, "approved via callback (...)", and the tool
+//                         runs; deny, "approval denied via callback (...)",
+//                         and it never runs). Outside a graph that can
+//                         pause, nobody can be asked: recorded as
+//                         require_approval, never run.
 import { ApprovalRequired, ToolDenied } from "agentguard";
 
 import { contextFor, denialText, isPolicy } from "./common.js";
@@ -48,25 +53,33 @@ async function decide(policy, name, args, callId, context, runContext) {
     const r = await policy.checkAsync(name, { args, context: ctx() });
     return r.decision === "allow" ? { run: true, result: r } : { run: false, result: r };
   }
+  if (policy.hasOnApproval === true) {
+    // The policy's own approver settles it: the one entry, no interrupt.
+    const r = await policy.checkAsync(name, { args, context: ctx() });
+    return { run: r.decision === "allow", result: r };
+  }
   let answer;
   try {
     answer = f.interrupt({
       agentguard: { tool: name, args, toolCallId: callId ?? null, reason: pure.reason, matched_rule: pure.matchedRule ?? null },
     });
   } catch (e) {
-    // First met: recorded now; the policy's own approver may settle it.
-    // Outside a graph, or in one without a checkpointer, interrupt() cannot
-    // pause: nobody can be asked, and an unsettled call never runs.
+    // First met: the graph pauses, and the entry is made when it resumes
+    // with the answer. Outside a graph, or in one without a checkpointer,
+    // interrupt() cannot pause: nobody can be asked, the call is recorded
+    // as require_approval and never runs.
+    if (f.isGraphInterrupt(e)) throw e;
     const r = await policy.checkAsync(name, { args, context: ctx() });
-    if (r.decision === "require_approval" && f.isGraphInterrupt(e)) throw e;
     return { run: r.decision === "allow", result: r };
   }
-  // Resumed with a person's answer: recorded when the interrupt was raised.
-  if (isApproval(answer)) return { run: true, result: pure };
+  // Resumed with a person's answer: the call's one entry, with it.
+  const r = await policy.checkAsync(name, { args, context: ctx(), approved: isApproval(answer) });
+  if (r.decision === "allow") return { run: true, result: r };
+  if (r.decision !== "deny") return { run: false, result: r };
   const why = answer !== null && typeof answer === "object" && typeof answer.reason === "string" ? `: ${answer.reason}` : "";
   return {
     run: false,
-    result: pure,
+    result: r,
     text: `Tool '${name}' was not run: a person rejected it (${pure.reason})${why}`,
   };
 }

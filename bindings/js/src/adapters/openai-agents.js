@@ -3,14 +3,22 @@
 // tool a needsApproval and a tool input guardrail (plain objects the SDK
 // takes as they are).
 //
-//   needsApproval   evaluate (pure): a require_approval call is recorded
-//                   here, once (checkAsync: a policy's own onApproval may
-//                   settle it), and an unsettled one is the SDK's
-//                   interruption, approved or rejected on the run state;
-//   guardrail       the one audit entry of every other call (checkAsync);
-//                   a call the policy stops never runs: rejectContent with
-//                   the text the model reads, or throwException by option.
+//   needsApproval   evaluate (pure): a require_approval call is the SDK's
+//                   interruption, approved or rejected on the run state,
+//                   and nothing is recorded yet (unless the policy's own
+//                   onApproval settles it here: checkAsync, the one entry);
+//   guardrail       the one audit entry of every call (checkAsync); for an
+//                   approved interruption, with the answer (`approved`:
+//                   allow, "approved via callback (...)"); a call the
+//                   policy stops never runs: rejectContent with the text
+//                   the model reads, or throwException by option;
+//   reject()        rejects an interruption on the run state, recording the
+//                   call's one entry with the answer (deny, "approval
+//                   denied via callback (...)") and giving the model its
+//                   text: the SDK runs nothing of a rejected call, so a
+//                   rejection made with state.reject alone is not recorded.
 import { contextFor, denialText, isPolicy } from "./common.js";
+
 
 const GUARDED = Symbol.for("agentguard.openai-agents.guarded");
 
@@ -60,6 +68,8 @@ function guard(tool, policy, context, onDeny) {
     if (pure.decision === "allow" && typeof own === "function") return own(runContext, input, callId);
     if (pure.decision === "allow" && own === true) return true;
     if (pure.decision !== "require_approval") return false;
+    // The person's answer comes back on the run state; recorded then.
+    if (policy.hasOnApproval !== true) return true;
     const r = await policy.checkAsync(name, { args, context: callContext(runContext, callId, args) });
     if (r.decision === "require_approval") return true;
     decided.set(callId, r);
@@ -75,12 +85,12 @@ function guard(tool, policy, context, onDeny) {
       let r = decided.get(callId);
       if (r !== undefined) decided.delete(callId);
       else if (policy.evaluate(name, { args }).decision === "require_approval") {
-        // Recorded when the SDK asked; approved on the run state, it runs.
+        // Answered on the run state: the call's one entry, with the answer.
         // (Run before the question, with preApprovalInputGuardrails, the
-        // interruption follows.)
+        // interruption follows, and this runs again once it is approved.)
         const approved = runContext?.isToolApproved?.({ toolName: name, callId });
-        if (approved === true || approved === undefined) return { behavior: { type: "allow" } };
-        r = policy.evaluate(name, { args });
+        if (approved === undefined) return { behavior: { type: "allow" } };
+        r = await policy.checkAsync(name, { args, context: callContext(runContext, callId, args), approved: approved === true });
       } else {
         r = await policy.checkAsync(name, { args, context: callContext(runContext, callId, args) });
       }
@@ -97,6 +107,31 @@ function guard(tool, policy, context, onDeny) {
     inputGuardrails: [...(tool.inputGuardrails ?? []), guardrail],
     [GUARDED]: true,
   };
+}
+
+/**
+ * Rejects an interruption on the run state for a person: records the
+ * call's one audit entry with the answer (`policy.checkAsync` with
+ * `approved: false`: a deny, "approval denied via callback (...)") and
+ * gives the model its text as the rejection message. Returns the result.
+ * @param {object} state the run state (`result.state`)
+ * @param {object} item the interruption (`result.interruptions[i]`)
+ * @param {object} policy the policy the tools were guarded with
+ * @param {{ context?: object | ((call: object) => object | null | undefined) | null }} [options]
+ */
+export async function reject(state, item, policy, options = {}) {
+  if (!isPolicy(policy)) throw new TypeError("reject: policy must have evaluate and checkAsync (an agentguard Policy)");
+  if (state === null || typeof state !== "object" || typeof state.reject !== "function") throw new TypeError("reject: state must be a run state");
+  if (item === null || typeof item !== "object") throw new TypeError("reject: item must be an interruption of the run");
+  const raw = item.rawItem ?? {};
+  const name = item.toolName ?? item.name ?? raw.name;
+  const callId = raw.callId ?? raw.id;
+  const args = argsOf(raw.arguments);
+  const { context = null } = options ?? {};
+  const ctx = contextFor(context, { toolName: name, callId, arguments: args, runContext: state._context?.context });
+  const r = await policy.checkAsync(name, { args, context: ctx, approved: false });
+  state.reject(item, { message: denialText(r) });
+  return r;
 }
 
 export { denialText };

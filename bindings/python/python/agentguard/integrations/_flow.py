@@ -1,13 +1,13 @@
 """The decision flow every adapter shares: one audit entry per attempted
 call, with the approval's outcome.
 
-The approver an adapter is given (or the framework's own approval, already
-answered) is applied with the core's flow steps (``_async_start``,
-``_async_answer``, ``_async_record``, the steps of ``check_async``), so the
-reasons (``approved via callback (pattern: ...)``), the audit entry and the
-hooks are the core's, exactly as ``check`` makes them. A policy's own
-``on_approval``, when it has one, is asked by those steps too and its answer
-stands; give an adapter a policy without one.
+The answer of the approver an adapter is given (or of the framework's own
+approval, already answered) is passed to the public ``check`` /
+``check_async`` as ``approved``, so the reasons (``approved via callback
+(pattern: ...)``), the audit entry and the hooks are the core's, exactly as
+``check`` makes them. When there is such an answer, a policy's own
+``on_approval`` is not asked; when there is none (no approver), the policy's
+own ``on_approval``, if it has one, is asked by ``check`` as usual.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Union
 
-from .._aio import _await_all
 from .._native import Policy, PolicyResult
 from .._types import Decision
 
@@ -60,6 +59,15 @@ def always_denied(policy: Policy, tool: str) -> bool:
     return policy.always_denied(tool)
 
 
+def _answer(answer: Any) -> Optional[bool]:
+    """An approver's answer as ``approved``: ``None`` (not asked), or the
+    ``bool``; anything else is an error, never an approval."""
+    if answer is None or isinstance(answer, bool):
+        return answer
+    raise TypeError(f"an approver (or a resumed approval) must return True or False, got {type(answer).__name__}; "
+                    "the tool stays unapproved")
+
+
 def _close(awaitable: Any) -> None:
     if inspect.iscoroutine(awaitable):
         awaitable.close()
@@ -95,14 +103,7 @@ async def decide_async(policy: Policy, tool: str, args: Optional[Mapping[str, An
         answer = _ask(policy, tool, args, context, approver)
         if inspect.isawaitable(answer):
             answer = await answer
-    step, pending = policy._async_start(tool, args, context)
-    if pending is not None:
-        step = policy._async_answer(step, await pending)
-    elif answer is not None:
-        step = policy._async_answer(step, answer)
-    result, hooks, failure = policy._async_record(step)
-    await _await_all(hooks, failure)
-    return result
+    return await policy.check_async(tool, args=args, context=context, approved=_answer(answer))
 
 
 def decide_sync(policy: Policy, tool: str, args: Optional[Mapping[str, Any]],
@@ -116,18 +117,4 @@ def decide_sync(policy: Policy, tool: str, args: Optional[Mapping[str, Any]],
         if inspect.isawaitable(answer):
             _close(answer)
             raise _sync_only("the approver")
-    if answer is None:
-        return policy.check(tool, args=args, context=context)
-    step, pending = policy._async_start(tool, args, context)
-    if pending is not None:
-        _close(pending)
-        raise _sync_only("on_approval")
-    step = policy._async_answer(step, answer)
-    result, hooks, failure = policy._async_record(step)
-    for h in hooks:
-        _close(h)
-    if failure is not None:
-        raise failure
-    if hooks:
-        raise TypeError("on_decision or on_deny returned an awaitable in a synchronous call; use the asynchronous path")
-    return result
+    return policy.check(tool, args=args, context=context, approved=_answer(answer))
