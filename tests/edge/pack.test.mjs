@@ -56,7 +56,11 @@ function neededFiles(pkgDir, only) {
     if (needed.has(file)) continue;
     needed.add(file);
     if (/\.(m|c)?js$|\.d\.(m|c)?ts$/.test(file) && existsSync(join(pkgDir, file))) {
-      queue.push(...references(file, readFileSync(join(pkgDir, file), "utf8")));
+      let refs = references(file, readFileSync(join(pkgDir, file), "utf8"));
+      // In a declaration file, `from "./index.js"` names the declarations
+      // of that module (TypeScript resolves it to ./index.d.ts).
+      if (/\.d\.(m|c)?ts$/.test(file)) refs = refs.map((r) => r.replace(/\.(m|c)?js$/, ".d.$1ts"));
+      queue.push(...refs);
     }
   }
   return needed;
