@@ -175,7 +175,7 @@ impl<'de> serde::de::Visitor<'de> for StrictSeed<'_> {
 /// a key that appears twice in one object an [`ErrorKind::DuplicateKey`]
 /// error naming the key and the object it is in. `what` names the document
 /// in messages (`policy`, `action policy store`).
-pub(crate) fn parse_strict(text: &str, what: &str) -> Result<Value, Error> {
+pub fn parse_strict(text: &str, what: &str) -> Result<Value, Error> {
     parse_strict_at(text, what, "")
 }
 

@@ -64,6 +64,9 @@ pub use flow::{
     check_name, name_length, Answer, Approval, FlowError, Hooks, LogHooks, Mode, Names, Returned,
     MAX_NAME_BYTES,
 };
+/// Parses JSON text strictly (a repeated key is an error), as every reader
+/// of the core does; for tools that read JSON documents of their own.
+pub use json::parse_strict as parse_json_strict;
 pub use pattern::fnmatch;
 pub use policy::{unix_now, DefaultDecision, Policy, PolicySpec, POLICY_KEYS};
 

@@ -1,4 +1,5 @@
-//! The `agentguard` command: check, test, lint and diff policies.
+//! The `agentguard` command: check, test, lint and diff policies; the MCP
+//! proxy; the gateway (`serve`) and its client (`mesh`).
 //!
 //! Exit codes (DESIGN.md): 0 success or allow; 1 deny, findings, changes or
 //! failing fixtures; 2 a usage or policy error; 3 require_approval (check).
@@ -61,6 +62,10 @@ enum Command {
     Diff(DiffArgs),
     /// Enforce the policy on a stdio MCP server, for any MCP client: the proxy (exits with the server's code).
     Mcp(agentguard_mcp::McpArgs),
+    /// Run the gateway: per-agent action policies enforced on every intent, on SQLite or PostgreSQL.
+    Serve(agentguard_gateway::cli::ServeArgs),
+    /// Talk to a gateway: policies, intents, inbox, audit (key from $AGENTGUARD_API_KEY).
+    Mesh(agentguard_gateway::cli::MeshArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -351,6 +356,8 @@ fn main() -> ExitCode {
         Command::Lint(a) => lint(a),
         Command::Diff(a) => diff(a),
         Command::Mcp(a) => return mcp(a),
+        Command::Serve(a) => return exit(agentguard_gateway::cli::serve(a)),
+        Command::Mesh(a) => return exit(agentguard_gateway::cli::mesh(a)),
     };
     match outcome {
         Ok(o) => {
@@ -370,6 +377,10 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn exit(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
 /// The MCP proxy, with this command's policy reader (JSON or YAML).

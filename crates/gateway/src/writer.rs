@@ -1,0 +1,472 @@
+//! Group commit: one task per process takes the write requests of every
+//! handler, runs as many as are waiting in one transaction (one fsync),
+//! then answers each. A state change and its audit record are always in the
+//! same transaction; the in-memory policies change only after the commit,
+//! in the order of the transaction, so memory never holds what the
+//! database does not.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, RwLock};
+
+use agentguard::{ActionPolicies, ActionPolicy, Direction};
+use serde_json::{Map, Value};
+use sqlx::{AnyConnection, Connection, Row};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::{policy_from_row, Backend, Store, StoreError, POLICY_CHANNEL};
+use crate::util::{new_id, now};
+
+/// The most requests committed in one transaction.
+pub const MAX_BATCH: usize = 256;
+
+/// The policies a gateway decides with, and the agents created without a
+/// key; replaced from the database when another instance changes them.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// Every agent's action policies.
+    pub policies: RwLock<ActionPolicies>,
+    /// Agents created through `?create=true`.
+    pub created: RwLock<BTreeSet<String>>,
+}
+
+/// One write.
+#[derive(Debug)]
+pub enum Op {
+    /// A new intent into `to`'s inbox, with its `delivered` audit record;
+    /// refused (nothing written) when the inbox is full.
+    Deliver {
+        intent_id: String,
+        to: String,
+        body: String,
+        audit: Map<String, Value>,
+        max_intents: i64,
+        max_bytes: i64,
+    },
+    /// An audit record alone (a blocked intent).
+    Record { audit: Map<String, Value> },
+    /// Sets a policy (and, with `create`, registers the agent).
+    SetPolicy {
+        agent: String,
+        policy: ActionPolicy,
+        create: bool,
+        audit: Map<String, Value>,
+    },
+    /// Removes a policy; audited only when there was one.
+    DeletePolicy { agent: String, direction: Direction },
+    /// Hands out up to `limit` intents (at most `max_bytes` of them, at
+    /// least one) under a lease that ends at `until`.
+    Lease {
+        agent: String,
+        limit: i64,
+        max_bytes: i64,
+        until: f64,
+    },
+    /// Removes acknowledged intents from `agent`'s inbox.
+    Ack { agent: String, ids: Vec<String> },
+}
+
+/// What a write did.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Stored; the receiver can take it.
+    Delivered,
+    /// Nothing stored: the inbox holds `intents` intents of `bytes` bytes.
+    InboxFull { intents: i64, bytes: i64 },
+    /// The audit record is stored.
+    Recorded,
+    /// The policy is stored.
+    PolicySet,
+    /// The removed policy, if there was one.
+    PolicyDeleted(Option<ActionPolicy>),
+    /// Intents (their JSON) handed out, and how many are left to take.
+    Leased {
+        intents: Vec<String>,
+        remaining: i64,
+    },
+    /// Which ids were removed and which were not in the inbox.
+    Acked {
+        acked: Vec<String>,
+        unknown: Vec<String>,
+    },
+}
+
+type Reply = oneshot::Sender<Result<Outcome, StoreError>>;
+
+/// The handle handlers write through.
+#[derive(Clone, Debug)]
+pub struct Writer {
+    tx: mpsc::Sender<(Op, Reply)>,
+}
+
+impl Writer {
+    /// Starts the writer task.
+    pub fn start(store: Store, shared: Arc<Shared>) -> (Writer, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+        let task = tokio::spawn(run(store, shared, rx));
+        (Writer { tx }, task)
+    }
+
+    /// Runs one write; resolves once it is committed (or refused).
+    pub async fn write(&self, op: Op) -> Result<Outcome, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send((op, reply))
+            .await
+            .map_err(|_| StoreError("the gateway is stopping".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError("the write was dropped".into()))?
+    }
+}
+
+async fn run(store: Store, shared: Arc<Shared>, mut rx: mpsc::Receiver<(Op, Reply)>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let (ops, replies): (Vec<Op>, Vec<Reply>) = batch.into_iter().unzip();
+        match commit(&store, &ops).await {
+            Ok(outcomes) => {
+                apply(&shared, &ops, &outcomes);
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            Err(e) if ops.len() == 1 => {
+                let _ = replies.into_iter().next().map(|r| r.send(Err(e)));
+            }
+            Err(_) => {
+                // One bad write must not fail the others: each on its own.
+                for (op, reply) in ops.into_iter().zip(replies) {
+                    let ops = [op];
+                    let result = commit(&store, &ops).await.map(|mut o| {
+                        apply(&shared, &ops, &o);
+                        o.remove(0)
+                    });
+                    let _ = reply.send(result);
+                }
+            }
+        }
+    }
+}
+
+/// The committed policy changes, into memory, in transaction order.
+fn apply(shared: &Shared, ops: &[Op], outcomes: &[Outcome]) {
+    for (op, outcome) in ops.iter().zip(outcomes) {
+        match (op, outcome) {
+            (
+                Op::SetPolicy {
+                    agent,
+                    policy,
+                    create,
+                    ..
+                },
+                Outcome::PolicySet,
+            ) => {
+                if let Ok(mut p) = shared.policies.write() {
+                    // Validated before it was written: cannot fail.
+                    let _ = p.set(agent, policy.clone());
+                }
+                if *create {
+                    if let Ok(mut c) = shared.created.write() {
+                        c.insert(agent.clone());
+                    }
+                }
+            }
+            (Op::DeletePolicy { agent, direction }, Outcome::PolicyDeleted(Some(_))) => {
+                if let Ok(mut p) = shared.policies.write() {
+                    let _ = p.delete(agent, *direction);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn commit(store: &Store, ops: &[Op]) -> Result<Vec<Outcome>, StoreError> {
+    let mut conn = store.connection().await?;
+    let mut tx = conn.begin().await?;
+    let mut outcomes = Vec::with_capacity(ops.len());
+    let mut policy_changed = false;
+    for op in ops {
+        let outcome = execute(&mut tx, store.backend, op).await?;
+        policy_changed |= matches!(
+            outcome,
+            Outcome::PolicySet | Outcome::PolicyDeleted(Some(_))
+        );
+        outcomes.push(outcome);
+    }
+    if policy_changed && store.backend == Backend::Postgres {
+        // Delivered to every listening instance when (and only if) this commits.
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(POLICY_CHANNEL)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+fn field<'a>(audit: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    audit.get(key).and_then(Value::as_str)
+}
+
+async fn insert_audit(
+    conn: &mut AnyConnection,
+    audit: &Map<String, Value>,
+) -> Result<(), StoreError> {
+    let body = serde_json::to_string(audit).map_err(|e| StoreError(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO audit (caller, agent, to_agent, decision, body) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(field(audit, "caller").map(str::to_string))
+    .bind(field(audit, "agent").map(str::to_string))
+    .bind(field(audit, "to_agent").map(str::to_string))
+    .bind(field(audit, "decision").unwrap_or("").to_string())
+    .bind(body)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn execute(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    op: &Op,
+) -> Result<Outcome, StoreError> {
+    match op {
+        Op::Deliver {
+            intent_id,
+            to,
+            body,
+            audit,
+            max_intents,
+            max_bytes,
+        } => {
+            let row = sqlx::query(
+                "SELECT COUNT(*), CAST(COALESCE(SUM(bytes), 0) AS BIGINT) FROM inbox WHERE to_agent = $1",
+            )
+            .bind(to.as_str())
+            .fetch_one(&mut *conn)
+            .await?;
+            let (intents, bytes): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+            let size = body.len() as i64;
+            if intents >= *max_intents || bytes + size > *max_bytes {
+                return Ok(Outcome::InboxFull { intents, bytes });
+            }
+            sqlx::query(
+                "INSERT INTO inbox (intent_id, to_agent, body, bytes) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(intent_id.as_str())
+            .bind(to.as_str())
+            .bind(body.as_str())
+            .bind(size)
+            .execute(&mut *conn)
+            .await?;
+            insert_audit(conn, audit).await?;
+            Ok(Outcome::Delivered)
+        }
+        Op::Record { audit } => {
+            insert_audit(conn, audit).await?;
+            Ok(Outcome::Recorded)
+        }
+        Op::SetPolicy {
+            agent,
+            policy,
+            create,
+            audit,
+        } => {
+            let patterns =
+                serde_json::to_string(&policy.patterns).map_err(|e| StoreError(e.to_string()))?;
+            sqlx::query(
+                "INSERT INTO policies (agent, direction, mode, patterns, policy_id) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (agent, direction) DO UPDATE SET mode = excluded.mode,
+                   patterns = excluded.patterns, policy_id = excluded.policy_id",
+            )
+            .bind(agent.as_str())
+            .bind(policy.direction.as_str())
+            .bind(policy.mode.as_str())
+            .bind(patterns)
+            .bind(policy.policy_id.clone().unwrap_or_default())
+            .execute(&mut *conn)
+            .await?;
+            if *create {
+                sqlx::query(
+                    "INSERT INTO agents (agent) VALUES ($1) ON CONFLICT (agent) DO NOTHING",
+                )
+                .bind(agent.as_str())
+                .execute(&mut *conn)
+                .await?;
+            }
+            insert_audit(conn, audit).await?;
+            Ok(Outcome::PolicySet)
+        }
+        Op::DeletePolicy { agent, direction } => {
+            let row = sqlx::query(
+                "SELECT agent, direction, mode, patterns, policy_id FROM policies WHERE agent = $1 AND direction = $2",
+            )
+            .bind(agent.as_str())
+            .bind(direction.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+            let Some(row) = row else {
+                return Ok(Outcome::PolicyDeleted(None));
+            };
+            let removed = policy_from_row(&row)?;
+            sqlx::query("DELETE FROM policies WHERE agent = $1 AND direction = $2")
+                .bind(agent.as_str())
+                .bind(direction.as_str())
+                .execute(&mut *conn)
+                .await?;
+            let mut audit = Map::new();
+            audit.insert("audit_id".into(), new_id("aud").into());
+            audit.insert("timestamp".into(), now().into());
+            audit.insert("kind".into(), "policy_delete".into());
+            audit.insert("caller".into(), "admin".into());
+            audit.insert("agent".into(), agent.clone().into());
+            audit.insert("direction".into(), direction.as_str().into());
+            audit.insert("decision".into(), "policy_deleted".into());
+            audit.insert("policy_id".into(), removed.policy_id.clone().into());
+            audit.insert(
+                "message".into(),
+                format!("{direction} policy of {agent} deleted (now open)").into(),
+            );
+            insert_audit(conn, &audit).await?;
+            Ok(Outcome::PolicyDeleted(Some(removed)))
+        }
+        Op::Lease {
+            agent,
+            limit,
+            max_bytes,
+            until,
+        } => {
+            let at = now();
+            let lock = if backend == Backend::Postgres {
+                " FOR UPDATE SKIP LOCKED"
+            } else {
+                ""
+            };
+            let rows = sqlx::query(&format!(
+                "SELECT seq, body, bytes FROM inbox WHERE to_agent = $1
+                   AND (lease_until IS NULL OR lease_until <= $2) ORDER BY seq LIMIT $3{lock}"
+            ))
+            .bind(agent.as_str())
+            .bind(at)
+            .bind(*limit)
+            .fetch_all(&mut *conn)
+            .await?;
+            let mut seqs = Vec::new();
+            let mut intents = Vec::new();
+            let mut total = 0i64;
+            for row in rows {
+                let bytes: i64 = row.try_get(2)?;
+                if !intents.is_empty() && total + bytes > *max_bytes {
+                    break;
+                }
+                total += bytes;
+                seqs.push(row.try_get::<i64, _>(0)?.to_string());
+                intents.push(row.try_get::<String, _>(1)?);
+            }
+            if !seqs.is_empty() {
+                sqlx::query(&format!(
+                    "UPDATE inbox SET lease_until = $1 WHERE seq IN ({})",
+                    seqs.join(", ")
+                ))
+                .bind(*until)
+                .execute(&mut *conn)
+                .await?;
+            }
+            let remaining: i64 = sqlx::query(
+                "SELECT COUNT(*) FROM inbox WHERE to_agent = $1 AND (lease_until IS NULL OR lease_until <= $2)",
+            )
+            .bind(agent.as_str())
+            .bind(at)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+            Ok(Outcome::Leased { intents, remaining })
+        }
+        Op::Ack { agent, ids } => {
+            let mut acked = Vec::new();
+            let mut unknown = Vec::new();
+            for id in ids {
+                let done = sqlx::query("DELETE FROM inbox WHERE to_agent = $1 AND intent_id = $2")
+                    .bind(agent.as_str())
+                    .bind(id.as_str())
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                if done > 0 {
+                    acked.push(id.clone());
+                } else {
+                    unknown.push(id.clone());
+                }
+            }
+            Ok(Outcome::Acked { acked, unknown })
+        }
+    }
+}
+
+/// Keeps `shared` in step with the database when other instances change
+/// policies (PostgreSQL's LISTEN/NOTIFY; a reload after every notification
+/// and after every reconnection, when notifications may have been missed).
+pub async fn follow(store: Store, shared: Arc<Shared>) {
+    use sqlx::postgres::PgListener;
+    loop {
+        let mut listener = match PgListener::connect(&store.url).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("gateway: policy updates: cannot connect ({e}); retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(POLICY_CHANNEL).await {
+            eprintln!("gateway: policy updates: LISTEN failed ({e}); retrying");
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            continue;
+        }
+        // Whatever changed while we were not listening.
+        reload(&store, &shared).await;
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(_)) => {
+                    // Coalesce a burst of notifications into one reload.
+                    while let Ok(Ok(Some(_))) = tokio::time::timeout(
+                        std::time::Duration::from_millis(5),
+                        listener.try_recv(),
+                    )
+                    .await
+                    {}
+                    reload(&store, &shared).await;
+                }
+                Ok(None) => {
+                    // The connection was lost; try_recv reconnects next time.
+                    reload(&store, &shared).await;
+                }
+                Err(e) => {
+                    eprintln!("gateway: policy updates: {e}; reconnecting");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+async fn reload(store: &Store, shared: &Shared) {
+    match store.load().await {
+        Ok((policies, created)) => {
+            if let Ok(mut p) = shared.policies.write() {
+                *p = policies;
+            }
+            if let Ok(mut c) = shared.created.write() {
+                *c = created;
+            }
+        }
+        Err(e) => eprintln!("gateway: policy updates: reloading failed ({e})"),
+    }
+}
