@@ -51,7 +51,7 @@ include mk/mcp.mk
 .PHONY: help demo build test bench fuzz
 help:
 	@echo "make demo | make test | make bench | make fuzz | make build | make install"
-	@echo "also: make demo-core, make demo-python, make playground, make gateway, make mesh-cli, make pack, make wheel, make test-cli"
+	@echo "also: make demo-core, make demo-python, make playground, make gateway, make pack, make wheel, make test-cli"
 
 # Each area adds its own prerequisites to these with `test: test-xyz` etc.
 build: build-core

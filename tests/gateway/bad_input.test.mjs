@@ -45,7 +45,11 @@ test("bad requests: 401, 404, 405, 400 with clear messages; the server keeps ser
     ["intent with an unknown key", intent({ intent_type: "a.b", to_agent: "analytics-agent", priority: 1 }), 400, "bad_request", /unknown key "priority" in intent/],
     ["intent to a malformed address", intent({ intent_type: "a.b", to_agent: "agent://o/e/a/b" }), 400, "bad_request", /^to_agent: "agent:\/\/o\/e\/a\/b" is not a valid agent address: expected agent:\/\/org\/env\/name \(3 segments\), got 4 segments$/],
     ["intent with an empty type", intent({ intent_type: "", to_agent: "analytics-agent" }), 400, "bad_request", /^intent_type: an intent type must not be empty$/],
-    ["intent with a lone surrogate", ["POST", "/v1/mesh/intents", { key: keyOf("ops-agent"), raw: '{"intent_type": "a.\\ud800", "to_agent": "analytics-agent"}' }], 400, "bad_request", /not well-formed Unicode/],
+    ["intent with a lone surrogate", ["POST", "/v1/mesh/intents", { key: keyOf("ops-agent"), raw: '{"intent_type": "a.\\ud800", "to_agent": "analytics-agent"}' }], 400, "invalid_json", /request body is not valid JSON: (lone leading surrogate|unexpected end of hex escape)/],
+    ["a repeated key in a request", ["POST", "/v1/mesh/intents", { key: keyOf("ops-agent"), raw: '{"intent_type": "intent.data.read.v1", "to_agent": "analytics-agent", "to_agent": "ops-agent"}' }], 400, "invalid_json", /duplicate key "to_agent"/],
+    ["a policy for an unknown agent", ["PUT", policyPath("opps-agent"), { key: ADMIN, body: { direction: "send", mode: "open" } }], 404, "unknown_agent", /no agent "opps-agent" is known to this gateway \(known agents: analytics-agent, ops-agent, .*\); check the name, or add \?create=true/],
+    ["a bad create flag", ["PUT", `${policyPath("ops-agent")}?create=yes`, { key: ADMIN, body: { direction: "send", mode: "open" } }], 400, "bad_request", /create query parameter must be "true" or "false", got "yes"/],
+    ["an admin's inbox", ["GET", "/v1/mesh/inbox", { key: ADMIN }], 403, "forbidden", /only agent keys have an inbox/],
     ["intent to an unknown agent", intent({ intent_type: "a.b", to_agent: "agent://o/e/ghost-agent" }), 404, "unknown_agent", /no agent "ghost-agent" is registered/],
     ["bad audit limit", ["GET", "/v1/mesh/audit?limit=0", { key: ADMIN }], 400, "bad_request", /limit must be an integer from 1 to 1000, got "0"/],
     ["non-numeric inbox limit", ["GET", "/v1/mesh/inbox?limit=ten", { key: keyOf("ops-agent") }], 400, "bad_request", /limit must be an integer/],
@@ -138,11 +142,6 @@ test("a bad keys file or policy store stops startup with a clear message", async
     writeFileSync(keysFile, JSON.stringify(doc));
     await assert.rejects(startServer({ dataDir: join(dir, `d${i}`), keysFile }), message);
   }
-  const keysFile = join(dir, "ok.json");
-  writeFileSync(keysFile, JSON.stringify({ keys: { "long-enough-key": { role: "admin" } } }));
-  const dataDir = join(dir, "store");
-  const { mkdirSync } = await import("node:fs");
-  mkdirSync(dataDir);
-  writeFileSync(join(dataDir, "policies.json"), JSON.stringify({ policies: [{ agent: "a", direction: "send", mode: "closed" }] }));
-  await assert.rejects(startServer({ dataDir, keysFile }), /policies\.json: policies\[0\]\.mode: expected "open", "allowlist" or "denylist", got string "closed"/);
+  // A keys file that is not there.
+  await assert.rejects(startServer({ dataDir: join(dir, "x"), keysFile: join(dir, "missing.json") }), /keys file .*missing\.json: No such file/);
 });

@@ -1,50 +1,35 @@
-// The agentguard-mesh command as a user runs it: installed by `make
-// mesh-cli` (npm install --global of examples/gateway into target/mesh),
-// found on PATH, with AGENTGUARD_API_KEY; and the README's gateway
-// walkthrough, extracted from README.md and run step by step, with the
-// dashboard it points to open in Chromium.
+// `agentguard mesh` as a user runs it: the built binary found on PATH, with
+// AGENTGUARD_API_KEY; and the README's gateway walkthrough, extracted from
+// README.md and run step by step, with the dashboard it points to open in
+// Chromium.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync, realpathSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { delimiter, dirname, join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 
 import { launch, watchedPage } from "../browser/chromium.mjs";
-import { ADMIN, CLI, MESH_BIN_DIR, ROOT, call, freshGateway, keyOf, startServer, tempDir } from "./helpers.mjs";
+import { ADMIN, BIN, ROOT, call, freshGateway, keyOf, startServer, tempDir } from "./helpers.mjs";
 
 const run = promisify(execFile);
 
-/** The installed command; a clear failure when `make mesh-cli` has not run. */
-function meshCommand() {
-  const bin = join(MESH_BIN_DIR, "agentguard-mesh");
-  assert.ok(existsSync(bin), `${bin} is missing: run make mesh-cli`);
-  return bin;
-}
-
 /**
- * Runs `agentguard-mesh` by name, found through PATH as a shell finds it;
- * resolves to {code, stdout, stderr} whatever the exit code.
+ * Runs `agentguard mesh ARGS`, the binary found through PATH as a shell
+ * finds it; resolves to {code, stdout, stderr} whatever the exit code.
  */
 async function cli(args, env) {
-  meshCommand();
-  const PATH = env.PATH ?? `${MESH_BIN_DIR}${delimiter}${process.env.PATH}`;
+  assert.ok(existsSync(BIN), `${BIN} is missing: run make build-cli`);
+  const PATH = env.PATH ?? `${dirname(BIN)}${delimiter}${process.env.PATH}`;
   try {
-    const { stdout, stderr } = await run("agentguard-mesh", args, { env: { ...env, PATH }, timeout: 20_000 });
+    const { stdout, stderr } = await run("agentguard", ["mesh", ...args], { env: { ...env, PATH }, timeout: 20_000 });
     return { code: 0, stdout, stderr };
   } catch (e) {
     if (typeof e.code !== "number") throw e;
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
-
-test("make mesh-cli installed a copy of cli.mjs as agentguard-mesh, not a link to the source", () => {
-  const target = realpathSync(meshCommand());
-  assert.notEqual(target, realpathSync(CLI), "the command is an installed copy");
-  assert.match(target, /[/\\]lib[/\\]node_modules[/\\]agentguard-mesh-gateway[/\\]cli\.mjs$/);
-  assert.equal(readFileSync(target, "utf8"), readFileSync(CLI, "utf8"), "the installed copy is current (make mesh-cli reinstalls when cli.mjs changes)");
-});
 
 test("policies set / get / delete, audit, send and inbox through the CLI", async (t) => {
   const gw = await freshGateway(t);
@@ -69,8 +54,21 @@ test("policies set / get / delete, audit, send and inbox through the CLI", async
   assert.match(blocked.stderr, /^403 action_policy_violation: Intent type 'intent.data.delete.v1' not in receive allowlist/);
   const sent = await cli(["send", "--to", "analytics-agent", "--type", "intent.data.read.v1"], env);
   assert.equal(sent.code, 0, sent.stderr);
-  const inbox = await cli(["inbox"], { ...env, AGENTGUARD_API_KEY: keyOf("analytics-agent") });
-  assert.deepEqual(JSON.parse(inbox.stdout).intents.map((i) => i.intent_id), [JSON.parse(sent.stdout).intent_id]);
+  const reader = { ...env, AGENTGUARD_API_KEY: keyOf("analytics-agent") };
+  const inbox = await cli(["inbox"], reader);
+  const sentId = JSON.parse(sent.stdout).intent_id;
+  assert.deepEqual(JSON.parse(inbox.stdout).intents.map((i) => i.intent_id), [sentId]);
+  // Taken but not acknowledged: leased, so not handed out again yet.
+  assert.deepEqual(JSON.parse((await cli(["inbox"], reader)).stdout).intents, []);
+  const acked = await cli(["ack", sentId, "int_000000000000000000000000"], reader);
+  assert.equal(acked.code, 0, acked.stderr);
+  assert.deepEqual(JSON.parse(acked.stdout), { ok: true, acked: 1, unknown: ["int_000000000000000000000000"] });
+  // inbox --ack takes and acknowledges in one step.
+  const again = await cli(["send", "--to", "analytics-agent", "--type", "intent.data.query.v1"], env);
+  const taken = await cli(["inbox", "--ack"], reader);
+  assert.deepEqual(JSON.parse(taken.stdout).intents.map((i) => i.intent_id), [JSON.parse(again.stdout).intent_id]);
+  const left = await call(gw.url, "GET", "/v1/mesh/agents", { key: ADMIN });
+  assert.equal(left.body.agents.find((a) => a.agent === "analytics-agent").counts.queued, 0);
 
   const audit = await cli(["audit", "--decision", "blocked", "--url", gw.url], admin);
   assert.deepEqual(JSON.parse(audit.stdout).records.map((r) => r.intent_type), ["intent.data.delete.v1"]);
@@ -89,13 +87,15 @@ test("policies set / get / delete, audit, send and inbox through the CLI", async
 
 test("CLI usage errors exit 2 with a message; an unreachable gateway exits 1", async () => {
   const cases = [
-    [["policies", "set", "a", "--mode", "allowlist"], { AGENTGUARD_API_KEY: "k" }, /--direction is required/],
-    [["policies", "frobnicate", "a"], { AGENTGUARD_API_KEY: "k" }, /policies takes set, get or delete/],
+    [["policies", "set", "a", "--mode", "allowlist"], { AGENTGUARD_API_KEY: "k" }, /required arguments were not provided:\s+--direction/],
+    [["policies", "set", "a", "--direction", "up", "--mode", "allowlist"], { AGENTGUARD_API_KEY: "k" }, /invalid value 'up' for '--direction <DIRECTION>'/],
+    [["policies", "frobnicate", "a"], { AGENTGUARD_API_KEY: "k" }, /unrecognized subcommand 'frobnicate'/],
     [["policies", "get", "a"], {}, /set AGENTGUARD_API_KEY/],
-    [["nonsense"], { AGENTGUARD_API_KEY: "k" }, /unknown command "nonsense"/],
+    [["nonsense"], { AGENTGUARD_API_KEY: "k" }, /unrecognized subcommand 'nonsense'/],
     [["send", "--to", "a", "--type", "t", "--payload", "{"], { AGENTGUARD_API_KEY: "k" }, /--payload is not valid JSON/],
-    [["policies", "get", "a", "--bogus"], { AGENTGUARD_API_KEY: "k" }, /Unknown option '--bogus'/],
-    [[], {}, /usage:/],
+    [["policies", "get", "a", "--bogus"], { AGENTGUARD_API_KEY: "k" }, /unexpected argument '--bogus'/],
+    [["ack"], { AGENTGUARD_API_KEY: "k" }, /required arguments were not provided/],
+    [[], {}, /Usage: agentguard mesh/],
   ];
   for (const [args, env, message] of cases) {
     const r = await cli(args, env);
@@ -104,10 +104,11 @@ test("CLI usage errors exit 2 with a message; an unreachable gateway exits 1", a
   }
   const help = await cli(["--help"], {});
   assert.equal(help.code, 0);
-  assert.match(help.stdout, /agentguard-mesh policies set AGENT/);
+  assert.match(help.stdout, /Usage: agentguard mesh \[OPTIONS\] <COMMAND>/);
+  assert.match(help.stdout, /AGENTGUARD_API_KEY/);
   const down = await cli(["policies", "get", "a", "--url", "http://127.0.0.1:9"], { AGENTGUARD_API_KEY: "k" });
   assert.equal(down.code, 1);
-  assert.match(down.stderr, /cannot reach the gateway at http:\/\/127\.0\.0\.1:9/);
+  assert.match(down.stderr, /cannot reach the gateway at http:\/\/127\.0\.0\.1:9: .*refused/i);
 });
 
 /** The gateway section of README.md. */
@@ -136,7 +137,7 @@ test("the README walkthrough runs as written, and the violation appears on its d
   // keys on a free port, and every 8787 in the README points to it.
   assert.equal(commands[0], "make gateway");
   const dir = tempDir(t);
-  const gw = await startServer({ dataDir: join(dir, "data"), keysFile: join(ROOT, "examples/gateway/demo/keys.json") });
+  const gw = await startServer({ dataDir: join(dir, "data"), keysFile: join(ROOT, "examples/mesh/keys.json") });
   t.after(() => gw.stop());
   const here = (text) => text.replaceAll("http://127.0.0.1:8787", gw.url);
 
@@ -150,10 +151,10 @@ test("the README walkthrough runs as written, and the violation appears on its d
   await page.locator('#agents tr[data-agent="analytics-agent"]').waitFor({ timeout: 10_000 });
   assert.equal(await page.locator("#violations tbody tr[data-audit-id]").count(), 0);
 
-  // A shell's environment: no AGENTGUARD_* and no agentguard-mesh on PATH
+  // A shell's environment: no AGENTGUARD_* and no agentguard on PATH
   // until the README's own steps put them there.
   const shellPath = process.env.PATH.split(delimiter)
-    .filter((d) => !existsSync(join(d, "agentguard-mesh")))
+    .filter((d) => !existsSync(join(d, "agentguard")))
     .join(delimiter);
   let env = { PATH: shellPath, HOME: process.env.HOME ?? dir };
   const outputs = [];
@@ -175,12 +176,12 @@ test("the README walkthrough runs as written, and the violation appears on its d
       outputs.push({ command, code: 0, stdout: r.stdout, stderr: r.stderr });
       continue;
     }
-    assert.equal(program, "agentguard-mesh", `unexpected README command: ${command}`);
-    outputs.push({ command, ...(await cli(args, env)) });
+    assert.deepEqual([program, args[0]], ["agentguard", "mesh"], `unexpected README command: ${command}`);
+    outputs.push({ command, ...(await cli(args.slice(1), env)) });
   }
   assert.deepEqual(
-    outputs.map((o) => words(o.command).slice(0, 3).join(" ")),
-    ["make mesh-cli", "agentguard-mesh policies set", "agentguard-mesh policies get", "agentguard-mesh send --to", "agentguard-mesh send --to"],
+    outputs.map((o) => words(o.command).slice(0, 4).join(" ")),
+    ["make build-cli", "agentguard mesh policies set", "agentguard mesh policies get", "agentguard mesh send --to", "agentguard mesh send --to"],
   );
   const [, set, get, blocked, read] = outputs;
   assert.equal(set.code, 0, set.stderr);
@@ -204,20 +205,4 @@ test("the README walkthrough runs as written, and the violation appears on its d
     "Intent type 'intent.data.delete.v1' not in receive allowlist",
   );
   assert.deepEqual(problems, []);
-});
-
-test("the README's JavaScript example prints what its comment says", async (t) => {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const section = /<!-- BEGIN gateway -->([\s\S]*?)<!-- END gateway -->/.exec(readme)[1];
-  const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
-  assert.ok(code, "the gateway section has a js example");
-  const expected = [...code.matchAll(/console\.log\(.*\); \/\/ (.*)$/gm)].map((m) => m[1]);
-  assert.equal(expected.length, 1);
-  const dir = tempDir(t);
-  const { mkdirSync, symlinkSync, writeFileSync } = await import("node:fs");
-  mkdirSync(join(dir, "node_modules"));
-  symlinkSync(join(ROOT, "examples/gateway/node_modules/agentguard"), join(dir, "node_modules/agentguard"));
-  writeFileSync(join(dir, "example.mjs"), code);
-  const { stdout } = await run(process.execPath, [join(dir, "example.mjs")], { cwd: dir });
-  assert.deepEqual(stdout.trim().split("\n"), expected);
 });

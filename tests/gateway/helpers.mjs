@@ -1,25 +1,64 @@
-// Shared by the gateway tests: start the real server as a child process on
-// 127.0.0.1 with a fresh data directory, and talk to it over HTTP.
+// Shared by the gateway tests: start the real gateway (`agentguard serve`,
+// the Rust binary) as a child process on 127.0.0.1 with fresh storage, and
+// talk to it over HTTP.
+//
+// Storage: SQLite in the test's data directory by default; with
+// AGENTGUARD_TEST_DATABASE_URL set (make test-gateway-postgres), a fresh
+// PostgreSQL database per data directory on that server (created here,
+// dropped when the test file's process exits), so that the same tests run
+// on both.
 
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-export const GATEWAY = join(ROOT, "examples/gateway");
-export const SERVER = join(GATEWAY, "server.mjs");
-export const CLI = join(GATEWAY, "cli.mjs");
-/**
- * Where `make mesh-cli` installed the agentguard-mesh command (make
- * test-gateway passes it; the default is the Makefile's).
- */
-export const MESH_BIN_DIR = process.env.AGENTGUARD_MESH_BIN ?? join(ROOT, "target/mesh/bin");
+/** The agentguard command (make test-gateway passes the one it built). */
+export const BIN = process.env.AGENTGUARD_BIN ?? join(ROOT, "target/cli/release/agentguard");
 
-/** The agentguard package as the gateway resolves it (the installed tarball). */
-export const agentguard = createRequire(join(GATEWAY, "package.json"))("agentguard");
+/** The PostgreSQL server the tests use, if any (an admin URL). */
+export const DATABASE_URL = process.env.AGENTGUARD_TEST_DATABASE_URL || null;
+
+/** Runs SQL on the PostgreSQL server of DATABASE_URL (or another database's URL). */
+export function psql(sql, url = DATABASE_URL) {
+  return execFileSync("psql", ["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", url, "-c", sql], { encoding: "utf8", timeout: 30_000 });
+}
+
+/** `url` with its database name replaced. */
+export function databaseUrl(name, url = DATABASE_URL) {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+const created = new Set();
+process.on("exit", () => {
+  for (const name of created) {
+    try {
+      psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    } catch {
+      // the server is gone: nothing to drop
+    }
+  }
+});
+
+/** A fresh database (dropped at exit); its URL. */
+export function freshDatabase(tag) {
+  const name = `agentguard_test_${createHash("sha256").update(`${tag}:${process.pid}`).digest("hex").slice(0, 16)}`;
+  if (!created.has(name)) {
+    psql(`CREATE DATABASE ${name}`);
+    created.add(name);
+  }
+  return databaseUrl(name);
+}
+
+/** The storage flags for a data directory: itself (SQLite) or its own PostgreSQL database. */
+export function storageArgs(dataDir) {
+  return DATABASE_URL === null ? ["--data-dir", dataDir] : ["--database", freshDatabase(dataDir)];
+}
 
 export const ADMIN = "test-admin-key-0001";
 /** Agent keys: `key-<agent>` for each agent. */
@@ -51,12 +90,14 @@ export function writeKeys(dir) {
 }
 
 /**
- * Starts `server.mjs --port 0` and waits for its `listening on` line
- * (`env` is added to the environment). Resolves to
+ * Starts `agentguard serve --port 0` and waits for its `listening on` line
+ * (`env` is added to the environment; `database`, a postgres:// URL, replaces
+ * the storage of `dataDir`). Resolves to
  * `{url, child, output(), stop(), kill9(), exited}`.
  */
-export function startServer({ dataDir, keysFile, extraArgs = [], env = {} }) {
-  const child = spawn(process.execPath, [SERVER, "--port", "0", "--data-dir", dataDir, "--keys", keysFile, ...extraArgs], {
+export function startServer({ dataDir, keysFile, extraArgs = [], env = {}, database }) {
+  const storage = database === undefined ? storageArgs(dataDir) : ["--database", database];
+  const child = spawn(BIN, ["serve", "--port", "0", ...storage, "--keys", keysFile, ...extraArgs], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
   });
@@ -136,12 +177,13 @@ export async function freshGateway(t) {
 }
 
 /**
- * Spawns `server.mjs --port 0` without waiting for anything; resolves
- * nothing. Returns `{child, exited, output()}` where `exited` resolves to
- * `{code, signal}`.
+ * Spawns `agentguard serve --port 0` without waiting for anything; resolves
+ * nothing (`database` as for startServer). Returns `{child, exited, output()}`
+ * where `exited` resolves to `{code, signal}`.
  */
-export function spawnServer({ dataDir, keysFile, extraArgs = [], env = {} }) {
-  const child = spawn(process.execPath, [SERVER, "--port", "0", "--data-dir", dataDir, "--keys", keysFile, ...extraArgs], {
+export function spawnServer({ dataDir, keysFile, extraArgs = [], env = {}, database }) {
+  const storage = database === undefined ? storageArgs(dataDir) : ["--database", database];
+  const child = spawn(BIN, ["serve", "--port", "0", ...storage, "--keys", keysFile, ...extraArgs], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
   });
@@ -154,7 +196,7 @@ export function spawnServer({ dataDir, keysFile, extraArgs = [], env = {} }) {
 }
 
 /**
- * Runs `server.mjs` expecting it to die before it listens (a crash point
+ * Runs `agentguard serve` expecting it to die before it listens (a crash point
  * set through `env`); resolves to `{code, signal, stdout, stderr}`. Killed
  * after `timeoutMs` if it neither dies nor listens.
  */
@@ -171,13 +213,21 @@ export function sendIntent(url, from, to, intentType, payload = null) {
   return call(url, "POST", "/v1/mesh/intents", { key: keyOf(from), body: { intent_type: intentType, to_agent: to, payload } });
 }
 
-/** Takes every queued intent of `agent`, a page of `limit` at a time. */
-export async function drainInbox(url, agent, limit = 1000) {
+/**
+ * Takes every queued intent of `agent`, a page of `limit` at a time, and
+ * acknowledges each page (unless `ack` is false: then they come back after
+ * the lease).
+ */
+export async function drainInbox(url, agent, limit = 1000, { ack = true } = {}) {
   const all = [];
   for (let i = 0; i < 10_000; i++) {
     const r = await call(url, "GET", `/v1/mesh/inbox?limit=${limit}`, { key: keyOf(agent) });
     if (r.status !== 200) throw new Error(`inbox: ${r.status} ${JSON.stringify(r.body)}`);
     all.push(...r.body.intents);
+    if (ack && r.body.intents.length > 0) {
+      const a = await call(url, "POST", "/v1/mesh/inbox/ack", { key: keyOf(agent), body: { intent_ids: r.body.intents.map((x) => x.intent_id) } });
+      if (a.status !== 200) throw new Error(`ack: ${a.status} ${JSON.stringify(a.body)}`);
+    }
     if (r.body.remaining === 0) return all;
   }
   throw new Error("inbox did not drain");

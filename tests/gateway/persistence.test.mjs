@@ -1,13 +1,14 @@
 // Nothing acknowledged is lost: policies, queued intents and audit records
-// survive a restart, a kill -9 in the middle of a write load, and a torn
-// last line (skipped with a warning, never a crash).
+// survive a restart and a kill -9 in the middle of a write load; leased
+// intents come back when they are not acknowledged; a damaged database stops
+// startup with a clear message.
 
 import assert from "node:assert/strict";
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 
-import { ADMIN, call, keyOf, policyPath, startServer, tempDir, writeKeys } from "./helpers.mjs";
+import { ADMIN, DATABASE_URL, call, keyOf, policyPath, startServer, tempDir, writeKeys } from "./helpers.mjs";
 
 async function setup(t) {
   const dir = tempDir(t);
@@ -47,9 +48,11 @@ test("policies, queued intents and audit records survive a restart", async (t) =
     assert.equal(r.status, 202);
     sent.push(r.body.intent_id);
   }
-  // Take two before the restart: they must not come back.
+  // Take and acknowledge two before the restart: they must not come back.
   const early = await call(gw.url, "GET", "/v1/mesh/inbox?limit=2", { key: keyOf("analytics-agent") });
   assert.deepEqual(early.body.intents.map((i) => i.intent_id), sent.slice(0, 2));
+  const ack = await call(gw.url, "POST", "/v1/mesh/inbox/ack", { key: keyOf("analytics-agent"), body: { intent_ids: sent.slice(0, 2) } });
+  assert.deepEqual(ack.body, { ok: true, acked: 2, unknown: [] });
   const blocked = await call(gw.url, "POST", "/v1/mesh/intents", {
     key: keyOf("ops-agent"),
     body: { intent_type: "intent.data.delete.v1", to_agent: "analytics-agent" },
@@ -166,60 +169,60 @@ test("kill -9 during a write load loses no acknowledged intent, policy or audit 
   );
 });
 
-test("a torn last line is skipped with a warning, cut off, and appends continue cleanly", async (t) => {
+test("taken and not acknowledged: the intents come back after the lease, in order, and an ack after that still removes them", async (t) => {
   const { keysFile, dataDir } = await setup(t);
-  let gw = await startServer({ dataDir, keysFile });
-  const r = await call(gw.url, "POST", "/v1/mesh/intents", {
-    key: keyOf("ops-agent"),
-    body: { intent_type: "intent.data.read.v1", to_agent: "analytics-agent", payload: { ok: true } },
-  });
-  assert.equal(r.status, 202);
-  await gw.kill9();
-
-  // What an interrupted append leaves behind: a line without its newline.
-  const auditFile = join(dataDir, "audit.jsonl");
-  const inboxFile = join(dataDir, "inbox", "analytics-agent.jsonl");
-  appendFileSync(auditFile, '{"audit_id":"aud_torn","timestamp":1,"kind":"int');
-  appendFileSync(inboxFile, '{"intent_id":"int_torn","intent_');
-
-  gw = await startServer({ dataDir, keysFile });
+  const gw = await startServer({ dataDir, keysFile, extraArgs: ["--lease-seconds", "1"] });
   t.after(() => gw.stop());
-  const { stderr } = gw.output();
-  assert.match(stderr, /audit\.jsonl: skipped a torn last line \(\d+ bytes without a newline/);
-  assert.match(stderr, /analytics-agent\.jsonl: skipped a torn last line/);
-  assert.ok(readFileSync(auditFile, "utf8").endsWith("\n"), "the torn tail is cut off");
-
-  const r2 = await call(gw.url, "POST", "/v1/mesh/intents", {
-    key: keyOf("ops-agent"),
-    body: { intent_type: "intent.data.read.v2", to_agent: "analytics-agent" },
-  });
-  assert.equal(r2.status, 202);
-  const inbox = await drainInbox(gw.url, "analytics-agent");
-  assert.deepEqual(inbox.map((i) => i.intent_id), [r.body.intent_id, r2.body.intent_id]);
-  await gw.stop();
-
-  // Every line is whole JSON now; a further restart warns about nothing.
-  for (const f of [auditFile, inboxFile]) {
-    for (const line of readFileSync(f, "utf8").split("\n").filter(Boolean)) JSON.parse(line);
+  const ids = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await call(gw.url, "POST", "/v1/mesh/intents", { key: keyOf("ops-agent"), body: { intent_type: `intent.x.v${i}`, to_agent: "analytics-agent" } });
+    ids.push(r.body.intent_id);
   }
-  gw = await startServer({ dataDir, keysFile });
-  assert.equal(gw.output().stderr, "");
-  assert.ok(existsSync(join(dataDir, "inbox", "analytics-agent.taken")));
+  const take = () => call(gw.url, "GET", "/v1/mesh/inbox?limit=2", { key: keyOf("analytics-agent") });
+  const first = await take();
+  assert.deepEqual(first.body.intents.map((i) => i.intent_id), ids.slice(0, 2));
+  assert.equal(first.body.remaining, 1);
+  assert.ok(first.body.lease_expires_at > Date.now() / 1000, "the lease ends in the future");
+  // Leased: the next take gets only the third.
+  const second = await take();
+  assert.deepEqual(second.body.intents.map((i) => i.intent_id), [ids[2]]);
+  assert.equal(second.body.remaining, 0);
+  // After the lease, the first two are handed out again (the client crashed
+  // before acknowledging them).
+  await new Promise((r) => setTimeout(r, 1200));
+  const again = await take();
+  assert.deepEqual(again.body.intents.map((i) => i.intent_id), ids.slice(0, 2));
+  const ack = await call(gw.url, "POST", "/v1/mesh/inbox/ack", { key: keyOf("analytics-agent"), body: { intent_ids: ids } });
+  assert.deepEqual(ack.body, { ok: true, acked: 3, unknown: [] });
+  await new Promise((r) => setTimeout(r, 1200));
+  assert.deepEqual((await take()).body.intents, [], "acknowledged intents never come back");
+  // Another agent cannot acknowledge (remove) someone else's intents.
+  const r = await call(gw.url, "POST", "/v1/mesh/intents", { key: keyOf("ops-agent"), body: { intent_type: "intent.y", to_agent: "analytics-agent" } });
+  const foreign = await call(gw.url, "POST", "/v1/mesh/inbox/ack", { key: keyOf("ops-agent"), body: { intent_ids: [r.body.intent_id] } });
+  assert.deepEqual(foreign.body, { ok: true, acked: 0, unknown: [r.body.intent_id] });
+  assert.equal((await take()).body.intents.length, 1);
+  // Bad acknowledgements are 400s that name the problem.
+  for (const [body, message] of [
+    [{}, /intent_ids: expected an array of intent ids, got nothing/],
+    [{ intent_ids: "int_x" }, /intent_ids: expected an array of intent ids, got string/],
+    [{ intent_ids: [5] }, /intent_ids\[0\]: expected an intent id \(a string\), got number 5/],
+    [{ intent_ids: [], extra: 1 }, /unknown key "extra" in acknowledgement/],
+    [{ intent_ids: Array.from({ length: 1001 }, (_, i) => `int_${i}`) }, /at most 1000 ids at once, got 1001/],
+  ]) {
+    const bad = await call(gw.url, "POST", "/v1/mesh/inbox/ack", { key: keyOf("analytics-agent"), body });
+    assert.equal(bad.status, 400, JSON.stringify(body));
+    assert.match(bad.body.message, message);
+  }
+  const admin = await call(gw.url, "POST", "/v1/mesh/inbox/ack", { key: ADMIN, body: { intent_ids: [] } });
+  assert.equal(admin.status, 403);
 });
 
-test("a damaged line in the middle of a log stops startup with a clear message", async (t) => {
+test("a damaged database stops startup with a clear message (SQLite)", { skip: DATABASE_URL !== null && "a SQLite file only" }, async (t) => {
   const { keysFile, dataDir } = await setup(t);
   const gw = await startServer({ dataDir, keysFile });
-  await call(gw.url, "POST", "/v1/mesh/intents", {
-    key: keyOf("ops-agent"),
-    body: { intent_type: "intent.data.read.v1", to_agent: "analytics-agent" },
-  });
   await gw.stop();
-  const auditFile = join(dataDir, "audit.jsonl");
-  const good = readFileSync(auditFile, "utf8");
-  const { writeFileSync } = await import("node:fs");
-  writeFileSync(auditFile, `{"oops\n${good}`);
-  await assert.rejects(startServer({ dataDir, keysFile }), /audit\.jsonl: line 1 is not valid JSON .*the file is damaged/);
+  writeFileSync(join(dataDir, "agentguard.db"), "this is not a database, it is a text file of more than a few bytes".repeat(100));
+  await assert.rejects(startServer({ dataDir, keysFile }), /gateway: database: .*(not a database|malformed)/);
 });
 
 test("concurrent sends and takes: every intent is delivered exactly once, across a restart", async (t) => {
@@ -242,7 +245,12 @@ test("concurrent sends and takes: every intent is delivered exactly once, across
     ]);
     for (const r of results) {
       if (r.body.intent_id) sentIds.push(r.body.intent_id);
-      else taken.push(...r.body.intents.map((i) => i.intent_id));
+      else {
+        const ids = r.body.intents.map((i) => i.intent_id);
+        taken.push(...ids);
+        const a = await call(gw.url, "POST", "/v1/mesh/inbox/ack", { key: keyOf("analytics-agent"), body: { intent_ids: ids } });
+        assert.equal(a.body.acked, ids.length);
+      }
     }
   }
   assert.equal(sentIds.length, 200);

@@ -29,7 +29,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// A request body must arrive within this time once its headers have.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
-const DASHBOARD: &str = include_str!("../../../examples/gateway/dashboard.html");
+const DASHBOARD: &str = include_str!("../assets/dashboard.html");
 
 /// Bounds on what one agent can make the gateway hold.
 #[derive(Clone, Debug)]

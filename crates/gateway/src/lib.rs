@@ -69,7 +69,7 @@ pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     });
     let (writer, writer_task) = writer::Writer::start(store.clone(), shared.clone());
     let follower = (store.backend() == Backend::Postgres)
-        .then(|| tokio::spawn(writer::follow(store.clone(), shared.clone())));
+        .then(|| tokio::spawn(writer::follow(store.clone(), writer.clone())));
     let app = Arc::new(http::App {
         keys,
         store: store.clone(),

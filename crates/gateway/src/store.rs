@@ -14,7 +14,7 @@ use agentguard::{ActionMode, ActionPolicies, ActionPolicy, Direction};
 use serde_json::{Map, Value};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
 
 /// The PostgreSQL channel on which a policy change is announced.
 pub const POLICY_CHANNEL: &str = "agentguard_policies";
@@ -30,8 +30,25 @@ pub enum Backend {
 
 /// A storage failure: the database is unreachable, full, or refused a
 /// statement. Requests that meet one get a 503; nothing is decided.
-#[derive(Debug)]
-pub struct StoreError(pub String);
+#[derive(Clone, Debug)]
+pub struct StoreError(pub String, pub Cause);
+
+/// Why a storage operation failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// No connection to the database (refused, lost, the pool timed out):
+    /// every other write would fail the same way.
+    Connection,
+    /// The database refused this statement (full, a constraint, damage).
+    Statement,
+}
+
+impl StoreError {
+    /// A failure of this statement, with a message.
+    pub fn new(message: impl Into<String>) -> StoreError {
+        StoreError(message.into(), Cause::Statement)
+    }
+}
 
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -41,7 +58,15 @@ impl std::fmt::Display for StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> StoreError {
-        StoreError(e.to_string())
+        let cause = match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => Cause::Connection,
+            _ => Cause::Statement,
+        };
+        StoreError(e.to_string(), cause)
     }
 }
 
@@ -102,7 +127,7 @@ impl Store {
     /// Opens (creating it if needed) `DIR/agentguard.db`.
     pub async fn open_sqlite(dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
+            .map_err(|e| StoreError::new(format!("cannot create {}: {e}", dir.display())))?;
         let url = sqlite_url(&dir.join("agentguard.db"));
         Store::open(&url, Backend::Sqlite).await
     }
@@ -116,10 +141,18 @@ impl Store {
         sqlx::any::install_default_drivers();
         let options: AnyConnectOptions = url
             .parse()
-            .map_err(|e: sqlx::Error| StoreError(format!("bad database URL: {e}")))?;
+            .map_err(|e: sqlx::Error| StoreError::new(format!("bad database URL: {e}")))?;
+        // One connection first, so that a database that cannot be opened
+        // (not a database, refused, no such file) is reported as itself
+        // instead of as a pool timeout.
+        let mut probe = AnyConnection::connect_with(&options).await?;
+        if backend == Backend::Sqlite {
+            probe.execute("PRAGMA journal_mode = WAL").await?;
+        }
+        probe.close().await?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(3))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -145,7 +178,7 @@ impl Store {
         };
         m.run(&store.pool)
             .await
-            .map_err(|e| StoreError(format!("migrating the database schema: {e}")))?;
+            .map_err(|e| StoreError::new(format!("migrating the database schema: {e}")))?;
         Ok(store)
     }
 
@@ -161,26 +194,8 @@ impl Store {
 
     /// Every stored policy, and the agents created through `?create=true`.
     pub async fn load(&self) -> Result<(ActionPolicies, BTreeSet<String>), StoreError> {
-        let rows = sqlx::query(
-            "SELECT agent, direction, mode, patterns, policy_id FROM policies ORDER BY agent, direction",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let mut policies = ActionPolicies::new();
-        for row in rows {
-            let agent: String = row.try_get(0)?;
-            let policy = policy_from_row(&row)?;
-            policies
-                .set(&agent, policy)
-                .map_err(|e| StoreError(format!("stored policy of {agent}: {e}")))?;
-        }
-        let created = sqlx::query("SELECT agent FROM agents")
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(|r| r.try_get::<String, _>(0))
-            .collect::<Result<BTreeSet<_>, _>>()?;
-        Ok((policies, created))
+        let mut conn = self.connection().await?;
+        load_from(&mut conn).await
     }
 
     /// A page of the audit, newest first: records with `seq < before`
@@ -246,6 +261,33 @@ impl Store {
     }
 }
 
+/// Every stored policy, and the agents created through `?create=true`, as
+/// `conn` sees them (the writer's transaction, or a connection of its own).
+pub(crate) async fn load_from(
+    conn: &mut AnyConnection,
+) -> Result<(ActionPolicies, BTreeSet<String>), StoreError> {
+    let rows = sqlx::query(
+        "SELECT agent, direction, mode, patterns, policy_id FROM policies ORDER BY agent, direction",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut policies = ActionPolicies::new();
+    for row in rows {
+        let agent: String = row.try_get(0)?;
+        let policy = policy_from_row(&row)?;
+        policies
+            .set(&agent, policy)
+            .map_err(|e| StoreError::new(format!("stored policy of {agent}: {e}")))?;
+    }
+    let created = sqlx::query("SELECT agent FROM agents")
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| r.try_get::<String, _>(0))
+        .collect::<Result<BTreeSet<_>, _>>()?;
+    Ok((policies, created))
+}
+
 /// A stored policy row (`agent, direction, mode, patterns, policy_id`) as
 /// an [`ActionPolicy`].
 pub(crate) fn policy_from_row(row: &sqlx::any::AnyRow) -> Result<ActionPolicy, StoreError> {
@@ -253,7 +295,7 @@ pub(crate) fn policy_from_row(row: &sqlx::any::AnyRow) -> Result<ActionPolicy, S
     let mode: String = row.try_get(2)?;
     let patterns: String = row.try_get(3)?;
     let policy_id: String = row.try_get(4)?;
-    let bad = |e: String| StoreError(format!("a stored policy is damaged: {e}"));
+    let bad = |e: String| StoreError::new(format!("a stored policy is damaged: {e}"));
     let direction = Direction::parse(&direction).map_err(|e| bad(e.to_string()))?;
     let mode = ActionMode::parse(&mode).map_err(|e| bad(e.to_string()))?;
     let patterns: Vec<String> = serde_json::from_str(&patterns).map_err(|e| bad(e.to_string()))?;
@@ -263,7 +305,7 @@ pub(crate) fn policy_from_row(row: &sqlx::any::AnyRow) -> Result<ActionPolicy, S
 /// An audit record as the API shows it: `seq` first, then its fields.
 pub(crate) fn audit_record(seq: i64, body: &str) -> Result<Value, StoreError> {
     let fields: Map<String, Value> = serde_json::from_str(body)
-        .map_err(|e| StoreError(format!("audit record {seq} is damaged: {e}")))?;
+        .map_err(|e| StoreError::new(format!("audit record {seq} is damaged: {e}")))?;
     let mut out = Map::new();
     out.insert("seq".into(), seq.into());
     out.extend(fields);

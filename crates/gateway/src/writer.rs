@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use sqlx::{AnyConnection, Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{policy_from_row, Backend, Store, StoreError, POLICY_CHANNEL};
+use crate::store::{load_from, policy_from_row, Backend, Cause, Store, StoreError, POLICY_CHANNEL};
 use crate::util::{new_id, now};
 
 /// The most requests committed in one transaction.
@@ -63,6 +63,10 @@ pub enum Op {
     },
     /// Removes acknowledged intents from `agent`'s inbox.
     Ack { agent: String, ids: Vec<String> },
+    /// Reads every policy again (another instance changed them). Through
+    /// the writer, so that a reload is ordered with this instance's own
+    /// commits and can never put back an older policy over a newer one.
+    Reload,
 }
 
 /// What a write did.
@@ -88,6 +92,8 @@ pub enum Outcome {
         acked: Vec<String>,
         unknown: Vec<String>,
     },
+    /// The policies and created agents as the database holds them.
+    Reloaded(Box<(ActionPolicies, BTreeSet<String>)>),
 }
 
 type Reply = oneshot::Sender<Result<Outcome, StoreError>>;
@@ -112,10 +118,10 @@ impl Writer {
         self.tx
             .send((op, reply))
             .await
-            .map_err(|_| StoreError("the gateway is stopping".into()))?;
+            .map_err(|_| StoreError::new("the gateway is stopping"))?;
         answer
             .await
-            .map_err(|_| StoreError("the write was dropped".into()))?
+            .map_err(|_| StoreError::new("the write was dropped"))?
     }
 }
 
@@ -136,8 +142,12 @@ async fn run(store: Store, shared: Arc<Shared>, mut rx: mpsc::Receiver<(Op, Repl
                     let _ = reply.send(Ok(outcome));
                 }
             }
-            Err(e) if ops.len() == 1 => {
-                let _ = replies.into_iter().next().map(|r| r.send(Err(e)));
+            Err(e) if ops.len() == 1 || e.1 == Cause::Connection => {
+                // No connection: every write of the batch would wait and
+                // fail the same way; all are refused at once.
+                for reply in replies {
+                    let _ = reply.send(Err(e.clone()));
+                }
             }
             Err(_) => {
                 // One bad write must not fail the others: each on its own.
@@ -182,6 +192,15 @@ fn apply(shared: &Shared, ops: &[Op], outcomes: &[Outcome]) {
                     let _ = p.delete(agent, *direction);
                 }
             }
+            (Op::Reload, Outcome::Reloaded(state)) => {
+                let (policies, created) = (**state).clone();
+                if let Ok(mut p) = shared.policies.write() {
+                    *p = policies;
+                }
+                if let Ok(mut c) = shared.created.write() {
+                    *c = created;
+                }
+            }
             _ => {}
         }
     }
@@ -219,7 +238,7 @@ async fn insert_audit(
     conn: &mut AnyConnection,
     audit: &Map<String, Value>,
 ) -> Result<(), StoreError> {
-    let body = serde_json::to_string(audit).map_err(|e| StoreError(e.to_string()))?;
+    let body = serde_json::to_string(audit).map_err(|e| StoreError::new(e.to_string()))?;
     sqlx::query(
         "INSERT INTO audit (caller, agent, to_agent, decision, body) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -280,8 +299,8 @@ async fn execute(
             create,
             audit,
         } => {
-            let patterns =
-                serde_json::to_string(&policy.patterns).map_err(|e| StoreError(e.to_string()))?;
+            let patterns = serde_json::to_string(&policy.patterns)
+                .map_err(|e| StoreError::new(e.to_string()))?;
             sqlx::query(
                 "INSERT INTO policies (agent, direction, mode, patterns, policy_id) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (agent, direction) DO UPDATE SET mode = excluded.mode,
@@ -408,48 +427,52 @@ async fn execute(
             }
             Ok(Outcome::Acked { acked, unknown })
         }
+        Op::Reload => Ok(Outcome::Reloaded(Box::new(load_from(conn).await?))),
     }
 }
 
-/// Keeps `shared` in step with the database when other instances change
-/// policies (PostgreSQL's LISTEN/NOTIFY; a reload after every notification
-/// and after every reconnection, when notifications may have been missed).
-pub async fn follow(store: Store, shared: Arc<Shared>) {
+/// Keeps this instance's policies in step with the database when other
+/// instances change them (PostgreSQL's LISTEN/NOTIFY): a reload, through
+/// the writer, after every notification and after every reconnection (when
+/// notifications may have been missed).
+pub async fn follow(store: Store, writer: Writer) {
     use sqlx::postgres::PgListener;
+    let pause = std::time::Duration::from_millis(200);
     loop {
         let mut listener = match PgListener::connect(&store.url).await {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("gateway: policy updates: cannot connect ({e}); retrying");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                tokio::time::sleep(pause).await;
                 continue;
             }
         };
         if let Err(e) = listener.listen(POLICY_CHANNEL).await {
             eprintln!("gateway: policy updates: LISTEN failed ({e}); retrying");
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            tokio::time::sleep(pause).await;
             continue;
         }
         // Whatever changed while we were not listening.
-        reload(&store, &shared).await;
+        reload(&writer).await;
         loop {
             match listener.try_recv().await {
                 Ok(Some(_)) => {
                     // Coalesce a burst of notifications into one reload.
                     while let Ok(Ok(Some(_))) = tokio::time::timeout(
-                        std::time::Duration::from_millis(5),
+                        std::time::Duration::from_millis(2),
                         listener.try_recv(),
                     )
                     .await
                     {}
-                    reload(&store, &shared).await;
+                    reload(&writer).await;
                 }
                 Ok(None) => {
                     // The connection was lost; try_recv reconnects next time.
-                    reload(&store, &shared).await;
+                    reload(&writer).await;
                 }
                 Err(e) => {
                     eprintln!("gateway: policy updates: {e}; reconnecting");
+                    tokio::time::sleep(pause).await;
                     break;
                 }
             }
@@ -457,16 +480,8 @@ pub async fn follow(store: Store, shared: Arc<Shared>) {
     }
 }
 
-async fn reload(store: &Store, shared: &Shared) {
-    match store.load().await {
-        Ok((policies, created)) => {
-            if let Ok(mut p) = shared.policies.write() {
-                *p = policies;
-            }
-            if let Ok(mut c) = shared.created.write() {
-                *c = created;
-            }
-        }
-        Err(e) => eprintln!("gateway: policy updates: reloading failed ({e})"),
+async fn reload(writer: &Writer) {
+    if let Err(e) = writer.write(Op::Reload).await {
+        eprintln!("gateway: policy updates: reloading failed ({e})");
     }
 }

@@ -1,21 +1,28 @@
 // The TypeScript types of ActionPolicies in the installed package:
-// tests/gateway/types/action.test.ts must compile under `tsc --strict`
+// tests/edge/types/action.test.ts must compile under `tsc --strict`
 // (nodenext), including its @ts-expect-error lines (which fail the build if
 // the types are too loose).
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 
-import { GATEWAY, ROOT, tempDir } from "./helpers.mjs";
+import { ROOT, installedPackage } from "./lib.mjs";
+
+function tempDir(t) {
+  const dir = mkdtempSync(join(tmpdir(), "agentguard-types-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 test("ActionPolicies types compile, and misuse does not", (t) => {
   const dir = tempDir(t);
   mkdirSync(join(dir, "node_modules"));
-  symlinkSync(join(GATEWAY, "node_modules/agentguard"), join(dir, "node_modules/agentguard"));
-  cpSync(join(ROOT, "tests/gateway/types/action.test.ts"), join(dir, "action.test.ts"));
+  symlinkSync(installedPackage().pkgDir, join(dir, "node_modules/agentguard"));
+  cpSync(join(ROOT, "tests/edge/types/action.test.ts"), join(dir, "action.test.ts"));
   writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
   writeFileSync(
     join(dir, "tsconfig.json"),

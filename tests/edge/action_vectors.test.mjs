@@ -1,15 +1,19 @@
 // The shared action-policy vectors (tests/vectors/action.json) through the
-// npm package's ActionPolicies, as the gateway installs it (the packed
-// tarball), in both its CommonJS and ESM entries.
+// npm package's ActionPolicies, installed from the packed tarball as a user
+// gets it, in both its CommonJS and ESM entries.
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { test } from "node:test";
 
-import { GATEWAY, ROOT, agentguard } from "./helpers.mjs";
+import { ROOT, installedPackage } from "./lib.mjs";
+
+const { project } = installedPackage();
+const agentguard = createRequire(join(project, "package.json"))("agentguard");
 
 const doc = JSON.parse(readFileSync(join(ROOT, "tests/vectors/action.json"), "utf8"));
 const EXPECTED = { get: "policy", delete: "removed", check: "violation", store: "store" };
@@ -75,7 +79,7 @@ test("action vectors through require('agentguard')", async (t) => {
 });
 
 test("action vectors through import('agentguard')", async (t) => {
-  const entry = createRequire(join(GATEWAY, "package.json")).resolve("agentguard").replace(/node\.cjs$/, "node.mjs");
+  const entry = createRequire(join(project, "package.json")).resolve("agentguard").replace(/node\.cjs$/, "node.mjs");
   const esm = await import(pathToFileURL(entry).href);
   assert.equal(esm.ActionPolicies, agentguard.ActionPolicies, "one class for both entries");
   await runAll(esm, t);
@@ -92,4 +96,22 @@ test("JS-side argument checks are TypeErrors, not decisions", () => {
   p.set("a", { direction: "send", mode: "allowlist", patterns: ["x.*"] });
   assert.deepEqual(p.agents, ["a"]);
   assert.deepEqual(p.get("a"), { send: { direction: "send", mode: "allowlist", patterns: ["x.*"] }, receive: null });
+});
+
+test("the README's ActionPolicies example (gateway section) prints what its comment says", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const section = /<!-- BEGIN gateway -->([\s\S]*?)<!-- END gateway -->/.exec(readme)?.[1];
+  assert.ok(section, "README.md has a gateway section");
+  const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(code, "the gateway section has a js example");
+  const expected = [...code.matchAll(/console\.log\(.*\); \/\/ (.*)$/gm)].map((m) => m[1]);
+  assert.equal(expected.length, 1);
+  const file = join(project, `readme-action-${process.pid}.mjs`);
+  writeFileSync(file, code);
+  try {
+    const stdout = execFileSync(process.execPath, [file], { cwd: project, encoding: "utf8", timeout: 60_000 });
+    assert.deepEqual(stdout.trim().split("\n"), expected);
+  } finally {
+    rmSync(file, { force: true });
+  }
 });
