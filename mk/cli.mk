@@ -1,5 +1,6 @@
 # The `agentguard` command (crates/cli, package agentguard-cli): check, test,
-# lint and diff policies in a terminal or in CI.
+# lint and diff policies in a terminal or in CI; the MCP proxy (crates/mcp);
+# the gateway and its client, serve and mesh (crates/gateway).
 #   make build-cli   target/cli/release/agentguard
 #   make test-cli    rustfmt and clippy on the crate, then its tests: every
 #                    command, format and exit code on the built binary, and
@@ -20,14 +21,16 @@ test: test-cli
 build-cli:
 	$(CLI_CARGO_ENV) cargo build -p agentguard-cli --release
 
+# The gateway crate (agentguard serve / mesh) is part of the command.
 lint-cli:
-	cargo fmt -p agentguard-cli -- --check
-	$(CLI_CARGO_ENV) $(call timed,$(CARGO_TEST_BUILD_TIMEOUT_S),cargo clippy -p agentguard-cli --all-targets -- -D warnings)
+	cargo fmt -p agentguard-cli -p agentguard-gateway -- --check
+	$(CLI_CARGO_ENV) $(call timed,$(CARGO_TEST_BUILD_TIMEOUT_S),cargo clippy -p agentguard-cli -p agentguard-gateway --all-targets -- -D warnings)
+	$(CLI_CARGO_ENV) RUSTDOCFLAGS="-D warnings" $(call timed,$(CARGO_TEST_BUILD_TIMEOUT_S),cargo doc --no-deps --quiet -p agentguard-gateway)
 
 # Built first, so the run's timeout measures tests, not compiling.
 test-cli: lint-cli
-	$(CLI_CARGO_ENV) $(call timed,$(CARGO_TEST_BUILD_TIMEOUT_S),cargo test -p agentguard-cli --release --no-run)
-	$(CLI_CARGO_ENV) $(call timed,$(CARGO_TEST_TIMEOUT_S),cargo test -p agentguard-cli --release)
+	$(CLI_CARGO_ENV) $(call timed,$(CARGO_TEST_BUILD_TIMEOUT_S),cargo test -p agentguard-cli -p agentguard-gateway --release --no-run)
+	$(CLI_CARGO_ENV) $(call timed,$(CARGO_TEST_TIMEOUT_S),cargo test -p agentguard-cli -p agentguard-gateway --release)
 
 # Offline first (everything is usually in the cargo cache already); with
 # the network when that fails. --locked: the versions in Cargo.lock.

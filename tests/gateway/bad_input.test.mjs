@@ -132,7 +132,7 @@ test("a bad keys file or policy store stops startup with a clear message", async
   const dir = tempDir(t);
   const cases = [
     [{ keys: { "short": { role: "admin" } } }, /at least 8 characters/],
-    [{ keys: { "long-enough-key": { role: "root" } } }, /"role" must be "agent" or "admin", got string "root"/],
+    [{ keys: { "long-enough-key": { role: "root" } } }, /"role" must be "agent", "admin" or "approver", got string "root"/],
     [{ keys: { "long-enough-key": { role: "agent" } } }, /an agent key needs "agent"/],
     [{ keys: { "long-enough-key": { role: "agent", agent: "agent://a/b" } } }, /not a valid agent address/],
     [{ keys: {}, extra: 1 }, /unknown key "extra"/],

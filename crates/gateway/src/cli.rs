@@ -24,7 +24,7 @@ pub struct ServeArgs {
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
-    /// The API keys file: {"keys": {"<key>": {"role": "admin"}, "<key>": {"role": "agent", "agent": "<id>"}}}.
+    /// The API keys file: {"keys": {KEY: {"role": "admin"}, KEY: {"role": "agent", "agent": ID}}}.
     #[arg(long, value_name = "FILE")]
     pub keys: PathBuf,
     /// Keep state in DIR/agentguard.db (SQLite; the default storage).
@@ -50,6 +50,9 @@ pub struct ServeArgs {
     /// How long intents taken from an inbox stay leased before they come back unless acknowledged.
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     pub lease_seconds: f64,
+    /// How long a tool call's approval can be granted and then used, in seconds.
+    #[arg(long, default_value_t = 900.0, value_name = "SECONDS")]
+    pub approval_seconds: f64,
     /// Open connections allowed from one IP address.
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub max_connections_per_address: usize,
@@ -57,9 +60,14 @@ pub struct ServeArgs {
 
 /// Runs the gateway until SIGTERM or SIGINT; the process's exit status.
 pub fn serve(a: ServeArgs) -> i32 {
-    if !(a.lease_seconds > 0.0 && a.lease_seconds <= 86_400.0) {
-        eprintln!("gateway: --lease-seconds must be more than 0 and at most 86400");
-        return 2;
+    for (flag, v) in [
+        ("--lease-seconds", a.lease_seconds),
+        ("--approval-seconds", a.approval_seconds),
+    ] {
+        if !(v > 0.0 && v <= 86_400.0) {
+            eprintln!("gateway: {flag} must be more than 0 and at most 86400");
+            return 2;
+        }
     }
     if a.inbox_max_intents < 1
         || a.inbox_max_bytes < 1
@@ -84,6 +92,7 @@ pub fn serve(a: ServeArgs) -> i32 {
             inbox_max_intents: a.inbox_max_intents,
             inbox_max_bytes: a.inbox_max_bytes,
             lease_seconds: a.lease_seconds,
+            approval_seconds: a.approval_seconds,
             ..Limits::default()
         },
         net: NetLimits {

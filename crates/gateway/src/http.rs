@@ -19,7 +19,7 @@ use axum::Router;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{json, Map, Value};
 
-use crate::keys::{describe, Keys, Role};
+use crate::keys::{describe, Holder, Keys, Role};
 use crate::store::{Store, StoreError};
 use crate::util::{new_id, now};
 use crate::writer::{Op, Outcome, Shared, Writer};
@@ -44,6 +44,8 @@ pub struct Limits {
     pub lease_seconds: f64,
     /// The most bytes of intents in one inbox response (at least one intent).
     pub inbox_response_bytes: i64,
+    /// How long an approval can be granted and, once granted, used.
+    pub approval_seconds: f64,
 }
 
 impl Default for Limits {
@@ -54,6 +56,7 @@ impl Default for Limits {
             inbox_max_bytes: 64 * 1024 * 1024,
             lease_seconds: 30.0,
             inbox_response_bytes: 4 * 1024 * 1024,
+            approval_seconds: 15.0 * 60.0,
         }
     }
 }
@@ -79,7 +82,11 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> ApiError {
         ApiError {
             status,
             code,
@@ -89,22 +96,27 @@ impl ApiError {
         }
     }
 
-    fn with(mut self, key: &str, value: impl Into<Value>) -> ApiError {
+    pub(crate) fn with(mut self, key: &str, value: impl Into<Value>) -> ApiError {
         self.extra.insert(key.into(), value.into());
         self
     }
 
-    fn header(mut self, name: HeaderName, value: &'static str) -> ApiError {
+    /// Whether this is the refusal of an empty request body.
+    pub(crate) fn is_empty_body(&self) -> bool {
+        self.code == "invalid_json" && self.message.starts_with("request body is empty")
+    }
+
+    pub(crate) fn header(mut self, name: HeaderName, value: &'static str) -> ApiError {
         self.headers.push((name, value));
         self
     }
 }
 
-fn bad(message: impl Into<String>) -> ApiError {
+pub(crate) fn bad(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
 }
 
-fn invalid_json(message: impl Into<String>) -> ApiError {
+pub(crate) fn invalid_json(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", message)
 }
 
@@ -148,7 +160,7 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
     json_text(status, body.to_string())
 }
 
-fn json_text(status: StatusCode, text: String) -> Response {
+pub(crate) fn json_text(status: StatusCode, text: String) -> Response {
     let mut res = Response::new(Body::from(text));
     *res.status_mut() = status;
     let h = res.headers_mut();
@@ -160,7 +172,7 @@ fn json_text(status: StatusCode, text: String) -> Response {
     res
 }
 
-type Result<T> = std::result::Result<T, ApiError>;
+pub(crate) type Result<T> = std::result::Result<T, ApiError>;
 
 /// The gateway's routes.
 pub fn router(app: Arc<App>) -> Router {
@@ -180,6 +192,32 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/mesh/inbox/ack", only("POST", post(ack_inbox)))
         .route("/v1/mesh/audit", only("GET", get(read_audit)))
         .route("/v1/mesh/agents", only("GET", get(list_agents)))
+        .route(
+            "/v1/agents/{id}/policies/tools",
+            only(
+                "GET, PUT, DELETE",
+                get(crate::tools::policy_route)
+                    .put(crate::tools::policy_route)
+                    .delete(crate::tools::policy_route),
+            ),
+        )
+        .route("/v1/tools/check", only("POST", post(crate::tools::check)))
+        .route(
+            "/v1/approvals",
+            only("GET", get(crate::tools::list_approvals)),
+        )
+        .route(
+            "/v1/approvals/{id}",
+            only("GET", get(crate::tools::get_approval)),
+        )
+        .route(
+            "/v1/approvals/{id}/grant",
+            only("POST", post(crate::tools::grant)),
+        )
+        .route(
+            "/v1/approvals/{id}/deny",
+            only("POST", post(crate::tools::deny)),
+        )
         .fallback(|uri: Uri| async move {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -217,7 +255,12 @@ async fn healthz() -> Response {
     json_response(StatusCode::OK, &json!({"ok": true}))
 }
 
-fn authenticate<'a>(app: &'a App, headers: &HeaderMap) -> Result<&'a Role> {
+pub(crate) fn authenticate<'a>(app: &'a App, headers: &HeaderMap) -> Result<&'a Role> {
+    holder(app, headers).map(|h| &h.role)
+}
+
+/// The key's holder: its role and the name the audit gives it.
+pub(crate) fn holder<'a>(app: &'a App, headers: &HeaderMap) -> Result<&'a Holder> {
     let key = headers
         .get("x-api-key")
         .map(|v| v.to_str().unwrap_or("\u{0}"))
@@ -230,13 +273,18 @@ fn authenticate<'a>(app: &'a App, headers: &HeaderMap) -> Result<&'a Role> {
         ));
     }
     app.keys
-        .role(key)
+        .holder(key)
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "unknown API key"))
 }
 
-fn require_admin(role: &Role, what: &str) -> Result<()> {
+pub(crate) fn require_admin(role: &Role, what: &str) -> Result<()> {
     match role {
         Role::Admin => Ok(()),
+        Role::Approver => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("only admin keys can {what}; this is an approver key"),
+        )),
         Role::Agent(a) => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -250,7 +298,7 @@ fn require_admin(role: &Role, what: &str) -> Result<()> {
 
 /// Reads a request body as a JSON object: at most [`MAX_BODY_BYTES`],
 /// within [`BODY_TIMEOUT`], UTF-8, strict JSON (a repeated key is an error).
-async fn read_json(headers: &HeaderMap, body: Body) -> Result<Map<String, Value>> {
+pub(crate) async fn read_json(headers: &HeaderMap, body: Body) -> Result<Map<String, Value>> {
     if let Some(len) = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -306,13 +354,13 @@ async fn read_json(headers: &HeaderMap, body: Body) -> Result<Map<String, Value>
 }
 
 /// The query string's parameters (the last of a repeated one).
-fn query(uri: &Uri) -> BTreeMap<String, String> {
+pub(crate) fn query(uri: &Uri) -> BTreeMap<String, String> {
     form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
         .into_owned()
         .collect()
 }
 
-fn query_limit(q: &BTreeMap<String, String>, fallback: i64, max: i64) -> Result<i64> {
+pub(crate) fn query_limit(q: &BTreeMap<String, String>, fallback: i64, max: i64) -> Result<i64> {
     let Some(raw) = q.get("limit") else {
         return Ok(fallback);
     };
@@ -327,17 +375,17 @@ fn query_limit(q: &BTreeMap<String, String>, fallback: i64, max: i64) -> Result<
 
 /// An input error of the core about one request field, as a 400 that names
 /// the field as the API calls it.
-fn renamed(e: &agentguard::Error, label: &str, field: &str) -> ApiError {
+pub(crate) fn renamed(e: &agentguard::Error, label: &str, field: &str) -> ApiError {
     bad(format!("{label}: {}", e.message())).with("field", field)
 }
 
 /// The agent id in `/v1/mesh/agents/{id}/...`, percent-decoded, as an
 /// address id.
-fn path_agent(uri: &Uri) -> Result<String> {
+pub(crate) fn path_agent(uri: &Uri) -> Result<String> {
     let raw = uri
         .path()
-        .strip_prefix("/v1/mesh/agents/")
-        .and_then(|r| r.split('/').next())
+        .split_once("/agents/")
+        .and_then(|(_, r)| r.split('/').next())
         .unwrap_or("");
     let well_formed = {
         let b = raw.as_bytes();
@@ -389,7 +437,7 @@ fn policy_view(policies: &ActionPolicies, agent: &str) -> Value {
     Value::Object(view)
 }
 
-fn read_policies(app: &App) -> Result<std::sync::RwLockReadGuard<'_, ActionPolicies>> {
+pub(crate) fn read_policies(app: &App) -> Result<std::sync::RwLockReadGuard<'_, ActionPolicies>> {
     app.shared.policies.read().map_err(|_| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -401,7 +449,7 @@ fn read_policies(app: &App) -> Result<std::sync::RwLockReadGuard<'_, ActionPolic
 
 /// Every agent the gateway knows: those with keys, with policies, or
 /// created by an admin.
-fn known_agents(app: &App) -> Result<Vec<String>> {
+pub(crate) fn known_agents(app: &App) -> Result<Vec<String>> {
     let mut all: BTreeSet<String> = app.keys.agents().into_iter().collect();
     all.extend(read_policies(app)?.agents().map(str::to_string));
     if let Ok(c) = app.shared.created.read() {
@@ -550,7 +598,7 @@ async fn delete_policy(app: &App, agent: String, q: &BTreeMap<String, String>) -
     ))
 }
 
-fn unexpected(o: &Outcome) -> ApiError {
+pub(crate) fn unexpected(o: &Outcome) -> ApiError {
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         "internal",
@@ -558,10 +606,10 @@ fn unexpected(o: &Outcome) -> ApiError {
     )
 }
 
-fn agent_of<'a>(who: &'a Role, what: &str) -> Result<&'a str> {
+pub(crate) fn agent_of<'a>(who: &'a Role, what: &str) -> Result<&'a str> {
     match who {
         Role::Agent(a) => Ok(a),
-        Role::Admin => Err(ApiError::new(
+        Role::Admin | Role::Approver => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             what.to_string(),

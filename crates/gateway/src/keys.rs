@@ -2,8 +2,13 @@
 //!
 //! ```json
 //! {"keys": {"<key>": {"role": "agent", "agent": "ops-agent"},
-//!           "<key>": {"role": "admin"}}}
+//!           "<key>": {"role": "admin", "name": "alice"},
+//!           "<key>": {"role": "approver", "name": "bob"}}}
 //! ```
+//!
+//! An admin manages policies and can approve; an approver grants or
+//! refuses pending tool calls; an agent asks (as its `agent`). A `name`
+//! (optional, for people's keys) is who the audit says decided.
 //!
 //! Read strictly: an unknown key, a wrong type or a repeated key anywhere is
 //! an error that says where (a repeated API key is located, never printed:
@@ -23,16 +28,29 @@ pub const MIN_KEY_LEN: usize = 8;
 /// What a key may do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Role {
-    /// Manages policies, reads the audit.
+    /// Manages policies, reads the audit, approves.
     Admin,
-    /// Sends intents as, and reads the inbox of, one agent (an address id).
+    /// Grants or refuses pending tool calls.
+    Approver,
+    /// Sends intents as, reads the inbox of, and asks for tool decisions
+    /// as, one agent (an address id).
     Agent(String),
+}
+
+/// A key's role and who holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Holder {
+    /// What the key may do.
+    pub role: Role,
+    /// Who decided, as the audit names it: the entry's `name`, else the role
+    /// and the first 8 hex digits of the key's SHA-256 (never the key).
+    pub name: String,
 }
 
 /// The keys of a gateway, by SHA-256 of the key.
 #[derive(Clone, Debug, Default)]
 pub struct Keys {
-    by_hash: HashMap<[u8; 32], Role>,
+    by_hash: HashMap<[u8; 32], Holder>,
 }
 
 impl Keys {
@@ -59,15 +77,30 @@ impl Keys {
             })?;
         let mut by_hash = HashMap::new();
         for (n, (key, entry)) in entries.into_iter().enumerate() {
-            let role =
+            let (role, name) =
                 check_entry(&key, &entry).map_err(|m| format!("keys entry {}: {m}", n + 1))?;
-            by_hash.insert(digest(&key), role);
+            let hash = digest(&key);
+            let name = name.unwrap_or_else(|| {
+                let who = match &role {
+                    Role::Admin => "admin".to_string(),
+                    Role::Approver => "approver".to_string(),
+                    Role::Agent(a) => a.clone(),
+                };
+                let hex: String = hash[..4].iter().map(|b| format!("{b:02x}")).collect();
+                format!("{who} (key {hex})")
+            });
+            by_hash.insert(hash, Holder { role, name });
         }
         Ok(Keys { by_hash })
     }
 
     /// The role of `key`, if it is one of ours.
     pub fn role(&self, key: &str) -> Option<&Role> {
+        self.holder(key).map(|h| &h.role)
+    }
+
+    /// The role and name of `key`, if it is one of ours.
+    pub fn holder(&self, key: &str) -> Option<&Holder> {
         self.by_hash.get(&digest(key))
     }
 
@@ -76,9 +109,9 @@ impl Keys {
         let mut out: Vec<String> = self
             .by_hash
             .values()
-            .filter_map(|r| match r {
+            .filter_map(|h| match &h.role {
                 Role::Agent(a) => Some(a.clone()),
-                Role::Admin => None,
+                _ => None,
             })
             .collect();
         out.sort();
@@ -90,7 +123,7 @@ impl Keys {
     pub fn has_agent(&self, agent: &str) -> bool {
         self.by_hash
             .values()
-            .any(|r| matches!(r, Role::Agent(a) if a == agent))
+            .any(|h| matches!(&h.role, Role::Agent(a) if a == agent))
     }
 }
 
@@ -121,7 +154,7 @@ pub fn describe(v: &Value) -> String {
     }
 }
 
-fn check_entry(key: &str, entry: &Value) -> Result<Role, String> {
+fn check_entry(key: &str, entry: &Value) -> Result<(Role, Option<String>), String> {
     if key.chars().count() < MIN_KEY_LEN {
         return Err(format!(
             "a key must be at least {MIN_KEY_LEN} characters long"
@@ -130,33 +163,61 @@ fn check_entry(key: &str, entry: &Value) -> Result<Role, String> {
     let Value::Object(map) = entry else {
         return Err(format!("expected an object, got {}", describe(entry)));
     };
-    if let Some(k) = map.keys().find(|k| *k != "role" && *k != "agent") {
+    if let Some(k) = map
+        .keys()
+        .find(|k| !matches!(k.as_str(), "role" | "agent" | "name"))
+    {
         return Err(format!(
-            "unknown key {} (known keys: role, agent)",
+            "unknown key {} (known keys: role, agent, name)",
             serde_json::to_string(k).unwrap_or_default()
         ));
     }
-    match map.get("role") {
-        Some(Value::String(r)) if r == "admin" => {
+    let name = match map.get("name") {
+        None => None,
+        Some(Value::String(n))
+            if !n.trim().is_empty()
+                && n.chars().count() <= 128
+                && !n.chars().any(char::is_control) =>
+        {
+            Some(n.clone())
+        }
+        Some(other) => {
+            return Err(format!(
+                "\"name\" must be 1 to 128 characters without control characters, got {}",
+                describe(other)
+            ))
+        }
+    };
+    let role = match map.get("role") {
+        Some(Value::String(r)) if r == "admin" || r == "approver" => {
             if map.contains_key("agent") {
-                return Err("an admin key has no \"agent\"".into());
+                return Err(format!("an {r} key has no \"agent\""));
             }
-            Ok(Role::Admin)
+            if r == "admin" {
+                Role::Admin
+            } else {
+                Role::Approver
+            }
         }
         Some(Value::String(r)) if r == "agent" => match map.get("agent") {
             Some(Value::String(a)) => agentguard::resolve_address(a)
                 .map(|id| Role::Agent(id.to_string()))
-                .map_err(|e| e.to_string()),
-            other => Err(format!(
-                "an agent key needs \"agent\": \"<address id>\", got {}",
-                other.map_or_else(|| "nothing".to_string(), describe)
-            )),
+                .map_err(|e| e.to_string())?,
+            other => {
+                return Err(format!(
+                    "an agent key needs \"agent\": \"<address id>\", got {}",
+                    other.map_or_else(|| "nothing".to_string(), describe)
+                ))
+            }
         },
-        other => Err(format!(
-            "\"role\" must be \"agent\" or \"admin\", got {}",
-            other.map_or_else(|| "nothing".to_string(), describe)
-        )),
-    }
+        other => {
+            return Err(format!(
+                "\"role\" must be \"agent\", \"admin\" or \"approver\", got {}",
+                other.map_or_else(|| "nothing".to_string(), describe)
+            ))
+        }
+    };
+    Ok((role, name))
 }
 
 type Entries = Vec<(String, Value)>;
@@ -327,6 +388,20 @@ mod tests {
         );
         assert_eq!(k.role("nope"), None);
         assert_eq!(k.agents(), vec!["ops-agent".to_string()]);
+        assert!(k
+            .holder("admin-key-1")
+            .unwrap()
+            .name
+            .starts_with("admin (key "));
+        let k = Keys::parse(r#"{"keys": {"approver-key-1": {"role": "approver", "name": "bob"}}}"#)
+            .unwrap();
+        assert_eq!(
+            k.holder("approver-key-1").unwrap(),
+            &Holder {
+                role: Role::Approver,
+                name: "bob".into()
+            }
+        );
     }
 
     #[test]
@@ -358,7 +433,15 @@ mod tests {
             ),
             (
                 r#"{"keys": {"long-enough": {"role": "root"}}}"#,
-                "keys entry 1: \"role\" must be \"agent\" or \"admin\", got string \"root\"",
+                "keys entry 1: \"role\" must be \"agent\", \"admin\" or \"approver\", got string \"root\"",
+            ),
+            (
+                r#"{"keys": {"long-enough": {"role": "approver", "agent": "a"}}}"#,
+                "keys entry 1: an approver key has no \"agent\"",
+            ),
+            (
+                r#"{"keys": {"long-enough": {"role": "approver", "name": ""}}}"#,
+                "keys entry 1: \"name\" must be 1 to 128 characters without control characters, got string \"\"",
             ),
             (
                 r#"{"keys": {"long-enough": {"role": "agent"}}}"#,
@@ -370,7 +453,7 @@ mod tests {
             ),
             (
                 r#"{"keys": {"long-enough": {"role": "admin", "x": 1}}}"#,
-                "keys entry 1: unknown key \"x\" (known keys: role, agent)",
+                "keys entry 1: unknown key \"x\" (known keys: role, agent, name)",
             ),
         ] {
             assert_eq!(Keys::parse(text).unwrap_err(), want);

@@ -13,6 +13,7 @@ pub mod http;
 pub mod keys;
 pub mod net;
 pub mod store;
+pub mod tools;
 pub mod util;
 pub mod writer;
 
@@ -62,14 +63,16 @@ pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         Storage::Database(url) => Store::open_postgres(url).await,
     }
     .map_err(|e| format!("database: {e}"))?;
-    let (policies, created) = store.load().await.map_err(|e| format!("database: {e}"))?;
-    let shared = Arc::new(writer::Shared {
-        policies: std::sync::RwLock::new(policies),
-        created: std::sync::RwLock::new(created),
-    });
+    let loaded = store.load().await.map_err(|e| format!("database: {e}"))?;
+    let shared = Arc::new(writer::Shared::new(loaded));
     let (writer, writer_task) = writer::Writer::start(store.clone(), shared.clone());
-    let follower = (store.backend() == Backend::Postgres)
-        .then(|| tokio::spawn(writer::follow(store.clone(), writer.clone())));
+    let follower = (store.backend() == Backend::Postgres).then(|| {
+        tokio::spawn(writer::follow(
+            store.clone(),
+            writer.clone(),
+            shared.clone(),
+        ))
+    });
     let app = Arc::new(http::App {
         keys,
         store: store.clone(),

@@ -6,11 +6,12 @@
 //! The schema is versioned (`migrations/`) and brought up to date at start.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use agentguard::{ActionMode, ActionPolicies, ActionPolicy, Direction};
+use agentguard::{ActionMode, ActionPolicies, ActionPolicy, Direction, Policy};
 use serde_json::{Map, Value};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -18,6 +19,8 @@ use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
 
 /// The PostgreSQL channel on which a policy change is announced.
 pub const POLICY_CHANNEL: &str = "agentguard_policies";
+/// The PostgreSQL channel on which a decided approval is announced.
+pub const APPROVAL_CHANNEL: &str = "agentguard_approvals";
 
 /// Which database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,16 +81,30 @@ pub struct Store {
     pub(crate) url: String,
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "policies inbox audit",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "policies inbox audit",
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "policies inbox audit",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "tool policies approvals",
+        include_str!("../migrations/sqlite/0002_tools_approvals.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "policies inbox audit",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "tool policies approvals",
+        include_str!("../migrations/postgres/0002_tools_approvals.sql"),
+    ),
+];
 
 fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {
     let migrations: Vec<Migration> = list
@@ -193,7 +210,7 @@ impl Store {
     }
 
     /// Every stored policy, and the agents created through `?create=true`.
-    pub async fn load(&self) -> Result<(ActionPolicies, BTreeSet<String>), StoreError> {
+    pub async fn load(&self) -> Result<Loaded, StoreError> {
         let mut conn = self.connection().await?;
         load_from(&mut conn).await
     }
@@ -263,9 +280,7 @@ impl Store {
 
 /// Every stored policy, and the agents created through `?create=true`, as
 /// `conn` sees them (the writer's transaction, or a connection of its own).
-pub(crate) async fn load_from(
-    conn: &mut AnyConnection,
-) -> Result<(ActionPolicies, BTreeSet<String>), StoreError> {
+pub(crate) async fn load_from(conn: &mut AnyConnection) -> Result<Loaded, StoreError> {
     let rows = sqlx::query(
         "SELECT agent, direction, mode, patterns, policy_id FROM policies ORDER BY agent, direction",
     )
@@ -285,7 +300,42 @@ pub(crate) async fn load_from(
         .into_iter()
         .map(|r| r.try_get::<String, _>(0))
         .collect::<Result<BTreeSet<_>, _>>()?;
-    Ok((policies, created))
+    let mut tools = HashMap::new();
+    for row in sqlx::query(
+        "SELECT t.agent, t.version, t.body FROM tool_policies t
+         WHERE t.version = (SELECT MAX(v.version) FROM tool_policies v WHERE v.agent = t.agent)",
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        let agent: String = row.try_get(0)?;
+        let version: i64 = row.try_get(1)?;
+        let body: Option<String> = row.try_get(2)?;
+        if let Some(body) = body {
+            let policy = Policy::from_json(&body).map_err(|e| {
+                StoreError::new(format!(
+                    "stored tool policy of {agent} (version {version}): {e}"
+                ))
+            })?;
+            tools.insert(agent, (version, Arc::new(policy)));
+        }
+    }
+    Ok(Loaded {
+        policies,
+        created,
+        tools,
+    })
+}
+
+/// What a gateway decides with, as the database holds it.
+#[derive(Clone, Debug, Default)]
+pub struct Loaded {
+    /// Every agent's action policies.
+    pub policies: ActionPolicies,
+    /// Agents created through `?create=true`.
+    pub created: BTreeSet<String>,
+    /// Every agent's tool policy in force, with its version.
+    pub tools: HashMap<String, (i64, Arc<Policy>)>,
 }
 
 /// A stored policy row (`agent, direction, mode, patterns, policy_id`) as

@@ -5,15 +5,18 @@
 //! in the order of the transaction, so memory never holds what the
 //! database does not.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
-use agentguard::{ActionPolicies, ActionPolicy, Direction};
+use agentguard::{ActionPolicies, ActionPolicy, Direction, Policy};
 use serde_json::{Map, Value};
 use sqlx::{AnyConnection, Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{load_from, policy_from_row, Backend, Cause, Store, StoreError, POLICY_CHANNEL};
+use crate::store::{
+    load_from, policy_from_row, Backend, Cause, Loaded, Store, StoreError, APPROVAL_CHANNEL,
+    POLICY_CHANNEL,
+};
 use crate::util::{new_id, now};
 
 /// The most requests committed in one transaction.
@@ -21,12 +24,46 @@ pub const MAX_BATCH: usize = 256;
 
 /// The policies a gateway decides with, and the agents created without a
 /// key; replaced from the database when another instance changes them.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Shared {
     /// Every agent's action policies.
     pub policies: RwLock<ActionPolicies>,
     /// Agents created through `?create=true`.
     pub created: RwLock<BTreeSet<String>>,
+    /// Every agent's tool policy in force, with its version.
+    pub tools: RwLock<HashMap<String, (i64, Arc<Policy>)>>,
+    /// Bumped whenever an approval is decided (here, or on another instance
+    /// of the same database): long-polls wake and look again.
+    pub approvals: tokio::sync::watch::Sender<u64>,
+}
+
+impl Shared {
+    /// The state as loaded at start.
+    pub fn new(loaded: Loaded) -> Shared {
+        Shared {
+            policies: RwLock::new(loaded.policies),
+            created: RwLock::new(loaded.created),
+            tools: RwLock::new(loaded.tools),
+            approvals: tokio::sync::watch::Sender::new(0),
+        }
+    }
+
+    fn install(&self, loaded: Loaded) {
+        if let Ok(mut p) = self.policies.write() {
+            *p = loaded.policies;
+        }
+        if let Ok(mut c) = self.created.write() {
+            *c = loaded.created;
+        }
+        if let Ok(mut t) = self.tools.write() {
+            *t = loaded.tools;
+        }
+    }
+
+    /// Wakes everyone waiting on an approval.
+    pub fn approval_changed(&self) {
+        self.approvals.send_modify(|n| *n = n.wrapping_add(1));
+    }
 }
 
 /// One write.
@@ -67,7 +104,41 @@ pub enum Op {
     /// the writer, so that a reload is ordered with this instance's own
     /// commits and can never put back an older policy over a newer one.
     Reload,
+    /// Stores a new version of `agent`'s tool policy (`body`, the JSON it
+    /// was read from) and puts it in force.
+    SetToolPolicy {
+        agent: String,
+        body: String,
+        policy: Arc<Policy>,
+        create: bool,
+        audit: Map<String, Value>,
+    },
+    /// Ends `agent`'s tool policy (a version without a body).
+    DeleteToolPolicy { agent: String, by: String },
+    /// A pending approval, with the audit record of the decision that asked.
+    CreateApproval {
+        row: Box<ApprovalRow>,
+        audit: Map<String, Value>,
+    },
+    /// A person's answer to a pending approval.
+    DecideApproval {
+        id: String,
+        grant: bool,
+        by: String,
+        note: Option<String>,
+    },
+    /// Spends a granted approval on the call it was granted for (or reads
+    /// a denied one), with the audit record of the call's decision, which
+    /// [`crate::tools`] completes from the approval.
+    UseApproval {
+        id: String,
+        agent: String,
+        tool: String,
+        args_hash: String,
+    },
 }
+
+pub use crate::tools::{ApprovalRefusal, ApprovalRow};
 
 /// What a write did.
 #[derive(Debug)]
@@ -93,7 +164,13 @@ pub enum Outcome {
         unknown: Vec<String>,
     },
     /// The policies and created agents as the database holds them.
-    Reloaded(Box<(ActionPolicies, BTreeSet<String>)>),
+    Reloaded(Box<Loaded>),
+    /// A tool policy's new version (stored, in force).
+    ToolPolicySet { version: i64 },
+    /// The version a deletion wrote, if there was a policy to delete.
+    ToolPolicyDeleted { version: Option<i64> },
+    /// An approval after a grant, a refusal or a use; or why not.
+    Approval(std::result::Result<Box<ApprovalRow>, ApprovalRefusal>),
 }
 
 type Reply = oneshot::Sender<Result<Outcome, StoreError>>;
@@ -192,15 +269,34 @@ fn apply(shared: &Shared, ops: &[Op], outcomes: &[Outcome]) {
                     let _ = p.delete(agent, *direction);
                 }
             }
-            (Op::Reload, Outcome::Reloaded(state)) => {
-                let (policies, created) = (**state).clone();
-                if let Ok(mut p) = shared.policies.write() {
-                    *p = policies;
+            (Op::Reload, Outcome::Reloaded(state)) => shared.install((**state).clone()),
+            (
+                Op::SetToolPolicy {
+                    agent,
+                    policy,
+                    create,
+                    ..
+                },
+                Outcome::ToolPolicySet { version },
+            ) => {
+                if let Ok(mut t) = shared.tools.write() {
+                    t.insert(agent.clone(), (*version, policy.clone()));
                 }
-                if let Ok(mut c) = shared.created.write() {
-                    *c = created;
+                if *create {
+                    if let Ok(mut c) = shared.created.write() {
+                        c.insert(agent.clone());
+                    }
                 }
             }
+            (
+                Op::DeleteToolPolicy { agent, .. },
+                Outcome::ToolPolicyDeleted { version: Some(_) },
+            ) => {
+                if let Ok(mut t) = shared.tools.write() {
+                    t.remove(agent);
+                }
+            }
+            (Op::DecideApproval { .. }, Outcome::Approval(Ok(_))) => shared.approval_changed(),
             _ => {}
         }
     }
@@ -215,16 +311,32 @@ async fn commit(store: &Store, ops: &[Op]) -> Result<Vec<Outcome>, StoreError> {
         let outcome = execute(&mut tx, store.backend, op).await?;
         policy_changed |= matches!(
             outcome,
-            Outcome::PolicySet | Outcome::PolicyDeleted(Some(_))
+            Outcome::PolicySet
+                | Outcome::PolicyDeleted(Some(_))
+                | Outcome::ToolPolicySet { .. }
+                | Outcome::ToolPolicyDeleted { version: Some(_) }
         );
         outcomes.push(outcome);
     }
-    if policy_changed && store.backend == Backend::Postgres {
+    let approval_decided = ops.iter().zip(&outcomes).any(|(op, o)| {
+        matches!(
+            (op, o),
+            (Op::DecideApproval { .. }, Outcome::Approval(Ok(_)))
+        )
+    });
+    if store.backend == Backend::Postgres {
         // Delivered to every listening instance when (and only if) this commits.
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(POLICY_CHANNEL)
-            .execute(&mut *tx)
-            .await?;
+        for (changed, channel) in [
+            (policy_changed, POLICY_CHANNEL),
+            (approval_decided, APPROVAL_CHANNEL),
+        ] {
+            if changed {
+                sqlx::query("SELECT pg_notify($1, '')")
+                    .bind(channel)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
     }
     tx.commit().await?;
     Ok(outcomes)
@@ -234,7 +346,7 @@ fn field<'a>(audit: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     audit.get(key).and_then(Value::as_str)
 }
 
-async fn insert_audit(
+pub(crate) async fn insert_audit(
     conn: &mut AnyConnection,
     audit: &Map<String, Value>,
 ) -> Result<(), StoreError> {
@@ -428,6 +540,52 @@ async fn execute(
             Ok(Outcome::Acked { acked, unknown })
         }
         Op::Reload => Ok(Outcome::Reloaded(Box::new(load_from(conn).await?))),
+        Op::SetToolPolicy {
+            agent,
+            body,
+            create,
+            audit,
+            ..
+        } => {
+            let version = crate::tools::next_version(conn, agent).await?;
+            sqlx::query("INSERT INTO tool_policies (agent, version, body, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(agent.as_str())
+                .bind(version)
+                .bind(body.as_str())
+                .bind(now())
+                .execute(&mut *conn)
+                .await?;
+            if *create {
+                sqlx::query(
+                    "INSERT INTO agents (agent) VALUES ($1) ON CONFLICT (agent) DO NOTHING",
+                )
+                .bind(agent.as_str())
+                .execute(&mut *conn)
+                .await?;
+            }
+            let mut audit = audit.clone();
+            audit.insert("version".into(), version.into());
+            insert_audit(conn, &audit).await?;
+            Ok(Outcome::ToolPolicySet { version })
+        }
+        Op::DeleteToolPolicy { agent, by } => crate::tools::delete_policy(conn, agent, by).await,
+        Op::CreateApproval { row, audit } => {
+            crate::tools::insert_approval(conn, row).await?;
+            insert_audit(conn, audit).await?;
+            Ok(Outcome::Recorded)
+        }
+        Op::DecideApproval {
+            id,
+            grant,
+            by,
+            note,
+        } => crate::tools::decide_approval(conn, id, *grant, by, note.as_deref()).await,
+        Op::UseApproval {
+            id,
+            agent,
+            tool,
+            args_hash,
+        } => crate::tools::use_approval(conn, id, agent, tool, args_hash).await,
     }
 }
 
@@ -435,7 +593,7 @@ async fn execute(
 /// instances change them (PostgreSQL's LISTEN/NOTIFY): a reload, through
 /// the writer, after every notification and after every reconnection (when
 /// notifications may have been missed).
-pub async fn follow(store: Store, writer: Writer) {
+pub async fn follow(store: Store, writer: Writer, shared: Arc<Shared>) {
     use sqlx::postgres::PgListener;
     let pause = std::time::Duration::from_millis(200);
     loop {
@@ -447,7 +605,10 @@ pub async fn follow(store: Store, writer: Writer) {
                 continue;
             }
         };
-        if let Err(e) = listener.listen(POLICY_CHANNEL).await {
+        if let Err(e) = listener
+            .listen_all([POLICY_CHANNEL, APPROVAL_CHANNEL])
+            .await
+        {
             eprintln!("gateway: policy updates: LISTEN failed ({e}); retrying");
             tokio::time::sleep(pause).await;
             continue;
@@ -456,18 +617,29 @@ pub async fn follow(store: Store, writer: Writer) {
         reload(&writer).await;
         loop {
             match listener.try_recv().await {
-                Ok(Some(_)) => {
+                Ok(Some(first)) => {
                     // Coalesce a burst of notifications into one reload.
-                    while let Ok(Ok(Some(_))) = tokio::time::timeout(
+                    let mut policies = first.channel() == POLICY_CHANNEL;
+                    let mut approvals = first.channel() == APPROVAL_CHANNEL;
+                    while let Ok(Ok(Some(n))) = tokio::time::timeout(
                         std::time::Duration::from_millis(2),
                         listener.try_recv(),
                     )
                     .await
-                    {}
-                    reload(&writer).await;
+                    {
+                        policies |= n.channel() == POLICY_CHANNEL;
+                        approvals |= n.channel() == APPROVAL_CHANNEL;
+                    }
+                    if approvals {
+                        shared.approval_changed();
+                    }
+                    if policies {
+                        reload(&writer).await;
+                    }
                 }
                 Ok(None) => {
                     // The connection was lost; try_recv reconnects next time.
+                    shared.approval_changed();
                     reload(&writer).await;
                 }
                 Err(e) => {

@@ -1,0 +1,1021 @@
+//! Tool policies per agent, tool-call decisions over HTTP, and approvals a
+//! person grants or refuses.
+//!
+//! - `PUT/GET/DELETE /v1/agents/{id}/policies/tools` (admin): the policy
+//!   file format, validated by the core; every change is a new version
+//!   (`GET ?version=N` reads an old one); `?dry_run=true` answers the lint
+//!   findings and the diff against the version in force without saving.
+//! - `POST /v1/tools/check` (agent): `{tool, args, context, approval_id?}`
+//!   -> the core's result JSON for that agent's policy, audited. A
+//!   `require_approval` creates a pending approval bound to the agent, the
+//!   tool and a hash of the arguments; the agent repeats the check with its
+//!   `approval_id` once a person granted it and gets `allow` once.
+//! - `GET /v1/approvals`, `GET /v1/approvals/{id}[?wait=S]`,
+//!   `POST /v1/approvals/{id}/grant|deny` (approver or admin; the asking
+//!   agent may read its own).
+//!
+//! The decisions are the core's ([`agentguard::Policy::evaluate_call`],
+//! [`agentguard::Policy::resolve_verdict`], [`agentguard::Policy::result`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentguard::{Decision, Policy};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use sqlx::{AnyConnection, Row};
+
+use crate::http::{
+    agent_of, bad, holder, json_response, known_agents, path_agent, query, query_limit, read_json,
+    require_admin, unexpected, ApiError, App, Result,
+};
+use crate::keys::{describe, Holder, Role};
+use crate::store::StoreError;
+use crate::util::{new_id, now};
+use crate::writer::{Op, Outcome};
+
+/// The longest `?wait=` of a long-poll, in seconds.
+pub const MAX_WAIT_SECONDS: u64 = 60;
+
+/// One approval as stored.
+#[derive(Clone, Debug)]
+pub struct ApprovalRow {
+    pub id: String,
+    pub agent: String,
+    pub tool: String,
+    pub args_hash: String,
+    /// `{"args", "context", "result"}` of the call that asked, as JSON.
+    pub body: String,
+    pub status: String,
+    pub created_at: f64,
+    pub expires_at: f64,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<f64>,
+    pub note: Option<String>,
+    pub used_at: Option<f64>,
+}
+
+/// Why an approval cannot be decided or used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApprovalRefusal {
+    /// No approval has this id.
+    NotFound,
+    /// It is not pending any more (`granted`, `denied`, `used`).
+    Decided(String),
+    /// Past its expiry.
+    Expired,
+    /// Another agent's.
+    OtherAgent,
+    /// Granted for another tool or other arguments.
+    Mismatch,
+    /// Granted, and already spent on its one call.
+    Used,
+}
+
+impl ApprovalRow {
+    /// What the API shows: a pending or granted approval past its expiry is
+    /// `expired`.
+    fn view(&self, at: f64) -> Value {
+        let body: Value = serde_json::from_str(&self.body).unwrap_or(Value::Null);
+        let status =
+            if (self.status == "pending" || self.status == "granted") && at > self.expires_at {
+                "expired"
+            } else {
+                self.status.as_str()
+            };
+        json!({
+            "id": self.id,
+            "agent": self.agent,
+            "tool": self.tool,
+            "args": body["args"],
+            "context": body["context"],
+            "result": body["result"],
+            "status": status,
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+            "decided_by": self.decided_by,
+            "decided_at": self.decided_at,
+            "note": self.note,
+            "used_at": self.used_at,
+        })
+    }
+}
+
+/// A canonical hash of call arguments: SHA-256 of their JSON with object
+/// keys sorted at every depth, so the same arguments in another key order
+/// are the same call.
+pub fn args_hash(args: &Map<String, Value>) -> String {
+    fn canonical(v: &Value, out: &mut String) {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    canonical(&m[k], out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    canonical(item, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut text = String::new();
+    canonical(&Value::Object(args.clone()), &mut text);
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+// ---------------------------------------------------------------- storage
+
+pub(crate) async fn next_version(
+    conn: &mut AnyConnection,
+    agent: &str,
+) -> std::result::Result<i64, StoreError> {
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM tool_policies WHERE agent = $1",
+    )
+    .bind(agent)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get::<i64, _>(0)? + 1)
+}
+
+pub(crate) async fn delete_policy(
+    conn: &mut AnyConnection,
+    agent: &str,
+    by: &str,
+) -> std::result::Result<Outcome, StoreError> {
+    let current: Option<Option<String>> = sqlx::query(
+        "SELECT body FROM tool_policies WHERE agent = $1 ORDER BY version DESC LIMIT 1",
+    )
+    .bind(agent)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|r| r.try_get(0))
+    .transpose()?;
+    if !matches!(current, Some(Some(_))) {
+        return Ok(Outcome::ToolPolicyDeleted { version: None });
+    }
+    let version = next_version(conn, agent).await?;
+    sqlx::query(
+        "INSERT INTO tool_policies (agent, version, body, created_at) VALUES ($1, $2, NULL, $3)",
+    )
+    .bind(agent)
+    .bind(version)
+    .bind(now())
+    .execute(&mut *conn)
+    .await?;
+    let audit = audit_base("tool_policy", by, agent, "tool_policy_deleted", format!("tool policy of {agent} deleted (version {version}): every call is refused until a new one is set"));
+    let mut audit = audit;
+    audit.insert("version".into(), version.into());
+    crate::writer::insert_audit(conn, &audit).await?;
+    Ok(Outcome::ToolPolicyDeleted {
+        version: Some(version),
+    })
+}
+
+pub(crate) async fn insert_approval(
+    conn: &mut AnyConnection,
+    a: &ApprovalRow,
+) -> std::result::Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO approvals (id, agent, tool, args_hash, body, status, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(a.id.as_str())
+    .bind(a.agent.as_str())
+    .bind(a.tool.as_str())
+    .bind(a.args_hash.as_str())
+    .bind(a.body.as_str())
+    .bind(a.status.as_str())
+    .bind(a.created_at)
+    .bind(a.expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+const APPROVAL_COLUMNS: &str = "id, agent, tool, args_hash, body, status, created_at, expires_at, decided_by, decided_at, note, used_at";
+
+fn approval_from_row(r: &sqlx::any::AnyRow) -> std::result::Result<ApprovalRow, StoreError> {
+    Ok(ApprovalRow {
+        id: r.try_get(0)?,
+        agent: r.try_get(1)?,
+        tool: r.try_get(2)?,
+        args_hash: r.try_get(3)?,
+        body: r.try_get(4)?,
+        status: r.try_get(5)?,
+        created_at: r.try_get(6)?,
+        expires_at: r.try_get(7)?,
+        decided_by: r.try_get(8)?,
+        decided_at: r.try_get(9)?,
+        note: r.try_get(10)?,
+        used_at: r.try_get(11)?,
+    })
+}
+
+async fn approval_for_update(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> std::result::Result<Option<ApprovalRow>, StoreError> {
+    // SQLite serialises writers; PostgreSQL locks the row for the decision.
+    let lock = if conn.backend_name() == "PostgreSQL" {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    sqlx::query(&format!(
+        "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = $1{lock}"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|r| approval_from_row(&r))
+    .transpose()
+}
+
+pub(crate) async fn decide_approval(
+    conn: &mut AnyConnection,
+    id: &str,
+    grant: bool,
+    by: &str,
+    note: Option<&str>,
+) -> std::result::Result<Outcome, StoreError> {
+    let Some(mut row) = approval_for_update(conn, id).await? else {
+        return Ok(Outcome::Approval(Err(ApprovalRefusal::NotFound)));
+    };
+    let at = now();
+    if row.status != "pending" {
+        return Ok(Outcome::Approval(Err(ApprovalRefusal::Decided(row.status))));
+    }
+    if at > row.expires_at {
+        return Ok(Outcome::Approval(Err(ApprovalRefusal::Expired)));
+    }
+    let status = if grant { "granted" } else { "denied" };
+    sqlx::query("UPDATE approvals SET status = $1, decided_by = $2, decided_at = $3, note = $4 WHERE id = $5")
+        .bind(status)
+        .bind(by)
+        .bind(at)
+        .bind(note.map(str::to_string))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    row.status = status.into();
+    row.decided_by = Some(by.into());
+    row.decided_at = Some(at);
+    row.note = note.map(str::to_string);
+    let mut audit = audit_base(
+        "approval",
+        by,
+        &row.agent,
+        if grant {
+            "approval_granted"
+        } else {
+            "approval_denied"
+        },
+        format!(
+            "{by} {} {}'s call of {} ({})",
+            if grant { "granted" } else { "denied" },
+            row.agent,
+            row.tool,
+            row.id
+        ),
+    );
+    audit.insert("tool".into(), row.tool.clone().into());
+    audit.insert("approval_id".into(), row.id.clone().into());
+    if let Some(n) = note {
+        audit.insert("note".into(), n.into());
+    }
+    crate::writer::insert_audit(conn, &audit).await?;
+    Ok(Outcome::Approval(Ok(Box::new(row))))
+}
+
+pub(crate) async fn use_approval(
+    conn: &mut AnyConnection,
+    id: &str,
+    agent: &str,
+    tool: &str,
+    args_hash: &str,
+) -> std::result::Result<Outcome, StoreError> {
+    let Some(mut row) = approval_for_update(conn, id).await? else {
+        return Ok(Outcome::Approval(Err(ApprovalRefusal::NotFound)));
+    };
+    if row.agent != agent {
+        return Ok(Outcome::Approval(Err(ApprovalRefusal::OtherAgent)));
+    }
+    if row.tool != tool || row.args_hash != args_hash {
+        return Ok(Outcome::Approval(Err(ApprovalRefusal::Mismatch)));
+    }
+    let at = now();
+    match row.status.as_str() {
+        "used" => return Ok(Outcome::Approval(Err(ApprovalRefusal::Used))),
+        "granted" if at > row.expires_at => {
+            return Ok(Outcome::Approval(Err(ApprovalRefusal::Expired)))
+        }
+        "granted" => {}
+        // Pending (maybe expired) or denied: the caller answers from it.
+        _ => return Ok(Outcome::Approval(Ok(Box::new(row)))),
+    }
+    sqlx::query("UPDATE approvals SET status = 'used', used_at = $1 WHERE id = $2")
+        .bind(at)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    row.status = "used".into();
+    row.used_at = Some(at);
+    Ok(Outcome::Approval(Ok(Box::new(row))))
+}
+
+async fn read_approval(
+    app: &App,
+    id: &str,
+) -> std::result::Result<Option<ApprovalRow>, StoreError> {
+    let mut conn = app.store.connection().await?;
+    sqlx::query(&format!(
+        "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|r| approval_from_row(&r))
+    .transpose()
+}
+
+fn audit_base(
+    kind: &str,
+    caller: &str,
+    agent: &str,
+    decision: &str,
+    message: String,
+) -> Map<String, Value> {
+    let mut audit = Map::new();
+    audit.insert("audit_id".into(), new_id("aud").into());
+    audit.insert("timestamp".into(), now().into());
+    audit.insert("kind".into(), kind.into());
+    audit.insert("caller".into(), caller.into());
+    audit.insert("agent".into(), agent.into());
+    audit.insert("decision".into(), decision.into());
+    audit.insert("message".into(), message.into());
+    audit
+}
+
+// ------------------------------------------------------------------- HTTP
+
+fn tool_policy(app: &App, agent: &str) -> Option<(i64, Arc<Policy>)> {
+    app.shared.tools.read().ok()?.get(agent).cloned()
+}
+
+fn invalid_policy(e: &agentguard::Error) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_policy", e.to_string())
+        .with("kind", e.kind().as_str())
+        .with("field", e.field().map(str::to_string))
+        .with("index", e.index())
+}
+
+fn flag(q: &std::collections::BTreeMap<String, String>, name: &str) -> Result<bool> {
+    match q.get(name).map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(bad(format!(
+            "the {name} query parameter must be \"true\" or \"false\", got {}",
+            json!(other)
+        ))),
+    }
+}
+
+/// `PUT/GET/DELETE /v1/agents/{id}/policies/tools`.
+pub async fn policy_route(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let who = holder(&app, &headers)?;
+    require_admin(&who.role, "manage tool policies")?;
+    let agent = path_agent(&uri)?;
+    let q = query(&uri);
+    if method == Method::GET {
+        return get_policy(&app, &agent, &q).await;
+    }
+    if method == Method::DELETE {
+        return match app
+            .writer
+            .write(Op::DeleteToolPolicy {
+                agent: agent.clone(),
+                by: who.name.clone(),
+            })
+            .await?
+        {
+            Outcome::ToolPolicyDeleted { version } => Ok(json_response(
+                StatusCode::OK,
+                &json!({"ok": true, "agent": agent, "deleted": version.is_some(), "version": version}),
+            )),
+            other => Err(unexpected(&other)),
+        };
+    }
+    // PUT
+    let map = read_json(&headers, body).await?;
+    let value = Value::Object(map);
+    let policy = Policy::from_value(&value).map_err(|e| invalid_policy(&e))?;
+    let create = flag(&q, "create")?;
+    let dry_run = flag(&q, "dry_run")?;
+    let known = known_agents(&app)?;
+    if !create && !known.contains(&agent) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_agent",
+            format!(
+                "no agent {} is known to this gateway (known agents: {}); check the name, or add ?create=true to set a policy for a new agent",
+                json!(agent),
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            ),
+        )
+        .with("agent", agent.clone())
+        .with("known_agents", known));
+    }
+    let current = tool_policy(&app, &agent);
+    if dry_run {
+        let lint = agentguard::analysis::lint(&policy);
+        let diff = current
+            .as_ref()
+            .map(|(_, old)| agentguard::analysis::diff(old, &policy));
+        return Ok(json_response(
+            StatusCode::OK,
+            &json!({
+                "ok": true,
+                "dry_run": true,
+                "agent": agent,
+                "current_version": current.as_ref().map(|(v, _)| *v),
+                "lint": lint,
+                "diff": diff,
+            }),
+        ));
+    }
+    let mut audit = audit_base(
+        "tool_policy",
+        &who.name,
+        &agent,
+        "tool_policy_set",
+        format!("tool policy of {agent} set"),
+    );
+    audit.insert(
+        "previous_version".into(),
+        current.as_ref().map(|(v, _)| *v).into(),
+    );
+    match app
+        .writer
+        .write(Op::SetToolPolicy {
+            agent: agent.clone(),
+            body: value.to_string(),
+            policy: Arc::new(policy),
+            create: create && !known.contains(&agent),
+            audit,
+        })
+        .await?
+    {
+        Outcome::ToolPolicySet { version } => Ok(json_response(
+            StatusCode::OK,
+            &json!({"ok": true, "agent": agent, "version": version, "policy": value}),
+        )),
+        other => Err(unexpected(&other)),
+    }
+}
+
+async fn get_policy(
+    app: &App,
+    agent: &str,
+    q: &std::collections::BTreeMap<String, String>,
+) -> Result<Response> {
+    let version = match q.get("version") {
+        None => None,
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(n) if n >= 1 && raw.bytes().all(|b| b.is_ascii_digit()) => Some(n),
+            _ => {
+                return Err(bad(format!(
+                    "version must be an integer from 1, got {}",
+                    json!(raw)
+                )))
+            }
+        },
+    };
+    let mut conn = app.store.connection().await?;
+    let row = match version {
+        Some(v) => sqlx::query("SELECT version, body, created_at FROM tool_policies WHERE agent = $1 AND version = $2")
+            .bind(agent)
+            .bind(v)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(StoreError::from)?,
+        None => sqlx::query("SELECT version, body, created_at FROM tool_policies WHERE agent = $1 ORDER BY version DESC LIMIT 1")
+            .bind(agent)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(StoreError::from)?,
+    };
+    let versions: Vec<i64> =
+        sqlx::query("SELECT version FROM tool_policies WHERE agent = $1 ORDER BY version")
+            .bind(agent)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(StoreError::from)?
+            .iter()
+            .map(|r| r.try_get::<i64, _>(0))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(StoreError::from)?;
+    let Some(row) = row else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_tool_policy",
+            match version {
+                Some(v) => format!(
+                    "agent {} has no tool policy version {v} (versions: {versions:?})",
+                    json!(agent)
+                ),
+                None => format!(
+                    "agent {} has no tool policy; every tool call it asks about is refused",
+                    json!(agent)
+                ),
+            },
+        ));
+    };
+    let v: i64 = row.try_get(0).map_err(StoreError::from)?;
+    let body: Option<String> = row.try_get(1).map_err(StoreError::from)?;
+    let created_at: f64 = row.try_get(2).map_err(StoreError::from)?;
+    let policy = match body {
+        Some(b) => serde_json::from_str::<Value>(&b).map_err(|e| StoreError::new(e.to_string()))?,
+        None => Value::Null,
+    };
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "ok": true,
+            "agent": agent,
+            "version": v,
+            "deleted": policy.is_null(),
+            "created_at": created_at,
+            "policy": policy,
+            "versions": versions,
+        }),
+    ))
+}
+
+fn object_field(body: &mut Map<String, Value>, key: &str) -> Result<Map<String, Value>> {
+    match body.remove(key) {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(m)) => Ok(m),
+        Some(other) => Err(bad(format!(
+            "{key}: expected an object, got {}",
+            describe(&other)
+        ))
+        .with("field", key)),
+    }
+}
+
+/// `POST /v1/tools/check`.
+pub async fn check(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let who = holder(&app, &headers)?;
+    let agent = agent_of(
+        &who.role,
+        "only agent keys ask for tool decisions (the key's agent is the caller)",
+    )?
+    .to_string();
+    let mut body = read_json(&headers, body).await?;
+    if let Some(k) = body
+        .keys()
+        .find(|k| !matches!(k.as_str(), "tool" | "args" | "context" | "approval_id"))
+    {
+        return Err(bad(format!(
+            "unknown key {} in a tool check (known keys: tool, args, context, approval_id)",
+            json!(k)
+        ))
+        .with("field", k.clone()));
+    }
+    let tool = match body.remove("tool") {
+        Some(Value::String(t)) => t,
+        other => {
+            return Err(bad(format!(
+                "tool: expected a string, got {}",
+                other.map_or_else(|| "nothing (it is required)".to_string(), |v| describe(&v))
+            ))
+            .with("field", "tool"))
+        }
+    };
+    agentguard::check_name(&tool)
+        .map_err(|e| bad(format!("tool: {}", e.message())).with("field", "tool"))?;
+    let args = object_field(&mut body, "args")?;
+    let context = object_field(&mut body, "context")?;
+    let approval_id = match body.remove("approval_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(other) => {
+            return Err(bad(format!(
+                "approval_id: expected a string, got {}",
+                describe(&other)
+            ))
+            .with("field", "approval_id"))
+        }
+    };
+    let Some((version, policy)) = tool_policy(&app, &agent) else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_tool_policy",
+            format!(
+                "agent {} has no tool policy, so no tool call of it is allowed; an admin sets one with PUT /v1/agents/{agent}/policies/tools",
+                json!(agent)
+            ),
+        ));
+    };
+    let verdict = policy.evaluate_call(&tool, &args);
+    let hash = args_hash(&args);
+    let at = now();
+    let mut audit = audit_base("tool", &agent, &agent, "", String::new());
+    audit.insert("tool".into(), tool.clone().into());
+    audit.insert("args_hash".into(), hash.clone().into());
+    audit.insert("policy_version".into(), version.into());
+    if !context.is_empty() {
+        audit.insert("context".into(), Value::Object(context.clone()));
+    }
+    let finish = |audit: &mut Map<String, Value>, result: &agentguard::PolicyResult| {
+        audit.insert("decision".into(), result.decision.as_str().into());
+        audit.insert("message".into(), result.reason.to_string().into());
+        audit.insert(
+            "matched_rule".into(),
+            result.matched_rule.as_deref().map(str::to_string).into(),
+        );
+        audit.insert(
+            "rule".into(),
+            serde_json::to_value(&result.rule).unwrap_or(Value::Null),
+        );
+    };
+    let result_json =
+        |result: &agentguard::PolicyResult| serde_json::to_value(result).unwrap_or(Value::Null);
+
+    if verdict.decision != Decision::RequireApproval {
+        // An approval answers only a call that needs one: any other
+        // decision stands as the policy makes it.
+        let result = policy.result(&tool, verdict);
+        finish(&mut audit, &result);
+        app.writer.write(Op::Record { audit }).await?;
+        return Ok(json_response(StatusCode::OK, &result_json(&result)));
+    }
+
+    if let Some(id) = approval_id {
+        let outcome = app
+            .writer
+            .write(Op::UseApproval {
+                id: id.clone(),
+                agent: agent.clone(),
+                tool: tool.clone(),
+                args_hash: hash.clone(),
+            })
+            .await?;
+        let row = match outcome {
+            Outcome::Approval(Ok(row)) => row,
+            Outcome::Approval(Err(refusal)) => return Err(refused(&id, &refusal)),
+            other => return Err(unexpected(&other)),
+        };
+        audit.insert("approval_id".into(), id.clone().into());
+        let approval = json!({"id": row.id, "status": row.view(at)["status"], "expires_at": row.expires_at, "decided_by": row.decided_by});
+        let settled = match row.status.as_str() {
+            "used" => Some(true),
+            "denied" => Some(false),
+            _ => None,
+        };
+        if let Some(granted) = settled {
+            let result = policy.result(&tool, policy.resolve_verdict(verdict, granted));
+            finish(&mut audit, &result);
+            audit.insert("decided_by".into(), row.decided_by.clone().into());
+            app.writer.write(Op::Record { audit }).await?;
+            let mut out = result_json(&result);
+            out["approval"] = approval;
+            return Ok(json_response(StatusCode::OK, &out));
+        }
+        // Still pending (or expired before anyone answered).
+        let result = policy.result(&tool, verdict);
+        let mut out = result_json(&result);
+        out["approval"] = approval;
+        return Ok(json_response(StatusCode::OK, &out));
+    }
+
+    let result = policy.result(&tool, verdict);
+    finish(&mut audit, &result);
+    let id = new_id("apr");
+    audit.insert("approval_id".into(), id.clone().into());
+    let row = ApprovalRow {
+        id: id.clone(),
+        agent: agent.clone(),
+        tool: tool.clone(),
+        args_hash: hash,
+        body: json!({"args": args, "context": context, "result": result_json(&result)}).to_string(),
+        status: "pending".into(),
+        created_at: at,
+        expires_at: at + app.limits.approval_seconds,
+        decided_by: None,
+        decided_at: None,
+        note: None,
+        used_at: None,
+    };
+    let expires_at = row.expires_at;
+    app.writer
+        .write(Op::CreateApproval {
+            row: Box::new(row),
+            audit,
+        })
+        .await?;
+    let mut out = result_json(&result);
+    out["approval"] = json!({"id": id, "status": "pending", "expires_at": expires_at});
+    Ok(json_response(StatusCode::OK, &out))
+}
+
+fn refused(id: &str, r: &ApprovalRefusal) -> ApiError {
+    let id_json = json!(id);
+    match r {
+        ApprovalRefusal::NotFound => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_approval",
+            format!("no approval {id_json}"),
+        ),
+        ApprovalRefusal::Decided(status) => ApiError::new(
+            StatusCode::CONFLICT,
+            "approval_decided",
+            format!("approval {id_json} is already {status}; it can be decided once"),
+        )
+        .with("status", status.clone()),
+        ApprovalRefusal::Expired => ApiError::new(
+            StatusCode::CONFLICT,
+            "approval_expired",
+            format!("approval {id_json} has expired; ask again for a new one"),
+        ),
+        ApprovalRefusal::OtherAgent => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("approval {id_json} belongs to another agent"),
+        ),
+        ApprovalRefusal::Mismatch => ApiError::new(
+            StatusCode::CONFLICT,
+            "approval_mismatch",
+            format!("approval {id_json} was given for another tool or other arguments; this call needs its own approval"),
+        ),
+        ApprovalRefusal::Used => ApiError::new(
+            StatusCode::CONFLICT,
+            "approval_used",
+            format!("approval {id_json} was already used for its one call; ask again for a new one"),
+        ),
+    }
+}
+
+fn require_approver(who: &Holder, what: &str) -> Result<()> {
+    match &who.role {
+        Role::Admin | Role::Approver => Ok(()),
+        Role::Agent(a) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "only approver and admin keys can {what}; this key belongs to agent {}",
+                json!(a)
+            ),
+        )),
+    }
+}
+
+/// `GET /v1/approvals?status=pending&limit=N`.
+pub async fn list_approvals(
+    State(app): State<Arc<App>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let who = holder(&app, &headers)?;
+    require_approver(who, "list approvals")?;
+    let q = query(&uri);
+    let limit = query_limit(&q, 100, 1000)?;
+    let status = q.get("status").map(String::as_str).unwrap_or("pending");
+    let at = now();
+    let (sql, binds): (&str, Vec<String>) = match status {
+        "pending" => ("status = 'pending' AND expires_at >= $1", vec![]),
+        "expired" => (
+            "status IN ('pending', 'granted') AND expires_at < $1",
+            vec![],
+        ),
+        "granted" => ("status = 'granted' AND expires_at >= $1", vec![]),
+        "denied" | "used" => ("status = $2 AND $1 = $1", vec![status.to_string()]),
+        "all" => ("$1 = $1", vec![]),
+        other => {
+            return Err(bad(format!(
+                "status must be pending, granted, denied, used, expired or all, got {}",
+                json!(other)
+            )))
+        }
+    };
+    let mut conn = app.store.connection().await?;
+    let text = format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE {sql} ORDER BY created_at DESC LIMIT {limit}");
+    let mut query = sqlx::query(&text).bind(at);
+    for b in &binds {
+        query = query.bind(b.as_str());
+    }
+    let rows = query
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(StoreError::from)?;
+    let list = rows
+        .iter()
+        .map(|r| approval_from_row(r).map(|a| a.view(at)))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"ok": true, "approvals": list}),
+    ))
+}
+
+fn path_id(uri: &Uri) -> String {
+    uri.path()
+        .strip_prefix("/v1/approvals/")
+        .and_then(|r| r.split('/').next())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// `GET /v1/approvals/{id}[?wait=SECONDS]`: the asking agent, an approver
+/// or an admin; with `wait`, answers when the approval is decided (or the
+/// time is up).
+pub async fn get_approval(
+    State(app): State<Arc<App>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let who = holder(&app, &headers)?;
+    let id = path_id(&uri);
+    let q = query(&uri);
+    let wait = match q.get("wait") {
+        None => 0,
+        Some(raw) => match raw.parse::<u64>() {
+            Ok(n) if n <= MAX_WAIT_SECONDS && raw.bytes().all(|b| b.is_ascii_digit()) => n,
+            _ => {
+                return Err(bad(format!(
+                    "wait must be a whole number of seconds from 0 to {MAX_WAIT_SECONDS}, got {}",
+                    json!(raw)
+                )))
+            }
+        },
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+    let mut changes = app.shared.approvals.subscribe();
+    loop {
+        changes.mark_unchanged();
+        let Some(row) = read_approval(&app, &id).await? else {
+            return Err(refused(&id, &ApprovalRefusal::NotFound));
+        };
+        if let Role::Agent(a) = &who.role {
+            if *a != row.agent {
+                return Err(refused(&id, &ApprovalRefusal::OtherAgent));
+            }
+        }
+        let at = now();
+        let view = row.view(at);
+        let open = view["status"] == "pending";
+        if !open || tokio::time::Instant::now() >= deadline {
+            return Ok(json_response(
+                StatusCode::OK,
+                &json!({"ok": true, "approval": view}),
+            ));
+        }
+        // Until a decision here or on another instance, the deadline, or
+        // the approval's expiry; a second at most between looks.
+        let expiry = Duration::from_secs_f64((row.expires_at - at).max(0.0) + 0.01);
+        let nap = deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+            .min(expiry)
+            .min(Duration::from_secs(1));
+        let _ = tokio::time::timeout(nap, changes.changed()).await;
+    }
+}
+
+async fn decide(
+    app: Arc<App>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+    grant: bool,
+) -> Result<Response> {
+    let who = holder(&app, &headers)?;
+    require_approver(
+        who,
+        if grant {
+            "grant approvals"
+        } else {
+            "deny approvals"
+        },
+    )?;
+    let id = uri
+        .path()
+        .strip_prefix("/v1/approvals/")
+        .and_then(|r| r.split('/').next())
+        .unwrap_or("")
+        .to_string();
+    let empty = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .is_some_and(|v| v.as_bytes() == b"0");
+    let note = if empty {
+        None
+    } else {
+        let mut map = match read_json(&headers, body).await {
+            Ok(m) => m,
+            Err(e) if e.is_empty_body() => Map::new(),
+            Err(e) => return Err(e),
+        };
+        if let Some(k) = map.keys().find(|k| *k != "note") {
+            return Err(bad(format!("unknown key {} (known keys: note)", json!(k)))
+                .with("field", k.clone()));
+        }
+        match map.remove("note") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(n)) if n.chars().count() <= 1000 => Some(n),
+            Some(other) => {
+                return Err(bad(format!(
+                    "note: expected a string of at most 1000 characters, got {}",
+                    describe(&other)
+                ))
+                .with("field", "note"))
+            }
+        }
+    };
+    match app
+        .writer
+        .write(Op::DecideApproval {
+            id: id.clone(),
+            grant,
+            by: who.name.clone(),
+            note,
+        })
+        .await?
+    {
+        Outcome::Approval(Ok(row)) => Ok(json_response(
+            StatusCode::OK,
+            &json!({"ok": true, "approval": row.view(now())}),
+        )),
+        Outcome::Approval(Err(r)) => Err(refused(&id, &r)),
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// `POST /v1/approvals/{id}/grant`, body `{"note"?}`.
+pub async fn grant(
+    State(app): State<Arc<App>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    decide(app, uri, headers, body, true).await
+}
+
+/// `POST /v1/approvals/{id}/deny`, body `{"note"?}`.
+pub async fn deny(
+    State(app): State<Arc<App>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    decide(app, uri, headers, body, false).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn args_hash_ignores_key_order_only() {
+        let a = json!({"b": 1, "a": {"y": [1, {"q": 2, "p": 3}], "x": "s"}});
+        let b = json!({"a": {"x": "s", "y": [1, {"p": 3, "q": 2}]}, "b": 1});
+        let c = json!({"a": {"x": "s", "y": [{"p": 3, "q": 2}, 1]}, "b": 1});
+        let h = |v: &Value| args_hash(v.as_object().unwrap());
+        assert_eq!(h(&a), h(&b));
+        assert_ne!(h(&a), h(&c), "array order matters");
+        assert_ne!(h(&a), h(&json!({"b": 1.5, "a": {}})));
+        assert_eq!(h(&a).len(), 64);
+    }
+}
