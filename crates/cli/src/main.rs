@@ -66,6 +66,8 @@ enum Command {
     Serve(agentguard_gateway::cli::ServeArgs),
     /// Talk to a gateway: policies, intents, inbox, audit (key from $AGENTGUARD_API_KEY).
     Mesh(agentguard_gateway::cli::MeshArgs),
+    /// Grant or refuse tool calls waiting for a person on a gateway (key from $AGENTGUARD_API_KEY).
+    Approvals(agentguard_gateway::cli::ApprovalsArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -358,6 +360,7 @@ fn main() -> ExitCode {
         Command::Mcp(a) => return mcp(a),
         Command::Serve(a) => return exit(agentguard_gateway::cli::serve(a)),
         Command::Mesh(a) => return exit(agentguard_gateway::cli::mesh(a)),
+        Command::Approvals(a) => return exit(agentguard_gateway::cli::approvals(a)),
     };
     match outcome {
         Ok(o) => {

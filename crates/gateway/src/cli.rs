@@ -146,6 +146,91 @@ pub struct MeshArgs {
     pub command: MeshCommand,
 }
 
+/// `agentguard approvals`: tool calls waiting for a person, from the shell
+/// (an approver or admin key in `$AGENTGUARD_API_KEY`).
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Prints the gateway's JSON answer. Exit 0 on success, 1 when the gateway refuses (its error on stderr) or cannot be reached, 2 on a usage error.\nThe API key (approver or admin) is read from $AGENTGUARD_API_KEY."
+)]
+pub struct ApprovalsArgs {
+    /// The gateway (default $AGENTGUARD_URL, else http://127.0.0.1:8787).
+    #[arg(long, global = true, value_name = "URL")]
+    pub url: Option<String>,
+    #[command(subcommand)]
+    pub command: ApprovalsCommand,
+}
+
+/// What `agentguard approvals` does.
+#[derive(Subcommand, Debug)]
+pub enum ApprovalsCommand {
+    /// List approvals, newest first.
+    List {
+        /// pending (the default), granted, denied, used, expired or all.
+        #[arg(long, default_value = "pending")]
+        status: String,
+        /// At most this many (1 to 1000; default 100).
+        #[arg(long, value_name = "N")]
+        limit: Option<String>,
+    },
+    /// Show one approval (with --wait, when it is decided).
+    Show {
+        /// The approval id (apr_...).
+        id: String,
+        /// Wait up to this many seconds (at most 60) for a decision.
+        #[arg(long, value_name = "SECONDS")]
+        wait: Option<String>,
+    },
+    /// Grant a pending approval: the agent's repeated call is allowed once.
+    Grant {
+        /// The approval id (apr_...).
+        id: String,
+        /// Why, for the audit.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Refuse a pending approval: the agent's repeated call is denied.
+    Deny {
+        /// The approval id (apr_...).
+        id: String,
+        /// Why, for the audit.
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+/// Runs `agentguard approvals`; the exit status.
+pub fn approvals(a: ApprovalsArgs) -> i32 {
+    let seg = |id: &str| {
+        percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let (method, path, body) = match &a.command {
+        ApprovalsCommand::List { status, limit } => (
+            "GET",
+            with_query(
+                "/v1/approvals".into(),
+                &[("status", &Some(status.clone())), ("limit", limit)],
+            ),
+            None,
+        ),
+        ApprovalsCommand::Show { id, wait } => (
+            "GET",
+            with_query(format!("/v1/approvals/{}", seg(id)), &[("wait", wait)]),
+            None,
+        ),
+        ApprovalsCommand::Grant { id, note } => (
+            "POST",
+            format!("/v1/approvals/{}/grant", seg(id)),
+            Some(serde_json::json!({ "note": note })),
+        ),
+        ApprovalsCommand::Deny { id, note } => (
+            "POST",
+            format!("/v1/approvals/{}/deny", seg(id)),
+            Some(serde_json::json!({ "note": note })),
+        ),
+    };
+    run_request("agentguard approvals", a.url, method, path, body, false)
+}
+
 /// What `agentguard mesh` does.
 #[derive(Subcommand, Debug)]
 pub enum MeshCommand {
@@ -369,15 +454,29 @@ pub fn mesh(a: MeshArgs) -> i32 {
             return 2;
         }
     };
+    let ack = matches!(a.command, MeshCommand::Inbox { ack: true, .. });
+    run_request("agentguard mesh", a.url, method, path, body, ack)
+}
+
+/// Sends one request with `$AGENTGUARD_API_KEY` to `url` (else
+/// `$AGENTGUARD_URL`, else the default), prints the answer; with `ack`,
+/// acknowledges the intents an inbox answer handed out.
+fn run_request(
+    who: &str,
+    url: Option<String>,
+    method: &'static str,
+    path: String,
+    body: Option<Value>,
+    ack: bool,
+) -> i32 {
     let Some(key) = std::env::var("AGENTGUARD_API_KEY")
         .ok()
         .filter(|k| !k.is_empty())
     else {
-        eprintln!("agentguard mesh: set AGENTGUARD_API_KEY to your API key");
+        eprintln!("{who}: set AGENTGUARD_API_KEY to your API key");
         return 2;
     };
-    let base = a
-        .url
+    let base = url
         .or_else(|| {
             std::env::var("AGENTGUARD_URL")
                 .ok()
@@ -391,16 +490,15 @@ pub fn mesh(a: MeshArgs) -> i32 {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("agentguard mesh: {e}");
+            eprintln!("{who}: {e}");
             return 1;
         }
     };
-    let ack = matches!(a.command, MeshCommand::Inbox { ack: true, .. });
     runtime.block_on(async move {
         let (status, answer) = match request(&base, &key, method, &path, body.as_ref()).await {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("agentguard mesh: {e}");
+                eprintln!("{who}: {e}");
                 return 1;
             }
         };
@@ -427,7 +525,7 @@ pub fn mesh(a: MeshArgs) -> i32 {
             Ok((status, answer)) if status >= 300 => report(status, &answer),
             Ok(_) => 0,
             Err(e) => {
-                eprintln!("agentguard mesh: acknowledging: {e}");
+                eprintln!("{who}: acknowledging: {e}");
                 1
             }
         }
