@@ -304,11 +304,27 @@ fn apply(shared: &Shared, ops: &[Op], outcomes: &[Outcome]) {
 
 async fn commit(store: &Store, ops: &[Op]) -> Result<Vec<Outcome>, StoreError> {
     let mut conn = store.connection().await?;
+    let result = commit_on(&mut conn, store.backend, ops).await;
+    if result.is_err() {
+        // A connection whose transaction failed is never used again: SQLite
+        // rolls back by itself on some errors (a full disk), and a driver
+        // that missed it would nest every later "transaction" in one that
+        // never commits, acknowledging writes that are then lost.
+        conn.close_on_drop();
+    }
+    result
+}
+
+async fn commit_on(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    ops: &[Op],
+) -> Result<Vec<Outcome>, StoreError> {
     let mut tx = conn.begin().await?;
     let mut outcomes = Vec::with_capacity(ops.len());
     let mut policy_changed = false;
     for op in ops {
-        let outcome = execute(&mut tx, store.backend, op).await?;
+        let outcome = execute(&mut tx, backend, op).await?;
         policy_changed |= matches!(
             outcome,
             Outcome::PolicySet
@@ -324,7 +340,7 @@ async fn commit(store: &Store, ops: &[Op]) -> Result<Vec<Outcome>, StoreError> {
             (Op::DecideApproval { .. }, Outcome::Approval(Ok(_)))
         )
     });
-    if store.backend == Backend::Postgres {
+    if backend == Backend::Postgres {
         // Delivered to every listening instance when (and only if) this commits.
         for (changed, channel) in [
             (policy_changed, POLICY_CHANNEL),
