@@ -53,6 +53,9 @@ pub struct ServeArgs {
     /// How long a tool call's approval can be granted and then used, in seconds.
     #[arg(long, default_value_t = 900.0, value_name = "SECONDS")]
     pub approval_seconds: f64,
+    /// POST approval.pending, approval.decided and decision.deny events here (repeatable; http:// URLs; signed with the keys file's "webhook_secret").
+    #[arg(long = "webhook", value_name = "URL")]
+    pub webhooks: Vec<String>,
     /// Open connections allowed from one IP address.
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub max_connections_per_address: usize,
@@ -99,6 +102,7 @@ pub fn serve(a: ServeArgs) -> i32 {
             per_address: a.max_connections_per_address,
             ..NetLimits::default()
         },
+        webhooks: a.webhooks,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -704,7 +704,7 @@ async fn post_intent(
         if let Some(p) = &v.pattern {
             audit.insert("pattern".into(), p.clone().into());
         }
-        app.writer.write(Op::Record { audit }).await?;
+        app.writer.write(Op::Record { audit, event: None }).await?;
         return Ok(json_response(StatusCode::FORBIDDEN, &v.to_value()));
     }
     let payload_text = payload.to_string();

@@ -51,6 +51,8 @@ pub struct Holder {
 #[derive(Clone, Debug, Default)]
 pub struct Keys {
     by_hash: HashMap<[u8; 32], Holder>,
+    /// The secret that signs webhook bodies (`"webhook_secret"`).
+    pub webhook_secret: Option<String>,
 }
 
 impl Keys {
@@ -64,7 +66,7 @@ impl Keys {
     /// Reads keys from the text of a keys file.
     pub fn parse(text: &str) -> Result<Keys, String> {
         let mut de = serde_json::Deserializer::from_str(text);
-        let entries = Top
+        let file = Top
             .deserialize(&mut de)
             .and_then(|e| de.end().map(|()| e))
             .map_err(|e| {
@@ -76,7 +78,7 @@ impl Keys {
                 }
             })?;
         let mut by_hash = HashMap::new();
-        for (n, (key, entry)) in entries.into_iter().enumerate() {
+        for (n, (key, entry)) in file.entries.into_iter().enumerate() {
             let (role, name) =
                 check_entry(&key, &entry).map_err(|m| format!("keys entry {}: {m}", n + 1))?;
             let hash = digest(&key);
@@ -91,7 +93,10 @@ impl Keys {
             });
             by_hash.insert(hash, Holder { role, name });
         }
-        Ok(Keys { by_hash })
+        Ok(Keys {
+            by_hash,
+            webhook_secret: file.webhook_secret,
+        })
     }
 
     /// The role of `key`, if it is one of ours.
@@ -222,23 +227,33 @@ fn check_entry(key: &str, entry: &Value) -> Result<(Role, Option<String>), Strin
 
 type Entries = Vec<(String, Value)>;
 
+/// The shortest webhook secret accepted, in characters.
+pub const MIN_SECRET_LEN: usize = 16;
+
+/// What the file holds: the key entries, and the webhook secret.
+struct File {
+    entries: Entries,
+    webhook_secret: Option<String>,
+}
+
 /// The top-level object: `keys` and nothing else, once.
 struct Top;
 
 impl<'de> DeserializeSeed<'de> for Top {
-    type Value = Entries;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Entries, D::Error> {
+    type Value = File;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<File, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for Top {
-    type Value = Entries;
+    type Value = File;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an object {\"keys\": {...}}")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<File, A::Error> {
         let mut keys = None;
+        let mut webhook_secret = None;
         let mut seen = Vec::new();
         while let Some(k) = map.next_key::<String>()? {
             if seen.contains(&k) {
@@ -250,15 +265,33 @@ impl<'de> Visitor<'de> for Top {
             seen.push(k.clone());
             if k == "keys" {
                 keys = Some(map.next_value_seed(KeyMap)?);
+            } else if k == "webhook_secret" {
+                let v: Value = map.next_value()?;
+                match v {
+                    Value::String(s) if s.chars().count() >= MIN_SECRET_LEN => webhook_secret = Some(s),
+                    other => {
+                        return Err(de::Error::custom(format!(
+                            "\"webhook_secret\" must be a string of at least {MIN_SECRET_LEN} characters, got {}",
+                            match other {
+                                Value::String(_) => "a shorter string".to_string(),
+                                o => describe(&o),
+                            }
+                        )))
+                    }
+                }
             } else {
                 map.next_value::<IgnoredAny>()?;
                 return Err(de::Error::custom(format!(
-                    "unknown key {} (known keys: keys)",
+                    "unknown key {} (known keys: keys, webhook_secret)",
                     json_string(&k)
                 )));
             }
         }
-        keys.ok_or_else(|| de::Error::custom("missing \"keys\""))
+        let entries = keys.ok_or_else(|| de::Error::custom("missing \"keys\""))?;
+        Ok(File {
+            entries,
+            webhook_secret,
+        })
     }
 }
 
@@ -460,7 +493,17 @@ mod tests {
         }
         assert!(Keys::parse(r#"{"keys": {}, "extra": 1}"#)
             .unwrap_err()
-            .starts_with("unknown key \"extra\" (known keys: keys)"));
+            .starts_with("unknown key \"extra\" (known keys: keys, webhook_secret)"));
+        assert!(Keys::parse(r#"{"keys": {}, "webhook_secret": "short"}"#)
+            .unwrap_err()
+            .starts_with("\"webhook_secret\" must be a string of at least 16 characters, got a shorter string"));
+        assert_eq!(
+            Keys::parse(r#"{"keys": {}, "webhook_secret": "0123456789abcdef"}"#)
+                .unwrap()
+                .webhook_secret
+                .as_deref(),
+            Some("0123456789abcdef")
+        );
         assert!(Keys::parse(r#"{"keys": {"a": 1,}}"#)
             .unwrap_err()
             .starts_with("not valid JSON"));

@@ -15,6 +15,7 @@ pub mod net;
 pub mod store;
 pub mod tools;
 pub mod util;
+pub mod webhook;
 pub mod writer;
 
 use std::net::SocketAddr;
@@ -50,6 +51,8 @@ pub struct Config {
     pub limits: Limits,
     /// Connection limits and timeouts.
     pub net: net::NetLimits,
+    /// Where events are POSTed (`--webhook`, http:// URLs).
+    pub webhooks: Vec<String>,
 }
 
 /// Opens the storage, starts the writer (and, on PostgreSQL, the follower
@@ -58,14 +61,36 @@ pub struct Config {
 /// are returned as a message for the operator.
 pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), String> {
     let keys = Keys::load(&config.keys)?;
-    let store = match &config.storage {
+    for url in &config.webhooks {
+        check_webhook(url)?;
+    }
+    let secret = match (&keys.webhook_secret, config.webhooks.is_empty()) {
+        (_, true) => None,
+        (Some(s), false) => Some(s.clone()),
+        (None, false) => {
+            return Err(format!(
+                "--webhook needs a \"webhook_secret\" (at least {} characters) in the keys file {}, to sign the events",
+                keys::MIN_SECRET_LEN,
+                config.keys.display()
+            ))
+        }
+    };
+    let mut store = match &config.storage {
         Storage::DataDir(dir) => Store::open_sqlite(dir).await,
         Storage::Database(url) => Store::open_postgres(url).await,
     }
     .map_err(|e| format!("database: {e}"))?;
+    store.webhooks = Arc::new(config.webhooks.clone());
     let loaded = store.load().await.map_err(|e| format!("database: {e}"))?;
     let shared = Arc::new(writer::Shared::new(loaded));
     let (writer, writer_task) = writer::Writer::start(store.clone(), shared.clone());
+    let delivery = secret.map(|secret| {
+        tokio::spawn(webhook::deliver(
+            store.clone(),
+            secret,
+            shared.webhook_wake.clone(),
+        ))
+    });
     let follower = (store.backend() == Backend::Postgres).then(|| {
         tokio::spawn(writer::follow(
             store.clone(),
@@ -92,9 +117,23 @@ pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     // Every acknowledged write is committed already; let queued ones finish.
     drop(app);
     let _ = tokio::time::timeout(Duration::from_secs(1), writer_task).await;
-    if let Some(f) = follower {
-        f.abort();
+    for task in [follower, delivery].into_iter().flatten() {
+        task.abort();
     }
     let _ = tokio::time::timeout(Duration::from_millis(500), store.close()).await;
+    Ok(())
+}
+
+/// A webhook URL must be `http://host[:port]/...` (the gateway speaks plain
+/// HTTP to receivers; put a TLS proxy beside it for https).
+fn check_webhook(url: &str) -> Result<(), String> {
+    let uri: axum::http::Uri = url
+        .parse()
+        .map_err(|e| format!("--webhook {url:?} is not a URL: {e}"))?;
+    if uri.scheme_str() != Some("http") || uri.host().is_none() {
+        return Err(format!(
+            "--webhook {url:?} must be an http:// URL with a host (https: put a TLS proxy beside the gateway)"
+        ));
+    }
     Ok(())
 }

@@ -79,6 +79,9 @@ pub struct Store {
     pub(crate) pool: AnyPool,
     pub(crate) backend: Backend,
     pub(crate) url: String,
+    /// Where events go (`--webhook`): an outbox row per event and URL is
+    /// written in the transaction of the change it reports.
+    pub(crate) webhooks: Arc<Vec<String>>,
 }
 
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -92,6 +95,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "tool policies approvals",
         include_str!("../migrations/sqlite/0002_tools_approvals.sql"),
     ),
+    (
+        3,
+        "webhook outbox",
+        include_str!("../migrations/sqlite/0003_webhook_outbox.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -103,6 +111,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "tool policies approvals",
         include_str!("../migrations/postgres/0002_tools_approvals.sql"),
+    ),
+    (
+        3,
+        "webhook outbox",
+        include_str!("../migrations/postgres/0003_webhook_outbox.sql"),
     ),
 ];
 
@@ -188,6 +201,7 @@ impl Store {
             pool,
             backend,
             url: url.to_string(),
+            webhooks: Arc::new(Vec::new()),
         };
         let m = match backend {
             Backend::Sqlite => migrator(SQLITE_MIGRATIONS),

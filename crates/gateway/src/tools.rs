@@ -79,7 +79,7 @@ pub enum ApprovalRefusal {
 impl ApprovalRow {
     /// What the API shows: a pending or granted approval past its expiry is
     /// `expired`.
-    fn view(&self, at: f64) -> Value {
+    pub(crate) fn view(&self, at: f64) -> Value {
         let body: Value = serde_json::from_str(&self.body).unwrap_or(Value::Null);
         let status =
             if (self.status == "pending" || self.status == "granted") && at > self.expires_at {
@@ -681,7 +681,8 @@ pub async fn check(
         // decision stands as the policy makes it.
         let result = policy.result(&tool, verdict);
         finish(&mut audit, &result);
-        app.writer.write(Op::Record { audit }).await?;
+        let event = deny_event(&result, &agent, &audit);
+        app.writer.write(Op::Record { audit, event }).await?;
         return Ok(json_response(StatusCode::OK, &result_json(&result)));
     }
 
@@ -711,7 +712,8 @@ pub async fn check(
             let result = policy.result(&tool, policy.resolve_verdict(verdict, granted));
             finish(&mut audit, &result);
             audit.insert("decided_by".into(), row.decided_by.clone().into());
-            app.writer.write(Op::Record { audit }).await?;
+            let event = deny_event(&result, &agent, &audit);
+            app.writer.write(Op::Record { audit, event }).await?;
             let mut out = result_json(&result);
             out["approval"] = approval;
             return Ok(json_response(StatusCode::OK, &out));
@@ -751,6 +753,26 @@ pub async fn check(
     let mut out = result_json(&result);
     out["approval"] = json!({"id": id, "status": "pending", "expires_at": expires_at});
     Ok(json_response(StatusCode::OK, &out))
+}
+
+/// The `decision.deny` event of a denied call: the result, the agent, the
+/// audit record's id and the approval, if one was asked.
+fn deny_event(
+    result: &agentguard::PolicyResult,
+    agent: &str,
+    audit: &Map<String, Value>,
+) -> Option<Value> {
+    (result.decision == Decision::Deny).then(|| {
+        crate::webhook::event(
+            "decision.deny",
+            json!({
+                "agent": agent,
+                "result": serde_json::to_value(result).unwrap_or(Value::Null),
+                "audit_id": audit.get("audit_id"),
+                "approval_id": audit.get("approval_id"),
+            }),
+        )
+    })
 }
 
 fn refused(id: &str, r: &ApprovalRefusal) -> ApiError {

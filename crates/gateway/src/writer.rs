@@ -35,6 +35,8 @@ pub struct Shared {
     /// Bumped whenever an approval is decided (here, or on another instance
     /// of the same database): long-polls wake and look again.
     pub approvals: tokio::sync::watch::Sender<u64>,
+    /// Wakes the webhook task after a commit that wrote events.
+    pub webhook_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Shared {
@@ -45,6 +47,7 @@ impl Shared {
             created: RwLock::new(loaded.created),
             tools: RwLock::new(loaded.tools),
             approvals: tokio::sync::watch::Sender::new(0),
+            webhook_wake: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -79,8 +82,12 @@ pub enum Op {
         max_intents: i64,
         max_bytes: i64,
     },
-    /// An audit record alone (a blocked intent).
-    Record { audit: Map<String, Value> },
+    /// An audit record alone (a blocked intent, a tool decision), and the
+    /// webhook event it raises, if any.
+    Record {
+        audit: Map<String, Value>,
+        event: Option<Value>,
+    },
     /// Sets a policy (and, with `create`, registers the agent).
     SetPolicy {
         agent: String,
@@ -241,8 +248,19 @@ async fn run(store: Store, shared: Arc<Shared>, mut rx: mpsc::Receiver<(Op, Repl
     }
 }
 
-/// The committed policy changes, into memory, in transaction order.
+/// The committed policy changes, into memory, in transaction order; and a
+/// nudge to the webhook task when events were written.
 fn apply(shared: &Shared, ops: &[Op], outcomes: &[Outcome]) {
+    if ops.iter().any(|op| {
+        matches!(
+            op,
+            Op::Record { event: Some(_), .. }
+                | Op::CreateApproval { .. }
+                | Op::DecideApproval { .. }
+        )
+    }) {
+        shared.webhook_wake.notify_one();
+    }
     for (op, outcome) in ops.iter().zip(outcomes) {
         match (op, outcome) {
             (
@@ -304,7 +322,7 @@ fn apply(shared: &Shared, ops: &[Op], outcomes: &[Outcome]) {
 
 async fn commit(store: &Store, ops: &[Op]) -> Result<Vec<Outcome>, StoreError> {
     let mut conn = store.connection().await?;
-    let result = commit_on(&mut conn, store.backend, ops).await;
+    let result = commit_on(&mut conn, store.backend, &store.webhooks, ops).await;
     if result.is_err() {
         // A connection whose transaction failed is never used again: SQLite
         // rolls back by itself on some errors (a full disk), and a driver
@@ -318,13 +336,14 @@ async fn commit(store: &Store, ops: &[Op]) -> Result<Vec<Outcome>, StoreError> {
 async fn commit_on(
     conn: &mut AnyConnection,
     backend: Backend,
+    webhooks: &[String],
     ops: &[Op],
 ) -> Result<Vec<Outcome>, StoreError> {
     let mut tx = conn.begin().await?;
     let mut outcomes = Vec::with_capacity(ops.len());
     let mut policy_changed = false;
     for op in ops {
-        let outcome = execute(&mut tx, backend, op).await?;
+        let outcome = execute(&mut tx, backend, webhooks, op).await?;
         policy_changed |= matches!(
             outcome,
             Outcome::PolicySet
@@ -383,6 +402,7 @@ pub(crate) async fn insert_audit(
 async fn execute(
     conn: &mut AnyConnection,
     backend: Backend,
+    webhooks: &[String],
     op: &Op,
 ) -> Result<Outcome, StoreError> {
     match op {
@@ -417,8 +437,11 @@ async fn execute(
             insert_audit(conn, audit).await?;
             Ok(Outcome::Delivered)
         }
-        Op::Record { audit } => {
+        Op::Record { audit, event } => {
             insert_audit(conn, audit).await?;
+            if let Some(e) = event {
+                crate::webhook::enqueue(conn, webhooks, e).await?;
+            }
             Ok(Outcome::Recorded)
         }
         Op::SetPolicy {
@@ -588,6 +611,8 @@ async fn execute(
         Op::CreateApproval { row, audit } => {
             crate::tools::insert_approval(conn, row).await?;
             insert_audit(conn, audit).await?;
+            let e = crate::webhook::event("approval.pending", row.view(now()));
+            crate::webhook::enqueue(conn, webhooks, &e).await?;
             Ok(Outcome::Recorded)
         }
         Op::DecideApproval {
@@ -595,7 +620,15 @@ async fn execute(
             grant,
             by,
             note,
-        } => crate::tools::decide_approval(conn, id, *grant, by, note.as_deref()).await,
+        } => {
+            let outcome =
+                crate::tools::decide_approval(conn, id, *grant, by, note.as_deref()).await?;
+            if let Outcome::Approval(Ok(row)) = &outcome {
+                let e = crate::webhook::event("approval.decided", row.view(now()));
+                crate::webhook::enqueue(conn, webhooks, &e).await?;
+            }
+            Ok(outcome)
+        }
         Op::UseApproval {
             id,
             agent,
