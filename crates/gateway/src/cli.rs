@@ -204,9 +204,7 @@ pub enum ApprovalsCommand {
 
 /// Runs `agentguard approvals`; the exit status.
 pub fn approvals(a: ApprovalsArgs) -> i32 {
-    let seg = |id: &str| {
-        percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC).to_string()
-    };
+    let seg = |id: &str| percent_encoding::utf8_percent_encode(id, SEGMENT).to_string();
     let (method, path, body) = match &a.command {
         ApprovalsCommand::List { status, limit } => (
             "GET",
@@ -332,6 +330,14 @@ pub enum ModeArg {
     Denylist,
 }
 
+/// A path segment's encoding: everything but the unreserved characters of
+/// RFC 3986 (letters, digits, `-`, `.`, `_`, `~`).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
@@ -351,7 +357,7 @@ fn with_query(path: String, params: &[(&str, &Option<String>)]) -> String {
 fn agent_path(agent: &str) -> String {
     format!(
         "/v1/mesh/agents/{}/policies/action",
-        percent_encoding::utf8_percent_encode(agent, percent_encoding::NON_ALPHANUMERIC)
+        percent_encoding::utf8_percent_encode(agent, SEGMENT)
     )
 }
 

@@ -874,12 +874,18 @@ pub async fn list_approvals(
     ))
 }
 
+/// The approval id in `/v1/approvals/{id}[/...]`, percent-decoded (an id
+/// that does not decode is no approval's).
 fn path_id(uri: &Uri) -> String {
-    uri.path()
+    let raw = uri
+        .path()
         .strip_prefix("/v1/approvals/")
         .and_then(|r| r.split('/').next())
-        .unwrap_or("")
-        .to_string()
+        .unwrap_or("");
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .unwrap_or_else(|_| raw.to_string())
 }
 
 /// `GET /v1/approvals/{id}[?wait=SECONDS]`: the asking agent, an approver
@@ -953,12 +959,7 @@ async fn decide(
             "deny approvals"
         },
     )?;
-    let id = uri
-        .path()
-        .strip_prefix("/v1/approvals/")
-        .and_then(|r| r.split('/').next())
-        .unwrap_or("")
-        .to_string();
+    let id = path_id(&uri);
     let empty = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .is_some_and(|v| v.as_bytes() == b"0");
