@@ -333,7 +333,11 @@ test("audit filters by agent and decision, paging back, live only on the newest 
   for (let i = 0; i < 5; i++) await blocked(gw, "reporting-agent", "analytics-agent", `intent.data.write.v${i}`);
   for (let i = 0; i < 3; i++) await delivered(gw, "ops-agent", "reporting-agent", `intent.report.build.v${i}`);
   const { page, problems, requests } = await openDashboard(t, gw);
-  const auditRequests = () => requests.filter((r) => r.url.pathname === "/v1/mesh/audit");
+  // The audit trail's requests: the tool decisions list reads the audit too,
+  // by decisions of its own (allow, deny, require_approval, approval_*).
+  const toolFeed = ["allow", "deny", "require_approval", "approval_granted", "approval_denied"];
+  const auditRequests = () =>
+    requests.filter((r) => r.url.pathname === "/v1/mesh/audit" && !toolFeed.includes(r.url.searchParams.get("decision")));
 
   // Newest first, 20 a page.
   await page.selectOption("#filter-limit", "20");

@@ -584,3 +584,61 @@ test("gateways started at the same moment on a fresh database all come up (one s
     assert.equal(r.result.status, 403);
   }
 });
+
+test("an approval asked through A and long-polled on A, granted through B: A's long-poll answers within 2 s; the repeat check through B is allowed once", async (t) => {
+  const {
+    servers: [a, b],
+  } = await cluster(t, 2);
+  const toolPolicy = { require_approval: ["git_push"], allow: ["read_*"], default: "deny" };
+  const put = await call(a.url, "PUT", "/v1/agents/ops-agent/policies/tools", { key: ADMIN, body: toolPolicy });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  const args = { branch: "main", remote: "origin" };
+  // B enforces A's tool policy (the same as for action policies: within 1 s).
+  const asked = await pollUntil(
+    () => call(b.url, "POST", "/v1/tools/check", { key: keyOf("ops-agent"), body: { tool: "read_file" } }),
+    (r) => r.status === 200,
+    { withinMs: 1000, what: "A's tool policy in force on B" },
+  );
+  assert.equal(asked.result.body.decision, "allow");
+  const ask = await call(a.url, "POST", "/v1/tools/check", { key: keyOf("ops-agent"), body: { tool: "git_push", args } });
+  assert.equal(ask.status, 200, JSON.stringify(ask.body));
+  assert.equal(ask.body.decision, "require_approval");
+  const id = ask.body.approval.id;
+
+  let answeredAt = null;
+  const poll = call(a.url, "GET", `/v1/approvals/${id}?wait=30`, { key: keyOf("ops-agent") }).then((r) => {
+    answeredAt = performance.now();
+    return r;
+  });
+  await sleep(500);
+  assert.equal(answeredAt, null, "the long-poll on A waits while the approval is pending");
+  const grantedAt = performance.now();
+  const grant = await call(b.url, "POST", `/v1/approvals/${id}/grant`, { key: ADMIN, body: { note: "via B" } });
+  assert.equal(grant.status, 200, JSON.stringify(grant.body));
+  const polled = await poll;
+  const ms = answeredAt - grantedAt;
+  t.diagnostic(`A's long-poll answered ${Math.round(ms)} ms after the grant was sent to B`);
+  assert.equal(polled.status, 200);
+  assert.equal(polled.body.approval.status, "granted");
+  assert.equal(polled.body.approval.note, "via B");
+  assert.ok(ms < 2000, `A's long-poll answered ${Math.round(ms)} ms after B's grant (at most 2 s)`);
+
+  const used = await call(b.url, "POST", "/v1/tools/check", { key: keyOf("ops-agent"), body: { tool: "git_push", args: { remote: "origin", branch: "main" }, approval_id: id } });
+  assert.equal(used.status, 200, JSON.stringify(used.body));
+  assert.equal(used.body.decision, "allow");
+  assert.equal(used.body.reason, "approved via callback (pattern: git_push)");
+  assert.equal(used.body.approval.status, "used");
+  for (const s of [b, a]) {
+    const again = await call(s.url, "POST", "/v1/tools/check", { key: keyOf("ops-agent"), body: { tool: "git_push", args, approval_id: id } });
+    assert.equal(again.status, 409, JSON.stringify(again.body));
+    assert.equal(again.body.error, "approval_used");
+  }
+  // One audit: the ask, the grant and the one allow, the same through both.
+  const steps = (await fullAudit(a.url)).filter((r) => r.approval_id === id).map((r) => [r.kind, r.decision]);
+  assert.deepEqual(steps, [
+    ["tool", "allow"],
+    ["approval", "approval_granted"],
+    ["tool", "require_approval"],
+  ]);
+  assert.deepEqual(await fullAudit(b.url), await fullAudit(a.url));
+});

@@ -86,7 +86,7 @@ pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     let (writer, writer_task) = writer::Writer::start(store.clone(), shared.clone());
     let delivery = secret.map(|secret| {
         tokio::spawn(webhook::deliver(
-            store.clone(),
+            writer.clone(),
             secret,
             shared.webhook_wake.clone(),
         ))
@@ -116,10 +116,12 @@ pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     net::serve(listener, http::router(app.clone()), config.net, stop).await;
     // Every acknowledged write is committed already; let queued ones finish.
     drop(app);
-    let _ = tokio::time::timeout(Duration::from_secs(1), writer_task).await;
+    // The follower and the webhook task write through the writer: stop
+    // them first (an attempt cut short is retried after the next start).
     for task in [follower, delivery].into_iter().flatten() {
         task.abort();
     }
+    let _ = tokio::time::timeout(Duration::from_secs(1), writer_task).await;
     let _ = tokio::time::timeout(Duration::from_millis(500), store.close()).await;
     Ok(())
 }

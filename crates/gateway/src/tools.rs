@@ -672,6 +672,13 @@ pub async fn check(
             "rule".into(),
             serde_json::to_value(&result.rule).unwrap_or(Value::Null),
         );
+        // Fired shadow rules are recorded when there are any (CONDITIONS.md).
+        if !result.shadow.is_empty() {
+            audit.insert(
+                "shadow".into(),
+                serde_json::to_value(&result.shadow).unwrap_or(Value::Null),
+            );
+        }
     };
     let result_json =
         |result: &agentguard::PolicyResult| serde_json::to_value(result).unwrap_or(Value::Null);

@@ -24,10 +24,11 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use sqlx::{AnyConnection, Row};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use crate::util::{new_id, now};
+use crate::writer::{Op, Outcome, Writer};
 
 /// Attempts before an event is given up (marked failed, with its last error).
 pub const MAX_ATTEMPTS: i64 = 20;
@@ -85,7 +86,9 @@ pub fn backoff(attempts: i64) -> f64 {
     2f64.powi(exp).min(MAX_BACKOFF_SECONDS)
 }
 
-struct Due {
+/// An outbox row due for an attempt.
+#[derive(Clone, Debug)]
+pub struct Due {
     id: i64,
     url: String,
     event: String,
@@ -93,13 +96,16 @@ struct Due {
     attempts: i64,
 }
 
-/// Claims up to 20 due rows: moves their next attempt ahead by the attempt
-/// timeout and a margin, so no other instance takes them meanwhile.
-async fn claim(store: &Store) -> Result<Vec<Due>, StoreError> {
-    let mut conn = store.connection().await?;
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+/// Claims up to `limit` due rows on `conn` (the writer's transaction):
+/// moves their next attempt ahead by the attempt timeout and a margin, so
+/// no other instance takes them meanwhile.
+pub(crate) async fn claim(
+    conn: &mut AnyConnection,
+    postgres: bool,
+    limit: i64,
+) -> Result<Vec<Due>, StoreError> {
     let at = now();
-    let lock = if store.backend == crate::Backend::Postgres {
+    let lock = if postgres {
         " FOR UPDATE SKIP LOCKED"
     } else {
         ""
@@ -107,10 +113,11 @@ async fn claim(store: &Store) -> Result<Vec<Due>, StoreError> {
     let rows = sqlx::query(&format!(
         "SELECT id, url, event, body, attempts FROM webhook_outbox
          WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
-         ORDER BY id LIMIT 20{lock}"
+         ORDER BY id LIMIT $2{lock}"
     ))
     .bind(at)
-    .fetch_all(&mut *tx)
+    .bind(limit)
+    .fetch_all(&mut *conn)
     .await?;
     let mut due = Vec::new();
     for r in rows {
@@ -124,18 +131,22 @@ async fn claim(store: &Store) -> Result<Vec<Due>, StoreError> {
         sqlx::query("UPDATE webhook_outbox SET next_attempt_at = $1 WHERE id = $2")
             .bind(at + ATTEMPT_TIMEOUT.as_secs_f64() + 5.0)
             .bind(d.id)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         due.push(d);
     }
-    tx.commit().await?;
     Ok(due)
 }
 
-async fn settle(store: &Store, d: &Due, outcome: Result<(), String>) -> Result<(), StoreError> {
+/// Records how an attempt went, on `conn` (the writer's transaction).
+pub(crate) async fn settle(
+    conn: &mut AnyConnection,
+    d: &Due,
+    outcome: &Result<(), String>,
+) -> Result<(), StoreError> {
     let at = now();
     let attempts = d.attempts + 1;
-    let q = match &outcome {
+    let q = match outcome {
         Ok(()) => sqlx::query(
             "UPDATE webhook_outbox SET delivered_at = $1, attempts = $2, last_error = NULL WHERE id = $3",
         )
@@ -157,7 +168,7 @@ async fn settle(store: &Store, d: &Due, outcome: Result<(), String>) -> Result<(
         .bind(e.clone())
         .bind(d.id),
     };
-    q.execute(&store.pool).await?;
+    q.execute(conn).await?;
     Ok(())
 }
 
@@ -206,29 +217,48 @@ async fn attempt(
     }
 }
 
+/// Attempts at once, at most (each holds one receiver connection).
+pub const MAX_IN_FLIGHT: usize = 32;
+
 /// Delivers the outbox until the process ends: due rows at once when
-/// `wake` is notified (a commit wrote events), else every second.
-pub async fn deliver(store: Store, secret: String, wake: Arc<Notify>) {
+/// `wake` is notified (a commit wrote events), else every second. Rows are
+/// claimed and settled through the writer (the one writer of the
+/// database); each attempt runs on its own, so a hanging receiver holds
+/// only its own attempts, never the others'.
+pub async fn deliver(writer: Writer, secret: String, wake: Arc<Notify>) {
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     loop {
-        match claim(&store).await {
-            Ok(due) if !due.is_empty() => {
-                // Each row on its own: a slow receiver holds up only its rows.
-                let mut tasks = tokio::task::JoinSet::new();
-                for d in due {
-                    let (client, store, secret) = (client.clone(), store.clone(), secret.clone());
-                    tasks.spawn(async move {
-                        let outcome = attempt(&client, &secret, &d).await;
-                        if let Err(e) = settle(&store, &d, outcome).await {
-                            eprintln!("gateway: webhook: recording a delivery failed ({e})");
-                        }
-                    });
+        let free = slots.available_permits();
+        let mut claimed = 0;
+        if free > 0 {
+            match writer.write(Op::ClaimOutbox { limit: free as i64 }).await {
+                Ok(Outcome::Claimed(due)) => {
+                    claimed = due.len();
+                    for d in due {
+                        let Ok(slot) = slots.clone().acquire_owned().await else {
+                            return;
+                        };
+                        let (client, writer, secret) =
+                            (client.clone(), writer.clone(), secret.clone());
+                        tokio::spawn(async move {
+                            let outcome = attempt(&client, &secret, &d).await;
+                            if let Err(e) = writer.write(Op::SettleOutbox { due: d, outcome }).await
+                            {
+                                eprintln!("gateway: webhook: recording a delivery failed ({e})");
+                            }
+                            drop(slot);
+                        });
+                    }
                 }
-                while tasks.join_next().await.is_some() {}
-                continue;
+                Ok(_) => {}
+                Err(e) => eprintln!("gateway: webhook: reading the outbox failed ({e})"),
             }
-            Ok(_) => {}
-            Err(e) => eprintln!("gateway: webhook: reading the outbox failed ({e})"),
+        }
+        if claimed > 0 && claimed == free {
+            // Maybe more due: as soon as a slot frees.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), wake.notified()).await;
     }

@@ -143,6 +143,13 @@ pub enum Op {
         tool: String,
         args_hash: String,
     },
+    /// Claims up to `limit` webhook deliveries that are due.
+    ClaimOutbox { limit: i64 },
+    /// Records how a webhook delivery attempt went.
+    SettleOutbox {
+        due: crate::webhook::Due,
+        outcome: std::result::Result<(), String>,
+    },
 }
 
 pub use crate::tools::{ApprovalRefusal, ApprovalRow};
@@ -178,6 +185,8 @@ pub enum Outcome {
     ToolPolicyDeleted { version: Option<i64> },
     /// An approval after a grant, a refusal or a use; or why not.
     Approval(std::result::Result<Box<ApprovalRow>, ApprovalRefusal>),
+    /// Webhook deliveries to attempt now.
+    Claimed(Vec<crate::webhook::Due>),
 }
 
 type Reply = oneshot::Sender<Result<Outcome, StoreError>>;
@@ -635,6 +644,13 @@ async fn execute(
             tool,
             args_hash,
         } => crate::tools::use_approval(conn, id, agent, tool, args_hash).await,
+        Op::ClaimOutbox { limit } => Ok(Outcome::Claimed(
+            crate::webhook::claim(conn, backend == Backend::Postgres, *limit).await?,
+        )),
+        Op::SettleOutbox { due, outcome } => {
+            crate::webhook::settle(conn, due, outcome).await?;
+            Ok(Outcome::Recorded)
+        }
     }
 }
 
