@@ -12,7 +12,10 @@
 #   make test-gateway-postgres the PostgreSQL run alone: $$AGENTGUARD_TEST_DATABASE_URL, else
 #                              the server at 127.0.0.1:5432, else a throwaway cluster
 #                              (scripts/with-postgres.sh installs Debian's postgresql if missing)
-#   make bench-gateway         10 000 intents at concurrency 50 -> bench/RESULTS.md
+#   make bench-gateway         10 000 intents at concurrency 50 against the built binary on
+#                              SQLite, then on PostgreSQL (scripts/with-postgres.sh, a fresh
+#                              database, dropped after) -> bench/RESULTS.md (the recorded Node
+#                              gateway column is kept)
 # (The Rust side of the semantics, tests/action.rs, runs in test-core; the
 # gateway crate's own unit tests in test-cli.)
 
@@ -42,4 +45,4 @@ test-gateway-postgres: build-cli | node-deps chromium
 	AGENTGUARD_BIN=$(AGENTGUARD_BIN) $(call timed,$(GATEWAY_SUITE_TIMEOUT_S),bash scripts/with-postgres.sh $(GATEWAY_TESTS) tests/gateway/*.test.mjs)
 
 bench-gateway: build-cli
-	node bench/gateway/run.mjs --requests 10000 --concurrency 50 --write bench/RESULTS.md
+	AGENTGUARD_BIN=$(AGENTGUARD_BIN) bash scripts/with-postgres.sh node bench/gateway/run.mjs --requests 10000 --concurrency 50 --write bench/RESULTS.md

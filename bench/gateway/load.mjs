@@ -47,6 +47,7 @@ const latencies = new Float64Array(plan.length);
 const statuses = {};
 let errors = 0;
 let next = 0;
+const cpuAtStart = process.cpuUsage();
 const started = performance.now();
 await Promise.all(
   Array.from({ length: concurrency }, async () => {
@@ -61,6 +62,7 @@ await Promise.all(
   }),
 );
 const elapsed = (performance.now() - started) / 1000;
+const cpu = process.cpuUsage(cpuAtStart);
 agent.destroy();
 const sorted = Array.from(latencies).sort((a, b) => a - b);
 const pct = (p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -75,5 +77,8 @@ console.log(
     p50_ms: pct(50),
     p99_ms: pct(99),
     max_ms: sorted[sorted.length - 1],
+    // This process's own CPU time (user + system) during the load: near
+    // `seconds` means the load generator, not the gateway, set the pace.
+    load_cpu_seconds: (cpu.user + cpu.system) / 1e6,
   }),
 );

@@ -100,6 +100,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "webhook outbox",
         include_str!("../migrations/sqlite/0003_webhook_outbox.sql"),
     ),
+    (
+        4,
+        "inbox counts",
+        include_str!("../migrations/sqlite/0004_inbox_counts.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -116,6 +121,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "webhook outbox",
         include_str!("../migrations/postgres/0003_webhook_outbox.sql"),
+    ),
+    (
+        4,
+        "inbox counts",
+        include_str!("../migrations/postgres/0004_inbox_counts.sql"),
     ),
 ];
 
@@ -272,7 +282,7 @@ impl Store {
             ("SELECT to_agent, COUNT(*) FROM audit WHERE decision = 'delivered' GROUP BY to_agent", "delivered"),
             ("SELECT to_agent, COUNT(*) FROM audit WHERE decision = 'blocked' GROUP BY to_agent", "blocked"),
             ("SELECT caller, COUNT(*) FROM audit WHERE decision = 'blocked' AND caller <> to_agent GROUP BY caller", "blocked"),
-            ("SELECT to_agent, COUNT(*) FROM inbox GROUP BY to_agent", "queued"),
+            ("SELECT agent, intents FROM inbox_counts", "queued"),
         ] {
             for row in sqlx::query(sql).fetch_all(&self.pool).await? {
                 let agent: Option<String> = row.try_get(0)?;

@@ -423,15 +423,33 @@ async fn execute(
             max_intents,
             max_bytes,
         } => {
-            let row = sqlx::query(
-                "SELECT COUNT(*), CAST(COALESCE(SUM(bytes), 0) AS BIGINT) FROM inbox WHERE to_agent = $1",
-            )
-            .bind(to.as_str())
-            .fetch_one(&mut *conn)
-            .await?;
-            let (intents, bytes): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
             let size = body.len() as i64;
-            if intents >= *max_intents || bytes + size > *max_bytes {
+            // Counted and bounded in one statement: the row of this inbox
+            // grows only while it stays within both limits.
+            let counted = size <= *max_bytes
+                && sqlx::query(
+                    "INSERT INTO inbox_counts (agent, intents, bytes) VALUES ($1, 1, $2)
+                     ON CONFLICT (agent) DO UPDATE SET intents = inbox_counts.intents + 1,
+                       bytes = inbox_counts.bytes + $2
+                     WHERE inbox_counts.intents < $3 AND inbox_counts.bytes + $2 <= $4",
+                )
+                .bind(to.as_str())
+                .bind(size)
+                .bind(*max_intents)
+                .bind(*max_bytes)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+                    == 1;
+            if !counted {
+                let row = sqlx::query("SELECT intents, bytes FROM inbox_counts WHERE agent = $1")
+                    .bind(to.as_str())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                let (intents, bytes) = match row {
+                    Some(r) => (r.try_get(0)?, r.try_get(1)?),
+                    None => (0, 0),
+                };
                 return Ok(Outcome::InboxFull { intents, bytes });
             }
             sqlx::query(
@@ -573,13 +591,22 @@ async fn execute(
             let mut acked = Vec::new();
             let mut unknown = Vec::new();
             for id in ids {
-                let done = sqlx::query("DELETE FROM inbox WHERE to_agent = $1 AND intent_id = $2")
+                let removed = sqlx::query(
+                    "DELETE FROM inbox WHERE to_agent = $1 AND intent_id = $2 RETURNING bytes",
+                )
+                .bind(agent.as_str())
+                .bind(id.as_str())
+                .fetch_optional(&mut *conn)
+                .await?;
+                if let Some(r) = removed {
+                    let bytes: i64 = r.try_get(0)?;
+                    sqlx::query(
+                        "UPDATE inbox_counts SET intents = intents - 1, bytes = bytes - $2 WHERE agent = $1",
+                    )
                     .bind(agent.as_str())
-                    .bind(id.as_str())
+                    .bind(bytes)
                     .execute(&mut *conn)
-                    .await?
-                    .rows_affected();
-                if done > 0 {
+                    .await?;
                     acked.push(id.clone());
                 } else {
                     unknown.push(id.clone());

@@ -1,0 +1,10 @@
+-- agentguard gateway schema, version 4 (PostgreSQL): each inbox's size, kept
+-- beside it (updated in the transaction of every delivery and
+-- acknowledgement), so a quota check reads one row instead of the inbox.
+CREATE TABLE inbox_counts (
+    agent TEXT PRIMARY KEY,
+    intents BIGINT NOT NULL,
+    bytes BIGINT NOT NULL
+);
+INSERT INTO inbox_counts (agent, intents, bytes)
+    SELECT to_agent, COUNT(*), SUM(bytes) FROM inbox GROUP BY to_agent;
