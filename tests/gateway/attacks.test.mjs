@@ -327,10 +327,16 @@ test("2c. --max-payload-bytes: one byte over is 413, nothing stored; at the boun
   const inbox = await drainInbox(gw.url, "analytics-agent");
   assert.deepEqual(inbox.map((i) => i.intent_id), [ok.body.intent_id], "only the accepted one is stored");
   assert.equal(inbox[0].payload, atBound);
-  // Bodies over 1 MB are refused whatever the payload bound.
+  // Bodies over 1 MB are refused whatever the payload bound: a 413 as soon
+  // as the declared length is read, and the connection closed, so a client
+  // still sending may see the reset instead of the answer (both refusals).
   const body = Buffer.alloc(1024 * 1024 + 1, 0x20);
-  const r = await call(gw.url, "POST", "/v1/mesh/intents", { key: keyOf("ops-agent"), raw: body, headers: { "content-type": "application/json" } });
-  assert.equal(r.status, 413);
+  const r = await call(gw.url, "POST", "/v1/mesh/intents", { key: keyOf("ops-agent"), raw: body, headers: { "content-type": "application/json" } }).catch((e) => {
+    assert.match(String(e.cause?.code ?? e.cause?.message ?? e), /ECONNRESET|EPIPE|other side closed|SocketError/, String(e.cause ?? e));
+    return { status: "reset" };
+  });
+  assert.ok(r.status === 413 || r.status === "reset", `got ${r.status}`);
+  assert.equal((await call(gw.url, "GET", "/healthz")).status, 200, "and the gateway keeps serving");
 });
 
 test("2d. intent types over 256 characters or with whitespace/control characters, agent ids over 128: 400 naming the field", async (t) => {

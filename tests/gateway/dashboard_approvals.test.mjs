@@ -14,6 +14,7 @@ import { test } from "node:test";
 
 import { launch, watchedPage } from "../browser/chromium.mjs";
 import { ADMIN, AGENTS, ROOT, call, keyOf, startServer, tempDir } from "./helpers.mjs";
+import { contrastReport } from "./contrast.mjs";
 
 const APPROVER = "test-approver-key-0001";
 const WAIT = { timeout: 10_000 };
@@ -105,51 +106,6 @@ async function openDashboard(t, gw, key, contextOptions = {}) {
 const pendingRow = (page, id) => page.locator(`#approvals tbody tr[data-approval-id="${id}"]`);
 const decidedRow = (page, id) => page.locator(`#approvals-decided tbody tr[data-approval-id="${id}"]`);
 
-/** Every visible text under 4.5:1 contrast with what is behind it (disabled controls excepted). */
-function lowContrast() {
-  const rgba = (c) => {
-    const m = /rgba?\(([^)]*)\)/.exec(c);
-    if (!m) return null;
-    const [r, g, b, a = 1] = m[1].split(/[\s,/]+/).filter(Boolean).map(Number);
-    return { r, g, b, a };
-  };
-  const over = (top, bottom) => ({
-    r: top.r * top.a + bottom.r * (1 - top.a),
-    g: top.g * top.a + bottom.g * (1 - top.a),
-    b: top.b * top.a + bottom.b * (1 - top.a),
-    a: 1,
-  });
-  const lum = ({ r, g, b }) => {
-    const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
-    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
-  };
-  const background = (e0) => {
-    const layers = [];
-    for (let e = e0; e; e = e.parentElement) {
-      const c = rgba(getComputedStyle(e).backgroundColor);
-      if (c && c.a > 0) layers.push(c);
-      if (c && c.a === 1) break;
-    }
-    let bg = { r: 255, g: 255, b: 255, a: 1 };
-    for (const c of layers.reverse()) bg = over(c, bg);
-    return bg;
-  };
-  const failures = [];
-  let checked = 0;
-  for (const e of document.body.querySelectorAll("*")) {
-    if (e.getClientRects().length === 0 || e.disabled || e.tagName === "OPTION") continue;
-    const ownText = [...e.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim() !== "");
-    const control = ["INPUT", "SELECT", "BUTTON", "TEXTAREA"].includes(e.tagName);
-    if (!ownText && !control) continue;
-    const bg = background(e);
-    const fg = over(rgba(getComputedStyle(e).color), bg);
-    const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
-    const ratio = (hi + 0.05) / (lo + 0.05);
-    checked++;
-    if (ratio < 4.5) failures.push(`${e.tagName.toLowerCase()}.${e.className} "${(e.textContent || e.value || "").trim().slice(0, 40)}": ${ratio.toFixed(2)}`);
-  }
-  return { failures, checked };
-}
 
 test("approvals appear live; Approve and Deny answer the waiting agent; tool decisions; data stays text", { timeout: 120_000 }, async (t) => {
   const gw = await gateway(t);
@@ -282,7 +238,7 @@ test("approvals appear live; Approve and Deny answer the waiting agent; tool dec
   // Readable in light and dark, badges and buttons included.
   for (const scheme of ["light", "dark"]) {
     await page.emulateMedia({ colorScheme: scheme });
-    const report = await page.evaluate(lowContrast);
+    const report = await page.evaluate(contrastReport);
     assert.ok(report.checked > 50, `only ${report.checked} texts checked`);
     assert.deepEqual(report.failures, [], `${scheme}: texts under 4.5:1 contrast`);
   }

@@ -26,6 +26,8 @@ use crate::writer::{Op, Outcome, Shared, Writer};
 
 /// Request bodies above this many bytes get a 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// A refused body up to this size is read (and dropped) before the 413.
+const DRAIN_BYTES: usize = 8 * 1024 * 1024;
 /// A request body must arrive within this time once its headers have.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -305,6 +307,16 @@ pub(crate) async fn read_json(headers: &HeaderMap, body: Body) -> Result<Map<Str
         .and_then(|v| v.parse::<u64>().ok())
     {
         if len > MAX_BODY_BYTES as u64 {
+            // Read a body of moderate size to its end before answering, so
+            // the client, still sending, reads the 413 instead of a reset;
+            // a larger or slower one is cut.
+            if len <= DRAIN_BYTES as u64 {
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(2),
+                    Limited::new(body, DRAIN_BYTES).collect(),
+                )
+                .await;
+            }
             return Err(too_large());
         }
     }
@@ -447,6 +459,31 @@ pub(crate) fn read_policies(app: &App) -> Result<std::sync::RwLockReadGuard<'_, 
     })
 }
 
+/// Whether a policy may be set for `agent`: a known agent, or a new one
+/// with `create` (then `Ok(true)`: register it). An unknown agent without
+/// `create` is a 404 naming the known ones, so a typo never sets a policy
+/// nobody uses.
+pub(crate) fn check_known(app: &App, agent: &str, create: bool) -> Result<bool> {
+    let known = known_agents(app)?;
+    if known.iter().any(|k| k == agent) {
+        return Ok(false);
+    }
+    if create {
+        return Ok(true);
+    }
+    Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "unknown_agent",
+        format!(
+            "no agent {} is known to this gateway (known agents: {}); check the name, or add ?create=true to set a policy for a new agent",
+            json!(agent),
+            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+        ),
+    )
+    .with("agent", agent)
+    .with("known_agents", known))
+}
+
 /// Every agent the gateway knows: those with keys, with policies, or
 /// created by an admin.
 pub(crate) fn known_agents(app: &App) -> Result<Vec<String>> {
@@ -509,21 +546,7 @@ async fn put_policy(
             .with("field", e.field().map(str::to_string))
             .with("index", e.index())
     })?;
-    let known = known_agents(app)?;
-    if !create && !known.contains(&agent) {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_agent",
-            format!(
-                "no agent {} is known to this gateway (known agents: {}); check the name, or add ?create=true to set a policy for a new agent",
-                json!(agent),
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
-            ),
-        )
-        .with("agent", agent.clone())
-        .with("known_agents", known));
-    }
-    let register = create && !known.contains(&agent);
+    let register = check_known(app, &agent, create)?;
     let policy_id = new_id("pol");
     let policy = policy.with_id(policy_id.clone());
     let mut audit = Map::new();

@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
 use crate::http::{
-    agent_of, bad, holder, json_response, known_agents, path_agent, query, query_limit, read_json,
+    agent_of, bad, check_known, holder, json_response, path_agent, query, query_limit, read_json,
     require_admin, unexpected, ApiError, App, Result,
 };
 use crate::keys::{describe, Holder, Role};
@@ -441,20 +441,7 @@ pub async fn policy_route(
     let policy = Policy::from_value(&value).map_err(|e| invalid_policy(&e))?;
     let create = flag(&q, "create")?;
     let dry_run = flag(&q, "dry_run")?;
-    let known = known_agents(&app)?;
-    if !create && !known.contains(&agent) {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_agent",
-            format!(
-                "no agent {} is known to this gateway (known agents: {}); check the name, or add ?create=true to set a policy for a new agent",
-                json!(agent),
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
-            ),
-        )
-        .with("agent", agent.clone())
-        .with("known_agents", known));
-    }
+    let register = check_known(&app, &agent, create)?;
     let current = tool_policy(&app, &agent);
     if dry_run {
         let lint = agentguard::analysis::lint(&policy);
@@ -490,7 +477,7 @@ pub async fn policy_route(
             agent: agent.clone(),
             body: value.to_string(),
             policy: Arc::new(policy),
-            create: create && !known.contains(&agent),
+            create: register,
             audit,
         })
         .await?

@@ -239,15 +239,23 @@ pub async fn deliver(writer: Writer, secret: String, wake: Arc<Notify>) {
                         let Ok(slot) = slots.clone().acquire_owned().await else {
                             return;
                         };
-                        let (client, writer, secret) =
-                            (client.clone(), writer.clone(), secret.clone());
+                        let (client, writer, secret, wake) =
+                            (client.clone(), writer.clone(), secret.clone(), wake.clone());
                         tokio::spawn(async move {
                             let outcome = attempt(&client, &secret, &d).await;
+                            let retry = outcome.is_err() && d.attempts + 1 < MAX_ATTEMPTS;
+                            let wait = backoff(d.attempts);
                             if let Err(e) = writer.write(Op::SettleOutbox { due: d, outcome }).await
                             {
                                 eprintln!("gateway: webhook: recording a delivery failed ({e})");
                             }
                             drop(slot);
+                            if retry {
+                                // Look again when the retry is due, not at
+                                // the next once-a-second poll.
+                                tokio::time::sleep(Duration::from_secs_f64(wait + 0.01)).await;
+                                wake.notify_one();
+                            }
                         });
                     }
                 }

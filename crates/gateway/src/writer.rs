@@ -390,6 +390,15 @@ fn field<'a>(audit: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     audit.get(key).and_then(Value::as_str)
 }
 
+/// Records an agent created without a key (`?create=true`).
+async fn register_agent(conn: &mut AnyConnection, agent: &str) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO agents (agent) VALUES ($1) ON CONFLICT (agent) DO NOTHING")
+        .bind(agent)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub(crate) async fn insert_audit(
     conn: &mut AnyConnection,
     audit: &Map<String, Value>,
@@ -492,12 +501,7 @@ async fn execute(
             .execute(&mut *conn)
             .await?;
             if *create {
-                sqlx::query(
-                    "INSERT INTO agents (agent) VALUES ($1) ON CONFLICT (agent) DO NOTHING",
-                )
-                .bind(agent.as_str())
-                .execute(&mut *conn)
-                .await?;
+                register_agent(conn, agent).await?;
             }
             insert_audit(conn, audit).await?;
             Ok(Outcome::PolicySet)
@@ -631,12 +635,7 @@ async fn execute(
                 .execute(&mut *conn)
                 .await?;
             if *create {
-                sqlx::query(
-                    "INSERT INTO agents (agent) VALUES ($1) ON CONFLICT (agent) DO NOTHING",
-                )
-                .bind(agent.as_str())
-                .execute(&mut *conn)
-                .await?;
+                register_agent(conn, agent).await?;
             }
             let mut audit = audit.clone();
             audit.insert("version".into(), version.into());
