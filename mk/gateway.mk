@@ -15,7 +15,8 @@
 #   make bench-gateway         10 000 intents at concurrency 50 against the built binary on
 #                              SQLite, then on PostgreSQL (scripts/with-postgres.sh, a fresh
 #                              database, dropped after) -> bench/RESULTS.md (the recorded Node
-#                              gateway column is kept)
+#                              gateway column is kept); then 10 000 POST /v1/tools/check
+#                              at concurrency 50 on SQLite (bench/gateway/tools.mjs)
 # (The Rust side of the semantics, tests/action.rs, runs in test-core; the
 # gateway crate's own unit tests in test-cli.)
 
@@ -46,3 +47,4 @@ test-gateway-postgres: build-cli | node-deps chromium
 
 bench-gateway: build-cli
 	AGENTGUARD_BIN=$(AGENTGUARD_BIN) bash scripts/with-postgres.sh node bench/gateway/run.mjs --requests 10000 --concurrency 50 --write bench/RESULTS.md
+	AGENTGUARD_BIN=$(AGENTGUARD_BIN) node bench/gateway/tools.mjs --requests 10000 --concurrency 50 --write bench/RESULTS.md

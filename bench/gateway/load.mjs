@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// The load generator, run as its own process by run.mjs: N intents at
-// concurrency C against a gateway on 127.0.0.1, each checked against the
-// status it must get. Prints one JSON line of results.
+// The load generator, run as its own process by run.mjs and tools.mjs: N
+// POSTs at concurrency C against a gateway on 127.0.0.1 (intents by
+// default; --path for another route), each checked against the status it
+// must get. Prints one JSON line of results.
 //
-//   node load.mjs --url http://127.0.0.1:PORT --plan plan.json --concurrency 50
+//   node load.mjs --url http://127.0.0.1:PORT --plan plan.json --concurrency 50 [--path /v1/mesh/intents]
 
 import { readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
@@ -11,7 +12,12 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({
-  options: { url: { type: "string" }, plan: { type: "string" }, concurrency: { type: "string", default: "50" } },
+  options: {
+    url: { type: "string" },
+    plan: { type: "string" },
+    concurrency: { type: "string", default: "50" },
+    path: { type: "string", default: "/v1/mesh/intents" },
+  },
 });
 const url = new URL(values.url);
 if (url.hostname !== "127.0.0.1") throw new Error("the load generator only targets 127.0.0.1");
@@ -27,7 +33,7 @@ function post(item) {
         host: "127.0.0.1",
         port: url.port,
         method: "POST",
-        path: "/v1/mesh/intents",
+        path: values.path,
         agent,
         headers: { "x-api-key": item.key, "content-type": "application/json", "content-length": Buffer.byteLength(item.body) },
         timeout: 30_000,
