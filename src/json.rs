@@ -6,7 +6,7 @@ use crate::error::{Error, ErrorKind};
 
 /// What a rejected value is, for an error message: `number 5`,
 /// `string "drop_*"`, `an array`.
-pub(crate) fn type_name(v: &Value) -> String {
+pub fn type_name(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Bool(b) => format!("boolean {b}"),

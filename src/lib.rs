@@ -67,6 +67,10 @@ pub use flow::{
 /// Parses JSON text strictly (a repeated key is an error), as every reader
 /// of the core does; for tools that read JSON documents of their own.
 pub use json::parse_strict as parse_json_strict;
+/// What a rejected JSON value is, as the core's error messages say it
+/// (`number 5`, `string "drop_*"`, `an array`; long strings cut), for tools
+/// that refuse values of their own with the same words.
+pub use json::type_name as describe_value;
 pub use pattern::fnmatch;
 pub use policy::{unix_now, DefaultDecision, Policy, PolicySpec, POLICY_KEYS};
 

@@ -19,10 +19,11 @@ use axum::Router;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{json, Map, Value};
 
-use crate::keys::{describe, Holder, Keys, Role};
+use crate::keys::{Holder, Keys, Role};
 use crate::store::{Store, StoreError};
 use crate::util::{new_id, now};
 use crate::writer::{Op, Outcome, Shared, Writer};
+use agentguard::describe_value as describe;
 
 /// Request bodies above this many bytes get a 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -163,13 +164,15 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
 }
 
 pub(crate) fn json_text(status: StatusCode, text: String) -> Response {
-    let mut res = Response::new(Body::from(text));
+    respond(status, text, "application/json; charset=utf-8")
+}
+
+/// A response of the gateway: `content_type`, never cached.
+fn respond(status: StatusCode, body: impl Into<Body>, content_type: &'static str) -> Response {
+    let mut res = Response::new(body.into());
     *res.status_mut() = status;
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
@@ -243,14 +246,7 @@ fn only(methods: &'static str, r: MethodRouter<Arc<App>>) -> MethodRouter<Arc<Ap
 }
 
 async fn dashboard() -> Response {
-    let mut res = Response::new(Body::from(DASHBOARD));
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
+    respond(StatusCode::OK, DASHBOARD, "text/html; charset=utf-8")
 }
 
 async fn healthz() -> Response {
@@ -381,6 +377,26 @@ pub(crate) fn query_limit(q: &BTreeMap<String, String>, fallback: i64, max: i64)
         _ => Err(bad(format!(
             "limit must be an integer from 1 to {max}, got {}",
             json!(raw)
+        ))),
+    }
+}
+
+/// A policy the core refused, as a 400 with its kind, field and index.
+pub(crate) fn invalid_policy(e: &agentguard::Error) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_policy", e.to_string())
+        .with("kind", e.kind().as_str())
+        .with("field", e.field().map(str::to_string))
+        .with("index", e.index())
+}
+
+/// A `true`/`false` query parameter (absent: false); anything else is a 400.
+pub(crate) fn flag(q: &BTreeMap<String, String>, name: &str) -> Result<bool> {
+    match q.get(name).map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(bad(format!(
+            "the {name} query parameter must be \"true\" or \"false\", got {}",
+            json!(other)
         ))),
     }
 }
@@ -530,22 +546,8 @@ async fn put_policy(
     if body.contains_key("policy_id") {
         return Err(bad("policy_id is assigned by the gateway; leave it out"));
     }
-    let create = match q.get("create").map(String::as_str) {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(bad(format!(
-                "the create query parameter must be \"true\" or \"false\", got {}",
-                json!(other)
-            )))
-        }
-    };
-    let policy = ActionPolicy::from_value(&Value::Object(body)).map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_policy", e.to_string())
-            .with("kind", e.kind().as_str())
-            .with("field", e.field().map(str::to_string))
-            .with("index", e.index())
-    })?;
+    let create = flag(q, "create")?;
+    let policy = ActionPolicy::from_value(&Value::Object(body)).map_err(|e| invalid_policy(&e))?;
     let register = check_known(app, &agent, create)?;
     let policy_id = new_id("pol");
     let policy = policy.with_id(policy_id.clone());

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
+use agentguard::describe_value as describe;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -134,29 +135,6 @@ impl Keys {
 
 fn digest(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
-}
-
-/// How a JSON value reads in a message: `string "root"`, `number 5`.
-pub fn describe(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Array(_) => "an array".into(),
-        Value::Object(_) => "an object".into(),
-        Value::String(s) => {
-            let shown: String = s.chars().take(40).collect();
-            let shown = if shown.len() < s.len() {
-                format!("{shown}…")
-            } else {
-                shown
-            };
-            format!(
-                "string {}",
-                serde_json::to_string(&shown).unwrap_or_default()
-            )
-        }
-        Value::Bool(b) => format!("boolean {b}"),
-        Value::Number(n) => format!("number {n}"),
-    }
 }
 
 fn check_entry(key: &str, entry: &Value) -> Result<(Role, Option<String>), String> {

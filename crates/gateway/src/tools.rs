@@ -30,13 +30,14 @@ use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
 use crate::http::{
-    agent_of, bad, check_known, holder, json_response, path_agent, query, query_limit, read_json,
-    require_admin, unexpected, ApiError, App, Result,
+    agent_of, bad, check_known, flag, holder, invalid_policy, json_response, path_agent, query,
+    query_limit, read_json, require_admin, unexpected, ApiError, App, Result,
 };
-use crate::keys::{describe, Holder, Role};
+use crate::keys::{Holder, Role};
 use crate::store::StoreError;
 use crate::util::{new_id, now};
 use crate::writer::{Op, Outcome};
+use agentguard::describe_value as describe;
 
 /// The longest `?wait=` of a long-poll, in seconds.
 pub const MAX_WAIT_SECONDS: u64 = 60;
@@ -384,24 +385,6 @@ fn audit_base(
 
 fn tool_policy(app: &App, agent: &str) -> Option<(i64, Arc<Policy>)> {
     app.shared.tools.read().ok()?.get(agent).cloned()
-}
-
-fn invalid_policy(e: &agentguard::Error) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_policy", e.to_string())
-        .with("kind", e.kind().as_str())
-        .with("field", e.field().map(str::to_string))
-        .with("index", e.index())
-}
-
-fn flag(q: &std::collections::BTreeMap<String, String>, name: &str) -> Result<bool> {
-    match q.get(name).map(String::as_str) {
-        None | Some("false") => Ok(false),
-        Some("true") => Ok(true),
-        Some(other) => Err(bad(format!(
-            "the {name} query parameter must be \"true\" or \"false\", got {}",
-            json!(other)
-        ))),
-    }
 }
 
 /// `PUT/GET/DELETE /v1/agents/{id}/policies/tools`.
