@@ -7,7 +7,9 @@
 #                   fidelity), tests/mcp/changes.test.mjs (tool pinning, a
 #                   server whose tools change), tests/mcp/inspector.test.mjs
 #                   (the MCP inspector's CLI), tests/mcp/stateless.test.mjs
-#                   (protocol 2026-07-28, scripted), and tests/mcp/test_proxy.py: the Python SDK
+#                   (protocol 2026-07-28, scripted), tests/mcp/gateway.test.mjs
+#                   (--approvals: the queue of a live `agentguard serve`),
+#                   and tests/mcp/test_proxy.py: the Python SDK
 #                   (PyPI mcp) as the client; each test within
 #                   NODE_TEST_TIMEOUT_MS / PYTEST_TIMEOUT_S, each suite within
 #                   MCP_SUITE_TIMEOUT_S

@@ -823,3 +823,128 @@ test("agentguard approvals list / show --wait / grant / deny against a live gate
     ["approval_denied", "bob", undefined],
   ]);
 });
+
+// ------------------------------------------- evaluate, approvals asked by agents
+
+test("POST /v1/tools/evaluate: the decision, pure (nothing audited, no approval asked); Bearer keys work as x-api-key", async (t) => {
+  const gw = await gateway(t);
+  await putPolicy(gw.url, "ops-agent", POLICY);
+  const before = (await audit(gw.url)).length;
+  const bearer = (key) => ({ authorization: `Bearer ${key}` });
+  const evaluate = (body, headers = bearer(OPS)) => call(gw.url, "POST", "/v1/tools/evaluate", { body, headers });
+
+  const cases = [
+    [{ tool: "read_file", args: { path: "/workspace/a" } }, "allow", "read_*"],
+    [{ tool: "drop_table" }, "deny", "drop_*"],
+    [{ tool: "read_file", args: { path: "/workspace/.env" } }, "deny", "no-secrets"],
+    [{ tool: "refund", args: { amount: 500, currency: "EUR" }, context: { user: "u1" } }, "require_approval", "big-refunds"],
+    [{ tool: "refund", args: { amount: 5, currency: "EUR" } }, "allow", "small-refunds"],
+  ];
+  for (const [body, decision, rule] of cases) {
+    const r = await evaluate(body);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.decision, decision, JSON.stringify(body));
+    assert.equal(r.body.matched_rule, rule);
+    assert.equal(r.body.tool, body.tool);
+    assert.equal(r.body.approval, undefined, "no approval is asked by an evaluation");
+    // The same answer as a check, less the approval.
+    const c = await decide(gw.url, OPS, body);
+    delete c.approval;
+    assert.deepEqual(r.body, c);
+  }
+  const records = await audit(gw.url);
+  assert.equal(records.length - before, cases.length, "only the checks were audited");
+  const pending = await call(gw.url, "GET", "/v1/approvals", { key: ADMIN });
+  assert.equal(pending.body.approvals.length, 1, "only the check asked for an approval");
+
+  const bad = [
+    [{ tool: "read_file", approval_id: "apr_x" }, bearer(OPS), 400, /unknown key "approval_id" in a tool evaluation \(known keys: tool, args, context\)/],
+    [{ args: {} }, bearer(OPS), 400, /tool: expected a string, got nothing/],
+    [{ tool: "read_file", args: [] }, bearer(OPS), 400, /args: expected an object, got an array/],
+    [{ tool: "read_file" }, bearer(ADMIN), 403, /only agent keys ask for tool decisions/],
+    [{ tool: "read_file" }, bearer(ANALYTICS), 404, /agent "analytics-agent" has no tool policy/],
+    [{ tool: "read_file" }, { authorization: `Token ${OPS}` }, 401, /the Authorization header must be "Bearer KEY"/],
+    [{ tool: "read_file" }, { ...bearer(OPS), "x-api-key": ANALYTICS }, 401, /two different keys/],
+  ];
+  for (const [body, headers, status, message] of bad) {
+    const r = await evaluate(body, headers);
+    assert.equal(r.status, status, JSON.stringify([body, r.body]));
+    assert.match(r.body.message, message);
+  }
+  const wrong = await call(gw.url, "GET", "/v1/tools/evaluate", { key: OPS });
+  assert.equal(wrong.status, 405);
+});
+
+test("POST /v1/approvals: an agent's own policy asks the gateway's queue; grant, use once with exactly its call; deny; audited", async (t) => {
+  const gw = await gateway(t);
+  const askBody = { tool: "move_file", args: { source: "/a", destination: "/b" }, reason: "requires approval per pattern: move_file", matched_rule: "move_file" };
+  const created = await call(gw.url, "POST", "/v1/approvals", { key: OPS, body: askBody });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const a = created.body.approval;
+  assert.match(a.id, /^apr_/);
+  assert.equal(a.status, "pending");
+  assert.equal(a.agent, "ops-agent");
+  assert.deepEqual(a.args, askBody.args);
+  assert.deepEqual(a.result, { tool: "move_file", decision: "require_approval", reason: askBody.reason, matched_rule: "move_file", asked_by: "agent" });
+
+  // A person sees it with the others, and grants it.
+  const listed = await call(gw.url, "GET", "/v1/approvals", { key: APPROVER });
+  assert.deepEqual(listed.body.approvals.map((x) => x.id), [a.id]);
+  assert.equal((await call(gw.url, "GET", `/v1/approvals/${a.id}`, { key: ANALYTICS })).status, 403);
+  const use = (key, body) => call(gw.url, "POST", `/v1/approvals/${a.id}/use`, { key, body });
+  const early = await use(OPS, { tool: "move_file", args: askBody.args });
+  assert.equal(early.status, 200);
+  assert.equal(early.body.approval.status, "pending", "not granted yet: answered as it is, not spent");
+  assert.equal((await call(gw.url, "POST", `/v1/approvals/${a.id}/grant`, { key: APPROVER, body: { note: "fine" } })).status, 200);
+
+  // Spent only on exactly its call, by its agent, once.
+  const other = await use(OPS, { tool: "move_file", args: { source: "/a", destination: "/etc" } });
+  assert.equal(other.status, 409);
+  assert.equal(other.body.error, "approval_mismatch");
+  assert.equal((await use(ANALYTICS, { tool: "move_file", args: askBody.args })).status, 403);
+  assert.equal((await use(ADMIN, { tool: "move_file", args: askBody.args })).status, 403);
+  const spent = await use(OPS, { tool: "move_file", args: { destination: "/b", source: "/a" } });
+  assert.equal(spent.status, 200, JSON.stringify(spent.body));
+  assert.equal(spent.body.approval.status, "used");
+  assert.equal(spent.body.approval.decided_by, "bob");
+  const again = await use(OPS, { tool: "move_file", args: askBody.args });
+  assert.equal(again.status, 409);
+  assert.equal(again.body.error, "approval_used");
+
+  // Denied: the use answers the denial (nothing to run).
+  const d = (await call(gw.url, "POST", "/v1/approvals", { key: OPS, body: { tool: "git_push", args: {} } })).body.approval;
+  assert.equal(d.result.reason, "approval required by the agent's policy", "a reason by default");
+  await call(gw.url, "POST", `/v1/approvals/${d.id}/deny`, { key: APPROVER, body: { note: "no" } });
+  const denied = await call(gw.url, "POST", `/v1/approvals/${d.id}/use`, { key: OPS, body: { tool: "git_push" } });
+  assert.equal(denied.status, 200);
+  assert.equal(denied.body.approval.status, "denied");
+  assert.equal(denied.body.approval.note, "no");
+
+  // The audit: asked (by the agent), granted, used; asked, denied.
+  const steps = (await audit(gw.url, "ops-agent"))
+    .filter((r) => r.kind === "tool" || r.kind === "approval")
+    .map((r) => [r.kind, r.decision, r.caller, r.approval_id === a.id ? "a" : "d"]);
+  assert.deepEqual(steps, [
+    ["tool", "require_approval", "ops-agent", "a"],
+    ["approval", "approval_granted", "bob", "a"],
+    ["approval", "approval_used", "ops-agent", "a"],
+    ["tool", "require_approval", "ops-agent", "d"],
+    ["approval", "approval_denied", "bob", "d"],
+  ]);
+
+  const bad = [
+    [ADMIN, { tool: "x" }, 403, /only agent keys ask for approvals/],
+    [OPS, { tool: "x", reason: 5 }, 400, /reason: expected a string of at most 1000 characters, got number 5/],
+    [OPS, { tool: "x", reason: "r".repeat(1001) }, 400, /reason: expected a string of at most 1000 characters/],
+    [OPS, { tool: "x", decision: "allow" }, 400, /unknown key "decision" in an approval request/],
+    [OPS, { args: {} }, 400, /tool: expected a string/],
+  ];
+  for (const [key, body, status, message] of bad) {
+    const r = await call(gw.url, "POST", "/v1/approvals", { key, body });
+    assert.equal(r.status, status, JSON.stringify([body, r.body]));
+    assert.match(r.body.message, message);
+  }
+  const unknown = await call(gw.url, "POST", "/v1/approvals/apr_nope/use", { key: OPS, body: { tool: "x" } });
+  assert.equal(unknown.status, 404);
+  assert.equal(unknown.body.error, "unknown_approval");
+});

@@ -208,8 +208,19 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/v1/tools/check", only("POST", post(crate::tools::check)))
         .route(
+            "/v1/tools/evaluate",
+            only("POST", post(crate::tools::evaluate)),
+        )
+        .route(
             "/v1/approvals",
-            only("GET", get(crate::tools::list_approvals)),
+            only(
+                "GET, POST",
+                get(crate::tools::list_approvals).post(crate::tools::ask),
+            ),
+        )
+        .route(
+            "/v1/approvals/{id}/use",
+            only("POST", post(crate::tools::use_approval_route)),
         )
         .route(
             "/v1/approvals/{id}",
@@ -257,21 +268,48 @@ pub(crate) fn authenticate<'a>(app: &'a App, headers: &HeaderMap) -> Result<&'a 
     holder(app, headers).map(|h| &h.role)
 }
 
-/// The key's holder: its role and the name the audit gives it.
+/// The key's holder: its role and the name the audit gives it. The key
+/// comes in `x-api-key` or as `Authorization: Bearer KEY` (what HTTP
+/// clients and the `agentguard mcp --approvals` proxy send); both at once
+/// must be the same key.
 pub(crate) fn holder<'a>(app: &'a App, headers: &HeaderMap) -> Result<&'a Holder> {
-    let key = headers
-        .get("x-api-key")
-        .map(|v| v.to_str().unwrap_or("\u{0}"))
-        .unwrap_or("");
+    let text = |v: &axum::http::HeaderValue| v.to_str().unwrap_or("\u{0}").to_string();
+    let api_key = headers.get("x-api-key").map(text);
+    let bearer = match headers.get(axum::http::header::AUTHORIZATION).map(text) {
+        None => None,
+        Some(v) => match v.split_once(' ') {
+            Some((scheme, k)) if scheme.eq_ignore_ascii_case("bearer") => {
+                Some(k.trim().to_string())
+            }
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "the Authorization header must be \"Bearer KEY\"",
+                ))
+            }
+        },
+    };
+    let key = match (api_key, bearer) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "x-api-key and Authorization carry two different keys: send one",
+            ))
+        }
+        (Some(k), _) | (None, Some(k)) => k,
+        (None, None) => String::new(),
+    };
     if key.is_empty() {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "missing API key: send it in the x-api-key header",
+            "missing API key: send it in the x-api-key header (or as Authorization: Bearer KEY)",
         ));
     }
     app.keys
-        .holder(key)
+        .holder(&key)
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "unknown API key"))
 }
 

@@ -563,26 +563,23 @@ fn object_field(body: &mut Map<String, Value>, key: &str) -> Result<Map<String, 
     }
 }
 
-/// `POST /v1/tools/check`.
-pub async fn check(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response> {
-    let who = holder(&app, &headers)?;
-    let agent = agent_of(
-        &who.role,
-        "only agent keys ask for tool decisions (the key's agent is the caller)",
-    )?
-    .to_string();
-    let mut body = read_json(&headers, body).await?;
-    if let Some(k) = body
-        .keys()
-        .find(|k| !matches!(k.as_str(), "tool" | "args" | "context" | "approval_id"))
-    {
+/// One tool call as an agent sends it: `{tool, args, context}` and, where
+/// `keys` names it, `approval_id`.
+struct Call {
+    tool: String,
+    args: Map<String, Value>,
+    context: Map<String, Value>,
+    approval_id: Option<String>,
+}
+
+/// Reads a call from `body`; `what` names the request in messages and
+/// `keys` are the keys it knows.
+fn parse_call(mut body: Map<String, Value>, what: &str, keys: &[&str]) -> Result<Call> {
+    if let Some(k) = body.keys().find(|k| !keys.contains(&k.as_str())) {
         return Err(bad(format!(
-            "unknown key {} in a tool check (known keys: tool, args, context, approval_id)",
-            json!(k)
+            "unknown key {} in {what} (known keys: {})",
+            json!(k),
+            keys.join(", ")
         ))
         .with("field", k.clone()));
     }
@@ -600,27 +597,97 @@ pub async fn check(
         .map_err(|e| bad(format!("tool: {}", e.message())).with("field", "tool"))?;
     let args = object_field(&mut body, "args")?;
     let context = object_field(&mut body, "context")?;
-    let approval_id = match body.remove("approval_id") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(other) => {
-            return Err(bad(format!(
-                "approval_id: expected a string, got {}",
+    let approval_id = optional_string(&mut body, "approval_id", usize::MAX)?;
+    Ok(Call {
+        tool,
+        args,
+        context,
+        approval_id,
+    })
+}
+
+/// The string at `key` (absent or null: `None`), of at most `max` characters.
+fn optional_string(body: &mut Map<String, Value>, key: &str, max: usize) -> Result<Option<String>> {
+    match body.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s)),
+        Some(other) => Err(bad(if max == usize::MAX {
+            format!("{key}: expected a string, got {}", describe(&other))
+        } else {
+            format!(
+                "{key}: expected a string of at most {max} characters, got {}",
                 describe(&other)
-            ))
-            .with("field", "approval_id"))
-        }
-    };
-    let Some((version, policy)) = tool_policy(&app, &agent) else {
-        return Err(ApiError::new(
+            )
+        })
+        .with("field", key)),
+    }
+}
+
+/// The agent's tool policy in force, or the 404 that says it has none.
+fn policy_of(app: &App, agent: &str) -> Result<(i64, Arc<Policy>)> {
+    tool_policy(app, agent).ok_or_else(|| {
+        ApiError::new(
             StatusCode::NOT_FOUND,
             "no_tool_policy",
             format!(
                 "agent {} has no tool policy, so no tool call of it is allowed; an admin sets one with PUT /v1/agents/{agent}/policies/tools",
                 json!(agent)
             ),
-        ));
-    };
+        )
+    })
+}
+
+/// `POST /v1/tools/evaluate`: the decision of a call under the agent's
+/// tool policy, pure: nothing is audited and no approval is asked (the
+/// core's `evaluate`). For an agent (or a client library) that needs to
+/// know before it acts, as a framework's `needsApproval` does.
+pub async fn evaluate(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let who = holder(&app, &headers)?;
+    let agent = agent_of(
+        &who.role,
+        "only agent keys ask for tool decisions (the key's agent is the caller)",
+    )?
+    .to_string();
+    let call = parse_call(
+        read_json(&headers, body).await?,
+        "a tool evaluation",
+        &["tool", "args", "context"],
+    )?;
+    let (_, policy) = policy_of(&app, &agent)?;
+    let result = policy.result(&call.tool, policy.evaluate_call(&call.tool, &call.args));
+    Ok(json_response(
+        StatusCode::OK,
+        &serde_json::to_value(&result).unwrap_or(Value::Null),
+    ))
+}
+
+/// `POST /v1/tools/check`.
+pub async fn check(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let who = holder(&app, &headers)?;
+    let agent = agent_of(
+        &who.role,
+        "only agent keys ask for tool decisions (the key's agent is the caller)",
+    )?
+    .to_string();
+    let Call {
+        tool,
+        args,
+        context,
+        approval_id,
+    } = parse_call(
+        read_json(&headers, body).await?,
+        "a tool check",
+        &["tool", "args", "context", "approval_id"],
+    )?;
+    let (version, policy) = policy_of(&app, &agent)?;
     let verdict = policy.evaluate_call(&tool, &args);
     let hash = args_hash(&args);
     let at = now();
@@ -1001,6 +1068,132 @@ pub async fn deny(
     body: Body,
 ) -> Result<Response> {
     decide(app, uri, headers, body, false).await
+}
+
+/// `POST /v1/approvals` (agent): a call that a policy outside the gateway
+/// (an `agentguard mcp --approvals` proxy's) holds for a person's approval:
+/// `{tool, args, context, reason, matched_rule}`. The approval is the
+/// gateway's, bound to the key's agent, the tool and the arguments' hash,
+/// decided on the dashboard, the CLI or the API like any other, and spent
+/// with `POST /v1/approvals/{id}/use`. The reason and rule are what the
+/// asking policy said; the record says the agent asked (`"asked_by":
+/// "agent"`), so a person reads them as the agent's words.
+pub async fn ask(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Result<Response> {
+    let who = holder(&app, &headers)?;
+    let agent = agent_of(
+        &who.role,
+        "only agent keys ask for approvals of their own calls",
+    )?
+    .to_string();
+    let mut body = read_json(&headers, body).await?;
+    let reason = optional_string(&mut body, "reason", 1000)?;
+    let matched_rule = optional_string(&mut body, "matched_rule", 1000)?;
+    let call = parse_call(
+        body,
+        "an approval request",
+        &["tool", "args", "context", "reason", "matched_rule"],
+    )?;
+    let reason = reason.unwrap_or_else(|| "approval required by the agent's policy".into());
+    let at = now();
+    let id = new_id("apr");
+    let result = json!({
+        "tool": call.tool,
+        "decision": "require_approval",
+        "reason": reason,
+        "matched_rule": matched_rule,
+        "asked_by": "agent",
+    });
+    let mut audit = audit_base("tool", &agent, &agent, "require_approval", reason.clone());
+    audit.insert("tool".into(), call.tool.clone().into());
+    audit.insert("args_hash".into(), args_hash(&call.args).into());
+    audit.insert("matched_rule".into(), matched_rule.clone().into());
+    audit.insert("asked_by".into(), "agent".into());
+    audit.insert("approval_id".into(), id.clone().into());
+    if !call.context.is_empty() {
+        audit.insert("context".into(), Value::Object(call.context.clone()));
+    }
+    let row = ApprovalRow {
+        id: id.clone(),
+        agent,
+        tool: call.tool.clone(),
+        args_hash: args_hash(&call.args),
+        body: json!({"args": call.args, "context": call.context, "result": result}).to_string(),
+        status: "pending".into(),
+        created_at: at,
+        expires_at: at + app.limits.approval_seconds,
+        decided_by: None,
+        decided_at: None,
+        note: None,
+        used_at: None,
+    };
+    let view = row.view(at);
+    app.writer
+        .write(Op::CreateApproval {
+            row: Box::new(row),
+            audit,
+        })
+        .await?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({"ok": true, "approval": view}),
+    ))
+}
+
+/// `POST /v1/approvals/{id}/use` (the asking agent): `{tool, args}` of the
+/// call about to run. A granted approval for exactly that call is spent
+/// (`status: "used"`: run it, once); a pending or denied one is answered
+/// as it is (do not run it); another call's, a spent or an expired one is
+/// refused (409), another agent's is 403.
+pub async fn use_approval_route(
+    State(app): State<Arc<App>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let who = holder(&app, &headers)?;
+    let agent = agent_of(&who.role, "only the asking agent's key spends its approval")?.to_string();
+    let id = path_id(&uri);
+    let call = parse_call(
+        read_json(&headers, body).await?,
+        "an approval's use",
+        &["tool", "args"],
+    )?;
+    let hash = args_hash(&call.args);
+    let row = match app
+        .writer
+        .write(Op::UseApproval {
+            id: id.clone(),
+            agent: agent.clone(),
+            tool: call.tool.clone(),
+            args_hash: hash.clone(),
+        })
+        .await?
+    {
+        Outcome::Approval(Ok(row)) => row,
+        Outcome::Approval(Err(r)) => return Err(refused(&id, &r)),
+        other => return Err(unexpected(&other)),
+    };
+    if row.status == "used" {
+        let mut audit = audit_base(
+            "approval",
+            &agent,
+            &agent,
+            "approval_used",
+            format!(
+                "{agent} used approval {} for its call of {}",
+                row.id, row.tool
+            ),
+        );
+        audit.insert("tool".into(), row.tool.clone().into());
+        audit.insert("args_hash".into(), hash.into());
+        audit.insert("approval_id".into(), row.id.clone().into());
+        audit.insert("decided_by".into(), row.decided_by.clone().into());
+        app.writer.write(Op::Record { audit, event: None }).await?;
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"ok": true, "approval": row.view(now())}),
+    ))
 }
 
 #[cfg(test)]

@@ -20,6 +20,9 @@
 //!   `elicitation/create` request in the `initialize` protocols, an
 //!   `input_required` result with a signed, expiring `requestState` bound
 //!   to the call in the stateless one (2026-07-28).
+//! - `--approvals URL --key KEY`: such a call waits in the approval queue
+//!   of an `agentguard serve` gateway instead (or, with elicitation, when
+//!   the client cannot be asked), where a person grants or denies it.
 //! - `--audit FILE.jsonl`: one JSON line per decision, arguments as a
 //!   SHA-256 digest only.
 //! - `--pin FILE`: each tool's definition hash is recorded on first sight;
@@ -39,6 +42,7 @@ use agentguard::Policy;
 
 mod audit;
 mod frame;
+mod gateway;
 mod jsonrpc;
 mod mrtr;
 mod pin;
@@ -80,6 +84,17 @@ pub struct McpArgs {
     /// How long to wait for the human's answer before refusing the call.
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     pub approval_timeout: u64,
+    /// An `agentguard serve` gateway (http://HOST:PORT) whose approval queue holds the calls that need approval, where a person grants or denies them (dashboard, `agentguard approvals`, API); with --approval elicit, used when the client cannot be asked through elicitation.
+    #[arg(long, value_name = "URL", requires = "key")]
+    pub approvals: Option<String>,
+    /// The agent key the proxy uses with --approvals (or the environment variable AGENTGUARD_KEY).
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "AGENTGUARD_KEY",
+        hide_env_values = true
+    )]
+    pub key: Option<String>,
     /// Pin each tool's definition (SHA-256) in this JSON file on first
     /// sight; hide a tool whose definition changes, and refuse its calls,
     /// until `agentguard mcp pin` updates the file.
@@ -122,6 +137,12 @@ pub struct PinArgs {
     /// Accepted and ignored, as in the proxy's command line.
     #[arg(long, value_name = "SECS", hide = true)]
     pub approval_timeout: Option<u64>,
+    /// Accepted and ignored, as in the proxy's command line.
+    #[arg(long, value_name = "URL", hide = true)]
+    pub approvals: Option<String>,
+    /// Accepted and ignored, as in the proxy's command line.
+    #[arg(long, value_name = "KEY", hide = true)]
+    pub key: Option<String>,
     /// How long the server has to start and list its tools.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
@@ -209,6 +230,16 @@ pub fn run_with(
             }
         },
     };
+    let gateway = match &args.approvals {
+        None => None,
+        Some(url) => match gateway::Gateway::new(url, args.key.as_deref().unwrap_or("")) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                eprintln!("agentguard mcp: {e}");
+                return 2;
+            }
+        },
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -228,7 +259,10 @@ pub fn run_with(
     if let Some(p) = pins {
         session = session.with_pins(p);
     }
-    let code = runtime.block_on(relay::relay(session, &args.command));
+    if gateway.is_some() {
+        session = session.with_gateway();
+    }
+    let code = runtime.block_on(relay::relay(session, &args.command, gateway));
     // stdin's reader may still be blocked in a read: do not wait for it.
     runtime.shutdown_background();
     code

@@ -17,6 +17,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio_util::codec::FramedRead;
 
 use crate::frame::{Frame, Lines, MAX_FRAME};
+use crate::gateway::{Answer, Gateway};
 use crate::session::{Out, Session};
 
 /// After the client closes its side, how long the server has to exit on its
@@ -148,7 +149,7 @@ async fn reap(child: &mut Child, term_after: Duration) -> Option<ExitStatus> {
 
 /// Runs the server `command` behind `session` until it exits or a signal
 /// ends both. Returns the exit code.
-pub async fn relay(mut session: Session, command: &[OsString]) -> i32 {
+pub async fn relay(mut session: Session, command: &[OsString], gateway: Option<Gateway>) -> i32 {
     let Some((program, rest)) = command.split_first() else {
         eprintln!("agentguard mcp: no server command (give it after --)");
         return 2;
@@ -191,6 +192,7 @@ pub async fn relay(mut session: Session, command: &[OsString]) -> i32 {
     let (to_client, client_rx) = unbounded_channel::<Bytes>();
     let client_writer = tokio::spawn(write_frames(stdio::output(), client_rx));
     let (timer_tx, mut timers) = unbounded_channel::<String>();
+    let (answer_tx, mut answers) = unbounded_channel::<(String, Answer)>();
 
     let client_stdin: Box<dyn AsyncRead + Unpin + Send> = stdio::input();
     let mut client_in = FramedRead::new(client_stdin, Lines::new(MAX_FRAME));
@@ -219,6 +221,25 @@ pub async fn relay(mut session: Session, command: &[OsString]) -> i32 {
                         let _ = tx.send(key);
                     });
                 }
+                Out::Gateway(ask) => {
+                    let tx = answer_tx.clone();
+                    let key = ask.key.clone();
+                    match gateway.clone() {
+                        Some(g) => {
+                            tokio::spawn(async move {
+                                let answer = g.ask(*ask).await;
+                                let _ = tx.send((key, answer));
+                            });
+                        }
+                        // The session asks only when it was given a gateway.
+                        None => {
+                            let _ = tx.send((
+                                key,
+                                Answer::Failed("no gateway was given (--approvals)".into()),
+                            ));
+                        }
+                    }
+                }
             }
         }
     };
@@ -242,6 +263,7 @@ pub async fn relay(mut session: Session, command: &[OsString]) -> i32 {
                 Some(Err(_)) | None => break,
             },
             Some(key) = timers.recv() => dispatch(session.approval_timeout(&key, Instant::now()), &to_server),
+            Some((key, answer)) = answers.recv() => dispatch(session.gateway_answer(&key, answer, Instant::now()), &to_server),
             _ = sigint.recv() => { signalled = Some(libc_signal(Signal::SIGINT)); break; }
             _ = sigterm.recv() => { signalled = Some(libc_signal(Signal::SIGTERM)); break; }
             _ = async { tokio::time::sleep_until(exit_deadline.unwrap_or_else(tokio::time::Instant::now)).await }, if exit_deadline.is_some() => {

@@ -23,7 +23,7 @@ use crate::jsonrpc::{self, id_key, Message, Probe};
 use crate::mrtr::{self, call_hash, Signer, StateError, APPROVAL_KEY, STATELESS, STATE_PREFIX};
 use crate::pin::{Mismatch, PinState};
 use crate::tools::Views;
-use crate::ApprovalMode;
+use crate::{gateway, ApprovalMode};
 
 /// Something the relay must do.
 #[derive(Debug, PartialEq, Eq)]
@@ -34,6 +34,9 @@ pub enum Out {
     Client(Bytes),
     /// Call [`Session::approval_timeout`] with this key after this long.
     Timer(String, Duration),
+    /// Put this call in the gateway's approval queue and call
+    /// [`Session::gateway_answer`] with what came of it.
+    Gateway(Box<gateway::Ask>),
 }
 
 /// A call held while the human is asked.
@@ -44,6 +47,8 @@ struct Pending {
     call_key: Option<String>,
     /// Our elicitation request's id.
     our_id: String,
+    /// Held in the gateway's queue: the call's hash.
+    gateway: Option<String>,
     result: PolicyResult,
     digest: String,
     started: Instant,
@@ -80,6 +85,12 @@ pub struct Session {
     /// their id, with their call hash: an `input_required` answer from the
     /// server gets its state wrapped in an approved one of ours.
     approved_calls: HashMap<String, String>,
+    /// `--approvals`: the gateway's approval queue is used.
+    gateway: bool,
+    /// Approvals on the gateway that were still pending when this proxy
+    /// stopped waiting, by call hash: the same call again waits on the same
+    /// approval instead of asking anew.
+    gateway_pending: HashMap<String, String>,
 }
 
 /// What the proxy reads of a `tools/call`'s params.
@@ -130,7 +141,16 @@ impl Session {
             pins: None,
             signer: Signer::random(),
             approved_calls: HashMap::new(),
+            gateway: false,
+            gateway_pending: HashMap::new(),
         }
+    }
+
+    /// This session, holding calls that need approval in the gateway's
+    /// queue (`--approvals`) where elicitation is not used.
+    pub fn with_gateway(mut self) -> Session {
+        self.gateway = true;
+        self
     }
 
     /// This session, checking tool definitions against `pins` (`--pin`).
@@ -273,6 +293,11 @@ impl Session {
     pub fn approval_timeout(&mut self, key: &str, now: Instant) -> Vec<Out> {
         let mut out = Vec::new();
         if let Some(p) = self.approvals.remove(key) {
+            if p.gateway.is_some() {
+                // The gateway's wait ends on its own (gateway_answer).
+                self.approvals.insert(key.to_string(), p);
+                return out;
+            }
             out.push(Out::Client(jsonrpc::notification(
                 "notifications/cancelled",
                 json!({"requestId": p.our_id, "reason": "approval timed out"}),
@@ -524,6 +549,7 @@ impl Session {
                 id: id.map(ToOwned::to_owned),
                 call_key: None,
                 our_id: String::new(),
+                gateway: None,
                 result,
                 digest,
                 started: now,
@@ -542,6 +568,7 @@ impl Session {
             id: id.map(ToOwned::to_owned),
             call_key: id.map(id_key),
             our_id: String::new(),
+            gateway: None,
             result,
             digest,
             started: now,
@@ -686,6 +713,8 @@ impl Session {
                     );
                 } else if elicit && !stateless && self.can_elicit() {
                     self.ask(pending, &args, out);
+                } else if self.gateway && id.is_some() {
+                    self.ask_gateway(pending, &name, args, out);
                 } else {
                     let why = if self.approval == ApprovalMode::Deny {
                         "This proxy runs with --approval deny, so nobody was asked: ask the user to approve and run this call themselves, or to change the policy."
@@ -734,6 +763,83 @@ impl Session {
         out.push(Out::Timer(key.clone(), self.approval_timeout));
         pending.our_id = our_id;
         self.approvals.insert(key, pending);
+    }
+
+    /// Holds a call in the gateway's approval queue (`--approvals`).
+    fn ask_gateway(
+        &mut self,
+        mut pending: Pending,
+        name: &str,
+        args: Map<String, Value>,
+        out: &mut Vec<Out>,
+    ) {
+        self.next_id += 1;
+        let key = format!("{}-gateway-{}", self.id_prefix, self.next_id);
+        let hash = call_hash(name, &args);
+        out.push(Out::Gateway(Box::new(gateway::Ask {
+            key: key.clone(),
+            tool: name.to_string(),
+            args,
+            reason: pending.result.reason.to_string(),
+            matched_rule: pending.result.matched_rule.as_deref().map(str::to_string),
+            existing: self.gateway_pending.get(&hash).cloned(),
+            timeout: self.approval_timeout,
+        })));
+        pending.gateway = Some(hash);
+        self.approvals.insert(key, pending);
+    }
+
+    /// What came of a call held in the gateway's queue (key: the one in
+    /// [`Out::Gateway`]): granted and spent, it is forwarded; anything
+    /// else refuses it, saying why (a call cancelled meanwhile is gone).
+    pub fn gateway_answer(&mut self, key: &str, answer: gateway::Answer, now: Instant) -> Vec<Out> {
+        let mut out = Vec::new();
+        let Some(p) = self.approvals.remove(key) else {
+            return out;
+        };
+        let hash = p.gateway.clone().unwrap_or_default();
+        match answer {
+            gateway::Answer::Used { id, by } => {
+                self.gateway_pending.remove(&hash);
+                if !self.audit(&p, ApprovalOutcome::Approved, Action::Forwarded, now) {
+                    let name = p.result.tool.to_string();
+                    self.refuse_unaudited(p.id.as_deref(), &name, &mut out);
+                    return out;
+                }
+                log(&format!(
+                    "'{}' approved on the gateway ({id}, by {})",
+                    p.result.tool,
+                    by.as_deref().unwrap_or("someone")
+                ));
+                if let (Some(k), Some(id)) = (&p.call_key, &p.id) {
+                    self.in_flight.insert(k.clone(), id.clone());
+                }
+                out.push(Out::Server(p.frame.clone()));
+            }
+            gateway::Answer::Denied { id, by, note } => {
+                self.gateway_pending.remove(&hash);
+                let why = format!(
+                    "A person denied it on the agentguard gateway (approval {id}{}{}).",
+                    by.map(|b| format!(", by {b}")).unwrap_or_default(),
+                    note.map(|n| format!(": {n}")).unwrap_or_default()
+                );
+                self.refuse(p, ApprovalOutcome::Declined, &why, now, &mut out);
+            }
+            gateway::Answer::Pending { id } => {
+                let why = format!(
+                    "No approval was given within {} s. The request waits on the agentguard gateway as approval {id}: once a person grants it there, call the tool again with the same arguments.",
+                    self.approval_timeout.as_secs()
+                );
+                self.gateway_pending.insert(hash, id);
+                self.refuse(p, ApprovalOutcome::Timeout, &why, now, &mut out);
+            }
+            gateway::Answer::Failed(e) => {
+                log(&format!("the gateway's approval queue: {e}"));
+                let why = format!("The agentguard gateway's approval queue could not be used: {e}");
+                self.refuse(p, ApprovalOutcome::Error, &why, now, &mut out);
+            }
+        }
+        out
     }
 
     /// The params of the `elicitation/create` form that asks for approval.
@@ -832,10 +938,14 @@ impl Session {
             .map(|(k, _)| k.clone());
         if let Some(k) = found {
             if let Some(a) = self.approvals.remove(&k) {
-                out.push(Out::Client(jsonrpc::notification(
-                    "notifications/cancelled",
-                    json!({"requestId": a.our_id, "reason": "the call was cancelled"}),
-                )));
+                // Our elicitation is withdrawn; a gateway approval stays
+                // for a person to see, and its answer finds no call.
+                if a.gateway.is_none() {
+                    out.push(Out::Client(jsonrpc::notification(
+                        "notifications/cancelled",
+                        json!({"requestId": a.our_id, "reason": "the call was cancelled"}),
+                    )));
+                }
                 self.audit(&a, ApprovalOutcome::CallCancelled, Action::Dropped, now);
             }
         }

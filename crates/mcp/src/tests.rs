@@ -1131,3 +1131,215 @@ fn an_allowed_call_that_cannot_be_audited_is_not_run() {
     assert!(to_server(&out).is_empty());
     assert_eq!(to_client(&out)[0]["error"]["code"], json!(-32602));
 }
+
+fn gateway_ask(out: &[Out]) -> crate::gateway::Ask {
+    let asks: Vec<_> = out
+        .iter()
+        .filter_map(|o| match o {
+            Out::Gateway(a) => Some((**a).clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asks.len(), 1, "one ask of the gateway: {out:?}");
+    asks.into_iter().next().unwrap()
+}
+
+#[test]
+fn approval_through_the_gateway_queue() {
+    use crate::gateway::Answer;
+    let mut t = session(ApprovalMode::Deny, true);
+    let placeholder = Session::new(
+        Arc::new(agentguard::Policy::from_json("{}").unwrap()),
+        ApprovalMode::Deny,
+        Duration::from_secs(1),
+        None,
+    );
+    t.s = std::mem::replace(&mut t.s, placeholder).with_gateway();
+    t.handshake(None, "2025-06-18");
+    let args = json!({"source": "/ws/a", "destination": "/ws/b"});
+
+    // Held: nothing to the server or the client while a person is asked.
+    let frame = call(json!(7), "move_file", args.clone());
+    let out = t.client(&frame);
+    let ask = gateway_ask(&out);
+    assert_eq!(to_server(&out), Vec::<bytes::Bytes>::new());
+    assert_eq!(to_client(&out), Vec::<Value>::new());
+    assert_eq!(ask.tool, "move_file");
+    assert_eq!(Value::Object(ask.args.clone()), args);
+    assert_eq!(ask.reason, "requires approval per pattern: move_file");
+    assert_eq!(ask.matched_rule.as_deref(), Some("move_file"));
+    assert_eq!(ask.existing, None);
+    assert_eq!(ask.timeout, Duration::from_secs(30));
+
+    // Granted and spent: the call's own frame goes to the server, once.
+    let out = t.s.gateway_answer(
+        &ask.key,
+        Answer::Used {
+            id: "apr_1".into(),
+            by: Some("alice".into()),
+        },
+        Instant::now(),
+    );
+    assert_eq!(to_server(&out), [line(&frame)]);
+    assert!(
+        t.s.gateway_answer(
+            &ask.key,
+            Answer::Used {
+                id: "apr_1".into(),
+                by: None
+            },
+            Instant::now()
+        )
+        .is_empty(),
+        "an answer is used once"
+    );
+
+    // Denied: an isError result naming the approval, who and why.
+    let out = t.client(&call(json!(8), "move_file", args.clone()));
+    let ask = gateway_ask(&out);
+    let out = t.s.gateway_answer(
+        &ask.key,
+        Answer::Denied {
+            id: "apr_2".into(),
+            by: Some("bob".into()),
+            note: Some("not today".into()),
+        },
+        Instant::now(),
+    );
+    assert!(to_server(&out).is_empty());
+    let answer = &to_client(&out)[0];
+    assert_eq!(answer["id"], 8);
+    assert_eq!(answer["result"]["isError"], true);
+    let text = answer["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("denied it on the agentguard gateway (approval apr_2, by bob: not today)"),
+        "{text}"
+    );
+
+    // Nobody answered in time: refused, naming the approval; the same call
+    // again waits on that approval instead of asking anew; another call
+    // (other arguments) asks anew.
+    let out = t.client(&call(json!(9), "move_file", args.clone()));
+    let ask = gateway_ask(&out);
+    let out = t.s.gateway_answer(
+        &ask.key,
+        Answer::Pending { id: "apr_3".into() },
+        Instant::now(),
+    );
+    let text = to_client(&out)[0]["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("as approval apr_3") && text.contains("call the tool again"),
+        "{text}"
+    );
+    let again = gateway_ask(&t.client(&call(
+        json!(10),
+        "move_file",
+        json!({"destination": "/ws/b", "source": "/ws/a"}),
+    )));
+    assert_eq!(
+        again.existing.as_deref(),
+        Some("apr_3"),
+        "same call, keys in another order"
+    );
+    let other = gateway_ask(&t.client(&call(
+        json!(11),
+        "move_file",
+        json!({"source": "/ws/x", "destination": "/ws/b"}),
+    )));
+    assert_eq!(other.existing, None);
+
+    // The queue could not be used: refused, never run.
+    let out = t.s.gateway_answer(
+        &other.key,
+        Answer::Failed("connection refused".into()),
+        Instant::now(),
+    );
+    assert!(to_server(&out).is_empty());
+    let text = to_client(&out)[0]["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("approval queue could not be used: connection refused"),
+        "{text}"
+    );
+
+    // A call cancelled while it waits: no answer reaches the server, and
+    // nothing is sent to the client for it (no elicitation to withdraw).
+    let cancel =
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 10}})
+            .to_string();
+    let out = t.client(&cancel);
+    assert!(to_client(&out).is_empty(), "{out:?}");
+    let out = t.s.gateway_answer(
+        &again.key,
+        Answer::Used {
+            id: "apr_3".into(),
+            by: None,
+        },
+        Instant::now(),
+    );
+    assert!(out.is_empty(), "a cancelled call is not run: {out:?}");
+
+    // Allowed and denied calls never involve the gateway.
+    let out = t.client(&call(json!(12), "read_file", json!({"path": "/ws/a"})));
+    assert!(!out.iter().any(|o| matches!(o, Out::Gateway(_))));
+    let out = t.client(&call(json!(13), "delete_file", json!({})));
+    assert!(!out.iter().any(|o| matches!(o, Out::Gateway(_))));
+
+    // One audit line per settled call, with what approval came to.
+    let settled: Vec<(Value, Value, Value)> = t
+        .audit_lines()
+        .iter()
+        .map(|l| (l["id"].clone(), l["approval"].clone(), l["action"].clone()))
+        .collect();
+    assert_eq!(
+        settled,
+        [
+            (json!(7), json!("approved"), json!("forwarded")),
+            (json!(8), json!("declined"), json!("blocked")),
+            (json!(9), json!("timeout"), json!("blocked")),
+            (json!(11), json!("error"), json!("blocked")),
+            (json!(10), json!("call_cancelled"), json!("dropped")),
+            (json!(12), json!("not_required"), json!("forwarded")),
+            (json!(13), json!("not_required"), json!("hidden")),
+        ]
+    );
+}
+
+#[test]
+fn elicitation_comes_first_and_the_gateway_after_it() {
+    let policy = Arc::new(agentguard::Policy::from_json(POLICY).unwrap());
+    let mut t = T {
+        s: Session::new(
+            policy.clone(),
+            ApprovalMode::Elicit,
+            Duration::from_secs(30),
+            None,
+        )
+        .with_gateway(),
+        audit: None,
+    };
+    t.handshake(Some(json!({})), "2025-06-18");
+    let out = t.client(&call(json!(1), "move_file", json!({})));
+    assert!(
+        !out.iter().any(|o| matches!(o, Out::Gateway(_))),
+        "a client that elicits is asked"
+    );
+    let (_, req) = elicitation_of(&out);
+    assert!(req["params"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("move_file"));
+
+    // A client without elicitation: the gateway's queue.
+    let mut t = T {
+        s: Session::new(policy, ApprovalMode::Elicit, Duration::from_secs(30), None).with_gateway(),
+        audit: None,
+    };
+    t.handshake(None, "2025-06-18");
+    gateway_ask(&t.client(&call(json!(1), "move_file", json!({}))));
+}
