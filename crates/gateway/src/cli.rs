@@ -56,6 +56,15 @@ pub struct ServeArgs {
     /// POST approval.pending, approval.decided and decision.deny events here (repeatable; http:// URLs; signed with the keys file's "webhook_secret").
     #[arg(long = "webhook", value_name = "URL")]
     pub webhooks: Vec<String>,
+    /// Serve these MCP servers at /mcp/NAME, each behind the calling agent's tool policy: {"servers": {"NAME": {"command": "...", "args": [...], "env": {...}, "cwd": "..."}}}.
+    #[arg(long, value_name = "FILE")]
+    pub mcp_config: Option<PathBuf>,
+    /// A browser origin allowed to use /mcp/NAME besides loopback ones (repeatable; for example `https://app.example`).
+    #[arg(long = "mcp-allow-origin", value_name = "ORIGIN")]
+    pub mcp_allow_origins: Vec<String>,
+    /// How long an MCP approval asked through elicitation waits for the person's answer.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub mcp_approval_timeout: u64,
     /// Open connections allowed from one IP address.
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub max_connections_per_address: usize,
@@ -80,6 +89,24 @@ pub fn serve(a: ServeArgs) -> i32 {
         eprintln!("gateway: limits must be at least 1");
         return 2;
     }
+    let mcp = match &a.mcp_config {
+        None if !a.mcp_allow_origins.is_empty() => {
+            eprintln!("gateway: --mcp-allow-origin needs --mcp-config");
+            return 2;
+        }
+        None => None,
+        Some(path) => match crate::mcp::load_config(path) {
+            Ok(servers) => Some((
+                servers,
+                a.mcp_allow_origins.clone(),
+                std::time::Duration::from_secs(a.mcp_approval_timeout),
+            )),
+            Err(e) => {
+                eprintln!("gateway: {e}");
+                return 2;
+            }
+        },
+    };
     let storage = match (a.data_dir, a.database) {
         (_, Some(url)) => Storage::Database(url),
         (Some(dir), None) => Storage::DataDir(dir),
@@ -103,6 +130,7 @@ pub fn serve(a: ServeArgs) -> i32 {
             ..NetLimits::default()
         },
         webhooks: a.webhooks,
+        mcp,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

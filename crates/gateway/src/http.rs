@@ -72,6 +72,8 @@ pub struct App {
     pub writer: Writer,
     pub shared: Arc<Shared>,
     pub limits: Limits,
+    /// The MCP servers of `--mcp-config`, if any.
+    pub mcp: Option<Arc<crate::mcp::Host>>,
 }
 
 /// An error answered as `{error, message, ...extra}`.
@@ -234,6 +236,15 @@ pub fn router(app: Arc<App>) -> Router {
             "/v1/approvals/{id}/deny",
             only("POST", post(crate::tools::deny)),
         )
+        .route(
+            "/mcp/{name}",
+            only(
+                "POST, GET, DELETE",
+                post(crate::mcp::route)
+                    .get(crate::mcp::route)
+                    .delete(crate::mcp::route),
+            ),
+        )
         .fallback(|uri: Uri| async move {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -332,9 +343,9 @@ pub(crate) fn require_admin(role: &Role, what: &str) -> Result<()> {
     }
 }
 
-/// Reads a request body as a JSON object: at most [`MAX_BODY_BYTES`],
-/// within [`BODY_TIMEOUT`], UTF-8, strict JSON (a repeated key is an error).
-pub(crate) async fn read_json(headers: &HeaderMap, body: Body) -> Result<Map<String, Value>> {
+/// Reads a request body: at most [`MAX_BODY_BYTES`], within
+/// [`BODY_TIMEOUT`].
+pub(crate) async fn read_bytes(headers: &HeaderMap, body: Body) -> Result<Bytes> {
     if let Some(len) = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -373,6 +384,13 @@ pub(crate) async fn read_json(headers: &HeaderMap, body: Body) -> Result<Map<Str
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large()),
         Err(e) => return Err(bad(format!("could not read the request body: {e}"))),
     };
+    Ok(bytes)
+}
+
+/// Reads a request body as a JSON object: at most [`MAX_BODY_BYTES`],
+/// within [`BODY_TIMEOUT`], UTF-8, strict JSON (a repeated key is an error).
+pub(crate) async fn read_json(headers: &HeaderMap, body: Body) -> Result<Map<String, Value>> {
+    let bytes = read_bytes(headers, body).await?;
     if bytes.is_empty() {
         return Err(invalid_json(
             "request body is empty; expected a JSON object",

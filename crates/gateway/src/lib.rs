@@ -11,6 +11,7 @@
 pub mod cli;
 pub mod http;
 pub mod keys;
+pub mod mcp;
 pub mod net;
 pub mod store;
 pub mod tools;
@@ -53,6 +54,14 @@ pub struct Config {
     pub net: net::NetLimits,
     /// Where events are POSTed (`--webhook`, http:// URLs).
     pub webhooks: Vec<String>,
+    /// MCP servers served at `/mcp/{name}` (`--mcp-config`), the browser
+    /// origins allowed besides loopback ones, and how long an elicitation
+    /// waits for its answer.
+    pub mcp: Option<(
+        std::collections::BTreeMap<String, mcp::Upstream>,
+        Vec<String>,
+        Duration,
+    )>,
 }
 
 /// Opens the storage, starts the writer (and, on PostgreSQL, the follower
@@ -104,6 +113,10 @@ pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         writer,
         shared,
         limits: config.limits.clone(),
+        mcp: config
+            .mcp
+            .clone()
+            .map(|(servers, origins, wait)| Arc::new(mcp::Host::new(servers, origins, wait))),
     });
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
         .await

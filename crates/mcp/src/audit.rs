@@ -5,6 +5,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use agentguard::{PolicyResult, RuleRef, ShadowHit};
 use serde::Serialize;
@@ -202,22 +203,50 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// An open audit file.
 pub struct Log {
-    file: File,
+    sink: Sink,
+}
+
+enum Sink {
+    File(File),
+    Collect(Arc<Mutex<Vec<Value>>>),
 }
 
 impl Log {
     /// Opens `path` for appending, creating it.
     pub fn open(path: &Path) -> std::io::Result<Log> {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(Log { file })
+        Ok(Log {
+            sink: Sink::File(file),
+        })
+    }
+
+    /// A log that hands each record, as JSON, to `records`: the gateway
+    /// takes them from there into its own audit (and runs nothing it could
+    /// not record).
+    pub fn collect(records: Arc<Mutex<Vec<Value>>>) -> Log {
+        Log {
+            sink: Sink::Collect(records),
+        }
     }
 
     /// Appends one record as a line, in one write, and flushes it.
     pub fn write<T: Serialize>(&mut self, r: &T) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(r).map_err(std::io::Error::other)?;
-        line.push(b'\n');
-        self.file.write_all(&line)?;
-        self.file.flush()
+        match &mut self.sink {
+            Sink::File(file) => {
+                let mut line = serde_json::to_vec(r).map_err(std::io::Error::other)?;
+                line.push(b'\n');
+                file.write_all(&line)?;
+                file.flush()
+            }
+            Sink::Collect(records) => {
+                let v = serde_json::to_value(r).map_err(std::io::Error::other)?;
+                records
+                    .lock()
+                    .map_err(|_| std::io::Error::other("the audit buffer is poisoned"))?
+                    .push(v);
+                Ok(())
+            }
+        }
     }
 }
 

@@ -35,10 +35,13 @@ const MAX_ANSWER: usize = 1 << 20;
 pub struct Ask {
     /// The session's key for the held call.
     pub key: String,
+    /// The tool called.
     pub tool: String,
+    /// Its arguments.
     pub args: Map<String, Value>,
     /// The policy's reason and deciding rule, shown to the person.
     pub reason: String,
+    /// The deciding rule (pattern or rule id), when one decided.
     pub matched_rule: Option<String>,
     /// An approval asked for the same call earlier that timed out here: it
     /// is waited on again rather than asked twice.
@@ -51,15 +54,26 @@ pub struct Ask {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answer {
     /// Granted, and spent on this call: run it.
-    Used { id: String, by: Option<String> },
+    Used {
+        /// The approval.
+        id: String,
+        /// Who granted it.
+        by: Option<String>,
+    },
     /// A person denied it.
     Denied {
+        /// The approval.
         id: String,
+        /// Who denied it.
         by: Option<String>,
+        /// Their note.
         note: Option<String>,
     },
     /// Nobody answered in time; the approval stays pending on the gateway.
-    Pending { id: String },
+    Pending {
+        /// The approval, to wait on when the same call comes again.
+        id: String,
+    },
     /// The queue could not be used (the message says why).
     Failed(String),
 }

@@ -23,13 +23,16 @@ pub const CONNECTION_CLOSED: i64 = -32000;
 /// first and the proxy the last could otherwise disagree on what a call is).
 #[derive(Deserialize)]
 pub struct Probe<'a> {
+    /// The method of a request or notification.
     #[serde(borrow, default)]
     pub method: Option<std::borrow::Cow<'a, str>>,
     /// The id as written; `Some("null")` for an explicit null.
     #[serde(borrow, default, deserialize_with = "raw_some")]
     pub id: Option<&'a RawValue>,
+    /// The params, raw.
     #[serde(borrow, default, deserialize_with = "raw_some")]
     pub params: Option<&'a RawValue>,
+    /// The result of a response, raw.
     #[serde(borrow, default, deserialize_with = "raw_some")]
     pub result: Option<&'a RawValue>,
 }

@@ -40,15 +40,15 @@ use std::time::Duration;
 
 use agentguard::Policy;
 
-mod audit;
-mod frame;
-mod gateway;
-mod jsonrpc;
+pub mod audit;
+pub mod frame;
+pub mod gateway;
+pub mod jsonrpc;
 mod mrtr;
 mod pin;
 mod pincmd;
 mod relay;
-mod session;
+pub mod session;
 mod tools;
 
 #[cfg(test)]
@@ -260,7 +260,7 @@ pub fn run_with(
         session = session.with_pins(p);
     }
     if gateway.is_some() {
-        session = session.with_gateway();
+        session = session.with_gateway(Duration::from_secs(args.approval_timeout));
     }
     let code = runtime.block_on(relay::relay(session, &args.command, gateway));
     // stdin's reader may still be blocked in a read: do not wait for it.

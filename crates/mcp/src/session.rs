@@ -85,8 +85,9 @@ pub struct Session {
     /// their id, with their call hash: an `input_required` answer from the
     /// server gets its state wrapped in an approved one of ours.
     approved_calls: HashMap<String, String>,
-    /// `--approvals`: the gateway's approval queue is used.
-    gateway: bool,
+    /// `--approvals`: the gateway's approval queue is used, waiting this
+    /// long for a person's answer (zero: the answer is the one there now).
+    gateway: Option<Duration>,
     /// Approvals on the gateway that were still pending when this proxy
     /// stopped waiting, by call hash: the same call again waits on the same
     /// approval instead of asking anew.
@@ -141,16 +142,26 @@ impl Session {
             pins: None,
             signer: Signer::random(),
             approved_calls: HashMap::new(),
-            gateway: false,
+            gateway: None,
             gateway_pending: HashMap::new(),
         }
     }
 
     /// This session, holding calls that need approval in the gateway's
-    /// queue (`--approvals`) where elicitation is not used.
-    pub fn with_gateway(mut self) -> Session {
-        self.gateway = true;
+    /// queue (`--approvals`) where elicitation is not used, waiting `wait`
+    /// for a person's answer (zero: refused at once, naming the approval,
+    /// until a person has granted it and the call comes again).
+    pub fn with_gateway(mut self, wait: Duration) -> Session {
+        self.gateway = Some(wait);
         self
+    }
+
+    /// Enforces `policy` from now on (a new version of the agent's policy):
+    /// listings and calls are decided by it; calls already held stay as
+    /// they were decided.
+    pub fn set_policy(&mut self, policy: Arc<Policy>) {
+        self.views = Views::new(policy.clone());
+        self.policy = policy;
     }
 
     /// This session, checking tool definitions against `pins` (`--pin`).
@@ -713,7 +724,7 @@ impl Session {
                     );
                 } else if elicit && !stateless && self.can_elicit() {
                     self.ask(pending, &args, out);
-                } else if self.gateway && id.is_some() {
+                } else if self.gateway.is_some() && id.is_some() {
                     self.ask_gateway(pending, &name, args, out);
                 } else {
                     let why = if self.approval == ApprovalMode::Deny {
@@ -783,7 +794,7 @@ impl Session {
             reason: pending.result.reason.to_string(),
             matched_rule: pending.result.matched_rule.as_deref().map(str::to_string),
             existing: self.gateway_pending.get(&hash).cloned(),
-            timeout: self.approval_timeout,
+            timeout: self.gateway.unwrap_or_default(),
         })));
         pending.gateway = Some(hash);
         self.approvals.insert(key, pending);
@@ -826,10 +837,15 @@ impl Session {
                 self.refuse(p, ApprovalOutcome::Declined, &why, now, &mut out);
             }
             gateway::Answer::Pending { id } => {
-                let why = format!(
-                    "No approval was given within {} s. The request waits on the agentguard gateway as approval {id}: once a person grants it there, call the tool again with the same arguments.",
-                    self.approval_timeout.as_secs()
-                );
+                let wait = self.gateway.unwrap_or_default();
+                let why = if wait.is_zero() {
+                    format!("A person must approve it first: the request waits on the agentguard gateway as approval {id}; once it is granted there, call the tool again with the same arguments.")
+                } else {
+                    format!(
+                        "No approval was given within {} s. The request waits on the agentguard gateway as approval {id}: once a person grants it there, call the tool again with the same arguments.",
+                        wait.as_secs()
+                    )
+                };
                 self.gateway_pending.insert(hash, id);
                 self.refuse(p, ApprovalOutcome::Timeout, &why, now, &mut out);
             }

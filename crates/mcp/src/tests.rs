@@ -1154,7 +1154,7 @@ fn approval_through_the_gateway_queue() {
         Duration::from_secs(1),
         None,
     );
-    t.s = std::mem::replace(&mut t.s, placeholder).with_gateway();
+    t.s = std::mem::replace(&mut t.s, placeholder).with_gateway(Duration::from_secs(30));
     t.handshake(None, "2025-06-18");
     let args = json!({"source": "/ws/a", "destination": "/ws/b"});
 
@@ -1320,7 +1320,7 @@ fn elicitation_comes_first_and_the_gateway_after_it() {
             Duration::from_secs(30),
             None,
         )
-        .with_gateway(),
+        .with_gateway(Duration::from_secs(30)),
         audit: None,
     };
     t.handshake(Some(json!({})), "2025-06-18");
@@ -1337,7 +1337,8 @@ fn elicitation_comes_first_and_the_gateway_after_it() {
 
     // A client without elicitation: the gateway's queue.
     let mut t = T {
-        s: Session::new(policy, ApprovalMode::Elicit, Duration::from_secs(30), None).with_gateway(),
+        s: Session::new(policy, ApprovalMode::Elicit, Duration::from_secs(30), None)
+            .with_gateway(Duration::from_secs(30)),
         audit: None,
     };
     t.handshake(None, "2025-06-18");

@@ -1,0 +1,1028 @@
+//! MCP over HTTP: each upstream MCP server of `--mcp-config FILE` served at
+//! `/mcp/{name}` as a Streamable HTTP endpoint, with the calling agent's
+//! tool policy in front of it.
+//!
+//! The decisions are `agentguard mcp`'s: every MCP session here is an
+//! [`agentguard_mcp::session::Session`] (the proxy's own state machine:
+//! `tools/list` filtered, `tools/call` decided by the core, denials as
+//! `isError` results, elicitation for approvals), fed with the frames the
+//! client POSTs and the frames the upstream server writes. This module is
+//! the transport around it:
+//!
+//! - `POST /mcp/{name}` with an agent key: `initialize` (no
+//!   `Mcp-Session-Id`) starts a session, the upstream server's own process
+//!   and the agent's policy; the answer carries `Mcp-Session-Id`. Later
+//!   requests name the session (another agent's is unknown: 404). A
+//!   request is answered with an SSE stream that carries what the session
+//!   sends the client about it (an elicitation, progress) and ends with the
+//!   response (JSON when the client does not accept SSE); a notification or
+//!   a response gets `202`.
+//! - `GET /mcp/{name}`: the stream of what the session sends the client
+//!   outside any request. `DELETE /mcp/{name}` ends the session.
+//! - `Origin`: absent, or a loopback origin (`http://127.0.0.1:*`,
+//!   `http://localhost:*`, `http://[::1]:*`), or one of `--mcp-allow-origin`;
+//!   anything else is `403` (DNS rebinding).
+//! - Approvals: elicitation when the client declared it; otherwise the call
+//!   is refused with an `isError` result that names an approval of the
+//!   gateway's queue (`GET /v1/approvals`, the dashboard, `agentguard
+//!   approvals`); once a person grants it, the same call made again runs,
+//!   once.
+//! - Every decision is a record of the gateway's audit (`kind: "mcp"`),
+//!   written before the call is forwarded: a call whose record cannot be
+//!   written is not run.
+//! - A new version of the agent's tool policy applies from the next
+//!   message of every open session.
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use agentguard::Policy;
+use agentguard_mcp::frame::{Frame, Lines, MAX_FRAME};
+use agentguard_mcp::gateway::{Answer, Ask};
+use agentguard_mcp::jsonrpc::{self, Message};
+use agentguard_mcp::session::{Out, Session};
+use agentguard_mcp::ApprovalMode;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::Response;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use tokio::io::AsyncWriteExt;
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+use tokio_util::codec::FramedRead;
+
+use crate::http::{agent_of, holder, read_bytes, ApiError, App, Result};
+use crate::tools::{args_hash, ApprovalRow};
+use crate::util::{new_id, now};
+use crate::writer::{Op, Outcome};
+
+/// The header that names a session.
+const SESSION_HEADER: &str = "mcp-session-id";
+/// Sessions one agent may hold open at once, and all agents together.
+const MAX_SESSIONS_PER_AGENT: usize = 32;
+const MAX_SESSIONS: usize = 1024;
+/// A session nobody has used for this long is ended (its server stopped).
+const IDLE: Duration = Duration::from_secs(30 * 60);
+/// Messages for the client kept while no stream is open to take them.
+const MAX_BUFFERED: usize = 1000;
+
+/// One upstream server of the config file.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Upstream {
+    /// The program to start (stdio MCP server), one process per session.
+    pub command: String,
+    /// Its arguments.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Environment variables added to the gateway's for it.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Its working directory.
+    #[serde(default)]
+    pub cwd: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    servers: BTreeMap<String, Value>,
+}
+
+/// The upstream servers of `--mcp-config FILE`:
+/// `{"servers": {"NAME": {"command": "...", "args": [...], "env": {...}, "cwd": "..."}}}`.
+pub fn load_config(path: &Path) -> std::result::Result<BTreeMap<String, Upstream>, String> {
+    let place = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--mcp-config {place}: cannot read: {e}"))?;
+    let value = agentguard::parse_json_strict(&text, "the MCP config")
+        .map_err(|e| format!("--mcp-config {place}: {e}"))?;
+    let file: ConfigFile = serde_json::from_value(value).map_err(|e| {
+        format!("--mcp-config {place}: {e} (expected {{\"servers\": {{\"NAME\": {{\"command\": \"...\", \"args\": [...]}}}}}})")
+    })?;
+    let mut out = BTreeMap::new();
+    for (name, v) in file.servers {
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        {
+            return Err(format!(
+                "--mcp-config {place}: server name {name:?}: use 1 to 64 letters, digits, '-', '_' or '.' (it is the path /mcp/NAME)"
+            ));
+        }
+        if v.get("url").is_some() {
+            return Err(format!(
+                "--mcp-config {place}: servers.{name}: an upstream reached by URL is not supported yet; give the stdio \"command\" that starts it"
+            ));
+        }
+        let up: Upstream = serde_json::from_value(v)
+            .map_err(|e| format!("--mcp-config {place}: servers.{name}: {e}"))?;
+        if up.command.is_empty() {
+            return Err(format!(
+                "--mcp-config {place}: servers.{name}.command is empty"
+            ));
+        }
+        out.insert(name, up);
+    }
+    if out.is_empty() {
+        return Err(format!("--mcp-config {place}: no servers"));
+    }
+    Ok(out)
+}
+
+/// The MCP side of the gateway: its upstream servers and open sessions.
+pub struct Host {
+    servers: BTreeMap<String, Upstream>,
+    allowed_origins: Vec<String>,
+    /// How long an elicitation waits for the person's answer.
+    approval_timeout: Duration,
+    sessions: Mutex<HashMap<String, Handle>>,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host")
+            .field("servers", &self.servers.keys().collect::<Vec<_>>())
+            .field("allowed_origins", &self.allowed_origins)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+struct Handle {
+    agent: String,
+    server: String,
+    tx: mpsc::Sender<Cmd>,
+}
+
+enum Cmd {
+    /// A frame the client POSTed; `stream` takes what answers it.
+    Post {
+        frame: Bytes,
+        stream: Option<mpsc::Sender<Bytes>>,
+    },
+    /// The client's GET stream.
+    Listen(mpsc::Sender<Bytes>),
+    /// DELETE: the client is done.
+    Close,
+}
+
+impl Host {
+    /// A host for `servers`; `allowed_origins` are the browser origins
+    /// allowed besides loopback ones.
+    pub fn new(
+        servers: BTreeMap<String, Upstream>,
+        allowed_origins: Vec<String>,
+        approval_timeout: Duration,
+    ) -> Host {
+        Host {
+            servers,
+            allowed_origins,
+            approval_timeout,
+            sessions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn session(&self, id: &str) -> Option<Handle> {
+        self.sessions.lock().ok()?.get(id).cloned()
+    }
+
+    fn forget(&self, id: &str) {
+        if let Ok(mut s) = self.sessions.lock() {
+            s.remove(id);
+        }
+    }
+}
+
+fn mcp_error(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::new(status, code, message)
+}
+
+/// `Origin` absent, loopback, or allowed by `--mcp-allow-origin`.
+fn check_origin(host: &Host, headers: &HeaderMap) -> Result<()> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or("");
+    if host.allowed_origins.iter().any(|o| o == origin) {
+        return Ok(());
+    }
+    let loopback = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .map(|rest| {
+            let hostpart = if rest.starts_with('[') {
+                rest.split(']').next().map(|h| format!("{h}]"))
+            } else {
+                rest.split(':').next().map(str::to_string)
+            };
+            matches!(
+                hostpart.as_deref(),
+                Some("127.0.0.1") | Some("localhost") | Some("[::1]")
+            )
+        })
+        .unwrap_or(false);
+    if loopback {
+        return Ok(());
+    }
+    Err(mcp_error(
+        StatusCode::FORBIDDEN,
+        "forbidden_origin",
+        format!(
+            "Origin {} is not allowed to use MCP endpoints (loopback origins are; add others with --mcp-allow-origin)",
+            json!(origin)
+        ),
+    ))
+}
+
+/// The server name in `/mcp/{name}`.
+fn server_name(host: &Host, uri: &Uri) -> Result<String> {
+    let name = uri.path().strip_prefix("/mcp/").unwrap_or("").to_string();
+    if host.servers.contains_key(&name) {
+        return Ok(name);
+    }
+    Err(mcp_error(
+        StatusCode::NOT_FOUND,
+        "unknown_mcp_server",
+        format!(
+            "no MCP server {} (servers: {})",
+            json!(name),
+            host.servers.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+    ))
+}
+
+fn host_of(app: &App) -> Result<&Arc<Host>> {
+    app.mcp.as_ref().ok_or_else(|| {
+        mcp_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "this gateway serves no MCP servers (start it with --mcp-config FILE)",
+        )
+    })
+}
+
+/// The agent's tool policy and its version; none: a policy that denies
+/// every call (the gateway refuses what no policy allows).
+fn policy_of(app: &App, agent: &str) -> (i64, Arc<Policy>) {
+    if let Some(p) = app
+        .shared
+        .tools
+        .read()
+        .ok()
+        .and_then(|t| t.get(agent).cloned())
+    {
+        return p;
+    }
+    static DENY_ALL: std::sync::OnceLock<Arc<Policy>> = std::sync::OnceLock::new();
+    let p = DENY_ALL.get_or_init(|| {
+        Arc::new(Policy::from_json(r#"{"default": "deny"}"#).expect("a valid policy"))
+    });
+    (-1, p.clone())
+}
+
+fn session_header(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+fn accepts_sse(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/event-stream"))
+}
+
+/// An SSE response streaming the frames of `rx` as `message` events.
+fn sse(rx: mpsc::Receiver<Bytes>, session: Option<&str>) -> Response {
+    let events = futures_util::stream::unfold(rx, |mut rx| async move {
+        let frame = rx.recv().await?;
+        let text = String::from_utf8_lossy(&frame);
+        let mut event = String::from("event: message\n");
+        for line in text.trim_end_matches('\n').split('\n') {
+            event.push_str("data: ");
+            event.push_str(line.trim_end_matches('\r'));
+            event.push('\n');
+        }
+        event.push('\n');
+        Some((Ok::<_, Infallible>(Bytes::from(event)), rx))
+    });
+    let mut res = Response::new(Body::from_stream(events));
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(id) = session.and_then(|s| HeaderValue::from_str(s).ok()) {
+        h.insert(SESSION_HEADER, id);
+    }
+    res
+}
+
+fn accepted(session: Option<&str>) -> Response {
+    let mut res = Response::new(Body::empty());
+    *res.status_mut() = StatusCode::ACCEPTED;
+    if let Some(id) = session.and_then(|s| HeaderValue::from_str(s).ok()) {
+        res.headers_mut().insert(SESSION_HEADER, id);
+    }
+    res
+}
+
+/// `POST`, `GET` and `DELETE /mcp/{name}`.
+pub async fn route(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let host = host_of(&app)?.clone();
+    check_origin(&host, &headers)?;
+    let who = holder(&app, &headers)?;
+    let agent = agent_of(
+        &who.role,
+        "only agent keys use MCP servers (the key's agent is the caller, and its tool policy decides)",
+    )?
+    .to_string();
+    let name = server_name(&host, &uri)?;
+    let existing = session_header(&headers);
+    let handle = match &existing {
+        None => None,
+        Some(id) => match host.session(id) {
+            Some(h) if h.agent == agent && h.server == name => Some((id.clone(), h)),
+            // Ended, or another agent's or server's: unknown to this caller.
+            _ => {
+                return Err(mcp_error(
+                    StatusCode::NOT_FOUND,
+                    "unknown_mcp_session",
+                    format!(
+                        "no MCP session {} here; start a new one with initialize",
+                        json!(id)
+                    ),
+                ))
+            }
+        },
+    };
+    if method == Method::DELETE {
+        let Some((id, h)) = handle else {
+            return Err(mcp_error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "DELETE needs the Mcp-Session-Id of the session to end",
+            ));
+        };
+        let _ = h.tx.send(Cmd::Close).await;
+        host.forget(&id);
+        return Ok(accepted(None));
+    }
+    if method == Method::GET {
+        let Some((id, h)) = handle else {
+            return Err(mcp_error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "GET needs the Mcp-Session-Id of a session (the stream of what it sends outside any request)",
+            ));
+        };
+        if !accepts_sse(&headers) {
+            return Err(mcp_error(
+                StatusCode::NOT_ACCEPTABLE,
+                "not_acceptable",
+                "GET answers text/event-stream; send Accept: text/event-stream",
+            ));
+        }
+        let (tx, rx) = mpsc::channel(64);
+        h.tx.send(Cmd::Listen(tx)).await.map_err(|_| gone(&id))?;
+        return Ok(sse(rx, None));
+    }
+    let frame = read_bytes(&headers, body).await?;
+    let (is_request, is_initialize) =
+        match jsonrpc::parse(&frame) {
+            Ok(Message::One(p)) => (
+                p.id.is_some() && p.method.is_some(),
+                p.method.as_deref() == Some("initialize"),
+            ),
+            Ok(Message::Batch(_)) => return Err(mcp_error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "JSON-RPC batches are not accepted over Streamable HTTP: send one message per POST",
+            )),
+            Ok(Message::Other) | Err(_) => {
+                return Err(mcp_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_json",
+                    "the body must be one JSON-RPC message (a JSON object)",
+                ))
+            }
+        };
+    let (id, handle) = match handle {
+        Some((id, h)) => {
+            if is_initialize {
+                return Err(mcp_error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "initialize starts a session: send it without Mcp-Session-Id",
+                ));
+            }
+            (id, h)
+        }
+        None if is_initialize => start(&app, &host, &agent, &name)?,
+        None => {
+            return Err(mcp_error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "no Mcp-Session-Id: start a session with initialize first",
+            ))
+        }
+    };
+    let frame = jsonrpc::with_newline(&frame);
+    if !is_request {
+        handle
+            .tx
+            .send(Cmd::Post {
+                frame,
+                stream: None,
+            })
+            .await
+            .map_err(|_| gone(&id))?;
+        return Ok(accepted(Some(&id)));
+    }
+    let (tx, mut rx) = mpsc::channel(64);
+    handle
+        .tx
+        .send(Cmd::Post {
+            frame,
+            stream: Some(tx),
+        })
+        .await
+        .map_err(|_| gone(&id))?;
+    if accepts_sse(&headers) {
+        return Ok(sse(rx, Some(&id)));
+    }
+    // JSON: the response only (anything else goes to the GET stream).
+    let mut last = None;
+    while let Some(b) = rx.recv().await {
+        last = Some(b);
+    }
+    let Some(b) = last else {
+        return Err(gone(&id));
+    };
+    let mut res = Response::new(Body::from(b));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(SESSION_HEADER, v);
+    }
+    Ok(res)
+}
+
+fn gone(id: &str) -> ApiError {
+    mcp_error(
+        StatusCode::NOT_FOUND,
+        "unknown_mcp_session",
+        format!(
+            "MCP session {} has ended; start a new one with initialize",
+            json!(id)
+        ),
+    )
+}
+
+/// Starts a session: the upstream's process and the agent's policy.
+fn start(app: &Arc<App>, host: &Arc<Host>, agent: &str, name: &str) -> Result<(String, Handle)> {
+    let up = &host.servers[name];
+    {
+        let sessions = host.sessions.lock().map_err(|_| {
+            mcp_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the session table is poisoned",
+            )
+        })?;
+        let mine = sessions.values().filter(|h| h.agent == agent).count();
+        if mine >= MAX_SESSIONS_PER_AGENT || sessions.len() >= MAX_SESSIONS {
+            return Err(mcp_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_sessions",
+                format!(
+                    "too many open MCP sessions (at most {MAX_SESSIONS_PER_AGENT} per agent, {MAX_SESSIONS} in all); end one with DELETE"
+                ),
+            ));
+        }
+    }
+    let mut cmd = Command::new(&up.command);
+    cmd.args(&up.args)
+        .envs(&up.env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    if let Some(dir) = &up.cwd {
+        cmd.current_dir(dir);
+    }
+    let child = cmd.spawn().map_err(|e| {
+        mcp_error(
+            StatusCode::BAD_GATEWAY,
+            "mcp_server_failed",
+            format!("MCP server {} could not be started: {e}", json!(name)),
+        )
+    })?;
+    let id = new_id("mcp");
+    let (tx, rx) = mpsc::channel(256);
+    let handle = Handle {
+        agent: agent.to_string(),
+        server: name.to_string(),
+        tx,
+    };
+    host.sessions
+        .lock()
+        .map_err(|_| {
+            mcp_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the session table is poisoned",
+            )
+        })?
+        .insert(id.clone(), handle.clone());
+    tokio::spawn(run_session(
+        app.clone(),
+        host.clone(),
+        id.clone(),
+        agent.to_string(),
+        name.to_string(),
+        child,
+        rx,
+    ));
+    Ok((id, handle))
+}
+
+/// Where what the session sends the client goes.
+struct Streams {
+    /// Open request streams by the key of the request's id, newest last.
+    requests: Vec<(String, mpsc::Sender<Bytes>)>,
+    listen: Option<mpsc::Sender<Bytes>>,
+    buffered: Vec<Bytes>,
+}
+
+impl Streams {
+    fn send(&mut self, b: Bytes) {
+        let response_to = match jsonrpc::parse(&b) {
+            Ok(Message::One(p)) if p.method.is_none() => p.id.map(jsonrpc::id_key),
+            _ => None,
+        };
+        if let Some(key) = response_to {
+            if let Some(i) = self.requests.iter().position(|(k, _)| *k == key) {
+                // The response ends its request's stream.
+                let (_, tx) = self.requests.remove(i);
+                let _ = tx.try_send(b);
+                return;
+            }
+        }
+        // Anything else: the newest request's stream, the GET stream, or
+        // kept until one opens.
+        self.requests.retain(|(_, tx)| !tx.is_closed());
+        if let Some((_, tx)) = self.requests.last() {
+            if tx.try_send(b.clone()).is_ok() {
+                return;
+            }
+        }
+        if let Some(tx) = &self.listen {
+            if tx.try_send(b.clone()).is_ok() {
+                return;
+            }
+        }
+        if self.buffered.len() < MAX_BUFFERED {
+            self.buffered.push(b);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_session(
+    app: Arc<App>,
+    host: Arc<Host>,
+    id: String,
+    agent: String,
+    server: String,
+    mut child: Child,
+    mut cmds: mpsc::Receiver<Cmd>,
+) {
+    let records = Arc::new(Mutex::new(Vec::new()));
+    let (mut version, policy) = policy_of(&app, &agent);
+    let mut session = Session::new(
+        policy,
+        ApprovalMode::Elicit,
+        host.approval_timeout,
+        Some(agentguard_mcp::audit::Log::collect(records.clone())),
+    )
+    .with_gateway(Duration::ZERO);
+    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        host.forget(&id);
+        return;
+    };
+    let mut from_server = FramedRead::new(stdout, Lines::new(MAX_FRAME));
+    let (timer_tx, mut timers) = mpsc::unbounded_channel::<String>();
+    let (answer_tx, mut answers) = mpsc::unbounded_channel::<(String, Answer)>();
+    let mut streams = Streams {
+        requests: Vec::new(),
+        listen: None,
+        buffered: Vec::new(),
+    };
+    let mut last_use = tokio::time::Instant::now();
+    loop {
+        let outs = tokio::select! {
+            cmd = cmds.recv() => match cmd {
+                Some(Cmd::Post { frame, stream }) => {
+                    last_use = tokio::time::Instant::now();
+                    let (v, p) = policy_of(&app, &agent);
+                    if v != version {
+                        version = v;
+                        session.set_policy(p);
+                    }
+                    if let Some(tx) = stream {
+                        if let Ok(Message::One(p)) = jsonrpc::parse(&frame) {
+                            if let Some(key) = p.id.map(jsonrpc::id_key) {
+                                streams.requests.push((key, tx));
+                            }
+                        }
+                    }
+                    let body = frame.strip_suffix(b"\n").unwrap_or(&frame);
+                    session.client_frame(body, Instant::now())
+                }
+                Some(Cmd::Listen(tx)) => {
+                    last_use = tokio::time::Instant::now();
+                    for b in std::mem::take(&mut streams.buffered) {
+                        let _ = tx.try_send(b);
+                    }
+                    streams.listen = Some(tx);
+                    continue;
+                }
+                Some(Cmd::Close) | None => break,
+            },
+            f = from_server.next() => match f {
+                Some(Ok(Frame::Line(b))) => session.server_frame(&b),
+                Some(Ok(Frame::TooLong)) => session.server_too_long(),
+                Some(Err(_)) | None => {
+                    let status = match child.try_wait() {
+                        Ok(Some(s)) => format!("{s}"),
+                        _ => "its output closed".to_string(),
+                    };
+                    let outs = session.server_gone(&status, Instant::now());
+                    deliver(&app, &agent, &server, &records, outs, &mut stdin, &mut streams, &timer_tx, &answer_tx).await;
+                    break;
+                }
+            },
+            Some(key) = timers.recv() => session.approval_timeout(&key, Instant::now()),
+            Some((key, answer)) = answers.recv() => session.gateway_answer(&key, answer, Instant::now()),
+            _ = tokio::time::sleep_until(last_use + IDLE) => {
+                if streams.requests.iter().any(|(_, tx)| !tx.is_closed()) {
+                    last_use = tokio::time::Instant::now();
+                    continue;
+                }
+                break;
+            }
+        };
+        deliver(
+            &app,
+            &agent,
+            &server,
+            &records,
+            outs,
+            &mut stdin,
+            &mut streams,
+            &timer_tx,
+            &answer_tx,
+        )
+        .await;
+    }
+    host.forget(&id);
+    let _ = child.start_kill();
+    let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+}
+
+/// Records the session's audit lines, then does what it asked; when a
+/// record cannot be written, nothing is forwarded to the server and each
+/// request that would have been gets an error.
+#[allow(clippy::too_many_arguments)]
+async fn deliver(
+    app: &Arc<App>,
+    agent: &str,
+    server: &str,
+    records: &Arc<Mutex<Vec<Value>>>,
+    outs: Vec<Out>,
+    stdin: &mut tokio::process::ChildStdin,
+    streams: &mut Streams,
+    timer_tx: &mpsc::UnboundedSender<String>,
+    answer_tx: &mpsc::UnboundedSender<(String, Answer)>,
+) {
+    let taken: Vec<Value> = records
+        .lock()
+        .map(|mut r| std::mem::take(&mut *r))
+        .unwrap_or_default();
+    let mut recorded = true;
+    for rec in taken {
+        let (audit, event) = audit_record(agent, server, &rec);
+        if app.writer.write(Op::Record { audit, event }).await.is_err() {
+            recorded = false;
+        }
+    }
+    for o in outs {
+        match o {
+            Out::Server(b) if !recorded => {
+                if let Ok(Message::One(p)) = jsonrpc::parse(&b) {
+                    if p.id.is_some() && p.method.is_some() {
+                        streams.send(jsonrpc::error(
+                            p.id,
+                            jsonrpc::INTERNAL_ERROR,
+                            "agentguard: the audit record of this call could not be written, so it was not run",
+                        ));
+                    }
+                }
+            }
+            Out::Server(b) => {
+                let _ = stdin.write_all(&b).await;
+                let _ = stdin.flush().await;
+            }
+            Out::Client(b) => streams.send(b),
+            Out::Timer(key, after) => {
+                let tx = timer_tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(after).await;
+                    let _ = tx.send(key);
+                });
+            }
+            Out::Gateway(ask) => {
+                let (app, agent, server, tx) = (
+                    app.clone(),
+                    agent.to_string(),
+                    server.to_string(),
+                    answer_tx.clone(),
+                );
+                tokio::spawn(async move {
+                    let key = ask.key.clone();
+                    let answer = settle(&app, &agent, &server, *ask).await;
+                    let _ = tx.send((key, answer));
+                });
+            }
+        }
+    }
+}
+
+/// The gateway's audit record of one of the session's decisions.
+fn audit_record(agent: &str, server: &str, rec: &Value) -> (Map<String, Value>, Option<Value>) {
+    let mut audit = Map::new();
+    audit.insert("audit_id".into(), new_id("aud").into());
+    audit.insert("timestamp".into(), now().into());
+    audit.insert("kind".into(), "mcp".into());
+    audit.insert("caller".into(), agent.into());
+    audit.insert("agent".into(), agent.into());
+    for (from, to) in [
+        ("decision", "decision"),
+        ("reason", "message"),
+        ("tool", "tool"),
+        ("matched_rule", "matched_rule"),
+        ("rule", "rule"),
+        ("shadow", "shadow"),
+    ] {
+        if let Some(v) = rec.get(from) {
+            audit.insert(to.into(), v.clone());
+        }
+    }
+    audit.insert(
+        "mcp".into(),
+        json!({
+            "server": server,
+            "approval": rec.get("approval"),
+            "action": rec.get("action"),
+            "request_id": rec.get("id"),
+            "client": rec.get("client"),
+            "arguments_sha256": rec.get("arguments_sha256"),
+        }),
+    );
+    let event = (rec.get("decision") == Some(&json!("deny"))).then(|| {
+        crate::webhook::event(
+            "decision.deny",
+            json!({
+                "agent": agent,
+                "mcp_server": server,
+                "result": {
+                    "tool": rec.get("tool"),
+                    "decision": "deny",
+                    "reason": rec.get("reason"),
+                    "matched_rule": rec.get("matched_rule"),
+                },
+                "audit_id": audit.get("audit_id"),
+            }),
+        )
+    });
+    (audit, event)
+}
+
+/// A call that needs approval, against the gateway's queue at once: the
+/// approval the same call asked before, spent if a person granted it; or
+/// a new pending approval.
+async fn settle(app: &App, agent: &str, server: &str, ask: Ask) -> Answer {
+    let hash = args_hash(&ask.args);
+    if let Some(id) = &ask.existing {
+        match app
+            .writer
+            .write(Op::UseApproval {
+                id: id.clone(),
+                agent: agent.to_string(),
+                tool: ask.tool.clone(),
+                args_hash: hash.clone(),
+            })
+            .await
+        {
+            Ok(Outcome::Approval(Ok(row))) => {
+                return match row.status.as_str() {
+                    "used" => {
+                        let mut audit = approval_audit(agent, &row.id, &ask.tool, "approval_used");
+                        audit.insert("decided_by".into(), row.decided_by.clone().into());
+                        if let Err(e) = app.writer.write(Op::Record { audit, event: None }).await {
+                            return Answer::Failed(e.to_string());
+                        }
+                        Answer::Used {
+                            id: row.id.clone(),
+                            by: row.decided_by.clone(),
+                        }
+                    }
+                    "denied" => Answer::Denied {
+                        id: row.id.clone(),
+                        by: row.decided_by.clone(),
+                        note: row.note.clone(),
+                    },
+                    // Still pending, or expired before anyone answered.
+                    _ if row.expires_at >= now() => Answer::Pending { id: row.id.clone() },
+                    _ => ask_anew(app, agent, server, &ask, hash).await,
+                };
+            }
+            // Spent, expired or another call's: asked anew.
+            Ok(Outcome::Approval(Err(_))) => {}
+            Ok(_) => {
+                return Answer::Failed("the gateway's writer answered something unexpected".into())
+            }
+            Err(e) => return Answer::Failed(e.to_string()),
+        }
+    }
+    ask_anew(app, agent, server, &ask, hash).await
+}
+
+fn approval_audit(agent: &str, id: &str, tool: &str, what: &str) -> Map<String, Value> {
+    let mut audit = Map::new();
+    audit.insert("audit_id".into(), new_id("aud").into());
+    audit.insert("timestamp".into(), now().into());
+    audit.insert("kind".into(), "approval".into());
+    audit.insert("caller".into(), agent.into());
+    audit.insert("agent".into(), agent.into());
+    audit.insert("decision".into(), what.into());
+    audit.insert(
+        "message".into(),
+        format!(
+            "{agent} {} approval {id} for its call of {tool} over MCP",
+            what.trim_start_matches("approval_")
+        )
+        .into(),
+    );
+    audit.insert("tool".into(), tool.into());
+    audit.insert("approval_id".into(), id.into());
+    audit
+}
+
+async fn ask_anew(app: &App, agent: &str, server: &str, ask: &Ask, hash: String) -> Answer {
+    let at = now();
+    let id = new_id("apr");
+    let row = ApprovalRow {
+        id: id.clone(),
+        agent: agent.to_string(),
+        tool: ask.tool.clone(),
+        args_hash: hash,
+        body: json!({
+            "args": ask.args,
+            "context": {"mcp_server": server},
+            "result": {"tool": ask.tool, "decision": "require_approval", "reason": ask.reason, "matched_rule": ask.matched_rule},
+        })
+        .to_string(),
+        status: "pending".into(),
+        created_at: at,
+        expires_at: at + app.limits.approval_seconds,
+        decided_by: None,
+        decided_at: None,
+        note: None,
+        used_at: None,
+    };
+    let audit = approval_audit(agent, &id, &ask.tool, "approval_requested");
+    match app
+        .writer
+        .write(Op::CreateApproval {
+            row: Box::new(row),
+            audit,
+        })
+        .await
+    {
+        Ok(_) => Answer::Pending { id },
+        Err(e) => Answer::Failed(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(origins: &[&str]) -> Host {
+        Host::new(
+            BTreeMap::new(),
+            origins.iter().map(|s| s.to_string()).collect(),
+            Duration::from_secs(1),
+        )
+    }
+
+    #[test]
+    fn origins() {
+        let h = host(&["https://app.example"]);
+        let with = |o: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::ORIGIN, HeaderValue::from_str(o).unwrap());
+            check_origin(&h, &m).is_ok()
+        };
+        assert!(
+            check_origin(&h, &HeaderMap::new()).is_ok(),
+            "no Origin: not a browser"
+        );
+        for ok in [
+            "http://127.0.0.1:3000",
+            "http://localhost",
+            "http://[::1]:8080",
+            "https://app.example",
+        ] {
+            assert!(with(ok), "{ok}");
+        }
+        for bad in [
+            "http://evil.example",
+            "http://127.0.0.1.evil.example",
+            "http://localhost.evil:80",
+            "https://app.example.evil",
+            "null",
+        ] {
+            assert!(!with(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn config_files() {
+        let dir =
+            std::env::temp_dir().join(format!("agentguard-mcp-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.json");
+        let load = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            load_config(&file)
+        };
+        let ok = load(
+            r#"{"servers": {"fs": {"command": "node", "args": ["a.js"], "env": {"X": "1"}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(ok["fs"].args, ["a.js"]);
+        for (text, message) in [
+            (r#"{"servers": {}}"#, "no servers"),
+            (
+                r#"{"servers": {"a b": {"command": "x"}}}"#,
+                "server name \"a b\"",
+            ),
+            (
+                r#"{"servers": {"fs": {"command": ""}}}"#,
+                "servers.fs.command is empty",
+            ),
+            (
+                r#"{"servers": {"fs": {"comand": "x"}}}"#,
+                "unknown field `comand`",
+            ),
+            (
+                r#"{"servers": {"fs": {"url": "http://127.0.0.1:1/mcp"}}}"#,
+                "not supported yet",
+            ),
+            (
+                r#"{"servers": {"fs": {"command": "x"}, "fs": {"command": "y"}}}"#,
+                "duplicate key",
+            ),
+            (r#"{"server": {}}"#, "unknown field `server`"),
+        ] {
+            let e = load(text).unwrap_err();
+            assert!(e.contains(message), "{text}: {e}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

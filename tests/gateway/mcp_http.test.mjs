@@ -1,0 +1,202 @@
+// MCP over HTTP: `agentguard serve --mcp-config FILE` serves each upstream
+// MCP server at /mcp/NAME as a Streamable HTTP endpoint, the calling agent's
+// tool policy in front of it (the decisions of `agentguard mcp`). Driven by
+// the official TypeScript SDK's StreamableHTTPClientTransport against
+// @modelcontextprotocol/server-everything, started by the gateway.
+//
+//   AGENTGUARD_BIN=target/cli/release/agentguard node --test --test-concurrency=1 --test-timeout=120000 tests/gateway/mcp_http.test.mjs
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+
+import { ROOT, call, startServer, tempDir } from "./helpers.mjs";
+
+const EVERYTHING = join(ROOT, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+const ADMIN = "mcp-http-admin-key-0001";
+const APPROVER = "mcp-http-approver-key-0001";
+const DESK = "mcp-http-key-desk-agent";
+const OPS = "mcp-http-key-ops-agent";
+
+const DESK_POLICY = {
+  default: "allow",
+  deny: ["get-env", "gzip-*"],
+  require_approval: ["get-sum"],
+  rules: [
+    { id: "no-secret-echoes", tool: "echo", when: { message: { glob: "*secret*" } }, decision: "deny", reason: "echoing secrets is not allowed" },
+  ],
+};
+const OPS_POLICY = { allow: ["echo"], default: "deny" };
+
+async function gateway(t) {
+  const dir = tempDir(t);
+  const keysFile = join(dir, "keys.json");
+  writeFileSync(keysFile, JSON.stringify({
+    keys: {
+      [ADMIN]: { role: "admin", name: "alice" },
+      [APPROVER]: { role: "approver", name: "carol" },
+      [DESK]: { role: "agent", agent: "desk-agent" },
+      [OPS]: { role: "agent", agent: "ops-agent" },
+    },
+  }));
+  const config = join(dir, "mcp.json");
+  writeFileSync(config, JSON.stringify({ servers: { everything: { command: process.execPath, args: [EVERYTHING] } } }));
+  const server = await startServer({ dataDir: join(dir, "data"), keysFile, extraArgs: ["--mcp-config", config] });
+  t.after(() => server.stop());
+  for (const [agent, policy] of [["desk-agent", DESK_POLICY], ["ops-agent", OPS_POLICY]]) {
+    const r = await call(server.url, "PUT", `/v1/agents/${agent}/policies/tools`, { key: ADMIN, body: policy });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  }
+  return server;
+}
+
+/** An SDK client of /mcp/everything with `key`; `elicit` answers elicitations. */
+async function connect(t, url, key, { elicit, headers = {} } = {}) {
+  const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp/everything`), {
+    requestInit: { headers: { "x-api-key": key, ...headers } },
+  });
+  const client = new Client(
+    { name: "mcp-http-test", version: "1.0.0" },
+    { capabilities: elicit ? { elicitation: { form: {} } } : {} },
+  );
+  if (elicit) client.setRequestHandler(ElicitRequestSchema, elicit);
+  await client.connect(transport);
+  t.after(() => client.close());
+  return { client, transport };
+}
+
+const text = (r) => r.content.map((c) => c.text).join("\n");
+
+test("two agents on one upstream: each sees and may call what its own policy allows", async (t) => {
+  const gw = await gateway(t);
+  const desk = await connect(t, gw.url, DESK);
+  const ops = await connect(t, gw.url, OPS);
+  const deskTools = (await desk.client.listTools()).tools.map((x) => x.name);
+  const opsTools = (await ops.client.listTools()).tools.map((x) => x.name);
+  assert.ok(deskTools.includes("echo") && deskTools.includes("get-sum"), deskTools.join());
+  assert.ok(!deskTools.includes("get-env"), "denied whatever its arguments: hidden");
+  assert.deepEqual(opsTools, ["echo"]);
+
+  assert.equal(text(await desk.client.callTool({ name: "echo", arguments: { message: "hi" } })), "Echo: hi");
+  const secret = await desk.client.callTool({ name: "echo", arguments: { message: "my secret" } });
+  assert.equal(secret.isError, true);
+  assert.match(text(secret), /^Blocked by policy: the call to tool 'echo' was not run\. Rule: no-secret-echoes\. Reason: echoing secrets is not allowed\./);
+  await assert.rejects(desk.client.callTool({ name: "get-env", arguments: {} }), /Unknown tool: get-env/);
+  await assert.rejects(ops.client.callTool({ name: "get-sum", arguments: { a: 1, b: 2 } }), /Unknown tool: get-sum/);
+  assert.equal(text(await ops.client.callTool({ name: "echo", arguments: { message: "my secret" } })), "Echo: my secret",
+    "the other agent's rule is not this one's");
+
+  // Every decision is in the gateway's audit, by agent.
+  const audit = await call(gw.url, "GET", "/v1/mesh/audit?agent=desk-agent&limit=100", { key: ADMIN });
+  const mcp = audit.body.records.filter((r) => r.kind === "mcp").reverse();
+  assert.deepEqual(mcp.map((r) => [r.tool, r.decision, r.mcp.action, r.mcp.server]), [
+    ["echo", "allow", "forwarded", "everything"],
+    ["echo", "deny", "blocked", "everything"],
+    ["get-env", "deny", "hidden", "everything"],
+  ]);
+  assert.equal(mcp[1].matched_rule, "no-secret-echoes");
+  assert.match(mcp[1].mcp.arguments_sha256, /^[0-9a-f]{64}$/);
+});
+
+test("approval through the gateway's queue: refused naming the approval; granted, the same call runs once", async (t) => {
+  const gw = await gateway(t);
+  const { client } = await connect(t, gw.url, DESK);
+  const first = await client.callTool({ name: "get-sum", arguments: { a: 2, b: 3 } });
+  assert.equal(first.isError, true);
+  const id = /approval (apr_[0-9a-f]+)/.exec(text(first))?.[1];
+  assert.ok(id, text(first));
+  assert.match(text(first), /A person must approve it first: the request waits on the agentguard gateway as approval apr_/);
+  const listed = await call(gw.url, "GET", "/v1/approvals", { key: APPROVER });
+  assert.deepEqual(listed.body.approvals.map((a) => [a.id, a.agent, a.tool, a.args, a.context]),
+    [[id, "desk-agent", "get-sum", { a: 2, b: 3 }, { mcp_server: "everything" }]]);
+  assert.equal(listed.body.approvals[0].result.reason, "requires approval per pattern: get-sum");
+
+  // Asked again before anyone answers: the same approval, no second one.
+  const again = await client.callTool({ name: "get-sum", arguments: { b: 3, a: 2 } });
+  assert.ok(text(again).includes(id), text(again));
+  assert.equal((await call(gw.url, "GET", "/v1/approvals", { key: APPROVER })).body.approvals.length, 1);
+
+  assert.equal((await call(gw.url, "POST", `/v1/approvals/${id}/grant`, { key: APPROVER, body: {} })).status, 200);
+  assert.equal(text(await client.callTool({ name: "get-sum", arguments: { a: 2, b: 3 } })), "The sum of 2 and 3 is 5.");
+  const third = await client.callTool({ name: "get-sum", arguments: { a: 2, b: 3 } });
+  assert.equal(third.isError, true, "used once");
+  assert.ok(!text(third).includes(id), "a new approval is asked");
+
+  // Denied: refused saying who denied it.
+  const other = await client.callTool({ name: "get-sum", arguments: { a: 7, b: 1 } });
+  const otherId = /approval (apr_[0-9a-f]+)/.exec(text(other))[1];
+  await call(gw.url, "POST", `/v1/approvals/${otherId}/deny`, { key: APPROVER, body: { note: "no" } });
+  const denied = await client.callTool({ name: "get-sum", arguments: { a: 7, b: 1 } });
+  assert.match(text(denied), new RegExp(`A person denied it on the agentguard gateway \\(approval ${otherId}, by carol: no\\)`));
+});
+
+test("approval through elicitation when the client supports it: accepted runs, declined does not", async (t) => {
+  const gw = await gateway(t);
+  const asked = [];
+  const yes = await connect(t, gw.url, DESK, {
+    elicit: async (req) => {
+      asked.push(req.params);
+      return { action: "accept", content: { approve: true } };
+    },
+  });
+  assert.equal(text(await yes.client.callTool({ name: "get-sum", arguments: { a: 1, b: 2 } })), "The sum of 1 and 2 is 3.");
+  assert.equal(asked.length, 1);
+  assert.match(asked[0].message, /Tool: get-sum/);
+  const no = await connect(t, gw.url, DESK, { elicit: async () => ({ action: "decline" }) });
+  const r = await no.client.callTool({ name: "get-sum", arguments: { a: 1, b: 2 } });
+  assert.equal(r.isError, true);
+  assert.match(text(r), /The user declined to approve it\./);
+  const pending = await call(gw.url, "GET", "/v1/approvals?status=all", { key: APPROVER });
+  assert.equal(pending.body.approvals.length, 0, "elicitation asked; the queue was not used");
+});
+
+test("a new version of the agent's policy applies to its open sessions", async (t) => {
+  const gw = await gateway(t);
+  const { client } = await connect(t, gw.url, DESK);
+  assert.equal(text(await client.callTool({ name: "echo", arguments: { message: "a" } })), "Echo: a");
+  await call(gw.url, "PUT", "/v1/agents/desk-agent/policies/tools", { key: ADMIN, body: { deny: ["echo"], default: "allow" } });
+  await assert.rejects(client.callTool({ name: "echo", arguments: { message: "a" } }), /Unknown tool: echo/);
+  await call(gw.url, "DELETE", "/v1/agents/desk-agent/policies/tools", { key: ADMIN });
+  const tools = (await client.listTools()).tools;
+  assert.deepEqual(tools, [], "no policy: nothing is allowed");
+});
+
+test("keys, origins, sessions and servers: clear refusals", async (t) => {
+  const gw = await gateway(t);
+  const init = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } };
+  const post = (key, body, headers = {}, path = "/mcp/everything") =>
+    call(gw.url, "POST", path, { key, body, headers: { accept: "application/json, text/event-stream", "content-type": "application/json", ...headers } });
+  const cases = [
+    ["no key", await post(undefined, init), 401, /missing API key/],
+    ["an admin key", await post(ADMIN, init), 403, /only agent keys use MCP servers/],
+    ["a foreign origin", await post(DESK, init, { origin: "http://evil.example" }), 403, /Origin "http:\/\/evil\.example" is not allowed/],
+    ["an unknown server", await post(DESK, init, {}, "/mcp/nothing"), 404, /no MCP server "nothing" \(servers: everything\)/],
+    ["no session", await post(DESK, { jsonrpc: "2.0", id: 2, method: "tools/list" }), 400, /start a session with initialize first/],
+    ["an unknown session", await post(DESK, { jsonrpc: "2.0", id: 2, method: "tools/list" }, { "mcp-session-id": "mcp_nope" }), 404, /no MCP session "mcp_nope"/],
+    ["a batch", await post(DESK, [init]), 400, /batches are not accepted/],
+  ];
+  for (const [what, r, status, message] of cases) {
+    assert.equal(r.status, status, `${what}: ${JSON.stringify(r.body)}`);
+    assert.match(r.body.message, message, what);
+  }
+  // A loopback origin is fine; the session is its agent's only.
+  const desk = await connect(t, gw.url, DESK, { headers: { origin: "http://localhost:5173" } });
+  const sid = desk.transport.sessionId;
+  assert.match(sid, /^mcp_/);
+  const list = { jsonrpc: "2.0", id: 3, method: "tools/list" };
+  const stolen = await post(OPS, list, { "mcp-session-id": sid });
+  assert.equal(stolen.status, 404, "another agent's session is unknown to it");
+  // JSON when the client does not take SSE.
+  const json = await call(gw.url, "POST", "/mcp/everything", { key: DESK, body: list, headers: { accept: "application/json", "content-type": "application/json", "mcp-session-id": sid } });
+  assert.equal(json.status, 200);
+  assert.equal(json.headers.get("content-type"), "application/json");
+  assert.ok(json.body.result.tools.some((x) => x.name === "echo"));
+  // DELETE ends it.
+  await desk.transport.terminateSession();
+  const after = await post(DESK, list, { "mcp-session-id": sid });
+  assert.equal(after.status, 404);
+});
