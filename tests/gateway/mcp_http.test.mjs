@@ -17,6 +17,7 @@ import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { ROOT, call, startServer, tempDir } from "./helpers.mjs";
 
 const EVERYTHING = join(ROOT, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+const STATELESS_SERVER = join(ROOT, "tests/mcp/stateless-server.mjs");
 const ADMIN = "mcp-http-admin-key-0001";
 const APPROVER = "mcp-http-approver-key-0001";
 const DESK = "mcp-http-key-desk-agent";
@@ -24,8 +25,8 @@ const OPS = "mcp-http-key-ops-agent";
 
 const DESK_POLICY = {
   default: "allow",
-  deny: ["get-env", "gzip-*"],
-  require_approval: ["get-sum"],
+  deny: ["get-env", "gzip-*", "delete_*"],
+  require_approval: ["get-sum", "move_file"],
   rules: [
     { id: "no-secret-echoes", tool: "echo", when: { message: { glob: "*secret*" } }, decision: "deny", reason: "echoing secrets is not allowed" },
   ],
@@ -44,7 +45,10 @@ async function gateway(t) {
     },
   }));
   const config = join(dir, "mcp.json");
-  writeFileSync(config, JSON.stringify({ servers: { everything: { command: process.execPath, args: [EVERYTHING] } } }));
+  writeFileSync(config, JSON.stringify({ servers: {
+    everything: { command: process.execPath, args: [EVERYTHING] },
+    stateless: { command: process.execPath, args: [STATELESS_SERVER, join(dir, "record.jsonl")] },
+  } }));
   const server = await startServer({ dataDir: join(dir, "data"), keysFile, extraArgs: ["--mcp-config", config] });
   t.after(() => server.stop());
   for (const [agent, policy] of [["desk-agent", DESK_POLICY], ["ops-agent", OPS_POLICY]]) {
@@ -174,7 +178,7 @@ test("keys, origins, sessions and servers: clear refusals", async (t) => {
     ["no key", await post(undefined, init), 401, /missing API key/],
     ["an admin key", await post(ADMIN, init), 403, /only agent keys use MCP servers/],
     ["a foreign origin", await post(DESK, init, { origin: "http://evil.example" }), 403, /Origin "http:\/\/evil\.example" is not allowed/],
-    ["an unknown server", await post(DESK, init, {}, "/mcp/nothing"), 404, /no MCP server "nothing" \(servers: everything\)/],
+    ["an unknown server", await post(DESK, init, {}, "/mcp/nothing"), 404, /no MCP server "nothing" \(servers: everything, stateless\)/],
     ["no session", await post(DESK, { jsonrpc: "2.0", id: 2, method: "tools/list" }), 400, /start a session with initialize first/],
     ["an unknown session", await post(DESK, { jsonrpc: "2.0", id: 2, method: "tools/list" }, { "mcp-session-id": "mcp_nope" }), 404, /no MCP session "mcp_nope"/],
     ["a batch", await post(DESK, [init]), 400, /batches are not accepted/],
@@ -199,4 +203,84 @@ test("keys, origins, sessions and servers: clear refusals", async (t) => {
   await desk.transport.terminateSession();
   const after = await post(DESK, list, { "mcp-session-id": sid });
   assert.equal(after.status, 404);
+});
+
+// ---- the stateless protocol (2026-07-28): no sessions, _meta and headers ----
+
+const META = (elicits) => ({
+  "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+  "io.modelcontextprotocol/clientInfo": { name: "scripted-client", version: "1.0.0" },
+  "io.modelcontextprotocol/clientCapabilities": elicits ? { elicitation: { form: {} } } : {},
+});
+
+/** One stateless request; `headers` replace the standard ones. */
+function stateless(url, key, id, method, params, { elicits = false, headers } = {}) {
+  const std = { "mcp-method": method, ...(params.name ? { "mcp-name": params.name } : {}), "mcp-protocol-version": "2026-07-28" };
+  return call(url, "POST", "/mcp/stateless", {
+    key,
+    body: { jsonrpc: "2.0", id, method, params: { ...params, _meta: META(elicits) } },
+    headers: { accept: "application/json", "content-type": "application/json", ...(headers ?? std) },
+  });
+}
+
+test("stateless protocol: no session; decided as in a session; the client's ids come back, concurrent ones apart", async (t) => {
+  const gw = await gateway(t);
+  const [a, b] = await Promise.all([
+    stateless(gw.url, DESK, 1, "tools/list", {}),
+    stateless(gw.url, OPS, 1, "tools/list", {}),
+  ]);
+  assert.equal(a.status, 200, JSON.stringify(a.body));
+  assert.equal(a.body.id, 1);
+  assert.deepEqual(a.body.result.tools.map((x) => x.name), ["move_file", "ask_reason"], "delete_all: hidden");
+  assert.deepEqual(b.body.result.tools.map((x) => x.name), [], "the other agent's policy allows only echo");
+  const same = await Promise.all([1, 2, 3].map(() => stateless(gw.url, DESK, "x", "tools/call", { name: "ask_reason", arguments: {} })));
+  for (const r of same) assert.equal(r.body.id, "x");
+
+  // Approval through the queue (no elicitation declared), then granted.
+  const first = await stateless(gw.url, DESK, 2, "tools/call", { name: "move_file", arguments: { to: "/b" } });
+  assert.equal(first.body.result.isError, true);
+  const id = /approval (apr_[0-9a-f]+)/.exec(first.body.result.content[0].text)[1];
+  await call(gw.url, "POST", `/v1/approvals/${id}/grant`, { key: APPROVER, body: {} });
+  const ran = await stateless(gw.url, DESK, 3, "tools/call", { name: "move_file", arguments: { to: "/b" } });
+  assert.equal(ran.body.id, 3);
+  assert.equal(ran.body.result.content[0].text, 'move_file {"to":"/b"}');
+
+  // A client that declares elicitation is asked through input_required.
+  const asked = await stateless(gw.url, DESK, 4, "tools/call", { name: "move_file", arguments: { to: "/c" } }, { elicits: true });
+  assert.equal(asked.body.result.resultType, "input_required");
+  assert.match(asked.body.result.requestState, /^agentguard1\./);
+  assert.equal(asked.body.result.inputRequests.agentguard_approval.method, "elicitation/create");
+  const denied = await stateless(gw.url, DESK, 5, "tools/call", { name: "delete_all", arguments: {} });
+  assert.equal(denied.body.id, 5);
+  assert.equal(denied.body.error.code, -32602, "hidden: an unknown tool");
+  assert.equal(denied.body.error.message, "Unknown tool: delete_all");
+});
+
+test("Mcp-Method and Mcp-Name must say what the body says (required in 2026-07-28): 400 HeaderMismatch", async (t) => {
+  const gw = await gateway(t);
+  const cases = [
+    ["a wrong method", { "mcp-method": "tools/list", "mcp-name": "move_file" }, /the Mcp-Method header says "tools\/list" but the body says "tools\/call"/],
+    ["a wrong name", { "mcp-method": "tools/call", "mcp-name": "ask_reason" }, /the Mcp-Name header says "ask_reason" but the body says "move_file"/],
+    ["no method header", { "mcp-name": "move_file" }, /the Mcp-Method header is required \(protocol 2026-07-28\)/],
+    ["no name header", { "mcp-method": "tools/call" }, /the Mcp-Name header is required/],
+    ["another protocol version", { "mcp-method": "tools/call", "mcp-name": "move_file", "mcp-protocol-version": "2025-06-18" }, /MCP-Protocol-Version header says "2025-06-18" but the body says "2026-07-28"/],
+  ];
+  for (const [what, headers, message] of cases) {
+    const r = await stateless(gw.url, DESK, 9, "tools/call", { name: "move_file", arguments: {} }, { headers });
+    assert.equal(r.status, 400, what);
+    assert.equal(r.body.error.code, -32001, what);
+    assert.equal(r.body.id, 9);
+    assert.match(r.body.error.message, message, what);
+  }
+  const record = (await call(gw.url, "GET", "/v1/approvals?status=all", { key: APPROVER })).body.approvals;
+  assert.equal(record.length, 0, "nothing was decided");
+  // In a session too, a header that disagrees with the body is refused.
+  const desk = await connect(t, gw.url, DESK);
+  const r = await call(gw.url, "POST", "/mcp/everything", {
+    key: DESK,
+    body: { jsonrpc: "2.0", id: 5, method: "tools/call", params: { name: "echo", arguments: { message: "a" } } },
+    headers: { accept: "application/json", "content-type": "application/json", "mcp-session-id": desk.transport.sessionId, "mcp-name": "get-env" },
+  });
+  assert.equal(r.status, 400);
+  assert.match(r.body.error.message, /the Mcp-Name header says "get-env" but the body says "echo"/);
 });

@@ -17,6 +17,13 @@
 //!   sends the client about it (an elicitation, progress) and ends with the
 //!   response (JSON when the client does not accept SSE); a notification or
 //!   a response gets `202`.
+//! - The stateless protocol (2026-07-28): a request whose `_meta` (or
+//!   `MCP-Protocol-Version`) says 2026-07-28 or later needs no session; it
+//!   goes to one worker (server process and session) per agent and server,
+//!   its id made unique on the way in and given back on the way out.
+//!   `Mcp-Method`, `Mcp-Name` and `MCP-Protocol-Version` must say what the
+//!   body says (400, JSON-RPC -32001 otherwise); in 2026-07-28 the first
+//!   two are required.
 //! - `GET /mcp/{name}`: the stream of what the session sends the client
 //!   outside any request. `DELETE /mcp/{name}` ends the session.
 //! - `Origin`: absent, or a loopback origin (`http://127.0.0.1:*`,
@@ -146,6 +153,10 @@ pub struct Host {
     /// How long an elicitation waits for the person's answer.
     approval_timeout: Duration,
     sessions: Mutex<HashMap<String, Handle>>,
+    /// The protocol 2026-07-28 (no sessions): one worker per agent and
+    /// server, its requests' ids made unique on the way in.
+    stateless: Mutex<HashMap<(String, String), Handle>>,
+    next_id: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Host {
@@ -159,6 +170,8 @@ impl std::fmt::Debug for Host {
 
 #[derive(Clone)]
 struct Handle {
+    /// The session's id (a stateless worker's is never given out).
+    id: String,
     agent: String,
     server: String,
     tx: mpsc::Sender<Cmd>,
@@ -169,6 +182,9 @@ enum Cmd {
     Post {
         frame: Bytes,
         stream: Option<mpsc::Sender<Bytes>>,
+        /// The id the client gave, when the frame carries one of ours
+        /// instead (stateless requests share a worker).
+        restore: Option<Value>,
     },
     /// The client's GET stream.
     Listen(mpsc::Sender<Bytes>),
@@ -189,6 +205,8 @@ impl Host {
             allowed_origins,
             approval_timeout,
             sessions: Mutex::new(HashMap::new()),
+            stateless: Mutex::new(HashMap::new()),
+            next_id: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -199,6 +217,9 @@ impl Host {
     fn forget(&self, id: &str) {
         if let Ok(mut s) = self.sessions.lock() {
             s.remove(id);
+        }
+        if let Ok(mut s) = self.stateless.lock() {
+            s.retain(|_, h| h.id != id);
         }
     }
 }
@@ -341,6 +362,169 @@ fn accepted(session: Option<&str>) -> Response {
     res
 }
 
+/// The session a request names, if it is the caller's on this server.
+fn lookup(
+    host: &Host,
+    headers: &HeaderMap,
+    agent: &str,
+    name: &str,
+) -> Result<Option<(String, Handle)>> {
+    let Some(id) = session_header(headers) else {
+        return Ok(None);
+    };
+    match host.session(&id) {
+        Some(h) if h.agent == agent && h.server == name => Ok(Some((id, h))),
+        // Ended, or another agent's or server's: unknown to this caller.
+        _ => Err(mcp_error(
+            StatusCode::NOT_FOUND,
+            "unknown_mcp_session",
+            format!(
+                "no MCP session {} here; start a new one with initialize",
+                json!(id)
+            ),
+        )),
+    }
+}
+
+/// What the gateway reads of a POSTed message before handing it on.
+struct Posted {
+    id: Option<Value>,
+    method: Option<String>,
+    /// `params.name` (tools/call, prompts/get) or `params.uri` (resources).
+    name: Option<String>,
+    /// The protocol version in `params._meta`, if any.
+    meta_version: Option<String>,
+}
+
+fn read_posted(frame: &[u8]) -> Result<Posted> {
+    let not_one = || {
+        mcp_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "the body must be one JSON-RPC message (a JSON object)",
+        )
+    };
+    match jsonrpc::parse(frame) {
+        Ok(Message::One(_)) => {}
+        Ok(Message::Batch(_)) => {
+            return Err(mcp_error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "JSON-RPC batches are not accepted over Streamable HTTP: send one message per POST",
+            ))
+        }
+        Ok(Message::Other) | Err(_) => return Err(not_one()),
+    }
+    // Strict: a repeated key anywhere is refused (the session reads the
+    // frame the same way).
+    let text = std::str::from_utf8(frame).map_err(|_| not_one())?;
+    let v = jsonrpc::strict_value(text).map_err(|e| {
+        mcp_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("the body is not a valid JSON-RPC message: {e}"),
+        )
+    })?;
+    let params = v.get("params");
+    let str_at = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+    let method = str_at(v.get("method"));
+    let name = match method.as_deref() {
+        Some("tools/call") | Some("prompts/get") => str_at(params.and_then(|p| p.get("name"))),
+        Some("resources/read") | Some("resources/subscribe") | Some("resources/unsubscribe") => {
+            str_at(params.and_then(|p| p.get("uri")))
+        }
+        _ => None,
+    };
+    Ok(Posted {
+        id: v.get("id").cloned(),
+        method,
+        name,
+        meta_version: str_at(
+            params
+                .and_then(|p| p.get("_meta"))
+                .and_then(|m| m.get("io.modelcontextprotocol/protocolVersion")),
+        ),
+    })
+}
+
+/// HTTP 400 with a JSON-RPC `HeaderMismatch` (-32001) error.
+fn header_mismatch(id: Option<&Value>, message: String) -> Response {
+    let body = json!({"jsonrpc": "2.0", "id": id.cloned().unwrap_or(Value::Null),
+        "error": {"code": -32001, "message": message}});
+    let mut res = Response::new(Body::from(body.to_string()));
+    *res.status_mut() = StatusCode::BAD_REQUEST;
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+/// The standard headers (`Mcp-Method`, `Mcp-Name`, `MCP-Protocol-Version`)
+/// against the body: any one given must say what the body says; in the
+/// stateless protocol `Mcp-Method` (and `Mcp-Name`, where the body has a
+/// name) must be given. A proxy or load balancer routing on the headers
+/// and the gateway deciding on the body then never disagree.
+fn check_headers(
+    headers: &HeaderMap,
+    posted: &Posted,
+    stateless: bool,
+) -> std::result::Result<(), String> {
+    let header = |n: &str| -> std::result::Result<Option<String>, String> {
+        match headers.get(n) {
+            None => Ok(None),
+            Some(v) => v
+                .to_str()
+                .map(|s| Some(s.to_string()))
+                .map_err(|_| format!("the {n} header is not ASCII text")),
+        }
+    };
+    let pairs = [
+        (
+            "Mcp-Method",
+            header("mcp-method")?,
+            posted.method.clone(),
+            true,
+        ),
+        (
+            "Mcp-Name",
+            header("mcp-name")?,
+            posted.name.clone(),
+            posted.name.is_some(),
+        ),
+        (
+            "MCP-Protocol-Version",
+            header("mcp-protocol-version")?,
+            posted.meta_version.clone(),
+            false,
+        ),
+    ];
+    for (name, given, body, required) in pairs {
+        match (given, body) {
+            (Some(g), Some(b)) if g != b => {
+                return Err(format!(
+                    "the {name} header says {} but the body says {}",
+                    json!(g),
+                    json!(b)
+                ))
+            }
+            (Some(g), None) if name != "MCP-Protocol-Version" => {
+                return Err(format!(
+                    "the {name} header says {} but the body has none",
+                    json!(g)
+                ))
+            }
+            (None, Some(_)) if stateless && required && posted.method.is_some() => {
+                return Err(format!(
+                    "the {name} header is required (protocol 2026-07-28)"
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// `POST`, `GET` and `DELETE /mcp/{name}`.
 pub async fn route(
     State(app): State<Arc<App>>,
@@ -358,26 +542,8 @@ pub async fn route(
     )?
     .to_string();
     let name = server_name(&host, &uri)?;
-    let existing = session_header(&headers);
-    let handle = match &existing {
-        None => None,
-        Some(id) => match host.session(id) {
-            Some(h) if h.agent == agent && h.server == name => Some((id.clone(), h)),
-            // Ended, or another agent's or server's: unknown to this caller.
-            _ => {
-                return Err(mcp_error(
-                    StatusCode::NOT_FOUND,
-                    "unknown_mcp_session",
-                    format!(
-                        "no MCP session {} here; start a new one with initialize",
-                        json!(id)
-                    ),
-                ))
-            }
-        },
-    };
     if method == Method::DELETE {
-        let Some((id, h)) = handle else {
+        let Some((id, h)) = lookup(&host, &headers, &agent, &name)? else {
             return Err(mcp_error(
                 StatusCode::BAD_REQUEST,
                 "bad_request",
@@ -389,7 +555,7 @@ pub async fn route(
         return Ok(accepted(None));
     }
     if method == Method::GET {
-        let Some((id, h)) = handle else {
+        let Some((id, h)) = lookup(&host, &headers, &agent, &name)? else {
             return Err(mcp_error(
                 StatusCode::BAD_REQUEST,
                 "bad_request",
@@ -408,26 +574,48 @@ pub async fn route(
         return Ok(sse(rx, None));
     }
     let frame = read_bytes(&headers, body).await?;
-    let (is_request, is_initialize) =
-        match jsonrpc::parse(&frame) {
-            Ok(Message::One(p)) => (
-                p.id.is_some() && p.method.is_some(),
-                p.method.as_deref() == Some("initialize"),
-            ),
-            Ok(Message::Batch(_)) => return Err(mcp_error(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                "JSON-RPC batches are not accepted over Streamable HTTP: send one message per POST",
-            )),
-            Ok(Message::Other) | Err(_) => {
-                return Err(mcp_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_json",
-                    "the body must be one JSON-RPC message (a JSON object)",
-                ))
-            }
-        };
-    let (id, handle) = match handle {
+    let posted = read_posted(&frame)?;
+    let is_initialize = posted.method.as_deref() == Some("initialize");
+    let is_request = posted.method.is_some() && posted.id.is_some();
+    let header_version = headers
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok());
+    let stateless = !is_initialize
+        && [posted.meta_version.as_deref(), header_version]
+            .into_iter()
+            .flatten()
+            .any(|v| v >= agentguard_mcp::STATELESS);
+    if let Err(m) = check_headers(&headers, &posted, stateless) {
+        return Ok(header_mismatch(posted.id.as_ref(), m));
+    }
+    if stateless {
+        // No sessions: a worker per agent and server; the request's id is
+        // made unique on the way in and given back on the way out.
+        let handle = worker(&app, &host, &agent, &name)?;
+        if !is_request {
+            handle
+                .tx
+                .send(Cmd::Post {
+                    frame: jsonrpc::with_newline(&frame),
+                    stream: None,
+                    restore: None,
+                })
+                .await
+                .map_err(|_| gone(&handle.id))?;
+            return Ok(accepted(None));
+        }
+        let ours = format!(
+            "agentguard-http-{}",
+            host.next_id
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let mut v = jsonrpc::strict_value(std::str::from_utf8(&frame).unwrap_or(""))
+            .map_err(|e| mcp_error(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?;
+        v["id"] = Value::String(ours);
+        let rewritten = jsonrpc::with_newline(v.to_string().as_bytes());
+        return answer(&headers, &handle, rewritten, posted.id, None).await;
+    }
+    let (id, handle) = match lookup(&host, &headers, &agent, &name)? {
         Some((id, h)) => {
             if is_initialize {
                 return Err(mcp_error(
@@ -438,7 +626,7 @@ pub async fn route(
             }
             (id, h)
         }
-        None if is_initialize => start(&app, &host, &agent, &name)?,
+        None if is_initialize => start(&app, &host, &agent, &name, false)?,
         None => {
             return Err(mcp_error(
                 StatusCode::BAD_REQUEST,
@@ -454,22 +642,36 @@ pub async fn route(
             .send(Cmd::Post {
                 frame,
                 stream: None,
+                restore: None,
             })
             .await
             .map_err(|_| gone(&id))?;
         return Ok(accepted(Some(&id)));
     }
+    answer(&headers, &handle, frame, None, Some(&id)).await
+}
+
+/// Hands a request to its session and answers with what comes back: an
+/// SSE stream ending with the response, or the response as JSON.
+async fn answer(
+    headers: &HeaderMap,
+    handle: &Handle,
+    frame: Bytes,
+    restore: Option<Value>,
+    session: Option<&str>,
+) -> Result<Response> {
     let (tx, mut rx) = mpsc::channel(64);
     handle
         .tx
         .send(Cmd::Post {
             frame,
             stream: Some(tx),
+            restore,
         })
         .await
-        .map_err(|_| gone(&id))?;
-    if accepts_sse(&headers) {
-        return Ok(sse(rx, Some(&id)));
+        .map_err(|_| gone(&handle.id))?;
+    if accepts_sse(headers) {
+        return Ok(sse(rx, session));
     }
     // JSON: the response only (anything else goes to the GET stream).
     let mut last = None;
@@ -477,17 +679,34 @@ pub async fn route(
         last = Some(b);
     }
     let Some(b) = last else {
-        return Err(gone(&id));
+        return Err(gone(&handle.id));
     };
     let mut res = Response::new(Body::from(b));
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    if let Some(v) = session.and_then(|s| HeaderValue::from_str(s).ok()) {
         res.headers_mut().insert(SESSION_HEADER, v);
     }
     Ok(res)
+}
+
+/// The stateless worker of `agent` on `name`, started when there is none.
+fn worker(app: &Arc<App>, host: &Arc<Host>, agent: &str, name: &str) -> Result<Handle> {
+    let key = (agent.to_string(), name.to_string());
+    if let Some(h) = host
+        .stateless
+        .lock()
+        .ok()
+        .and_then(|w| w.get(&key).cloned())
+    {
+        if !h.tx.is_closed() {
+            return Ok(h);
+        }
+    }
+    let (_, h) = start(app, host, agent, name, true)?;
+    Ok(h)
 }
 
 fn gone(id: &str) -> ApiError {
@@ -502,7 +721,13 @@ fn gone(id: &str) -> ApiError {
 }
 
 /// Starts a session: the upstream's process and the agent's policy.
-fn start(app: &Arc<App>, host: &Arc<Host>, agent: &str, name: &str) -> Result<(String, Handle)> {
+fn start(
+    app: &Arc<App>,
+    host: &Arc<Host>,
+    agent: &str,
+    name: &str,
+    stateless: bool,
+) -> Result<(String, Handle)> {
     let up = &host.servers[name];
     {
         let sessions = host.sessions.lock().map_err(|_| {
@@ -543,20 +768,29 @@ fn start(app: &Arc<App>, host: &Arc<Host>, agent: &str, name: &str) -> Result<(S
     let id = new_id("mcp");
     let (tx, rx) = mpsc::channel(256);
     let handle = Handle {
+        id: id.clone(),
         agent: agent.to_string(),
         server: name.to_string(),
         tx,
     };
-    host.sessions
-        .lock()
-        .map_err(|_| {
-            mcp_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the session table is poisoned",
-            )
-        })?
-        .insert(id.clone(), handle.clone());
+    let poisoned = || {
+        mcp_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the session table is poisoned",
+        )
+    };
+    if stateless {
+        host.stateless
+            .lock()
+            .map_err(|_| poisoned())?
+            .insert((agent.to_string(), name.to_string()), handle.clone());
+    } else {
+        host.sessions
+            .lock()
+            .map_err(|_| poisoned())?
+            .insert(id.clone(), handle.clone());
+    }
     tokio::spawn(run_session(
         app.clone(),
         host.clone(),
@@ -575,6 +809,8 @@ struct Streams {
     requests: Vec<(String, mpsc::Sender<Bytes>)>,
     listen: Option<mpsc::Sender<Bytes>>,
     buffered: Vec<Bytes>,
+    /// The client's own ids of requests whose ids were made unique.
+    restore: HashMap<String, Value>,
 }
 
 impl Streams {
@@ -587,6 +823,16 @@ impl Streams {
             if let Some(i) = self.requests.iter().position(|(k, _)| *k == key) {
                 // The response ends its request's stream.
                 let (_, tx) = self.requests.remove(i);
+                let b = match self.restore.remove(&key) {
+                    None => b,
+                    Some(id) => match serde_json::from_slice::<Value>(&b) {
+                        Ok(mut v) => {
+                            v["id"] = id;
+                            jsonrpc::with_newline(v.to_string().as_bytes())
+                        }
+                        Err(_) => b,
+                    },
+                };
                 let _ = tx.try_send(b);
                 return;
             }
@@ -640,12 +886,13 @@ async fn run_session(
         requests: Vec::new(),
         listen: None,
         buffered: Vec::new(),
+        restore: HashMap::new(),
     };
     let mut last_use = tokio::time::Instant::now();
     loop {
         let outs = tokio::select! {
             cmd = cmds.recv() => match cmd {
-                Some(Cmd::Post { frame, stream }) => {
+                Some(Cmd::Post { frame, stream, restore }) => {
                     last_use = tokio::time::Instant::now();
                     let (v, p) = policy_of(&app, &agent);
                     if v != version {
@@ -655,6 +902,9 @@ async fn run_session(
                     if let Some(tx) = stream {
                         if let Ok(Message::One(p)) = jsonrpc::parse(&frame) {
                             if let Some(key) = p.id.map(jsonrpc::id_key) {
+                                if let Some(id) = restore {
+                                    streams.restore.insert(key.clone(), id);
+                                }
                                 streams.requests.push((key, tx));
                             }
                         }

@@ -49,6 +49,10 @@ mod pin;
 mod pincmd;
 mod relay;
 pub mod session;
+
+/// The first protocol revision without sessions (each request carries its
+/// version, client info and capabilities in `_meta`).
+pub use mrtr::STATELESS;
 mod tools;
 
 #[cfg(test)]
