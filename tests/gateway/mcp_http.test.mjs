@@ -7,6 +7,8 @@
 //   AGENTGUARD_BIN=target/cli/release/agentguard node --test --test-concurrency=1 --test-timeout=120000 tests/gateway/mcp_http.test.mjs
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 
@@ -33,7 +35,7 @@ const DESK_POLICY = {
 };
 const OPS_POLICY = { allow: ["echo"], default: "deny" };
 
-async function gateway(t) {
+async function gateway(t, extraServers = {}) {
   const dir = tempDir(t);
   const keysFile = join(dir, "keys.json");
   writeFileSync(keysFile, JSON.stringify({
@@ -48,6 +50,7 @@ async function gateway(t) {
   writeFileSync(config, JSON.stringify({ servers: {
     everything: { command: process.execPath, args: [EVERYTHING] },
     stateless: { command: process.execPath, args: [STATELESS_SERVER, join(dir, "record.jsonl")] },
+    ...extraServers,
   } }));
   const server = await startServer({ dataDir: join(dir, "data"), keysFile, extraArgs: ["--mcp-config", config] });
   t.after(() => server.stop());
@@ -58,9 +61,9 @@ async function gateway(t) {
   return server;
 }
 
-/** An SDK client of /mcp/everything with `key`; `elicit` answers elicitations. */
-async function connect(t, url, key, { elicit, headers = {} } = {}) {
-  const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp/everything`), {
+/** An SDK client of /mcp/SERVER with `key`; `elicit` answers elicitations. */
+async function connect(t, url, key, { elicit, headers = {}, server = "everything" } = {}) {
+  const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp/${server}`), {
     requestInit: { headers: { "x-api-key": key, ...headers } },
   });
   const client = new Client(
@@ -283,4 +286,82 @@ test("Mcp-Method and Mcp-Name must say what the body says (required in 2026-07-2
   });
   assert.equal(r.status, 400);
   assert.match(r.body.error.message, /the Mcp-Name header says "get-env" but the body says "echo"/);
+});
+
+// ---- an upstream reached over Streamable HTTP ----
+
+/** A free port on loopback. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** server-everything in its own Streamable HTTP mode, stopped after the test. */
+async function everythingOverHttp(t) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [EVERYTHING, "streamableHttp"], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  t.after(() => child.kill("SIGKILL"));
+  let err = "";
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server-everything did not listen: ${err}`)), 15_000);
+    child.stderr.on("data", (d) => {
+      err += d;
+      if (err.includes(`listening on port ${port}`)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`server-everything exited ${code}: ${err}`)));
+  });
+  return `http://127.0.0.1:${port}/mcp`;
+}
+
+test("an upstream over Streamable HTTP: filtered, decided, approved through the queue, as a stdio one", async (t) => {
+  const upstream = await everythingOverHttp(t);
+  const gw = await gateway(t, { remote: { url: upstream } });
+  const desk = await connect(t, gw.url, DESK, { server: "remote" });
+  const ops = await connect(t, gw.url, OPS, { server: "remote" });
+  const names = (await desk.client.listTools()).tools.map((x) => x.name);
+  assert.ok(names.includes("echo") && names.includes("get-sum") && !names.includes("get-env"), names.join());
+  assert.deepEqual((await ops.client.listTools()).tools.map((x) => x.name), ["echo"]);
+  assert.equal(text(await desk.client.callTool({ name: "echo", arguments: { message: "over http" } })), "Echo: over http");
+  const secret = await desk.client.callTool({ name: "echo", arguments: { message: "a secret" } });
+  assert.match(text(secret), /Rule: no-secret-echoes\./);
+  const asked = await desk.client.callTool({ name: "get-sum", arguments: { a: 20, b: 22 } });
+  const id = /approval (apr_[0-9a-f]+)/.exec(text(asked))[1];
+  await call(gw.url, "POST", `/v1/approvals/${id}/grant`, { key: APPROVER, body: {} });
+  assert.equal(text(await desk.client.callTool({ name: "get-sum", arguments: { a: 20, b: 22 } })), "The sum of 20 and 22 is 42.");
+  // Two sessions of the gateway, two sessions upstream; each ends with its client.
+  assert.notEqual(desk.transport.sessionId, ops.transport.sessionId);
+  await desk.transport.terminateSession();
+  assert.equal(text(await ops.client.callTool({ name: "echo", arguments: { message: "still here" } })), "Echo: still here");
+});
+
+test("an upstream over HTTP that is down: the request gets an error, never a decision it did not make", async (t) => {
+  const port = await freePort();
+  const gw = await gateway(t, { gone: { url: `http://127.0.0.1:${port}/mcp` } });
+  await assert.rejects(connect(t, gw.url, DESK, { server: "gone" }), /could not be reached/);
+  const bad = [
+    [{ url: "https://127.0.0.1:1/mcp" }, /must be http:\/\/HOST\[:PORT\]\/PATH/],
+    [{ url: "http://127.0.0.1:1/mcp", args: ["x"] }, /args, env and cwd go with command, not url/],
+    [{ command: "node", url: "http://127.0.0.1:1/mcp" }, /give command or url, not both/],
+  ];
+  for (const [server, message] of bad) {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, "keys.json"), JSON.stringify({ keys: { [ADMIN]: { role: "admin" } } }));
+    writeFileSync(join(dir, "mcp.json"), JSON.stringify({ servers: { x: server } }));
+    await assert.rejects(
+      startServer({ dataDir: join(dir, "data"), keysFile: join(dir, "keys.json"), extraArgs: ["--mcp-config", join(dir, "mcp.json")] }),
+      message,
+    );
+  }
 });

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod http;
 pub mod keys;
 pub mod mcp;
+pub mod mcp_upstream;
 pub mod net;
 pub mod store;
 pub mod tools;

@@ -11,7 +11,8 @@
 //!
 //! - `POST /mcp/{name}` with an agent key: `initialize` (no
 //!   `Mcp-Session-Id`) starts a session, the upstream server's own process
-//!   and the agent's policy; the answer carries `Mcp-Session-Id`. Later
+//!   (or its own session of an upstream reached over Streamable HTTP,
+//!   [`crate::mcp_upstream`]) and the agent's policy; the answer carries `Mcp-Session-Id`. Later
 //!   requests name the session (another agent's is unknown: 404). A
 //!   request is answered with an SSE stream that carries what the session
 //!   sends the client about it (an elicitation, progress) and ends with the
@@ -43,12 +44,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use agentguard::Policy;
-use agentguard_mcp::frame::{Frame, Lines, MAX_FRAME};
 use agentguard_mcp::gateway::{Answer, Ask};
 use agentguard_mcp::jsonrpc::{self, Message};
 use agentguard_mcp::session::{Out, Session};
@@ -57,13 +56,9 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
-use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use tokio::io::AsyncWriteExt;
-use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
-use tokio_util::codec::FramedRead;
 
 use crate::http::{agent_of, holder, read_bytes, ApiError, App, Result};
 use crate::tools::{args_hash, ApprovalRow};
@@ -80,22 +75,8 @@ const IDLE: Duration = Duration::from_secs(30 * 60);
 /// Messages for the client kept while no stream is open to take them.
 const MAX_BUFFERED: usize = 1000;
 
-/// One upstream server of the config file.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Upstream {
-    /// The program to start (stdio MCP server), one process per session.
-    pub command: String,
-    /// Its arguments.
-    #[serde(default)]
-    pub args: Vec<String>,
-    /// Environment variables added to the gateway's for it.
-    #[serde(default)]
-    pub env: BTreeMap<String, String>,
-    /// Its working directory.
-    #[serde(default)]
-    pub cwd: Option<String>,
-}
+pub use crate::mcp_upstream::Upstream;
+use crate::mcp_upstream::{Io, Next};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -104,7 +85,9 @@ struct ConfigFile {
 }
 
 /// The upstream servers of `--mcp-config FILE`:
-/// `{"servers": {"NAME": {"command": "...", "args": [...], "env": {...}, "cwd": "..."}}}`.
+/// `{"servers": {"NAME": {"command": "...", "args": [...], "env": {...}, "cwd": "..."}}}`
+/// for a stdio server, `{"url": "http://...", "headers": {...}}` for a
+/// Streamable HTTP one.
 pub fn load_config(path: &Path) -> std::result::Result<BTreeMap<String, Upstream>, String> {
     let place = path.display();
     let text = std::fs::read_to_string(path)
@@ -126,18 +109,10 @@ pub fn load_config(path: &Path) -> std::result::Result<BTreeMap<String, Upstream
                 "--mcp-config {place}: server name {name:?}: use 1 to 64 letters, digits, '-', '_' or '.' (it is the path /mcp/NAME)"
             ));
         }
-        if v.get("url").is_some() {
-            return Err(format!(
-                "--mcp-config {place}: servers.{name}: an upstream reached by URL is not supported yet; give the stdio \"command\" that starts it"
-            ));
-        }
         let up: Upstream = serde_json::from_value(v)
             .map_err(|e| format!("--mcp-config {place}: servers.{name}: {e}"))?;
-        if up.command.is_empty() {
-            return Err(format!(
-                "--mcp-config {place}: servers.{name}.command is empty"
-            ));
-        }
+        up.check()
+            .map_err(|e| format!("--mcp-config {place}: servers.{name}: {e}"))?;
         out.insert(name, up);
     }
     if out.is_empty() {
@@ -748,17 +723,7 @@ fn start(
             ));
         }
     }
-    let mut cmd = Command::new(&up.command);
-    cmd.args(&up.args)
-        .envs(&up.env)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
-    if let Some(dir) = &up.cwd {
-        cmd.current_dir(dir);
-    }
-    let child = cmd.spawn().map_err(|e| {
+    let io = Io::open(up).map_err(|e| {
         mcp_error(
             StatusCode::BAD_GATEWAY,
             "mcp_server_failed",
@@ -797,7 +762,7 @@ fn start(
         id.clone(),
         agent.to_string(),
         name.to_string(),
-        child,
+        io,
         rx,
     ));
     Ok((id, handle))
@@ -863,7 +828,7 @@ async fn run_session(
     id: String,
     agent: String,
     server: String,
-    mut child: Child,
+    mut io: Io,
     mut cmds: mpsc::Receiver<Cmd>,
 ) {
     let records = Arc::new(Mutex::new(Vec::new()));
@@ -875,11 +840,6 @@ async fn run_session(
         Some(agentguard_mcp::audit::Log::collect(records.clone())),
     )
     .with_gateway(Duration::ZERO);
-    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-        host.forget(&id);
-        return;
-    };
-    let mut from_server = FramedRead::new(stdout, Lines::new(MAX_FRAME));
     let (timer_tx, mut timers) = mpsc::unbounded_channel::<String>();
     let (answer_tx, mut answers) = mpsc::unbounded_channel::<(String, Answer)>();
     let mut streams = Streams {
@@ -922,16 +882,12 @@ async fn run_session(
                 }
                 Some(Cmd::Close) | None => break,
             },
-            f = from_server.next() => match f {
-                Some(Ok(Frame::Line(b))) => session.server_frame(&b),
-                Some(Ok(Frame::TooLong)) => session.server_too_long(),
-                Some(Err(_)) | None => {
-                    let status = match child.try_wait() {
-                        Ok(Some(s)) => format!("{s}"),
-                        _ => "its output closed".to_string(),
-                    };
+            f = io.next() => match f {
+                Next::Frame(b) => session.server_frame(&b),
+                Next::TooLong => session.server_too_long(),
+                Next::Gone(status) => {
                     let outs = session.server_gone(&status, Instant::now());
-                    deliver(&app, &agent, &server, &records, outs, &mut stdin, &mut streams, &timer_tx, &answer_tx).await;
+                    deliver(&app, &agent, &server, &records, outs, &mut io, &mut streams, &timer_tx, &answer_tx).await;
                     break;
                 }
             },
@@ -951,7 +907,7 @@ async fn run_session(
             &server,
             &records,
             outs,
-            &mut stdin,
+            &mut io,
             &mut streams,
             &timer_tx,
             &answer_tx,
@@ -959,8 +915,7 @@ async fn run_session(
         .await;
     }
     host.forget(&id);
-    let _ = child.start_kill();
-    let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+    io.close().await;
 }
 
 /// Records the session's audit lines, then does what it asked; when a
@@ -973,7 +928,7 @@ async fn deliver(
     server: &str,
     records: &Arc<Mutex<Vec<Value>>>,
     outs: Vec<Out>,
-    stdin: &mut tokio::process::ChildStdin,
+    io: &mut Io,
     streams: &mut Streams,
     timer_tx: &mpsc::UnboundedSender<String>,
     answer_tx: &mpsc::UnboundedSender<(String, Answer)>,
@@ -1002,10 +957,7 @@ async fn deliver(
                     }
                 }
             }
-            Out::Server(b) => {
-                let _ = stdin.write_all(&b).await;
-                let _ = stdin.flush().await;
-            }
+            Out::Server(b) => io.send(b).await,
             Out::Client(b) => streams.send(b),
             Out::Timer(key, after) => {
                 let tx = timer_tx.clone();
@@ -1254,15 +1206,19 @@ mod tests {
             ),
             (
                 r#"{"servers": {"fs": {"command": ""}}}"#,
-                "servers.fs.command is empty",
+                "servers.fs: command is empty",
             ),
             (
                 r#"{"servers": {"fs": {"comand": "x"}}}"#,
                 "unknown field `comand`",
             ),
             (
-                r#"{"servers": {"fs": {"url": "http://127.0.0.1:1/mcp"}}}"#,
-                "not supported yet",
+                r#"{"servers": {"fs": {"url": "https://127.0.0.1:1/mcp"}}}"#,
+                "must be http://HOST[:PORT]/PATH",
+            ),
+            (
+                r#"{"servers": {"fs": {}}}"#,
+                "give the server's command (stdio) or url",
             ),
             (
                 r#"{"servers": {"fs": {"command": "x"}, "fs": {"command": "y"}}}"#,
