@@ -16,6 +16,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 
+import { launch, watchedPage } from "../browser/chromium.mjs";
 import { ROOT, call, startServer, tempDir } from "./helpers.mjs";
 
 const EVERYTHING = join(ROOT, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
@@ -364,4 +365,24 @@ test("an upstream over HTTP that is down: the request gets an error, never a dec
       message,
     );
   }
+});
+
+test("the dashboard shows MCP decisions with the tool decisions, naming the server", { timeout: 120_000 }, async (t) => {
+  const gw = await gateway(t);
+  const browser = await launch({ viewport: { width: 1280, height: 900 } });
+  t.after(() => browser.close());
+  const { page, problems } = await watchedPage(browser.context);
+  await page.goto(`${gw.url}/dashboard`);
+  await page.fill("#key", ADMIN);
+  await page.click("#connect");
+  await page.waitForFunction(() => /^connected/.test(document.querySelector("#status")?.textContent ?? ""), null, { timeout: 10_000 });
+  const { client } = await connect(t, gw.url, DESK);
+  await client.callTool({ name: "echo", arguments: { message: "<img src=x onerror=alert(1)> secret" } });
+  const row = page.locator('#tool-decisions tbody tr[data-decision="deny"]');
+  await row.waitFor({ timeout: 10_000 });
+  assert.equal(await row.locator("td.tool").textContent(), "echo via MCP everything");
+  assert.equal(await row.locator("td.agent").textContent(), "desk-agent");
+  assert.match(await row.locator("td.reason").textContent(), /echoing secrets is not allowed/);
+  assert.equal(await page.locator("#tool-decisions img").count(), 0, "arguments never become markup");
+  assert.deepEqual(problems, []);
 });
