@@ -3,7 +3,8 @@
 # packed into target/npm/.
 #   make build-npm   pkg/
 #   make pack        target/npm/agentguard-VERSION.tgz
-#   make test-npm    the packed tarball in fresh ESM and CommonJS projects
+#   make test-npm    the packed tarball in fresh ESM and CommonJS projects (and,
+#                    for GatewayClient's remote mode, against the built gateway)
 #   make bench-npm   bench/node/ -> bench/RESULTS.md (section node)
 #   make demo-npm    examples/node-agent/ (DEMO_ARGS=--interactive to ask)
 
@@ -61,10 +62,12 @@ lint-npm: | wasm-tools
 # passes --test-timeout, and bounds each script it runs), the whole suite
 # within NPM_SUITE_TIMEOUT_S (then SIGKILL 10 s later). The Makefile sets
 # both; the defaults are for this file alone.
+# The remote-mode tests (GatewayClient, the adapters against a gateway) start
+# the built `agentguard serve` (mk/cli.mk: build-cli; mk/gateway.mk: AGENTGUARD_BIN).
 NODE_TEST_TIMEOUT_MS ?= 120000
 NPM_SUITE_TIMEOUT_S ?= 900
-test-npm: lint-npm $(NPM_TGZ) corpus | node-deps
-	NODE_TEST_TIMEOUT_MS=$(NODE_TEST_TIMEOUT_MS) timeout --kill-after=10 $(NPM_SUITE_TIMEOUT_S) \
+test-npm: lint-npm $(NPM_TGZ) corpus build-cli | node-deps
+	AGENTGUARD_BIN=$(AGENTGUARD_BIN) NODE_TEST_TIMEOUT_MS=$(NODE_TEST_TIMEOUT_MS) timeout --kill-after=10 $(NPM_SUITE_TIMEOUT_S) \
 	  node tests/js/run.mjs --tarball $(NPM_TGZ) --corpus $(CORPUS_DIR) \
 	  || { rc=$$?; [ $$rc -ne 124 ] && [ $$rc -ne 137 ] || echo "error: test-npm stopped after $(NPM_SUITE_TIMEOUT_S) s" >&2; exit $$rc; }
 

@@ -9,10 +9,25 @@
  * const policy = new Policy({ allow: ["search_*"], require_approval: ["send_*"] });
  * const result = await generateText({ model, tools: guardTools(tools, policy), stopWhen: isStepCount(5), prompt });
  */
-import type { ApprovalRequired, Context, Policy, PolicyResult, ToolDenied } from "./index.js";
+import type { ApprovalRequired, CheckOptions, Context, EvaluateOptions, GatewayClient, Policy, PolicyResult, ToolDenied } from "./index.js";
 
-/** What the adapters need of a policy: a {@link Policy}, or anything with its `evaluate` and `checkAsync`. */
-export type GuardPolicy = Pick<Policy, "evaluate" | "checkAsync"> & Partial<Pick<Policy, "hasOnApproval">>;
+/**
+ * What the adapters need of a policy: a {@link Policy}, a
+ * {@link GatewayClient} (remote decisions: its `evaluate` is async, and
+ * its `hasOnApproval` is `true`: the gateway's queue answers approvals
+ * inside `checkAsync`), or anything with their `evaluate` and `checkAsync`.
+ */
+export interface GuardPolicy {
+  evaluate(tool: string, options?: EvaluateOptions): PolicyResult | PromiseLike<PolicyResult>;
+  checkAsync(tool: string, options?: CheckOptions): Promise<PolicyResult>;
+  /**
+   * `true` when the policy answers approvals itself (a {@link Policy}'s
+   * `onApproval`, a {@link GatewayClient}'s queue): the adapter then never
+   * asks the framework, and a `require_approval` that `checkAsync` returns
+   * never runs.
+   */
+  readonly hasOnApproval?: boolean | undefined;
+}
 
 /** The call a context function is asked about. */
 export interface ToolCallInfo {
@@ -58,6 +73,12 @@ export interface GuardToolsOptions {
  * `approved via callback (...)`) and runs the tool; rejected, the SDK runs
  * nothing of the tool, and {@link recordRejections} records the entry (a
  * `deny`, `approval denied via callback (...)`).
+ *
+ * With a {@link GatewayClient} as `policy`, the gateway decides and audits,
+ * and a `require_approval` waits in `needsApproval` for the gateway's
+ * approval (the SDK never asks): granted, `execute` runs the tool; refused,
+ * or not answered within the client's `approvalTimeout`, it never runs and
+ * the model reads why.
  *
  * A `toolApproval` function on `generateText`/`streamText` replaces every
  * tool's `needsApproval` (the SDK asks it first): use none with guarded

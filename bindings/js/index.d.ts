@@ -337,9 +337,18 @@ export interface PolicyResult {
   /** `decision === "require_approval"`: a human must approve it first. */
   readonly needsApproval: boolean;
   /**
+   * Only on the results of a {@link GatewayClient}: the approval the
+   * gateway created for this call (`status: "pending"`), or used or
+   * looked up to answer it (`"used"` once granted, `"denied"`, still
+   * `"pending"` or `"expired"` when nobody answered in time); `null` when
+   * the call needed none. Absent on a {@link Policy}'s results.
+   */
+  readonly approval?: GatewayApproval | null;
+  /**
    * The cross-language JSON form, as the core serialises it: `{"tool",
    * "decision", "reason", "matched_rule", "rule", "shadow"}` (a fresh object
-   * each call; `JSON.stringify(result)` uses it).
+   * each call; `JSON.stringify(result)` uses it). For a
+   * {@link GatewayClient}'s result, the gateway's JSON without `approval`.
    */
   toJSON(): PolicyResultJSON;
 }
@@ -592,6 +601,199 @@ export declare class Policy {
 
   /** {@link Policy.free}, for `using policy = new Policy(...)`. */
   [Symbol.dispose](): void;
+}
+
+// ------------------------------------------------------------------- gateway
+
+/** Where an approval on the gateway stands. */
+export type ApprovalStatus = "pending" | "granted" | "denied" | "used" | "expired";
+
+/** An approval, as the gateway's tool decisions carry it (snake_case, its JSON). */
+export interface GatewayApproval {
+  /** The approval's id (`apr_...`): what a person grants or denies. */
+  readonly id: string;
+  /** Where it stands (more may come: handle any string). */
+  readonly status: ApprovalStatus | (string & {});
+  /** When it expires, in seconds since the Unix epoch. */
+  readonly expires_at: number;
+  /** Who granted or denied it (the approver key's name), once decided. */
+  readonly decided_by?: string | null;
+}
+
+/** The options of {@link GatewayClient}'s calls: as a {@link Policy}'s, without `approved`. */
+export interface GatewayCallOptions {
+  /**
+   * The call's arguments, a plain object of JSON data (`null` or absent:
+   * none), sent whole to the gateway: anything that is not JSON data (a
+   * function, `BigInt`, `Map`, `Date`, a cycle, a lone surrogate, `NaN`)
+   * is a `TypeError` naming its path ({@link ErrorFields}), before anything
+   * is sent.
+   */
+  args?: Args | null | undefined;
+  /** Recorded with the decision in the gateway's audit (agent id, user, session): JSON data, as `args`. */
+  context?: Context | null | undefined;
+  /**
+   * Not accepted (a `TypeError` unless `undefined` or `null`): a
+   * gateway's approvals are given on the gateway (its dashboard,
+   * `agentguard approvals grant`, `POST /v1/approvals/{id}/grant`), and
+   * `checkAsync` waits for them.
+   */
+  approved?: null | undefined;
+}
+
+/** The request {@link GatewayClientOptions.fetch} gets (a subset of `RequestInit`). */
+export interface GatewayRequestInit {
+  method: "GET" | "POST";
+  headers: Record<string, string>;
+  body?: string;
+  /** An `AbortSignal` ({@link GatewayAbortSignal}; typed `any` so that DOM's or Node's `fetch` fits). */
+  signal: any;
+  /** Never followed: a redirect would take the key elsewhere. */
+  redirect: "manual";
+}
+
+/** What the client reads of a `fetch` answer. */
+export interface GatewayFetchResponse {
+  readonly status: number;
+  text(): Promise<string>;
+}
+
+/** An `AbortSignal` (typed structurally, so that no DOM or Node typings are needed). */
+export interface GatewayAbortSignal {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
+/** Options of {@link GatewayClient}. */
+export interface GatewayClientOptions {
+  /**
+   * How long `checkAsync` waits for a person to answer a pending approval,
+   * in seconds (long-polls of at most 60 s each). Default `300`; `0`
+   * returns the pending `require_approval` at once. When it passes, the
+   * result is the gateway's still-pending `require_approval`: fail closed.
+   */
+  approvalTimeout?: number | undefined;
+  /**
+   * How long one request may take before it is a {@link GatewayError} of
+   * code `"timeout"`, in seconds, on top of a long-poll's wait. Default `30`.
+   */
+  requestTimeout?: number | undefined;
+  /** The `fetch` to use. Default: the global `fetch` (Node 18+, workers, browsers). */
+  fetch?: ((url: string, init: GatewayRequestInit) => Promise<GatewayFetchResponse>) | null | undefined;
+  /**
+   * Aborts every request of the client and every wait for an approval:
+   * the call rejects with the signal's reason.
+   */
+  signal?: GatewayAbortSignal | null | undefined;
+}
+
+/**
+ * The decisions of an agentguard gateway (`agentguard serve`), where the
+ * policy lives outside the agent's process: the agent's tool policy on the
+ * gateway decides, audits and holds approvals, for the agent the key
+ * belongs to. The shape of a {@link Policy} (every method async), so every
+ * adapter (`agentguard/ai-sdk`, `/openai-agents`, `/langchain`, `/mcp`)
+ * takes either. Decisions, reasons and approvals are the gateway's; a
+ * failure to get one is a {@link GatewayError}, never an allow.
+ *
+ * @example
+ * ```ts
+ * const gateway = new GatewayClient("http://127.0.0.1:8787", process.env.AGENTGUARD_KEY!, { approvalTimeout: 120 });
+ * const r = await gateway.check("refund", { args: { amount: 500 }, context: { user: "u1" } });
+ * // a pending approval: waits for a person (dashboard, `agentguard approvals grant apr_...`)
+ * r.decision; // "allow" once granted, "deny" once refused, "require_approval" if nobody answered in time
+ * ```
+ */
+export declare class GatewayClient {
+  /**
+   * @param url - the gateway's base URL (`http://` or `https://`, no query,
+   *   no credentials)
+   * @param key - the agent's API key (the keys file's `agent` role), sent
+   *   in the `x-api-key` header
+   * @throws `TypeError` for a URL or key that is not one, an unknown
+   *   option or one of the wrong type; `RangeError` for a negative or
+   *   infinite timeout
+   */
+  constructor(url: string | { readonly href: string }, key: string, options?: GatewayClientOptions);
+
+  /** The gateway's base URL, without a trailing slash. */
+  readonly url: string;
+  /** {@link GatewayClientOptions.approvalTimeout}, in seconds. */
+  readonly approvalTimeout: number;
+  /**
+   * Always `true`: approvals are answered by the gateway's queue inside
+   * {@link GatewayClient.checkAsync}, so an adapter never asks its
+   * framework (as for a {@link Policy} with its own `onApproval`).
+   */
+  readonly hasOnApproval: true;
+
+  /**
+   * The pure step on the gateway (`POST /v1/tools/evaluate`): the
+   * decision for `tool` with `options.args` under the agent's policy;
+   * nothing is audited, no approval is asked.
+   *
+   * @throws `TypeError` for a tool that is not a well-formed string or
+   *   options that are not JSON data; {@link GatewayError} when the gateway
+   *   gives no decision
+   */
+  evaluate(tool: string, options?: GatewayCallOptions): Promise<PolicyResult>;
+
+  /**
+   * The gateway's decision (`POST /v1/tools/check`), audited there. A
+   * `require_approval` with a pending approval waits for a person (long
+   * polls of `GET /v1/approvals/{id}`) up to `approvalTimeout`, then asks
+   * again with the approval's id and returns that answer: `allow` (once:
+   * the approval is `used`) when granted, the gateway's `deny` when
+   * refused, its `require_approval` (still `pending`, or `expired`) when
+   * nobody answered in time.
+   *
+   * @throws `TypeError` for bad input (and for `approved`); {@link
+   *   GatewayError} when the gateway gives no decision (an HTTP error such
+   *   as `no_tool_policy` or `approval_expired`, no answer, or an answer of
+   *   another shape); the signal's reason when aborted
+   */
+  checkAsync(tool: string, options?: GatewayCallOptions): Promise<PolicyResult>;
+  /** The same function as {@link GatewayClient.checkAsync}. */
+  check(tool: string, options?: GatewayCallOptions): Promise<PolicyResult>;
+  /**
+   * {@link GatewayClient.checkAsync}, throwing unless the tool is allowed.
+   *
+   * @throws {@link ToolDenied} for a deny, {@link ApprovalRequired} for a
+   *   `require_approval` nobody granted in time
+   */
+  enforceAsync(tool: string, options?: GatewayCallOptions): Promise<PolicyResult>;
+  /** The same function as {@link GatewayClient.enforceAsync}. */
+  enforce(tool: string, options?: GatewayCallOptions): Promise<PolicyResult>;
+}
+
+/**
+ * The codes of a {@link GatewayError}: the gateway's own (`unauthorized`,
+ * `forbidden`, `no_tool_policy`, `bad_request`, `unknown_approval`,
+ * `approval_expired`, `approval_used`, ...), or the client's: `unreachable`
+ * (no connection), `timeout` (no answer in time), `bad_response` (an answer
+ * that is not the gateway's JSON).
+ */
+export type GatewayErrorCode = "unreachable" | "timeout" | "bad_response" | (string & {});
+
+/**
+ * A gateway that gave no decision: never an allow. `message` is the
+ * gateway's own for an HTTP error.
+ */
+export declare class GatewayError extends Error {
+  constructor(
+    message: string,
+    details: { code: GatewayErrorCode; status?: number | null; body?: Record<string, unknown> | null; cause?: unknown },
+  );
+  /** `"GatewayError"`. */
+  readonly name: "GatewayError";
+  /** The HTTP status, or `null` when there was no answer. */
+  readonly status: number | null;
+  /** The gateway's error code, or the client's (see {@link GatewayErrorCode}). */
+  readonly code: GatewayErrorCode;
+  /** The gateway's JSON error body (`{ error, message, ... }`), when there was one. */
+  readonly body: { readonly error?: string; readonly message?: string; readonly [key: string]: unknown } | null;
 }
 
 /**

@@ -12,7 +12,7 @@
  *
  * const agent = createAgent({ model, tools, middleware: [agentguardMiddleware(new Policy(spec))], checkpointer: new MemorySaver() });
  */
-import type { Context, PolicyResult } from "./index.js";
+import type { Context, GatewayClient, PolicyResult } from "./index.js";
 import type { GuardPolicy } from "./ai-sdk.js";
 
 export type { GuardPolicy };
@@ -64,6 +64,11 @@ export interface ApprovalInterrupt {
  * via callback (...)`) and never runs it (a `reason` in the answer reaches
  * the model). With no checkpointer, nobody can be asked: the call is
  * recorded as `require_approval` and never runs.
+ *
+ * With a {@link GatewayClient} as `policy`, the gateway decides and audits,
+ * and a `require_approval` waits for the gateway's approval instead of an
+ * interrupt (no checkpointer needed): granted, it runs; refused, or not
+ * answered within the client's `approvalTimeout`, it never runs.
  */
 export declare function agentguardMiddleware(
   policy: GuardPolicy,

@@ -9,7 +9,7 @@
  *
  * const client = guardClient(new Client({ name: "agent", version: "1.0.0" }), new Policy(spec));
  */
-import type { Context, PolicyResult } from "./index.js";
+import type { Context, GatewayClient, PolicyResult } from "./index.js";
 import type { GuardPolicy } from "./ai-sdk.js";
 
 export type { GuardPolicy };
@@ -48,6 +48,11 @@ export interface McpToolClient {
  *   (`checkAsync` with `context`: the policy's `onApproval` may ask a person,
  *   and the call gets exactly one audit entry); only an allowed call is sent.
  *   A `require_approval` that no approver granted is not sent.
+ *
+ * With a {@link GatewayClient} as `policy`, the gateway decides and audits
+ * each call (`listTools` then drops nothing), and a `require_approval` waits
+ * for the gateway's approval: granted, it is sent; refused, or not answered
+ * within the client's `approvalTimeout`, it is not.
  *
  * Every other member is the client's own.
  *

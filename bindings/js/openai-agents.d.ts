@@ -9,7 +9,7 @@
  *
  * const agent = new Agent({ name: "ops", tools: guardTools(tools, new Policy(spec)) });
  */
-import type { Context, PolicyResult } from "./index.js";
+import type { Context, GatewayClient, PolicyResult } from "./index.js";
 import type { GuardPolicy } from "./ai-sdk.js";
 
 export type { GuardPolicy };
@@ -53,6 +53,12 @@ export interface GuardAgentsToolsOptions {
  *   A tool's own `needsApproval` still applies to what the policy allows.
  * - a tool input guardrail (name `agentguard`, after the tool's own) records
  *   the one audit entry of every call and lets only an allowed call run.
+ *
+ * With a {@link GatewayClient} as `policy`, the gateway decides and audits,
+ * and a `require_approval` waits in `needsApproval` for the gateway's
+ * approval (no interruption): granted, it runs; refused, or not answered
+ * within the client's `approvalTimeout`, the guardrail rejects it and the
+ * model reads why.
  *
  * @throws TypeError when `tools` is not an array, `policy` is not a policy,
  *   or a tool is guarded already (its calls would be audited twice)

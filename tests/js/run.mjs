@@ -10,7 +10,7 @@
 //
 //   node tests/js/run.mjs --tarball target/npm/agentguard-X.tgz --corpus target/corpus
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -38,6 +38,10 @@ const env = {
   ...process.env,
   AGENTGUARD_VECTORS: join(root, "tests/vectors"),
   AGENTGUARD_CORPUS: resolve(args.corpus),
+  // Remote mode (GatewayClient): the tests start the real gateway through
+  // this module of the repository (AGENTGUARD_BIN: the agentguard command,
+  // target/cli/release/agentguard unless given).
+  AGENTGUARD_JS_GATEWAY: join(here, "gateway.mjs"),
 };
 
 /** Runs a command; `timeout` (ms) bounds it unless 0 (a test runner bounds each test itself). */
@@ -67,6 +71,30 @@ function project(name, type) {
   );
   if (status !== 0) throw new Error(`npm install of ${tarball} into ${dir} failed`);
   return dir;
+}
+
+/**
+ * Runs a command without blocking this process (its children keep being
+ * read), within TIMEOUT_MS; resolves to `{status, stdout}`, the output also
+ * shown.
+ */
+function runAsync(cmd, argv, cwd, extraEnv) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, argv, { cwd, env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "inherit"] });
+    let stdout = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+      process.stdout.write(d);
+    });
+    const timer = setTimeout(() => {
+      console.log(`FAILED: ${cmd} ${argv.join(" ")} timed out after ${TIMEOUT_MS} ms`);
+      child.kill("SIGKILL");
+    }, TIMEOUT_MS);
+    child.on("close", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout });
+    });
+  });
 }
 
 const totals = { pass: 0, fail: 0 };
@@ -251,13 +279,45 @@ step("tsc --noEmit (CommonJS, nodenext)", run(process.execPath, [tsc, "-p", "tsc
   );
   const examples = join(root, "examples/adapters");
   mkdirSync(join(adapters, "examples"), { recursive: true });
-  for (const f of readdirSync(examples).filter((f) => f.endsWith(".mjs"))) {
-    cpSync(join(examples, f), join(adapters, "examples", f));
-    step(`examples/adapters/${f}`, run(process.execPath, [join(adapters, "examples", f)], adapters) === 0);
-    // The package README shows each example as written (a ```js block whose
-    // info string names the file, so the README runner above skips it).
-    const shown = new RegExp(`\`\`\`js example=examples/adapters/${f.replace(".", "\\.")}\n([\\s\\S]*?)\`\`\``).exec(readme);
-    step(`README shows examples/adapters/${f} as written`, shown?.[1] === readFileSync(join(examples, f), "utf8"));
+  // examples/adapters/gateway.mjs (remote decisions) talks to a running
+  // gateway: one for it, with the keys it reads from the environment.
+  const { startGateway, ADMIN, APPROVER, keyOf } = await import("./gateway.mjs");
+  let gateway = null;
+  try {
+    gateway = await startGateway(["support-bot"]);
+  } catch (e) {
+    console.log(`FAILED: a gateway for examples/adapters/gateway.mjs: ${e.message}`);
+  }
+  const remoteEnv = gateway && {
+    AGENTGUARD_URL: gateway.url,
+    AGENTGUARD_ADMIN_KEY: ADMIN,
+    AGENTGUARD_APPROVER_KEY: APPROVER,
+    AGENTGUARD_KEY: keyOf("support-bot"),
+  };
+  try {
+    for (const f of readdirSync(examples).filter((f) => f.endsWith(".mjs"))) {
+      cpSync(join(examples, f), join(adapters, "examples", f));
+      if (f === "gateway.mjs") {
+        // Run as written (asynchronously: the gateway's output is read
+        // meanwhile), and what it prints checked: the denied call never
+        // ran, the approval-gated one ran once a person granted it.
+        const p = remoteEnv ? await runAsync(process.execPath, [join(adapters, "examples", f)], adapters, remoteEnv) : null;
+        step(
+          `examples/adapters/${f} (against a running gateway)`,
+          p !== null &&
+            p.status === 0 &&
+            p.stdout.includes("delete_repo -> Tool 'delete_repo' denied: denied by pattern: delete_*") &&
+            p.stdout.includes("send_email -> sent to ann@example.com") &&
+            p.stdout.includes("allow send_email: approved via callback (pattern: send_email)"),
+        );
+      } else step(`examples/adapters/${f}`, run(process.execPath, [join(adapters, "examples", f)], adapters) === 0);
+      // The package README shows each example as written (a ```js block whose
+      // info string names the file, so the README runner above skips it).
+      const shown = new RegExp(`\`\`\`js example=examples/adapters/${f.replace(".", "\\.")}\n([\\s\\S]*?)\`\`\``).exec(readme);
+      step(`README shows examples/adapters/${f} as written`, shown?.[1] === readFileSync(join(examples, f), "utf8"));
+    }
+  } finally {
+    await gateway?.stop();
   }
   // The adapters' types, under the same strict settings.
   for (const f of readdirSync(join(here, "adapters")).filter((f) => f.endsWith(".test.ts"))) cpSync(join(here, "adapters", f), join(adapters, f));

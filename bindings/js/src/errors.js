@@ -43,3 +43,18 @@ export class ApprovalRequired extends ToolDenied {
     this.name = "ApprovalRequired";
   }
 }
+
+/**
+ * A gateway (`agentguard serve`) that did not give a decision: an HTTP
+ * error (its JSON `error` code and `message`), no answer (network, timeout)
+ * or an answer that is not the gateway's. Never an allow.
+ */
+export class GatewayError extends Error {
+  constructor(message, { status = null, code = null, body = null, cause } = {}) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = "GatewayError";
+    this.status = status;
+    this.code = code;
+    this.body = body;
+  }
+}

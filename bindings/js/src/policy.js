@@ -151,7 +151,7 @@ class PolicyResult {
     infoOf = (r) => r.#info;
   }
 
-  constructor(tool, info) {
+  constructor(tool, info, approval) {
     this.decision = info.decision;
     this.tool = tool;
     this.reason = info.reason;
@@ -161,6 +161,8 @@ class PolicyResult {
     this.allowed = info.decision === "allow";
     this.denied = info.decision === "deny";
     this.needsApproval = info.decision === "require_approval";
+    // Only a gateway's results (gatewayResult) have one, null or not.
+    if (approval !== undefined) this.approval = approval;
     this.#info = info;
     Object.freeze(this);
   }
@@ -171,6 +173,28 @@ class PolicyResult {
     d.tool = this.tool;
     return d;
   }
+}
+
+/**
+ * The result a gateway (`agentguard serve`, through GatewayClient) decided,
+ * from its JSON, whose shape gateway.js checked: the same class as a
+ * policy's results, the same fields, `toJSON()` the gateway's JSON without
+ * its `approval`, which is the result's `approval` (frozen; null: none).
+ */
+export function gatewayResult(json) {
+  const { approval = null, ...result } = json;
+  return new PolicyResult(
+    result.tool,
+    {
+      json: JSON.stringify(result),
+      decision: result.decision,
+      reason: result.reason,
+      matchedRule: result.matched_rule,
+      rule: deepFreeze(result.rule),
+      shadow: result.shadow.length === 0 ? NO_SHADOW : deepFreeze(result.shadow),
+    },
+    deepFreeze(approval),
+  );
 }
 
 /**

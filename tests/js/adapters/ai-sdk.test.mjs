@@ -2,11 +2,12 @@
 // dependencies) and its own mock language model (ai/test): a scripted model
 // calls tools; the policy decides; the tools record whether they ran.
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { after, test } from "node:test";
+import { pathToFileURL } from "node:url";
 
 import { generateText, jsonSchema, streamText, tool } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
-import { Policy, ToolDenied } from "agentguard";
+import { ApprovalRequired, GatewayClient, Policy, ToolDenied } from "agentguard";
 import { guardTools, recordRejections } from "agentguard/ai-sdk";
 
 const SPEC = {
@@ -94,6 +95,7 @@ function scripted(calls, seen, { stream = false } = {}) {
   });
 }
 
+const byJson = (a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b));
 const outputText = (o) => (o?.type === "text" || o?.type === "error-text" ? o.value : JSON.stringify(o));
 
 async function run(mode, { calls, policy, options, messages }) {
@@ -248,4 +250,109 @@ test("ToolLoopAgent: the same guard in an agent's tool loop", async () => {
   assert.deepEqual(ran.map(([n]) => n), ["read_file"]);
   assert.equal(outputText(seen["call-1"]), "Tool 'drop_table' denied: denied by pattern: drop_*");
   assert.deepEqual(policy.auditLog.map((e) => [e.tool, e.decision]), [["read_file", "allow"], ["drop_table", "deny"]]);
+});
+
+// ---------------------------------------------------------------- remote mode
+// The same scripted agents with a GatewayClient in place of the policy: the
+// policy lives on a real gateway (`agentguard serve`, started on first use
+// for this file, stopped after), which decides, audits and holds approvals;
+// a person answers through its API while the agent waits.
+
+const remote = await import(
+  process.env.AGENTGUARD_JS_GATEWAY ? pathToFileURL(process.env.AGENTGUARD_JS_GATEWAY).href : new URL("../gateway.mjs", import.meta.url).href
+);
+const REMOTE_AGENTS = ["ai-allow-generateText", "ai-allow-streamText", "ai-grant", "ai-deny", "ai-timeout", "ai-loop"];
+let gateway;
+async function gw() {
+  if (gateway === undefined) {
+    gateway = remote.startGateway(REMOTE_AGENTS).then(async (g) => {
+      for (const a of REMOTE_AGENTS) await g.putPolicy(a, SPEC);
+      return g;
+    });
+  }
+  return gateway;
+}
+after(async () => {
+  if (gateway !== undefined) await (await gateway).stop();
+});
+const clientOf = async (agent, options) => new GatewayClient((await gw()).url, remote.keyOf(agent), options);
+
+for (const mode of ["generateText", "streamText"]) {
+  test(`remote, ${mode}: allowed runs, denied never runs and the model reads why, a broken condition never runs; the gateway audits each once`, async () => {
+    const agent = `ai-allow-${mode}`;
+    const { ran, seen, result } = await run(mode, {
+      policy: await clientOf(agent),
+      options: { context: { agentId: "bot-1" } },
+      calls: [
+        ["read_file", { path: "/workspace/a" }],
+        ["drop_table", { table: "users" }],
+        ["write_file", { path: "/workspace/b", text: "x" }],
+        ["write_file", { path: "/etc/passwd", text: "x" }],
+      ],
+    });
+    assert.deepEqual(ran.map(([n, i]) => [n, i.path]), [["read_file", "/workspace/a"], ["write_file", "/workspace/b"]]);
+    assert.equal(outputText(seen["call-0"]), "read_file ok");
+    assert.equal(outputText(seen["call-1"]), "Tool 'drop_table' denied: denied by pattern: drop_*");
+    assert.equal(outputText(seen["call-2"]), "write_file ok");
+    assert.match(outputText(seen["call-3"]), /^Tool 'write_file' denied: not in allow list \(default: deny\)/);
+    assert.equal(result.content.some((p) => p.type === "tool-approval-request"), false);
+    const records = await (await gw()).audit(agent);
+    assert.deepEqual(
+      records.map((r) => [r.tool, r.decision, r.context]).sort(byJson),
+      [
+        ["read_file", "allow", { agentId: "bot-1" }],
+        ["drop_table", "deny", { agentId: "bot-1" }],
+        ["write_file", "allow", { agentId: "bot-1" }],
+        ["write_file", "deny", { agentId: "bot-1" }],
+      ].sort(byJson),
+    );
+  });
+}
+
+for (const granted of [true, false]) {
+  test(`remote: require_approval waits on the gateway; ${granted ? "granted through its API: runs" : "denied: never runs, the model reads why"}`, async () => {
+    const g = await gw();
+    const agent = granted ? "ai-grant" : "ai-deny";
+    const pending = run("generateText", { policy: await clientOf(agent, { approvalTimeout: 60 }), calls: [["send_email", { to: "ann@example.com" }]] });
+    const approval = await g.pending(agent, "send_email");
+    assert.deepEqual(approval.args, { to: "ann@example.com" });
+    await g.decide(approval.id, granted, granted ? "fine" : "not this one");
+    const { ran, seen, result } = await pending;
+    assert.equal(result.content.some((p) => p.type === "tool-approval-request"), false, "the SDK never asks: the gateway did");
+    assert.deepEqual(ran.map(([n]) => n), granted ? ["send_email"] : []);
+    assert.equal(
+      outputText(seen["call-0"]),
+      granted ? "send_email ok" : "Tool 'send_email' denied: approval denied via callback (pattern: send_email)",
+    );
+    assert.deepEqual(
+      (await g.audit(agent)).map((r) => [r.tool, r.decision, r.approval_id]),
+      [["send_email", "require_approval", approval.id], ["send_email", granted ? "allow" : "deny", approval.id]],
+    );
+  });
+}
+
+test("remote: nobody answers in time: the call never runs and the model reads that it needs approval", async () => {
+  const { ran, seen } = await run("generateText", { policy: await clientOf("ai-timeout", { approvalTimeout: 1 }), calls: [["send_email", { to: "a@b.c" }]] });
+  assert.deepEqual(ran, []);
+  assert.equal(outputText(seen["call-0"]), "Tool 'send_email' was not run: requires approval per pattern: send_email; it needs a person's approval.");
+  // With onDeny: "throw", ApprovalRequired: a tool error the model sees.
+  const tools = guardTools(makeTools(ran), await clientOf("ai-timeout", { approvalTimeout: 0 }), { onDeny: "throw" });
+  assert.equal(await tools.send_email.needsApproval({ to: "x@y.z" }, { toolCallId: "t1", messages: [] }), false);
+  await assert.rejects(tools.send_email.execute({ to: "x@y.z" }, { toolCallId: "t1", messages: [] }), ApprovalRequired);
+  assert.deepEqual(ran, []);
+});
+
+test("remote: ToolLoopAgent with the gateway's decisions", async () => {
+  const { ToolLoopAgent } = await import("ai");
+  const ran = [];
+  const seen = {};
+  const agent = new ToolLoopAgent({
+    model: scripted([["read_file", { path: "/a" }], ["drop_table", { table: "t" }]], seen),
+    tools: guardTools(makeTools(ran), await clientOf("ai-loop"), { context: { agentId: "loop" } }),
+  });
+  const result = await agent.generate({ prompt: "go" });
+  assert.equal(result.text, "done");
+  assert.deepEqual(ran.map(([n]) => n), ["read_file"]);
+  assert.equal(outputText(seen["call-1"]), "Tool 'drop_table' denied: denied by pattern: drop_*");
+  assert.deepEqual((await (await gw()).audit("ai-loop")).map((r) => [r.tool, r.decision]), [["read_file", "allow"], ["drop_table", "deny"]]);
 });

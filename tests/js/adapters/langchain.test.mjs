@@ -3,13 +3,14 @@
 // langchain's own FakeToolCallingModel scripting the tool calls: a
 // createAgent agent with the middleware, and single guarded tools.
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { after, test } from "node:test";
+import { pathToFileURL } from "node:url";
 
 import { tool } from "@langchain/core/tools";
 import { Command, MemorySaver } from "@langchain/langgraph";
 import { FakeToolCallingModel, createAgent } from "langchain";
 import { z } from "zod";
-import { Policy, ToolDenied } from "agentguard";
+import { GatewayClient, Policy, ToolDenied } from "agentguard";
 import { agentguardMiddleware, guardTool, guardTools, isApproval } from "agentguard/langchain";
 
 const SPEC = {
@@ -162,4 +163,108 @@ test("bad input", () => {
   assert.throws(() => agentguardMiddleware(policy, { onDeny: "maybe" }), TypeError);
   assert.throws(() => guardTool({}, policy), TypeError);
   assert.throws(() => guardTools({}, policy), TypeError);
+});
+
+// ---------------------------------------------------------------- remote mode
+// The same scripted agents with a GatewayClient in place of the policy: the
+// policy lives on a real gateway (`agentguard serve`, started on first use
+// for this file, stopped after), which decides, audits and holds approvals;
+// a person answers through its API while the agent waits: no interrupt.
+
+const remote = await import(
+  process.env.AGENTGUARD_JS_GATEWAY ? pathToFileURL(process.env.AGENTGUARD_JS_GATEWAY).href : new URL("../gateway.mjs", import.meta.url).href
+);
+const REMOTE_AGENTS = ["lc-allow", "lc-grant", "lc-deny", "lc-timeout", "lc-tool"];
+let gateway;
+async function gw() {
+  if (gateway === undefined) {
+    gateway = remote.startGateway(REMOTE_AGENTS).then(async (g) => {
+      for (const a of REMOTE_AGENTS) await g.putPolicy(a, SPEC);
+      return g;
+    });
+  }
+  return gateway;
+}
+after(async () => {
+  if (gateway !== undefined) await (await gateway).stop();
+});
+const clientOf = async (agent, options) => new GatewayClient((await gw()).url, remote.keyOf(agent), options);
+
+test("remote, createAgent + middleware: allowed runs; denied and a broken condition never run, the model reads why; audited once each", async () => {
+  const ran = [];
+  const agent = createAgent({
+    model: new FakeToolCallingModel({
+      toolCalls: [
+        calls([
+          ["read_file", { path: "/workspace/a" }],
+          ["drop_table", { table: "users" }],
+          ["write_file", { path: "/workspace/b", text: "x" }],
+          ["write_file", { path: "/etc/passwd", text: "x" }],
+        ]),
+        [],
+      ],
+    }),
+    tools: makeTools(ran),
+    middleware: [agentguardMiddleware(await clientOf("lc-allow"), { context: (c) => ({ agentId: "bot-1", user: c.runContext?.user ?? null }) })],
+  });
+  const state = await agent.invoke({ messages: [{ role: "user", content: "go" }] }, { context: { user: "u1" } });
+  assert.deepEqual(ran.map(([n, i]) => [n, i.path]).sort(byKey), [["read_file", "/workspace/a"], ["write_file", "/workspace/b"]]);
+  const seen = toolMessages(state);
+  assert.equal(seen["call-0"], "read_file ok");
+  assert.equal(seen["call-1"], "Tool 'drop_table' denied: denied by pattern: drop_*");
+  assert.match(seen["call-3"], /^Tool 'write_file' denied: not in allow list \(default: deny\)/);
+  assert.match(state.messages.at(-1).content, /denied by pattern: drop_\*/);
+  const records = await (await gw()).audit("lc-allow");
+  assert.deepEqual(
+    records.map((r) => [r.tool, r.decision]).sort(byKey),
+    [["read_file", "allow"], ["drop_table", "deny"], ["write_file", "allow"], ["write_file", "deny"]].sort(byKey),
+  );
+  assert.equal(records[0].context.agentId, "bot-1");
+});
+
+for (const granted of [true, false]) {
+  test(`remote: require_approval waits on the gateway, no interrupt; ${granted ? "granted through its API: runs" : "denied: never runs, the model reads why"}`, async () => {
+    const g = await gw();
+    const agentId = granted ? "lc-grant" : "lc-deny";
+    const ran = [];
+    const agent = createAgent({
+      model: new FakeToolCallingModel({ toolCalls: [calls([["send_email", { to: "a@b.c" }]]), []] }),
+      tools: makeTools(ran),
+      middleware: [agentguardMiddleware(await clientOf(agentId, { approvalTimeout: 60 }))],
+    });
+    const running = agent.invoke({ messages: [{ role: "user", content: "go" }] });
+    const approval = await g.pending(agentId, "send_email");
+    await g.decide(approval.id, granted);
+    const state = await running;
+    assert.equal(state.__interrupt__, undefined);
+    assert.deepEqual(ran.map(([n]) => n), granted ? ["send_email"] : []);
+    const seen = toolMessages(state);
+    assert.equal(seen["call-0"], granted ? "send_email ok" : "Tool 'send_email' denied: approval denied via callback (pattern: send_email)");
+    assert.deepEqual((await g.audit(agentId)).map((r) => [r.decision, r.approval_id]), [["require_approval", approval.id], [granted ? "allow" : "deny", approval.id]]);
+  });
+}
+
+test("remote: nobody answers in time, or a single guarded tool: never runs; the model reads why", async () => {
+  const ran = [];
+  const agent = createAgent({
+    model: new FakeToolCallingModel({ toolCalls: [calls([["send_email", { to: "a@b.c" }]]), []] }),
+    tools: makeTools(ran),
+    middleware: [agentguardMiddleware(await clientOf("lc-timeout", { approvalTimeout: 1 }))],
+  });
+  const state = await agent.invoke({ messages: [{ role: "user", content: "go" }] });
+  assert.deepEqual(ran, []);
+  assert.equal(toolMessages(state)["call-0"], "Tool 'send_email' was not run: requires approval per pattern: send_email; it needs a person's approval.");
+
+  const client = await clientOf("lc-tool", { approvalTimeout: 0 });
+  const [read, write, drop, mail] = guardTools(makeTools(ran), client, { context: { agentId: "single" } });
+  assert.equal(await read.invoke({ path: "/a" }), "read_file ok");
+  assert.equal(await write.invoke({ path: "/etc/x", text: "x" }), "Tool 'write_file' denied: not in allow list (default: deny)");
+  assert.equal(await drop.invoke({ table: "t" }), "Tool 'drop_table' denied: denied by pattern: drop_*");
+  assert.match(await mail.invoke({ to: "a@b.c" }), /^Tool 'send_email' was not run: requires approval/);
+  await assert.rejects(guardTool(makeTools(ran)[2], client, { onDeny: "throw" }).invoke({ table: "t" }), ToolDenied);
+  assert.deepEqual(ran.map(([n]) => n), ["read_file"]);
+  assert.deepEqual(
+    (await (await gw()).audit("lc-tool")).map((r) => [r.tool, r.decision]),
+    [["read_file", "allow"], ["write_file", "deny"], ["drop_table", "deny"], ["send_email", "require_approval"], ["drop_table", "deny"]],
+  );
 });

@@ -2,13 +2,14 @@
 // dependency): an in-process McpServer over InMemoryTransport records every
 // call it receives, so "never sent" is what the server saw.
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { after, test } from "node:test";
+import { pathToFileURL } from "node:url";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import { ApprovalRequired, Policy, ToolDenied } from "agentguard";
+import { ApprovalRequired, GatewayClient, Policy, ToolDenied } from "agentguard";
 import { alwaysDenied, guardClient } from "agentguard/mcp";
 
 const SPEC = {
@@ -175,6 +176,95 @@ test("callTool: what is sent is what was decided, even when the caller changes i
     assert.equal(r.content[0].text, "write_file ok");
     assert.deepEqual(received, [["write_file", { path: "/workspace/a", text: "x" }]]);
     assert.deepEqual(policy.auditLog.map((e) => [e.tool, e.decision]), [["write_file", "allow"]]);
+  } finally {
+    await close();
+  }
+});
+
+// ---------------------------------------------------------------- remote mode
+// The same in-process server and client with a GatewayClient in place of the
+// policy: the policy lives on a real gateway (`agentguard serve`, started on
+// first use for this file, stopped after), which decides, audits and holds
+// approvals; a person answers through its API while the call waits.
+
+const remote = await import(
+  process.env.AGENTGUARD_JS_GATEWAY ? pathToFileURL(process.env.AGENTGUARD_JS_GATEWAY).href : new URL("../gateway.mjs", import.meta.url).href
+);
+const REMOTE_AGENTS = ["mcp-allow", "mcp-grant", "mcp-deny", "mcp-timeout"];
+let gateway;
+async function gw() {
+  if (gateway === undefined) {
+    gateway = remote.startGateway(REMOTE_AGENTS).then(async (g) => {
+      for (const a of REMOTE_AGENTS) await g.putPolicy(a, SPEC);
+      return g;
+    });
+  }
+  return gateway;
+}
+after(async () => {
+  if (gateway !== undefined) await (await gateway).stop();
+});
+const clientOf = async (agent, options) => new GatewayClient((await gw()).url, remote.keyOf(agent), options);
+
+test("remote: listTools drops nothing (the gateway decides each call); allowed is sent; denied and a broken condition are not; audited once each", async () => {
+  const { client, received, close } = await connect();
+  try {
+    const guarded = guardClient(client, await clientOf("mcp-allow"), { context: (c) => ({ agentId: "bot-1", tool: c.toolName }) });
+    assert.equal((await guarded.listTools()).tools.length, 5);
+    const text = (r) => r.content[0].text;
+    assert.equal(text(await guarded.callTool({ name: "read_file", arguments: { path: "/workspace/a" } })), "read_file ok");
+    const drop = await guarded.callTool({ name: "drop_table", arguments: { table: "users" } });
+    assert.deepEqual([drop.isError, text(drop)], [true, "Tool 'drop_table' denied: denied by pattern: drop_*"]);
+    assert.deepEqual(drop._meta.agentguard, { tool: "drop_table", decision: "deny", reason: "denied by pattern: drop_*", matched_rule: "drop_*", rule: { list: "deny", index: 0 }, shadow: [] });
+    assert.equal(text(await guarded.callTool({ name: "write_file", arguments: { path: "/workspace/b", text: "x" } })), "write_file ok");
+    const outside = await guarded.callTool({ name: "write_file", arguments: { path: "/etc/passwd", text: "x" } });
+    assert.match(text(outside), /^Tool 'write_file' denied: not in allow list/);
+    assert.deepEqual(received.map(([n, a]) => [n, a.path]), [["read_file", "/workspace/a"], ["write_file", "/workspace/b"]]);
+    assert.deepEqual(
+      (await (await gw()).audit("mcp-allow")).map((r) => [r.tool, r.decision, r.context]),
+      [
+        ["read_file", "allow", { agentId: "bot-1", tool: "read_file" }],
+        ["drop_table", "deny", { agentId: "bot-1", tool: "drop_table" }],
+        ["write_file", "allow", { agentId: "bot-1", tool: "write_file" }],
+        ["write_file", "deny", { agentId: "bot-1", tool: "write_file" }],
+      ],
+    );
+  } finally {
+    await close();
+  }
+});
+
+for (const granted of [true, false]) {
+  test(`remote: require_approval waits on the gateway; ${granted ? "granted through its API: sent" : "denied: never sent, the model reads why"}`, async () => {
+    const g = await gw();
+    const agentId = granted ? "mcp-grant" : "mcp-deny";
+    const { client, received, close } = await connect();
+    try {
+      const guarded = guardClient(client, await clientOf(agentId, { approvalTimeout: 60 }));
+      const calling = guarded.callTool({ name: "send_email", arguments: { to: "a@b.c" } });
+      const approval = await g.pending(agentId, "send_email");
+      await g.decide(approval.id, granted);
+      const r = await calling;
+      assert.deepEqual(received.map(([n]) => n), granted ? ["send_email"] : []);
+      if (granted) assert.equal(r.content[0].text, "send_email ok");
+      else assert.deepEqual([r.isError, r.content[0].text], [true, "Tool 'send_email' denied: approval denied via callback (pattern: send_email)"]);
+      assert.deepEqual((await g.audit(agentId)).map((x) => [x.decision, x.approval_id]), [["require_approval", approval.id], [granted ? "allow" : "deny", approval.id]]);
+    } finally {
+      await close();
+    }
+  });
+}
+
+test("remote: nobody answers in time: never sent (a result, or ApprovalRequired)", async () => {
+  const { client, received, close } = await connect();
+  try {
+    const r = await guardClient(client, await clientOf("mcp-timeout", { approvalTimeout: 1 })).callTool({ name: "send_email", arguments: { to: "a@b.c" } });
+    assert.deepEqual([r.isError, r.content[0].text], [true, "Tool 'send_email' was not run: requires approval per pattern: send_email; it needs a person's approval."]);
+    assert.equal(r._meta.agentguard.decision, "require_approval");
+    assert.equal("approval" in r._meta.agentguard, false);
+    const throwing = guardClient(client, await clientOf("mcp-timeout", { approvalTimeout: 0 }), { onDeny: "throw" });
+    await assert.rejects(throwing.callTool({ name: "send_email", arguments: { to: "b@b.c" } }), ApprovalRequired);
+    assert.deepEqual(received, []);
   } finally {
     await close();
   }

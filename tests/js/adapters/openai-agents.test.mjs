@@ -2,12 +2,13 @@
 // root dev dependencies) and its own ScriptedModel (@openai/agents/testing):
 // the scripted model calls tools; the tools record whether they ran.
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { after, test } from "node:test";
+import { pathToFileURL } from "node:url";
 
 import { Agent, run, setTracingDisabled, tool, ToolInputGuardrailTripwireTriggered } from "@openai/agents";
 import { ScriptedModel, assistantMessage, functionCall } from "@openai/agents/testing";
 import { z } from "zod";
-import { Policy } from "agentguard";
+import { GatewayClient, Policy } from "agentguard";
 import { guardTools, reject } from "agentguard/openai-agents";
 
 setTracingDisabled(true);
@@ -150,4 +151,90 @@ test("bad input", () => {
   assert.throws(() => guardTools([], {}), TypeError);
   assert.throws(() => guardTools([], policy, { onDeny: "maybe" }), TypeError);
   assert.throws(() => guardTools(guardTools(makeTools([]), policy), policy), /guarded already/);
+});
+
+// ---------------------------------------------------------------- remote mode
+// The same scripted agents with a GatewayClient in place of the policy: the
+// policy lives on a real gateway (`agentguard serve`, started on first use
+// for this file, stopped after), which decides, audits and holds approvals;
+// a person answers through its API while the agent waits: no interruption.
+
+const remote = await import(
+  process.env.AGENTGUARD_JS_GATEWAY ? pathToFileURL(process.env.AGENTGUARD_JS_GATEWAY).href : new URL("../gateway.mjs", import.meta.url).href
+);
+const REMOTE_AGENTS = ["oa-allow", "oa-grant", "oa-deny", "oa-timeout"];
+let gateway;
+async function gw() {
+  if (gateway === undefined) {
+    gateway = remote.startGateway(REMOTE_AGENTS).then(async (g) => {
+      for (const a of REMOTE_AGENTS) await g.putPolicy(a, SPEC);
+      return g;
+    });
+  }
+  return gateway;
+}
+after(async () => {
+  if (gateway !== undefined) await (await gateway).stop();
+});
+const clientOf = async (agent, options) => new GatewayClient((await gw()).url, remote.keyOf(agent), options);
+const byJson = (a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b));
+
+test("remote: allowed runs; denied and a broken condition never run, the model reads why; the gateway audits each once", async () => {
+  const ran = [];
+  const model = new ScriptedModel([
+    calls([
+      ["read_file", { path: "/workspace/a" }],
+      ["drop_table", { table: "users" }],
+      ["write_file", { path: "/workspace/b", text: "x" }],
+      ["write_file", { path: "/etc/passwd", text: "x" }],
+    ]),
+    [assistantMessage("done")],
+  ]);
+  const tools = guardTools(makeTools(ran), await clientOf("oa-allow"), { context: (c) => ({ agentId: "bot-1", user: c.runContext?.user }) });
+  const result = await run(new Agent({ name: "a", model, tools }), "go", { context: { user: "u1" } });
+  assert.equal(result.finalOutput, "done");
+  assert.deepEqual(ran.map(([n, i]) => [n, i.path]).sort(byJson), [["read_file", "/workspace/a"], ["write_file", "/workspace/b"]]);
+  const seen = outputsIn(model);
+  assert.equal(seen["call-1"], "Tool 'drop_table' denied: denied by pattern: drop_*");
+  assert.match(seen["call-3"], /^Tool 'write_file' denied: not in allow list \(default: deny\)/);
+  assert.deepEqual(
+    (await (await gw()).audit("oa-allow")).map((r) => [r.tool, r.decision, r.context]).sort(byJson),
+    [
+      ["read_file", "allow", { agentId: "bot-1", user: "u1" }],
+      ["drop_table", "deny", { agentId: "bot-1", user: "u1" }],
+      ["write_file", "allow", { agentId: "bot-1", user: "u1" }],
+      ["write_file", "deny", { agentId: "bot-1", user: "u1" }],
+    ].sort(byJson),
+  );
+});
+
+for (const granted of [true, false]) {
+  test(`remote: require_approval waits on the gateway, no interruption; ${granted ? "granted through its API: runs" : "denied: never runs, the model reads why"}`, async () => {
+    const g = await gw();
+    const agentId = granted ? "oa-grant" : "oa-deny";
+    const ran = [];
+    const model = new ScriptedModel([calls([["send_email", { to: "a@b.c" }]]), [assistantMessage("done")]]);
+    const agent = new Agent({ name: "a", model, tools: guardTools(makeTools(ran), await clientOf(agentId, { approvalTimeout: 60 })) });
+    const running = run(agent, "go");
+    const approval = await g.pending(agentId, "send_email");
+    await g.decide(approval.id, granted);
+    const result = await running;
+    assert.equal(result.interruptions.length, 0);
+    assert.equal(result.finalOutput, "done");
+    assert.deepEqual(ran.map(([n]) => n), granted ? ["send_email"] : []);
+    const seen = outputsIn(model);
+    if (granted) assert.equal(seen["call-0"], "send_email ok");
+    else assert.equal(seen["call-0"], "Tool 'send_email' denied: approval denied via callback (pattern: send_email)");
+    assert.deepEqual((await g.audit(agentId)).map((r) => [r.decision, r.approval_id]), [["require_approval", approval.id], [granted ? "allow" : "deny", approval.id]]);
+  });
+}
+
+test("remote: nobody answers in time: the call never runs; the model reads that it needs approval", async () => {
+  const ran = [];
+  const model = new ScriptedModel([calls([["send_email", { to: "a@b.c" }]]), [assistantMessage("done")]]);
+  const agent = new Agent({ name: "a", model, tools: guardTools(makeTools(ran), await clientOf("oa-timeout", { approvalTimeout: 1 })) });
+  const result = await run(agent, "go");
+  assert.equal(result.interruptions.length, 0);
+  assert.deepEqual(ran, []);
+  assert.equal(outputsIn(model)["call-0"], "Tool 'send_email' was not run: requires approval per pattern: send_email; it needs a person's approval.");
 });

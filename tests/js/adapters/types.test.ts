@@ -1,5 +1,5 @@
 // The adapters' declarations under strict settings (tsc --noEmit, nodenext).
-import { Policy, ToolDenied } from "agentguard";
+import { GatewayClient, Policy, ToolDenied } from "agentguard";
 import { denialText, guardTools, recordRejections, type GuardToolsOptions } from "agentguard/ai-sdk";
 
 const policy = new Policy({ allow: ["a"] });
@@ -69,3 +69,29 @@ const interruptValue: ApprovalInterrupt = {
 void interruptValue;
 // @ts-expect-error not a tool
 guardTool({}, policy);
+
+// Every adapter takes a GatewayClient wherever it takes a Policy.
+const remotePolicy = new GatewayClient("http://127.0.0.1:8787", "agent-key-0001", { approvalTimeout: 60 });
+const remoteTools: typeof tools = guardTools(tools, remotePolicy, { context: { agentId: "bot" } });
+void remoteTools;
+void recordRejections(guardTools(tools, remotePolicy), []);
+const remoteClient: typeof client = guardClient(client, remotePolicy);
+void remoteClient;
+const remoteHidden: boolean = alwaysDenied(remotePolicy)("drop_x");
+void remoteHidden;
+const remoteAgentTools: Array<{ type: "function"; name: string }> = guardAgentsTools(agentTools, remotePolicy);
+void remoteAgentTools;
+void rejectAgentsCall({ reject: () => {} }, {}, remotePolicy);
+const remoteMiddleware = agentguardMiddleware(remotePolicy, { onDeny: "result" });
+void remoteMiddleware;
+const remoteLc: typeof lcTool = guardTool(lcTool, remotePolicy);
+void remoteLc;
+// A policy-like object: evaluate may answer at once or with a Promise.
+const custom = {
+  evaluate: async (tool: string) => policy.evaluate(tool),
+  checkAsync: (tool: string) => policy.checkAsync(tool),
+  hasOnApproval: true,
+};
+guardTools(tools, custom);
+// @ts-expect-error evaluate must give a result
+guardTools(tools, { evaluate: () => 5, checkAsync: (tool: string) => policy.checkAsync(tool) });

@@ -8,7 +8,7 @@ const { test } = require("node:test");
 const ag = require("agentguard");
 
 test("require() gives the whole API", () => {
-  for (const name of ["ApprovalRequired", "AuditEntry", "Policy", "PolicyError", "ToolDenied", "fnmatch", "init", "initSync"]) {
+  for (const name of ["ApprovalRequired", "AuditEntry", "GatewayClient", "GatewayError", "Policy", "PolicyError", "ToolDenied", "fnmatch", "init", "initSync"]) {
     assert.ok(name in ag, name);
   }
   const policy = new ag.Policy({ allow: ["read_*"], deny: ["drop_*"], name: "cjs" });

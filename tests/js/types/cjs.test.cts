@@ -7,6 +7,10 @@ const e: agentguard.ToolDenied = new agentguard.ApprovalRequired(r);
 // @ts-expect-error: results are read-only
 r.reason = "x";
 void e;
+const gateway = new agentguard.GatewayClient("http://127.0.0.1:8787", "agent-key-0001", { approvalTimeout: 60 });
+const remote: Promise<agentguard.PolicyResult> = gateway.check("drop_table");
+const failure: agentguard.GatewayError = new agentguard.GatewayError("down", { code: "unreachable" });
+void [remote, failure];
 
 import analysis = require("agentguard/analysis");
 const findings: agentguard.Finding[] = analysis.lint(policy);

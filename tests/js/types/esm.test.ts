@@ -272,3 +272,64 @@ findings[0]!.code = "x";
 // @ts-expect-error: diff needs two policies
 diff(spec);
 void [severity, atIndex, witnessTool, from, exact, gotReason, badExpect, noTool];
+
+// ------------------------------------------------------------------ gateway
+import {
+  GatewayClient,
+  GatewayError,
+  type ApprovalStatus,
+  type GatewayApproval,
+  type GatewayCallOptions,
+  type GatewayClientOptions,
+  type GatewayErrorCode,
+} from "agentguard";
+
+const gatewayOptions: GatewayClientOptions = { approvalTimeout: 120, requestTimeout: 10, signal: undefined, fetch: undefined };
+const gateway = new GatewayClient("http://127.0.0.1:8787", "agent-key-0001", gatewayOptions);
+new GatewayClient({ href: "https://gateway.example" }, "agent-key-0001");
+// A fetch of one's own: any function of (url, init) answering a status and a text.
+new GatewayClient("http://127.0.0.1:8787", "k", {
+  fetch: async (url: string, init: { method: string; headers: Record<string, string>; body?: string }) => ({
+    status: 200,
+    text: async () => `${url} ${init.method} ${init.body ?? ""}`,
+  }),
+});
+const callOptions: GatewayCallOptions = { args: { amount: 5 }, context: { user: "u1" } };
+const remoteResult: Promise<PolicyResult> = gateway.checkAsync("refund", callOptions);
+const sameCheck: Promise<PolicyResult> = gateway.check("refund");
+const remoteEvaluate: Promise<PolicyResult> = gateway.evaluate("refund", { args: { amount: 5 } });
+const enforced: Promise<PolicyResult> = gateway.enforce("refund", { args: { amount: 5 } });
+void gateway.enforceAsync("refund");
+const askedOnGateway: true = gateway.hasOnApproval;
+const base: string = gateway.url;
+const waits: number = gateway.approvalTimeout;
+void (async () => {
+  const r = await remoteResult;
+  const approval: GatewayApproval | null | undefined = r.approval;
+  const status: ApprovalStatus | (string & {}) | undefined = approval?.status;
+  const id: string | undefined = approval?.id;
+  void [status, id];
+  try {
+    await gateway.check("x");
+  } catch (e) {
+    if (e instanceof GatewayError) {
+      const code: GatewayErrorCode = e.code;
+      const httpStatus: number | null = e.status;
+      const errorName: "GatewayError" = e.name;
+      void [code, httpStatus, errorName, e.body?.error];
+    }
+  }
+})();
+new GatewayError("no answer", { code: "unreachable" });
+void [sameCheck, remoteEvaluate, enforced, askedOnGateway, base, waits];
+// @ts-expect-error: a gateway's approvals are given on the gateway
+gateway.check("refund", { approved: true });
+// @ts-expect-error: the key is a string
+new GatewayClient("http://127.0.0.1:8787", 5);
+// @ts-expect-error: unknown option
+new GatewayClient("http://127.0.0.1:8787", "k", { timeout: 5 });
+// @ts-expect-error: a gateway's check is asynchronous
+const syncRemote: PolicyResult = gateway.check("refund");
+// @ts-expect-error: the URL is read-only
+gateway.url = "http://elsewhere";
+void syncRemote;

@@ -17,6 +17,12 @@
 // runs nothing of the tool, so recordRejections(tools, messages), given the
 // messages that carry the answers, records the entry (a deny, "approval
 // denied via callback (...)") of each rejected call not recorded yet.
+//
+// A GatewayClient in place of the policy (remote decisions): evaluate and
+// checkAsync are the gateway's, and it answers approvals itself
+// (hasOnApproval), as a policy's own onApproval does: needsApproval's
+// checkAsync waits on the gateway's queue, and the SDK never asks. What it
+// returns is final: a require_approval nobody granted in time never runs.
 import { ApprovalRequired, ToolDenied } from "agentguard";
 
 import { contextFor, denialText, isPolicy } from "./common.js";
@@ -56,12 +62,12 @@ function approvedIn(messages, toolCallId) {
 /**
  * The tools, each guarded by `policy`.
  * @param {Record<string, object>} tools
- * @param {object} policy a Policy (evaluate, checkAsync, enforceAsync)
+ * @param {object} policy a Policy or a GatewayClient (evaluate, checkAsync)
  * @param {{ context?: object | ((call: object) => object | null | undefined) | null, onDeny?: "result" | "throw" }} [options]
  */
 export function guardTools(tools, policy, options = {}) {
   if (tools === null || typeof tools !== "object") throw new TypeError("guardTools: tools must be an object of tools");
-  if (!isPolicy(policy)) throw new TypeError("guardTools: policy must have evaluate and checkAsync (an agentguard Policy)");
+  if (!isPolicy(policy)) throw new TypeError("guardTools: policy must have evaluate and checkAsync (an agentguard Policy or GatewayClient)");
   const { context = null, onDeny = "result" } = options ?? {};
   if (onDeny !== "result" && onDeny !== "throw") throw new TypeError(`guardTools: onDeny must be "result" or "throw", not ${String(onDeny)}`);
   const out = {};
@@ -81,7 +87,7 @@ function guard(name, tool, policy, context, onDeny) {
   const args = (input) => (input !== null && typeof input === "object" && !Array.isArray(input) ? input : null);
 
   async function needsApproval(input, opts = {}) {
-    const r = policy.evaluate(name, { args: args(input) });
+    const r = await policy.evaluate(name, { args: args(input) });
     if (r.decision !== "require_approval") {
       // The tool's own needsApproval still applies to what the policy allows.
       if (r.decision === "allow" && own !== undefined) return typeof own === "function" ? own(input, opts) : own;
@@ -94,9 +100,10 @@ function guard(name, tool, policy, context, onDeny) {
     if (policy.hasOnApproval !== true) return true;
     const ctx = contextFor(context, { toolName: name, toolCallId: opts.toolCallId, input });
     const checked = await policy.checkAsync(name, { args: args(input), context: ctx });
-    if (checked.decision === "require_approval") return true;
-    // The policy's own approver settled it: no question, and execute
-    // answers from this entry.
+    // The policy's own approver (or a gateway's queue) settled it: no
+    // question, and execute answers from this entry. A require_approval
+    // here was not granted in time (a gateway's): it never runs, and an
+    // answer given through the SDK could not reach the gateway.
     if (opts.toolCallId !== undefined) decided.set(opts.toolCallId, checked);
     return false;
   }
@@ -105,10 +112,15 @@ function guard(name, tool, policy, context, onDeny) {
     let r = opts.toolCallId !== undefined ? decided.get(opts.toolCallId) : undefined;
     if (r !== undefined) decided.delete(opts.toolCallId);
     else {
-      const pure = policy.evaluate(name, { args: args(input) });
       const ctx = contextFor(context, { toolName: name, toolCallId: opts.toolCallId, input });
-      // Approved by a person through the SDK: the one entry, with the answer.
-      const approved = pure.decision === "require_approval" && approvedIn(opts.messages, opts.toolCallId) ? true : undefined;
+      // Approved by a person through the SDK: the one entry, with the
+      // answer. (A policy that answers approvals itself, a gateway's
+      // included, was never asked through the SDK: checkAsync asks it.)
+      let approved;
+      if (policy.hasOnApproval !== true) {
+        const pure = await policy.evaluate(name, { args: args(input) });
+        approved = pure.decision === "require_approval" && approvedIn(opts.messages, opts.toolCallId) ? true : undefined;
+      }
       r = await policy.checkAsync(name, { args: args(input), context: ctx, approved });
     }
     if (r.decision === "allow") return execute.call(tool, input, opts);

@@ -18,6 +18,11 @@
 //                         and it never runs). Outside a graph that can
 //                         pause, nobody can be asked: recorded as
 //                         require_approval, never run.
+//
+// A GatewayClient in place of the policy (remote decisions) answers
+// approvals itself (hasOnApproval), as a policy's own onApproval does:
+// checkAsync waits on the gateway's queue, with no interrupt; a
+// require_approval nobody granted in time never runs.
 import { ApprovalRequired, ToolDenied } from "agentguard";
 
 import { contextFor, denialText, isPolicy } from "./common.js";
@@ -47,16 +52,17 @@ export function isApproval(answer) {
  */
 async function decide(policy, name, args, callId, context, runContext) {
   const f = await load();
-  const pure = policy.evaluate(name, { args });
   const ctx = () => contextFor(context, { toolName: name, toolCallId: callId, args, runContext });
+  if (policy.hasOnApproval === true) {
+    // The policy's own approver (or a gateway's queue) settles what needs
+    // approval: the one entry, no interrupt, whatever the decision.
+    const r = await policy.checkAsync(name, { args, context: ctx() });
+    return { run: r.decision === "allow", result: r };
+  }
+  const pure = await policy.evaluate(name, { args });
   if (pure.decision !== "require_approval") {
     const r = await policy.checkAsync(name, { args, context: ctx() });
     return r.decision === "allow" ? { run: true, result: r } : { run: false, result: r };
-  }
-  if (policy.hasOnApproval === true) {
-    // The policy's own approver settles it: the one entry, no interrupt.
-    const r = await policy.checkAsync(name, { args, context: ctx() });
-    return { run: r.decision === "allow", result: r };
   }
   let answer;
   try {
@@ -100,11 +106,11 @@ function stopped(d, onDeny) {
 /**
  * Agent middleware for langchain's createAgent: every tool call is decided
  * by `policy` in its wrapToolCall hook.
- * @param {object} policy a Policy (evaluate, checkAsync)
+ * @param {object} policy a Policy or a GatewayClient (evaluate, checkAsync)
  * @param {{ context?: object | ((call: object) => object | null | undefined) | null, onDeny?: "result" | "throw", name?: string }} [opts]
  */
 export function agentguardMiddleware(policy, opts = {}) {
-  if (!isPolicy(policy)) throw new TypeError("agentguardMiddleware: policy must have evaluate and checkAsync (an agentguard Policy)");
+  if (!isPolicy(policy)) throw new TypeError("agentguardMiddleware: policy must have evaluate and checkAsync (an agentguard Policy or GatewayClient)");
   const { context, onDeny } = options(opts, "agentguardMiddleware");
   return {
     // createMiddleware's brand, so createAgent takes this plain object.
@@ -130,7 +136,7 @@ export function guardTool(tool, policy, opts = {}) {
   if (tool === null || typeof tool !== "object" || typeof tool.invoke !== "function" || typeof tool.name !== "string") {
     throw new TypeError("guardTool: tool must be a LangChain tool (name, invoke)");
   }
-  if (!isPolicy(policy)) throw new TypeError("guardTool: policy must have evaluate and checkAsync (an agentguard Policy)");
+  if (!isPolicy(policy)) throw new TypeError("guardTool: policy must have evaluate and checkAsync (an agentguard Policy or GatewayClient)");
   const { context, onDeny } = options(opts, "guardTool");
   const guarded = Object.create(tool);
   const invoke = tool.invoke;

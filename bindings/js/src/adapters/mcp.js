@@ -7,6 +7,12 @@
 //               approver, the one audit entry); a call the policy stops is
 //               never sent, and its result is an isError result that
 //               names the rule and the reason.
+//
+// A GatewayClient in place of the policy (remote decisions): callTool's
+// checkAsync is the gateway's decision, waiting on its approval queue for a
+// require_approval (one not granted in time is never sent); listTools
+// drops nothing (the client has no alwaysDenied: the gateway decides each
+// call).
 import { ApprovalRequired, ToolDenied } from "agentguard";
 
 import { contextFor, denialText, isPolicy } from "./common.js";
@@ -19,7 +25,7 @@ const GUARDED = Symbol.for("agentguard.mcp.guarded");
  * shown). A policy without `alwaysDenied` (not a Policy) drops nothing.
  */
 export function alwaysDenied(policy) {
-  if (!isPolicy(policy)) throw new TypeError("alwaysDenied: policy must have evaluate and checkAsync (an agentguard Policy)");
+  if (!isPolicy(policy)) throw new TypeError("alwaysDenied: policy must have evaluate and checkAsync (an agentguard Policy or GatewayClient)");
   if (typeof policy.alwaysDenied !== "function") return () => false;
   return (name) => policy.alwaysDenied(name);
 }
@@ -28,7 +34,7 @@ export function alwaysDenied(policy) {
  * `client`, guarded by `policy`: a Proxy whose listTools and callTool ask
  * the policy; everything else is the client's own.
  * @param {object} client an MCP Client (listTools, callTool)
- * @param {object} policy a Policy (evaluate, checkAsync)
+ * @param {object} policy a Policy or a GatewayClient (evaluate, checkAsync)
  * @param {{ context?: object | ((call: object) => object | null | undefined) | null, onDeny?: "result" | "throw" }} [options]
  */
 export function guardClient(client, policy, options = {}) {
@@ -36,7 +42,7 @@ export function guardClient(client, policy, options = {}) {
     throw new TypeError("guardClient: client must be an MCP Client (listTools, callTool)");
   }
   if (client[GUARDED]) throw new TypeError("guardClient: the client is guarded already (every call would be audited twice)");
-  if (!isPolicy(policy)) throw new TypeError("guardClient: policy must have evaluate and checkAsync (an agentguard Policy)");
+  if (!isPolicy(policy)) throw new TypeError("guardClient: policy must have evaluate and checkAsync (an agentguard Policy or GatewayClient)");
   const { context = null, onDeny = "result" } = options ?? {};
   if (onDeny !== "result" && onDeny !== "throw") throw new TypeError(`guardClient: onDeny must be "result" or "throw", not ${String(onDeny)}`);
   const denied = alwaysDenied(policy);

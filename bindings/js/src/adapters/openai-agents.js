@@ -17,6 +17,12 @@
 //                   denied via callback (...)") and giving the model its
 //                   text: the SDK runs nothing of a rejected call, so a
 //                   rejection made with state.reject alone is not recorded.
+//
+// A GatewayClient in place of the policy (remote decisions) answers
+// approvals itself (hasOnApproval), as a policy's own onApproval does:
+// needsApproval's checkAsync waits on the gateway's queue and there is no
+// interruption; what it returns is final (a require_approval nobody
+// granted in time is rejected by the guardrail, never run).
 import { contextFor, denialText, isPolicy } from "./common.js";
 
 
@@ -37,12 +43,12 @@ const argsOf = (input) => (input !== null && typeof input === "object" && !Array
  * Guarded copies of `tools` (function tools; other tools are returned as
  * they are).
  * @param {object[]} tools
- * @param {object} policy a Policy (evaluate, checkAsync)
+ * @param {object} policy a Policy or a GatewayClient (evaluate, checkAsync)
  * @param {{ context?: object | ((call: object) => object | null | undefined) | null, onDeny?: "result" | "throw" }} [options]
  */
 export function guardTools(tools, policy, options = {}) {
   if (!Array.isArray(tools)) throw new TypeError("guardTools: tools must be an array of tools");
-  if (!isPolicy(policy)) throw new TypeError("guardTools: policy must have evaluate and checkAsync (an agentguard Policy)");
+  if (!isPolicy(policy)) throw new TypeError("guardTools: policy must have evaluate and checkAsync (an agentguard Policy or GatewayClient)");
   const { context = null, onDeny = "result" } = options ?? {};
   if (onDeny !== "result" && onDeny !== "throw") throw new TypeError(`guardTools: onDeny must be "result" or "throw", not ${String(onDeny)}`);
   return tools.map((t) => {
@@ -63,15 +69,17 @@ function guard(tool, policy, context, onDeny) {
 
   async function needsApproval(runContext, input, callId) {
     const args = argsOf(input);
-    const pure = policy.evaluate(name, { args });
+    const pure = await policy.evaluate(name, { args });
     // The tool's own needsApproval still applies to what the policy allows.
     if (pure.decision === "allow" && typeof own === "function") return own(runContext, input, callId);
     if (pure.decision === "allow" && own === true) return true;
     if (pure.decision !== "require_approval") return false;
     // The person's answer comes back on the run state; recorded then.
     if (policy.hasOnApproval !== true) return true;
+    // Settled by the policy's own approver (or a gateway's queue): the
+    // guardrail answers from this entry; a require_approval here was not
+    // granted in time, and the guardrail rejects it.
     const r = await policy.checkAsync(name, { args, context: callContext(runContext, callId, args) });
-    if (r.decision === "require_approval") return true;
     decided.set(callId, r);
     return false;
   }
@@ -84,7 +92,7 @@ function guard(tool, policy, context, onDeny) {
       const args = argsOf(toolCall.arguments);
       let r = decided.get(callId);
       if (r !== undefined) decided.delete(callId);
-      else if (policy.evaluate(name, { args }).decision === "require_approval") {
+      else if (policy.hasOnApproval !== true && (await policy.evaluate(name, { args })).decision === "require_approval") {
         // Answered on the run state: the call's one entry, with the answer.
         // (Run before the question, with preApprovalInputGuardrails, the
         // interruption follows, and this runs again once it is approved.)
@@ -120,7 +128,7 @@ function guard(tool, policy, context, onDeny) {
  * @param {{ context?: object | ((call: object) => object | null | undefined) | null }} [options]
  */
 export async function reject(state, item, policy, options = {}) {
-  if (!isPolicy(policy)) throw new TypeError("reject: policy must have evaluate and checkAsync (an agentguard Policy)");
+  if (!isPolicy(policy)) throw new TypeError("reject: policy must have evaluate and checkAsync (an agentguard Policy or GatewayClient)");
   if (state === null || typeof state !== "object" || typeof state.reject !== "function") throw new TypeError("reject: state must be a run state");
   if (item === null || typeof item !== "object") throw new TypeError("reject: item must be an interruption of the run");
   const raw = item.rawItem ?? {};
