@@ -351,7 +351,34 @@ async fn commit_on(
     let mut tx = conn.begin().await?;
     let mut outcomes = Vec::with_capacity(ops.len());
     let mut policy_changed = false;
-    for op in ops {
+    let mut i = 0;
+    while i < ops.len() {
+        // A run of audit records (most of a busy batch: every tool
+        // decision is one) goes in with multi-row INSERTs, in order: one
+        // statement per AUDIT_ROWS records instead of one each.
+        let run: Vec<(&Map<String, Value>, &Option<Value>)> = ops[i..]
+            .iter()
+            .map_while(|op| match op {
+                Op::Record { audit, event } => Some((audit, event)),
+                _ => None,
+            })
+            .collect();
+        if run.len() > 1 {
+            let audits: Vec<&Map<String, Value>> = run.iter().map(|(a, _)| *a).collect();
+            for chunk in audits.chunks(AUDIT_ROWS) {
+                insert_audits(&mut tx, chunk).await?;
+            }
+            // Their webhook events, in the same transaction (none without
+            // a --webhook).
+            for event in run.iter().filter_map(|(_, e)| e.as_ref()) {
+                crate::webhook::enqueue(&mut tx, webhooks, event).await?;
+            }
+            outcomes.extend(std::iter::repeat_with(|| Outcome::Recorded).take(run.len()));
+            i += run.len();
+            continue;
+        }
+        let op = &ops[i];
+        i += 1;
         let outcome = execute(&mut tx, backend, webhooks, op).await?;
         policy_changed |= matches!(
             outcome,
@@ -403,17 +430,44 @@ pub(crate) async fn insert_audit(
     conn: &mut AnyConnection,
     audit: &Map<String, Value>,
 ) -> Result<(), StoreError> {
-    let body = serde_json::to_string(audit).map_err(|e| StoreError::new(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO audit (caller, agent, to_agent, decision, body) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(field(audit, "caller").map(str::to_string))
-    .bind(field(audit, "agent").map(str::to_string))
-    .bind(field(audit, "to_agent").map(str::to_string))
-    .bind(field(audit, "decision").unwrap_or("").to_string())
-    .bind(body)
-    .execute(conn)
-    .await?;
+    insert_audits(conn, &[audit]).await
+}
+
+/// Audit records per multi-row INSERT (5 parameters each).
+const AUDIT_ROWS: usize = 64;
+
+/// Inserts `audits` in order with one statement.
+async fn insert_audits(
+    conn: &mut AnyConnection,
+    audits: &[&Map<String, Value>],
+) -> Result<(), StoreError> {
+    let mut sql =
+        String::from("INSERT INTO audit (caller, agent, to_agent, decision, body) VALUES ");
+    for n in 0..audits.len() {
+        let b = n * 5;
+        if n > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${})",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5
+        ));
+    }
+    let mut query = sqlx::query(&sql);
+    for audit in audits {
+        let body = serde_json::to_string(audit).map_err(|e| StoreError::new(e.to_string()))?;
+        query = query
+            .bind(field(audit, "caller").map(str::to_string))
+            .bind(field(audit, "agent").map(str::to_string))
+            .bind(field(audit, "to_agent").map(str::to_string))
+            .bind(field(audit, "decision").unwrap_or("").to_string())
+            .bind(body);
+    }
+    query.execute(conn).await?;
     Ok(())
 }
 
