@@ -3,7 +3,9 @@
 #   make wheel          the wheel in target/wheels/
 #   make build-python   the wheel, installed into .venv
 #   make test-python    lint, then pytest tests/python against the installed wheel
-#                       (pytest-timeout: PYTEST_TIMEOUT_S a test; PYTHON_SUITE_TIMEOUT_S in all)
+#                       (pytest-timeout: PYTEST_TIMEOUT_S a test; PYTHON_SUITE_TIMEOUT_S in all);
+#                       GatewayClient and the adapters' remote mode run against the
+#                       built gateway (agentguard serve, $(AGENTGUARD_BIN); mk/cli.mk)
 #   make bench-python   check() vs tokenfence's; the table goes to bench/RESULTS.md
 
 PY_CRATE := bindings/python
@@ -25,8 +27,8 @@ lint-python: venv
 	cargo fmt -p agentguard-python -- --check
 	$(PY_CARGO_ENV) cargo clippy -p agentguard-python -- -D warnings
 
-test-python: lint-python build-python corpus
-	AGENTGUARD_CORPUS=$(CORPUS_DIR) \
+test-python: lint-python build-python build-cli corpus
+	AGENTGUARD_CORPUS=$(CORPUS_DIR) AGENTGUARD_BIN=$(AGENTGUARD_BIN) \
 	  $(call timed,$(PYTHON_SUITE_TIMEOUT_S),$(PY) -m pytest -p no:cacheprovider -q -rP --timeout=$(PYTEST_TIMEOUT_S) tests/python)
 
 bench-python: build-python

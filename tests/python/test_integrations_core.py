@@ -93,3 +93,22 @@ def test_policy_always_denied_is_the_cores_cheap_proof():
     assert not p.always_denied("write_file")  # allowed under /w
     assert p.check("write_file", args={"path": "/w/a"}).allowed
     assert not p.always_denied("read_file")
+
+
+def test_a_gateway_client_is_taken_where_a_policy_is_and_hides_nothing():
+    from agentguard import GatewayClient, Policy
+    from agentguard.integrations import always_denied
+    from agentguard.integrations._flow import checked, needs_approval
+
+    client = GatewayClient("http://127.0.0.1:9", "key")  # never asked here
+    assert always_denied(client, "drop_x") is False  # the gateway decides each call
+    assert needs_approval(client, "git_push", {}) is False  # waited for on the gateway instead
+    assert checked(client) is client
+    with pytest.raises(ValueError, match="granted or denied on the gateway"):
+        checked(client, approver=lambda req: True)
+    with pytest.raises(ValueError, match="LangGraph's interrupt cannot answer"):
+        checked(client, framework_approval="LangGraph's interrupt")
+    with pytest.raises(TypeError, match="agentguard.Policy or agentguard.GatewayClient"):
+        checked({"deny": ["x"]})
+    policy = Policy(require_approval=["git_push"])
+    assert checked(policy, approver=lambda req: True) is policy and needs_approval(policy, "git_push", {})

@@ -202,3 +202,84 @@ def test_the_example_runs_and_is_the_readme_section():
     assert done.returncode == 0, done.stderr
     readme = (ROOT / "bindings" / "python" / "README.md").read_text(encoding="utf-8")
     assert example.read_text(encoding="utf-8") in readme
+
+
+# --- remote mode: the policy on a gateway (agentguard serve), a GatewayClient
+# where a Policy goes. An approval-gated call waits on the gateway's queue
+# (no interrupt, no approver) while a person grants or denies it there.
+
+
+def test_remote_tool_calls_are_decided_by_the_gateway(gateway):
+    ran = []
+    agent_id, client = gateway.client(SPEC)
+    t = make_tools(ran)
+    read, write, drop = guard_tools([t["read_file"], t["write_file"], t["drop_table"]], client,
+                                    context={"agent": "a"})
+    assert read.invoke(call("read_file", {"path": "/x"})).content == "read /x"
+    no = drop.invoke(call("drop_table", {"name": "users"}, "c2"))
+    assert no.status == "error" and no.content == "Tool 'drop_table' denied: denied by pattern: drop_*"
+    outside = asyncio.run(write.ainvoke(call("write_file", {"path": "/etc/passwd"})))
+    assert outside.status == "error"
+    assert outside.content == "Tool 'write_file' denied: not in allow list (default: deny)"
+    assert write.invoke(call("write_file", {"path": "/workspace/a"})).content == "wrote /workspace/a"
+    assert ran == [("read_file", "/x"), ("write_file", "/workspace/a")]
+    records = gateway.audit(agent_id)
+    assert [r["decision"] for r in records] == ["allow", "deny", "deny", "allow"]
+    assert all(r["context"] == {"agent": "a"} for r in records)
+
+
+@pytest.mark.parametrize("approved", [True, False])
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_remote_langgraph_agent_waits_on_the_gateway(gateway, approved, mode):
+    ran = []
+    agent_id, client = gateway.client(SPEC)
+    t = make_tools(ran)
+    tools = guard_tools([t["read_file"], t["drop_table"], t["git_push"]], client,
+                        context=lambda config: {"thread": config["configurable"]["thread_id"]})
+    app = agent_graph(tools, [
+        AIMessage("", tool_calls=[{"name": "read_file", "args": {"path": "/a"}, "id": "c1"},
+                                  {"name": "drop_table", "args": {"name": "users"}, "id": "c2"}]),
+        AIMessage("", tool_calls=[{"name": "git_push", "args": {"branch": "main"}, "id": "c3"}]),
+        AIMessage("done"),
+    ])
+    config = {"configurable": {"thread_id": f"remote-{mode}-{approved}"}}
+    person = gateway.answer_when_asked(agent_id, "git_push", grant=approved, after=0.5)
+    if mode == "sync":
+        final = app.invoke({"messages": [HumanMessage("go")]}, config)
+    else:
+        final = asyncio.run(app.ainvoke({"messages": [HumanMessage("go")]}, config))
+    person.result()
+    assert "__interrupt__" not in final  # the gateway's queue, not LangGraph's interrupt
+    assert person.seen["context"] == {"thread": config["configurable"]["thread_id"]}
+    tool_msgs = {m.tool_call_id: m for m in final["messages"] if isinstance(m, ToolMessage)}
+    assert tool_msgs["c1"].content == "read /a"
+    assert tool_msgs["c2"].content == "Tool 'drop_table' denied: denied by pattern: drop_*"
+    assert final["messages"][-1].content == "done"
+    # The first turn's two calls run concurrently: their records in either order.
+    decisions = gateway.decisions(agent_id)
+    assert sorted(decisions[:2]) == ["allow", "deny"]
+    if approved:
+        assert ran == [("read_file", "/a"), ("git_push", "main")]
+        assert tool_msgs["c3"].content == "pushed main"
+        assert decisions[2:] == ["require_approval", "allow"]
+    else:
+        assert ran == [("read_file", "/a")]
+        assert tool_msgs["c3"].status == "error"
+        assert tool_msgs["c3"].content == "Tool 'git_push' denied: approval denied via callback (pattern: git_push)"
+        assert decisions[2:] == ["require_approval", "deny"]
+
+
+def test_remote_not_granted_in_time_never_runs_and_no_local_approval(gateway):
+    ran = []
+    agent_id, client = gateway.client(SPEC, approval_timeout=1)
+    push = guard_tool(make_tools(ran)["git_push"], client)
+    msg = push.invoke(call("git_push", {"branch": "main"}))
+    assert msg.status == "error" and ran == []
+    assert msg.content == ("Tool 'git_push' was not run: requires approval per pattern: git_push; "
+                           "it needs a person's approval.")
+    assert gateway.decisions(agent_id) == ["require_approval"]
+    tool_ = make_tools([])["git_push"]
+    with pytest.raises(ValueError, match="granted or denied on the gateway"):
+        guard_tool(tool_, client, interrupt=True)
+    with pytest.raises(ValueError, match="granted or denied on the gateway"):
+        guard_tool(tool_, client, approver=lambda r: True)

@@ -281,3 +281,101 @@ def test_the_call_sent_is_the_call_decided_even_if_the_caller_changes_its_argume
     assert ran == [("git_push", "main")]
     assert text(r) == "pushed main"
     assert [e.decision for e in policy.audit_log] == ["allow"]
+
+
+# --- remote mode: the policy on a gateway (agentguard serve), a GatewayClient
+# where a Policy goes; approvals granted or denied on the gateway's API by a
+# person (another thread) while the call waits.
+
+
+def down_client():
+    import socket
+
+    from agentguard import GatewayClient
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return GatewayClient(f"http://127.0.0.1:{s.getsockname()[1]}", "key")
+
+
+def test_remote_nothing_is_hidden_and_the_gateway_decides_each_call(gateway):
+    agent, client = gateway.client(SPEC)
+
+    async def go(c):
+        s = guard_session(c.session, client, context={"agent": "a1"})
+        names = [t.name for t in (await s.list_tools()).tools]
+        return names, [
+            await s.call_tool("read_file", {"path": "/workspace/x"}),
+            await s.call_tool("drop_table", {"name": "users"}),
+            await s.call_tool("write_file", {"path": "/etc/passwd"}),
+            await s.call_tool("write_file", {"path": "/workspace/.env"}),
+            await s.call_tool("write_file", {"path": "/workspace/ok"}),
+            await s.call_tool("run_shell", {"command": "ls"}),
+        ]
+
+    (names, results), ran = run(go)
+    # The gateway decides each call: nothing is left out of the listing.
+    assert names == ["read_file", "write_file", "drop_table", "run_shell", "git_push", "delete_user"]
+    assert ran == [("read_file", "/workspace/x"), ("write_file", "/workspace/ok")]
+    ok, drop, outside, secret, inside, shell = results
+    assert text(ok) == "read /workspace/x" and text(inside) == "wrote /workspace/ok"
+    assert drop.is_error and text(drop) == "Tool 'drop_table' denied: denied by pattern: drop_*"
+    assert drop.structured_content["agentguard"]["rule"] == {"list": "deny", "index": 0}
+    assert text(outside) == "Tool 'write_file' denied: not in allow list (default: deny)"
+    assert text(secret) == "Tool 'write_file' denied: secrets are off limits (rule: no-secrets)"
+    assert text(shell) == "Tool 'run_shell' denied: denied by rule: never-shell"
+    records = gateway.audit(agent)  # one record per call, on the gateway
+    assert [r["decision"] for r in records] == ["allow", "deny", "deny", "deny", "allow", "deny"]
+    assert all(r["context"] == {"agent": "a1"} for r in records)
+
+
+@pytest.mark.parametrize("grant", [True, False])
+def test_remote_approval_granted_or_denied_on_the_gateway_while_the_call_waits(gateway, grant):
+    agent, client = gateway.client(SPEC)
+    person = gateway.answer_when_asked(agent, "git_push", grant=grant, after=0.5)
+
+    async def go(c):
+        return await guard_session(c.session, client, context={"run": "r1"}).call_tool("git_push", {"branch": "main"})
+
+    result, ran = run(go)
+    person.result()
+    assert person.seen["args"] == {"branch": "main"} and person.seen["context"] == {"run": "r1"}
+    if grant:
+        assert ran == [("git_push", "main")] and text(result) == "pushed main"
+        assert gateway.decisions(agent) == ["require_approval", "allow"]
+    else:
+        assert ran == [] and result.is_error
+        assert text(result) == "Tool 'git_push' denied: approval denied via callback (pattern: git_push)"
+        assert gateway.decisions(agent) == ["require_approval", "deny"]
+
+
+def test_remote_not_granted_in_time_never_runs(gateway):
+    agent, client = gateway.client(SPEC, approval_timeout=1)
+
+    async def go(c):
+        return await guard_session(c.session, client).call_tool("git_push", {"branch": "main"})
+
+    result, ran = run(go)
+    assert ran == [] and result.is_error
+    assert text(result) == ("Tool 'git_push' was not run: requires approval per pattern: git_push; "
+                            "it needs a person's approval.")
+    assert gateway.decisions(agent) == ["require_approval"]
+    assert [a["status"] for a in gateway.approvals() if a["agent"] == agent] == ["pending"]
+
+
+def test_remote_takes_no_local_approver_and_a_gateway_failure_never_runs():
+    from agentguard import GatewayError
+
+    client = down_client()
+    with pytest.raises(ValueError, match="granted or denied on the gateway"):
+        guard_session(object(), client, approver=lambda req: True)
+
+    server, ran = server_and_log()
+
+    async def main():
+        async with Client(server) as c:
+            return await guard_session(c.session, client).call_tool("read_file", {"path": "/a"})
+
+    e = leaf(lambda: asyncio.run(main()))
+    assert isinstance(e, GatewayError) and e.code == "unreachable"
+    assert ran == []

@@ -168,3 +168,78 @@ def test_the_example_runs_and_is_the_readme_section():
     assert done.returncode == 0, done.stderr
     readme = (ROOT / "bindings" / "python" / "README.md").read_text(encoding="utf-8")
     assert example.read_text(encoding="utf-8") in readme
+
+
+# --- remote mode: the policy on a gateway (agentguard serve), a GatewayClient
+# where a Policy goes. An approval-gated call is no interruption: the
+# guardrail waits while a person grants or denies it on the gateway's API.
+
+
+def test_remote_allowed_denied_and_condition_breaking_calls(gateway):
+    ran = []
+    agent_id, client = gateway.client(SPEC)
+    guard = AgentGuard(client, context={"agent": "a1"})
+    model = ScriptedModel([
+        [function_call("read_file", {"path": "/x"}, call_id="c1"),
+         function_call("drop_table", {"name": "users"}, call_id="c2"),
+         function_call("write_file", {"path": "/etc/passwd"}, call_id="c3"),
+         function_call("write_file", {"path": "/workspace/ok"}, call_id="c4")],
+        [assistant_message("done")],
+    ])
+    agent = Agent(name="t", model=model, tools=guard.tools(make_tools(ran)))
+    result = asyncio.run(Runner.run(agent, "go"))
+    assert result.final_output == "done" and result.interruptions == []
+    # The SDK runs a turn's tool calls concurrently: their order is not kept.
+    assert sorted(ran) == [("read_file", "/x"), ("write_file", "/workspace/ok")]
+    out = outputs(model.calls[1])
+    assert out["c1"] == "read /x" and out["c4"] == "wrote /workspace/ok"
+    assert out["c2"] == "Tool 'drop_table' denied: denied by pattern: drop_*"
+    assert out["c3"] == "Tool 'write_file' denied: not in allow list (default: deny)"
+    records = gateway.audit(agent_id)
+    assert sorted((r["tool"], r["decision"], r["message"]) for r in records) == [
+        ("drop_table", "deny", "denied by pattern: drop_*"), ("read_file", "allow", "allowed by pattern: read_file"),
+        ("write_file", "allow", "allowed by rule: workspace-writes"),
+        ("write_file", "deny", "not in allow list (default: deny)")]
+    assert all(r["context"] == {"agent": "a1"} for r in records)
+
+
+@pytest.mark.parametrize("approved", [True, False])
+def test_remote_approval_waits_on_the_gateway_while_the_run_goes_on(gateway, approved):
+    ran = []
+    agent_id, client = gateway.client(SPEC)
+    guard = AgentGuard(client, context=lambda run: {"session": run["session"]})
+    model = ScriptedModel([
+        [function_call("git_push", {"branch": "main"}, call_id="p1")],
+        [assistant_message("pushed" if approved else "not pushed")],
+    ])
+    agent = Agent(name="t", model=model, tools=guard.tools(make_tools(ran)))
+    person = gateway.answer_when_asked(agent_id, "git_push", grant=approved, after=0.5)
+    result = asyncio.run(Runner.run(agent, "push", context={"session": "s9"}))
+    person.result()
+    assert result.interruptions == []  # the gateway's queue, not the SDK's interruption
+    assert result.final_output == ("pushed" if approved else "not pushed")
+    assert person.seen["context"] == {"session": "s9"}
+    out = outputs(model.calls[1])
+    if approved:
+        assert ran == [("git_push", "main")] and out["p1"] == "pushed main"
+        assert gateway.decisions(agent_id) == ["require_approval", "allow"]
+    else:
+        assert ran == []
+        assert out["p1"] == "Tool 'git_push' denied: approval denied via callback (pattern: git_push)"
+        assert gateway.decisions(agent_id) == ["require_approval", "deny"]
+
+
+def test_remote_not_granted_in_time_never_runs_and_reject_is_not_used(gateway):
+    ran = []
+    agent_id, client = gateway.client(SPEC, approval_timeout=1)
+    guard = AgentGuard(client)
+    model = ScriptedModel([[function_call("git_push", {"branch": "main"}, call_id="p1")],
+                           [assistant_message("waiting")]])
+    agent = Agent(name="t", model=model, tools=guard.tools(make_tools(ran)))
+    result = asyncio.run(Runner.run(agent, "push"))
+    assert ran == [] and result.interruptions == []
+    assert outputs(model.calls[1])["p1"] == ("Tool 'git_push' was not run: requires approval per pattern: "
+                                             "git_push; it needs a person's approval.")
+    assert gateway.decisions(agent_id) == ["require_approval"]
+    with pytest.raises(TypeError, match="denied on the gateway"):
+        guard.reject(object(), object())

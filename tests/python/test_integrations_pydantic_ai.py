@@ -150,3 +150,71 @@ def test_the_example_runs_and_is_the_readme_section():
     assert done.returncode == 0, done.stderr
     readme = (ROOT / "bindings" / "python" / "README.md").read_text(encoding="utf-8")
     assert example.read_text(encoding="utf-8") in readme
+
+
+# --- remote mode: the policy on a gateway (agentguard serve), a GatewayClient
+# where a Policy goes. Nothing is hidden (the gateway decides each call), and
+# an approval-gated call is not deferred: it waits on the gateway's queue
+# while a person grants or denies it there.
+
+
+def test_remote_every_tool_is_offered_and_the_gateway_decides_each_call(gateway):
+    ran = []
+    agent_id, client = gateway.client(SPEC)
+    guard = guard_toolset(make_toolset(ran), client, context={"agent": "a1"})
+    model, offered = scripted(
+        [ToolCallPart("read_file", {"path": "/x"}, tool_call_id="c1"),
+         ToolCallPart("drop_table", {"name": "users"}, tool_call_id="c2"),
+         ToolCallPart("write_file", {"path": "/etc/passwd"}, tool_call_id="c3"),
+         ToolCallPart("write_file", {"path": "/workspace/ok"}, tool_call_id="c4")],
+        [TextPart("done")],
+    )
+    result = Agent(model, toolsets=[guard]).run_sync("go")
+    assert result.output == "done"
+    assert offered[0] == ["drop_table", "git_push", "read_file", "write_file"]
+    # Pydantic AI runs a turn's tool calls concurrently: their order is not kept.
+    assert sorted(ran) == [("read_file", "/x"), ("write_file", "/workspace/ok")]
+    r = returns(result)
+    assert r["c1"].content == "read /x" and r["c4"].content == "wrote /workspace/ok"
+    assert r["c2"].outcome == "failed" and r["c2"].content == "Tool 'drop_table' denied: denied by pattern: drop_*"
+    assert r["c3"].outcome == "failed"
+    assert r["c3"].content == "Tool 'write_file' denied: not in allow list (default: deny)"
+    records = gateway.audit(agent_id)
+    assert sorted(r["decision"] for r in records) == ["allow", "allow", "deny", "deny"]
+    assert all(r["context"] == {"agent": "a1"} for r in records)
+
+
+@pytest.mark.parametrize("approved", [True, False])
+def test_remote_approval_waits_on_the_gateway_instead_of_deferring(gateway, approved):
+    ran = []
+    agent_id, client = gateway.client(SPEC)
+    guard = guard_toolset(make_toolset(ran), client, context=lambda deps: {"session": deps})
+    model, _ = scripted([ToolCallPart("git_push", {"branch": "main"}, tool_call_id="p1")], [TextPart("ok")])
+    agent = Agent(model, toolsets=[guard], output_type=[str, DeferredToolRequests], deps_type=str)
+    person = gateway.answer_when_asked(agent_id, "git_push", grant=approved, after=0.5)
+    result = asyncio.run(agent.run("push", deps="s1"))
+    person.result()
+    assert result.output == "ok"  # not DeferredToolRequests: the gateway answered
+    assert person.seen["context"] == {"session": "s1"}
+    r = returns(result)
+    if approved:
+        assert ran == [("git_push", "main")] and r["p1"].content == "pushed main"
+        assert gateway.decisions(agent_id) == ["require_approval", "allow"]
+    else:
+        assert ran == [] and r["p1"].outcome == "failed"
+        assert r["p1"].content == "Tool 'git_push' denied: approval denied via callback (pattern: git_push)"
+        assert gateway.decisions(agent_id) == ["require_approval", "deny"]
+
+
+def test_remote_not_granted_in_time_never_runs_and_results_is_not_used(gateway):
+    ran = []
+    agent_id, client = gateway.client(SPEC, approval_timeout=1)
+    guard = guard_toolset(make_toolset(ran), client)
+    model, _ = scripted([ToolCallPart("git_push", {"branch": "main"}, tool_call_id="p1")], [TextPart("ok")])
+    result = Agent(model, toolsets=[guard], output_type=[str, DeferredToolRequests]).run_sync("push")
+    assert ran == [] and result.output == "ok"
+    assert returns(result)["p1"].content == ("Tool 'git_push' was not run: requires approval per pattern: "
+                                             "git_push; it needs a person's approval.")
+    assert gateway.decisions(agent_id) == ["require_approval"]
+    with pytest.raises(TypeError, match="given on the gateway"):
+        guard.results(DeferredToolRequests(), {})

@@ -20,12 +20,23 @@ def test_readme_python_examples_run():
         exec(compile(block, "README.md", "exec"), {})
 
 
-def test_package_readme_examples_run():
+def test_package_readme_examples_run(gateway, monkeypatch, capsys):
+    # The GatewayClient example runs against a real gateway with the
+    # README's policy; a person refuses its approval meanwhile.
+    from gateway_server import readme_gateway_policy
+
+    agent, key = gateway.new_agent(readme_gateway_policy())
+    monkeypatch.setenv("AGENTGUARD_URL", gateway.url)
+    monkeypatch.setenv("AGENTGUARD_API_KEY", key)
+    person = gateway.answer_when_asked(agent, "git_push", grant=False, after=0.2)
     text = (ROOT / "bindings" / "python" / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert len(blocks) >= 2
     for block in blocks:
         exec(compile(block, "bindings/python/README.md", "exec"), {})
+    person.result()
+    assert "Tool 'git_push' denied: approval denied via callback (pattern: git_push)" in capsys.readouterr().out
+    assert gateway.decisions(agent) == ["allow", "deny", "require_approval", "deny"]
 
 
 def test_readme_states_the_polarity_rule():

@@ -31,6 +31,11 @@ wrong types (``PolicyError``), ``enforce`` raises ``ApprovalRequired`` for an
 unapproved approval-gated tool, a tool name must be a well-formed ``str``,
 an ``on_approval`` callback must return a real ``bool`` (an ``async def`` one
 needs ``check_async``), and an audit entry keeps a copy of the context.
+
+``GatewayClient(url, key)`` asks an ``agentguard serve`` gateway instead,
+with the same ``evaluate`` / ``check`` / ``enforce`` (and ``_async``) shape,
+so the policy can live outside the agent's process; every adapter of
+``agentguard.integrations`` takes either.
 """
 
 from ._native import (
@@ -49,10 +54,12 @@ from ._types import (
     AgentGuardError,
     ApprovalRequired,
     Decision,
+    GatewayError,
     PolicyError,
     TokenFenceError,
     ToolDenied,
 )
+from ._gateway import GatewayClient, GatewayDecision
 
 __all__ = [
     "DEFAULT_AUDIT_CAPACITY",
@@ -61,6 +68,9 @@ __all__ = [
     "ApprovalRequired",
     "AuditEntry",
     "Decision",
+    "GatewayClient",
+    "GatewayDecision",
+    "GatewayError",
     "Policy",
     "PolicyError",
     "PolicyResult",

@@ -10,6 +10,7 @@ __all__ = [
     "AgentGuardError",
     "ApprovalRequired",
     "Decision",
+    "GatewayError",
     "PolicyError",
     "TokenFenceError",
     "ToolDenied",
@@ -117,3 +118,39 @@ class ApprovalRequired(ToolDenied):
     ``enforce`` returns the needs-approval result instead, which callers then
     run by mistake.)
     """
+
+
+class GatewayError(AgentGuardError):
+    """A ``GatewayClient`` request that did not give a decision: the gateway
+    refused it (an HTTP error with its JSON ``{"error", "message"}``), could
+    not be reached, or answered something that is not a decision. Never an
+    allow: the tool must not run.
+
+    Attributes:
+
+    - ``status``: the HTTP status, or ``None`` when no answer came (the
+      gateway is down, the connection failed or timed out);
+    - ``code``: the gateway's error code (``"no_tool_policy"``,
+      ``"unauthorized"``, ``"approval_used"``, ...), or, from the client,
+      ``"unreachable"``, ``"timeout"`` or ``"bad_answer"`` (not JSON, or not
+      the shape of a decision);
+    - ``message``: the gateway's message, or what went wrong;
+    - ``body``: the gateway's whole JSON error (with its extra fields, such
+      as ``status`` for ``approval_decided``), or ``None``.
+    """
+
+    def __init__(self, message: str, *, status: Optional[int] = None, code: str = "bad_answer",
+                 body: Optional[dict] = None) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.body = body
+        where = f"{status} {code}" if status is not None else code
+        super().__init__(f"gateway: {where}: {message}")
+
+    def __reduce__(self):
+        return (_rebuild_gateway_error, (self.message, self.status, self.code, self.body))
+
+
+def _rebuild_gateway_error(message, status, code, body):
+    return GatewayError(message, status=status, code=code, body=body)

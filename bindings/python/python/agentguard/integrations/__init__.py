@@ -19,8 +19,16 @@ arguments; a denied or unapproved call never runs and the model reads why
 audit gets exactly one entry per attempted call, with the approval's
 outcome when a person was asked; ``context`` (agent, user, session) is
 given per run.
+
+Each adapter takes an ``agentguard.GatewayClient`` wherever it takes a
+``Policy`` (remote mode: the policy lives on an ``agentguard serve``
+gateway): every call is the gateway's ``check``, recorded there, and a
+``require_approval`` waits on the gateway's approval queue (a person grants
+or denies it on the gateway) instead of the adapter's approver or the
+framework's own approval; a call not granted in time never runs and the
+model reads why.
 """
 
-from ._flow import ApprovalRequest, Approver, always_denied, denial_message
+from ._flow import ApprovalRequest, Approver, PolicyLike, always_denied, denial_message
 
-__all__ = ["ApprovalRequest", "Approver", "always_denied", "denial_message"]
+__all__ = ["ApprovalRequest", "Approver", "PolicyLike", "always_denied", "denial_message"]

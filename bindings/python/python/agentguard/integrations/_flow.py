@@ -8,6 +8,15 @@ approval, already answered) is passed to the public ``check`` /
 ``check`` makes them. When there is such an answer, a policy's own
 ``on_approval`` is not asked; when there is none (no approver), the policy's
 own ``on_approval``, if it has one, is asked by ``check`` as usual.
+
+A ``GatewayClient`` decides instead of a ``Policy`` wherever an adapter
+takes one (remote mode): each call is the gateway's ``check`` /
+``check_async``, which records it there and, for a ``require_approval``,
+waits on the gateway's approval queue (a person grants or denies it on the
+gateway) instead of the adapter's approver or the framework's own approval;
+a call not granted in time is the gateway's ``require_approval``, and never
+runs. Nothing is hidden from a listing in remote mode (``always_denied`` is
+``False``): each call is decided by the gateway.
 """
 
 from __future__ import annotations
@@ -16,10 +25,15 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Union
 
+from .._gateway import GatewayClient
 from .._native import Policy, PolicyResult
 from .._types import Decision
 
-__all__ = ["ApprovalRequest", "Approver", "always_denied", "denial_message"]
+__all__ = ["ApprovalRequest", "Approver", "PolicyLike", "always_denied", "denial_message"]
+
+#: What decides an adapter's calls: a local ``Policy`` or a gateway's
+#: decisions (``GatewayClient``).
+PolicyLike = Union[Policy, GatewayClient]
 
 
 @dataclass(frozen=True)
@@ -51,12 +65,50 @@ def denial_message(result: PolicyResult) -> str:
     return f"Tool '{result.tool}' denied: {result.reason}{named}"
 
 
-def always_denied(policy: Policy, tool: str) -> bool:
+def always_denied(policy: PolicyLike, tool: str) -> bool:
     """Whether ``policy`` denies every call of ``tool``, whatever its
     arguments: the core's ``Policy.always_denied`` (``False`` when that is
     not shown: the tool then stays visible, and each call is still
-    decided)."""
+    decided). Always ``False`` for a ``GatewayClient``: the gateway decides
+    each call, and nothing is hidden."""
+    if isinstance(policy, GatewayClient):
+        return False
     return policy.always_denied(tool)
+
+
+def is_remote(policy: PolicyLike) -> bool:
+    """Whether ``policy`` is a gateway's (``GatewayClient``)."""
+    return isinstance(policy, GatewayClient)
+
+
+def checked(policy: Any, *, approver: Any = None, framework_approval: Optional[str] = None) -> PolicyLike:
+    """``policy`` if it is a ``Policy`` or a ``GatewayClient``, else a
+    ``TypeError``. With a ``GatewayClient``, approvals are the gateway's: an
+    ``approver`` (or the framework's own approval, named by
+    ``framework_approval``) would never be asked, so giving one is a
+    ``ValueError``."""
+    if not isinstance(policy, (Policy, GatewayClient)):
+        raise TypeError(f"policy must be an agentguard.Policy or agentguard.GatewayClient, got {type(policy).__name__}")
+    if isinstance(policy, GatewayClient):
+        what = "an approver" if approver is not None else framework_approval
+        if what is not None:
+            raise ValueError(f"{what} cannot answer a GatewayClient's approvals: they are granted or denied on the "
+                             "gateway, and each call waits for them there")
+    return policy
+
+
+def needs_approval(policy: PolicyLike, tool: str, args: Mapping[str, Any]) -> bool:
+    """Whether the framework's own approval should be asked for the call
+    (``evaluate``: pure). ``False`` for a ``GatewayClient``, whose approvals
+    are waited for on the gateway while the call is decided."""
+    if isinstance(policy, GatewayClient):
+        return False
+    return policy.evaluate(tool, args=args).needs_approval
+
+
+def _no_answer_remote(answer: Optional[bool]) -> None:
+    if answer is not None:
+        raise TypeError("a GatewayClient takes no approval answer from the adapter: approvals are given on the gateway")
 
 
 def _answer(answer: Any) -> Optional[bool]:
@@ -93,12 +145,16 @@ def _ask(policy: Policy, tool: str, args: Mapping[str, Any], context: Optional[D
     return approver(ApprovalRequest(tool, args, preview, dict(context) if context else None))
 
 
-async def decide_async(policy: Policy, tool: str, args: Optional[Mapping[str, Any]],
+async def decide_async(policy: PolicyLike, tool: str, args: Optional[Mapping[str, Any]],
                        context: Optional[Dict[str, Any]], approver: Optional[Approver] = None,
                        answer: Optional[bool] = None) -> PolicyResult:
     """``check_async`` with an adapter's approver, or an ``answer`` already
-    given (by the framework's own approval). Records exactly one entry."""
+    given (by the framework's own approval). Records exactly one entry.
+    A ``GatewayClient``: its ``check_async`` (the gateway's approval queue)."""
     args = {} if args is None else args
+    if isinstance(policy, GatewayClient):
+        _no_answer_remote(answer)
+        return await policy.check_async(tool, args=args, context=context)
     if answer is None:
         answer = _ask(policy, tool, args, context, approver)
         if inspect.isawaitable(answer):
@@ -106,12 +162,17 @@ async def decide_async(policy: Policy, tool: str, args: Optional[Mapping[str, An
     return await policy.check_async(tool, args=args, context=context, approved=_answer(answer))
 
 
-def decide_sync(policy: Policy, tool: str, args: Optional[Mapping[str, Any]],
+def decide_sync(policy: PolicyLike, tool: str, args: Optional[Mapping[str, Any]],
                 context: Optional[Dict[str, Any]], approver: Optional[Approver] = None,
                 answer: Optional[bool] = None) -> PolicyResult:
     """``check`` with an adapter's approver or a given ``answer``; an
-    asynchronous approver or hook is an error here (fails closed)."""
+    asynchronous approver or hook is an error here (fails closed). A
+    ``GatewayClient``: its ``check`` (blocks while the gateway's approval is
+    pending)."""
     args = {} if args is None else args
+    if isinstance(policy, GatewayClient):
+        _no_answer_remote(answer)
+        return policy.check(tool, args=args, context=context)
     if answer is None:
         answer = _ask(policy, tool, args, context, approver)
         if inspect.isawaitable(answer):

@@ -19,6 +19,12 @@ returning one: per run. LangGraph re-runs the interrupted node when it
 resumes, so give an approval-gated tool call a turn of its own (other tool
 calls of the same model message run again).
 
+``policy`` may be a ``GatewayClient`` (remote mode): each call is the
+gateway's decision (recorded there), and an approval-gated call waits on the
+gateway's approval queue while a person grants or denies it on the gateway
+(no ``approver``, no ``interrupt``): granted, the tool runs; denied or not
+answered in time, the model reads why.
+
 Install with ``pip install agentguard[langchain]``.
 """
 
@@ -35,8 +41,9 @@ except ImportError as e:  # pragma: no cover - tested in a subprocess
         "agentguard.integrations.langchain needs langchain-core: pip install 'agentguard[langchain]'"
     ) from e
 
+from .._gateway import GatewayClient
 from .._native import Policy, PolicyResult
-from ._flow import Approver, decide_async, decide_sync, denial_message
+from ._flow import Approver, PolicyLike, checked, decide_async, decide_sync, denial_message, needs_approval
 
 __all__ = ["GuardedTool", "guard_tool", "guard_tools"]
 
@@ -52,7 +59,7 @@ class GuardedTool(BaseTool):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     inner: BaseTool
-    policy: Policy
+    policy: Union[Policy, GatewayClient]
     approver: Optional[Callable[..., Any]] = None
     interrupt: bool = False
     audit_context: Any = None
@@ -67,9 +74,9 @@ class GuardedTool(BaseTool):
         graph is resumed with), else ``None``."""
         if not self.interrupt:
             return None
-        preview = self.policy.evaluate(self.name, args=args)
-        if not preview.needs_approval:
+        if not needs_approval(self.policy, self.name, args):
             return None
+        preview = self.policy.evaluate(self.name, args=args)
         from langgraph.types import interrupt
 
         return interrupt({"type": "agentguard_approval", "tool": self.name, "args": args,
@@ -94,12 +101,13 @@ class GuardedTool(BaseTool):
         return await self.inner.ainvoke(kwargs, config=config)
 
 
-def guard_tool(tool: BaseTool, policy: Policy, *, approver: Optional[Approver] = None,
+def guard_tool(tool: BaseTool, policy: PolicyLike, *, approver: Optional[Approver] = None,
                interrupt: bool = False, context: ContextSpec = None) -> GuardedTool:
-    """``tool`` guarded by ``policy``. Approval-gated calls ask ``approver``
-    or, with ``interrupt=True``, LangGraph's ``interrupt`` (not both)."""
-    if not isinstance(policy, Policy):
-        raise TypeError(f"policy must be an agentguard.Policy, got {type(policy).__name__}")
+    """``tool`` guarded by ``policy`` (a ``Policy`` or a ``GatewayClient``).
+    With a ``Policy``, approval-gated calls ask ``approver`` or, with
+    ``interrupt=True``, LangGraph's ``interrupt`` (not both); with a
+    ``GatewayClient``, they wait on the gateway's approval queue."""
+    checked(policy, approver=approver, framework_approval="LangGraph's interrupt" if interrupt else None)
     if not isinstance(tool, BaseTool):
         raise TypeError(f"tool must be a LangChain BaseTool, got {type(tool).__name__}")
     if approver is not None and interrupt:
@@ -109,7 +117,7 @@ def guard_tool(tool: BaseTool, policy: Policy, *, approver: Optional[Approver] =
                        audit_context=context)
 
 
-def guard_tools(tools: Sequence[BaseTool], policy: Policy, *, approver: Optional[Approver] = None,
+def guard_tools(tools: Sequence[BaseTool], policy: PolicyLike, *, approver: Optional[Approver] = None,
                 interrupt: bool = False, context: ContextSpec = None) -> List[GuardedTool]:
     """``guard_tool`` for each of ``tools``."""
     return [guard_tool(t, policy, approver=approver, interrupt=interrupt, context=context) for t in tools]

@@ -12,6 +12,11 @@ wraps a ``ClientSession`` (or an ``mcp.Client``) so that
 - the policy's audit gets one entry per ``call_tool``, with the approval's
   outcome, and the wrapper's ``context``.
 
+``policy`` may be a ``GatewayClient`` (remote mode): each ``call_tool`` is
+the gateway's decision, recorded there; an approval-gated call waits on the
+gateway's approval queue (no ``approver``: a person answers on the gateway)
+and runs only once granted; nothing is left out of ``list_tools``.
+
 Everything else is the wrapped session's own::
 
     from agentguard import Policy
@@ -37,8 +42,8 @@ except ImportError as e:  # pragma: no cover - tested in a subprocess
         "agentguard.integrations.mcp needs the MCP SDK: pip install 'agentguard[mcp]'"
     ) from e
 
-from .._native import Policy, PolicyResult
-from ._flow import ApprovalRequest, Approver, always_denied, decide_async, denial_message
+from .._native import PolicyResult
+from ._flow import ApprovalRequest, Approver, PolicyLike, always_denied, checked, decide_async, denial_message
 
 __all__ = ["ApprovalRequest", "Approver", "GuardedSession", "denied_result", "guard_session"]
 
@@ -63,12 +68,10 @@ class GuardedSession(Generic[_S]):
     """A session whose ``list_tools`` and ``call_tool`` are decided by a
     policy; every other attribute is the wrapped session's."""
 
-    def __init__(self, session: _S, policy: Policy, *, approver: Optional[Approver] = None,
+    def __init__(self, session: _S, policy: PolicyLike, *, approver: Optional[Approver] = None,
                  context: Optional[Dict[str, Any]] = None) -> None:
-        if not isinstance(policy, Policy):
-            raise TypeError(f"policy must be an agentguard.Policy, got {type(policy).__name__}")
         self._session = session
-        self._policy = policy
+        self._policy = checked(policy, approver=approver)
         self._approver = approver
         self._context = dict(context) if context else None
         self._hidden: Dict[str, bool] = {}
@@ -79,8 +82,8 @@ class GuardedSession(Generic[_S]):
         return self._session
 
     @property
-    def policy(self) -> Policy:
-        """The policy that decides."""
+    def policy(self) -> PolicyLike:
+        """The policy that decides (a ``Policy`` or a ``GatewayClient``)."""
         return self._policy
 
     def with_context(self, context: Optional[Dict[str, Any]]) -> "GuardedSession[_S]":
@@ -121,9 +124,11 @@ class GuardedSession(Generic[_S]):
         return getattr(self._session, name)
 
 
-def guard_session(session: _S, policy: Policy, *, approver: Optional[Approver] = None,
+def guard_session(session: _S, policy: PolicyLike, *, approver: Optional[Approver] = None,
                   context: Optional[Dict[str, Any]] = None) -> GuardedSession[_S]:
     """``session`` (an ``mcp.ClientSession`` or ``mcp.Client``) guarded by
-    ``policy``; ``approver`` answers approval-gated calls; ``context`` goes
-    into every audit entry of this wrapper (one wrapper per run)."""
+    ``policy`` (a ``Policy`` or a ``GatewayClient``); ``approver`` answers
+    approval-gated calls (a ``Policy`` only: a gateway's approvals are given
+    on the gateway); ``context`` goes into every audit entry of this wrapper
+    (one wrapper per run)."""
     return GuardedSession(session, policy, approver=approver, context=context)

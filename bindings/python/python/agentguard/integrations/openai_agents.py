@@ -19,6 +19,13 @@
 ``context`` is a dict, or a function of the run's context object (what
 ``Runner.run(..., context=...)`` got) returning one: per run.
 
+``policy`` may be a ``GatewayClient`` (remote mode): the guardrail asks the
+gateway for each call (recorded there), and an approval-gated call is no
+interruption: the guardrail waits on the gateway's approval queue while a
+person grants or denies it on the gateway; granted, the tool runs; denied or
+not answered in time, the model reads why. ``needs_approval`` is then
+``False``, and ``guard.reject`` is not used.
+
 Install with ``pip install agentguard[openai-agents]``.
 """
 
@@ -37,8 +44,9 @@ except ImportError as e:  # pragma: no cover - tested in a subprocess
         "pip install 'agentguard[openai-agents]'"
     ) from e
 
-from .._native import Policy, PolicyResult
-from ._flow import decide_async, decide_sync, denial_message
+from .._native import PolicyResult
+from ._flow import PolicyLike, checked, decide_async, decide_sync, denial_message, is_remote
+from ._flow import needs_approval as _needs_approval
 
 __all__ = ["AgentGuard", "ContextSpec"]
 
@@ -56,10 +64,9 @@ class AgentGuard:
     """A policy for an agent's function tools: ``needs_approval`` and a tool
     input guardrail (see the module's documentation)."""
 
-    def __init__(self, policy: Policy, *, context: ContextSpec = None,
+    def __init__(self, policy: PolicyLike, *, context: ContextSpec = None,
                  on_deny: Literal["reject_content", "raise"] = "reject_content") -> None:
-        if not isinstance(policy, Policy):
-            raise TypeError(f"policy must be an agentguard.Policy, got {type(policy).__name__}")
+        checked(policy)
         if on_deny not in ("reject_content", "raise"):
             raise ValueError(f"on_deny must be 'reject_content' or 'raise', got {on_deny!r}")
         self.policy = policy
@@ -79,15 +86,16 @@ class AgentGuard:
     # -- tools ---------------------------------------------------------------
 
     def tool(self, tool: FunctionTool) -> FunctionTool:
-        """A copy of ``tool`` with the policy's ``needs_approval`` and the
-        guardrail (after the tool's own guardrails)."""
+        """A copy of ``tool`` with the policy's ``needs_approval`` (always
+        ``False`` for a ``GatewayClient``, whose approvals the guardrail waits
+        for) and the guardrail (after the tool's own guardrails)."""
         if not isinstance(tool, FunctionTool):
             raise TypeError(f"only function tools can be guarded, got {type(tool).__name__}")
         name = tool.name
 
         async def needs_approval(run_context: RunContextWrapper[Any], params: Dict[str, Any],
                                  call_id: str) -> bool:
-            return self.policy.evaluate(name, args=params).needs_approval
+            return _needs_approval(self.policy, name, params)
 
         guardrails = [g for g in (tool.tool_input_guardrails or []) if g is not self.guardrail]
         return dataclasses.replace(tool, needs_approval=needs_approval,
@@ -104,7 +112,7 @@ class AgentGuard:
         name = ctx.tool_name
         args = _parse_args(ctx.tool_arguments)
         answer: Optional[bool] = None
-        if isinstance(args, Mapping) and self.policy.evaluate(name, args=args).needs_approval:
+        if isinstance(args, Mapping) and _needs_approval(self.policy, name, args):
             answer = ctx.is_tool_approved(name, ctx.tool_call_id)
             if answer is None:
                 # Guardrails run before the approval (ToolExecutionConfig's
@@ -131,7 +139,12 @@ class AgentGuard:
     def reject(self, state: Any, item: Any, *, context: Optional[Dict[str, Any]] = None) -> PolicyResult:
         """Rejects an interruption on the run state: records the call's one
         audit entry (a deny, ``approval denied via callback (...)``) and gives
-        the model its text as the rejection message. Returns the result."""
+        the model its text as the rejection message. Returns the result.
+        Not for a ``GatewayClient`` (a ``TypeError``): its approvals are
+        denied on the gateway."""
+        if is_remote(self.policy):
+            raise TypeError("a GatewayClient's approvals are denied on the gateway, not on the run state "
+                            "(its calls are no interruptions)")
         if context is None:
             wrapper = getattr(state, "_context", None)
             context = self.context_for(getattr(wrapper, "context", None))

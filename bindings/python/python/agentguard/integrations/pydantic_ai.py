@@ -21,6 +21,13 @@
 ``context`` is a dict, or a function of the run's ``deps`` returning one:
 per run.
 
+``policy`` may be a ``GatewayClient`` (remote mode): every tool is offered
+(the gateway decides each call, recorded there), and an approval-gated call
+is not deferred: it waits on the gateway's approval queue while a person
+grants or denies it on the gateway; granted, it runs; denied or not answered
+in time, it is a failed tool result naming why. ``guard.results`` is not
+used.
+
 Install with ``pip install agentguard[pydantic-ai]``.
 """
 
@@ -40,8 +47,8 @@ except ImportError as e:  # pragma: no cover - tested in a subprocess
         "agentguard.integrations.pydantic_ai needs Pydantic AI: pip install 'agentguard[pydantic-ai]'"
     ) from e
 
-from .._native import Policy, PolicyResult
-from ._flow import always_denied, decide_async, decide_sync, denial_message
+from .._native import PolicyResult
+from ._flow import PolicyLike, always_denied, checked, decide_async, decide_sync, denial_message, is_remote
 
 __all__ = ["PolicyToolset"]
 
@@ -63,13 +70,12 @@ class PolicyToolset(WrapperToolset[Any]):
     """``wrapped`` with its tools decided by ``policy`` (see the module's
     documentation)."""
 
-    policy: Policy = field(default=None)  # type: ignore[assignment]
+    policy: PolicyLike = field(default=None)  # type: ignore[assignment]
     context: ContextSpec = None
     _hidden: Dict[str, bool] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.policy, Policy):
-            raise TypeError(f"policy must be an agentguard.Policy, got {type(self.policy).__name__}")
+        checked(self.policy)
 
     def is_hidden(self, tool: str) -> bool:
         """Whether tool preparation leaves ``tool`` out (the policy denies
@@ -92,8 +98,9 @@ class PolicyToolset(WrapperToolset[Any]):
     async def call_tool(self, name: str, tool_args: Dict[str, Any], ctx: RunContext[Any],
                         tool: ToolsetTool[Any]) -> Any:
         answer: Optional[bool] = None
-        preview = self.policy.evaluate(name, args=tool_args)
-        if preview.needs_approval:
+        # A gateway's approval is waited for while its check decides the call.
+        preview = None if is_remote(self.policy) else self.policy.evaluate(name, args=tool_args)
+        if preview is not None and preview.needs_approval:
             if not ctx.tool_call_approved:
                 # Deferred to a person: nothing is recorded until it is answered.
                 raise ApprovalRequired(metadata={"agentguard": preview.to_dict()})
@@ -108,7 +115,11 @@ class PolicyToolset(WrapperToolset[Any]):
         """The ``DeferredToolResults`` for a person's answers (``tool_call_id``
         -> ``True`` / ``False``) to ``requests.approvals``: an approved call
         runs (and is recorded then); a refused one is recorded now (a deny,
-        ``approval denied via callback (...)``) and the model reads why."""
+        ``approval denied via callback (...)``) and the model reads why.
+        Not for a ``GatewayClient`` (a ``TypeError``): its calls are never
+        deferred, their approvals are given on the gateway."""
+        if is_remote(self.policy):
+            raise TypeError("a GatewayClient's calls are never deferred: their approvals are given on the gateway")
         if context is None:
             context = self.context_for(deps)
         out = DeferredToolResults()
@@ -126,9 +137,9 @@ class PolicyToolset(WrapperToolset[Any]):
         return out
 
 
-def guard_toolset(toolset: AbstractToolset[Any], policy: Policy, *,
+def guard_toolset(toolset: AbstractToolset[Any], policy: PolicyLike, *,
                   context: ContextSpec = None) -> PolicyToolset:
-    """``toolset`` guarded by ``policy``."""
+    """``toolset`` guarded by ``policy`` (a ``Policy`` or a ``GatewayClient``)."""
     return PolicyToolset(toolset, policy=policy, context=context)
 
 
