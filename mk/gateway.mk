@@ -15,8 +15,12 @@
 #   make bench-gateway         10 000 intents at concurrency 50 against the built binary on
 #                              SQLite, then on PostgreSQL (scripts/with-postgres.sh, a fresh
 #                              database, dropped after) -> bench/RESULTS.md (the recorded Node
-#                              gateway column is kept); then 10 000 POST /v1/tools/check
-#                              at concurrency 50 on SQLite (bench/gateway/tools.mjs)
+#                              gateway column is kept); then POST /v1/tools/check
+#                              for 10 s from wrk at concurrency 50 on SQLite (bench/gateway/tools.mjs;
+#                              wrk comes from Debian's packages when missing); then the
+#                              latency MCP over Streamable HTTP through the gateway adds per
+#                              tools/call (the TypeScript SDK's client; vs the server over stdio
+#                              and `agentguard mcp` over stdio; bench/gateway/mcp_http.mjs)
 # (The Rust side of the semantics, tests/action.rs, runs in test-core; the
 # gateway crate's own unit tests in test-cli.)
 
@@ -29,7 +33,7 @@ GATEWAY_TESTS = node --test --test-concurrency=1 --test-timeout=$(NODE_TEST_TIME
 # database that goes away): the PostgreSQL run only.
 GATEWAY_SQLITE_TESTS = $(filter-out tests/gateway/postgres.test.mjs,$(sort $(wildcard tests/gateway/*.test.mjs)))
 
-.PHONY: gateway test-gateway test-gateway-sqlite test-gateway-postgres bench-gateway
+.PHONY: gateway test-gateway test-gateway-sqlite test-gateway-postgres bench-gateway wrk
 
 test: test-gateway
 bench: bench-gateway
@@ -45,6 +49,12 @@ test-gateway-sqlite: build-cli | node-deps chromium
 test-gateway-postgres: build-cli | node-deps chromium
 	AGENTGUARD_BIN=$(AGENTGUARD_BIN) $(call timed,$(GATEWAY_SUITE_TIMEOUT_S),bash scripts/with-postgres.sh $(GATEWAY_TESTS) tests/gateway/*.test.mjs)
 
-bench-gateway: build-cli
+# The load generator of the tool-decision bench (C, light enough to leave
+# the gateway most of the 2 cores).
+wrk:
+	@command -v wrk >/dev/null || apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
+
+bench-gateway: build-cli | node-deps wrk
 	AGENTGUARD_BIN=$(AGENTGUARD_BIN) bash scripts/with-postgres.sh node bench/gateway/run.mjs --requests 10000 --concurrency 50 --write bench/RESULTS.md
-	AGENTGUARD_BIN=$(AGENTGUARD_BIN) node bench/gateway/tools.mjs --requests 10000 --concurrency 50 --write bench/RESULTS.md
+	AGENTGUARD_BIN=$(AGENTGUARD_BIN) node bench/gateway/tools.mjs --duration 10 --concurrency 50 --write bench/RESULTS.md
+	AGENTGUARD_BIN=$(AGENTGUARD_BIN) $(call timed,$(MCP_BENCH_TIMEOUT_S),node bench/gateway/mcp_http.mjs --calls 2000 --rounds 4 --concurrent 2000 --window 16 --timeout-s 540 --write bench/RESULTS.md)

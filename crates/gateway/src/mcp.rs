@@ -527,7 +527,10 @@ pub async fn route(
         };
         let _ = h.tx.send(Cmd::Close).await;
         host.forget(&id);
-        return Ok(accepted(None));
+        // 200 with no body, as the SDKs' own servers answer it.
+        let mut res = Response::new(Body::empty());
+        *res.status_mut() = StatusCode::OK;
+        return Ok(res);
     }
     if method == Method::GET {
         let Some((id, h)) = lookup(&host, &headers, &agent, &name)? else {
@@ -1036,8 +1039,16 @@ fn audit_record(agent: &str, server: &str, rec: &Value) -> (Map<String, Value>, 
 /// A call that needs approval, against the gateway's queue at once: the
 /// approval the same call asked before, spent if a person granted it; or
 /// a new pending approval.
-async fn settle(app: &App, agent: &str, server: &str, ask: Ask) -> Answer {
+async fn settle(app: &App, agent: &str, server: &str, mut ask: Ask) -> Answer {
     let hash = args_hash(&ask.args);
+    if ask.existing.is_none() {
+        // Asked before in another session (or before a restart): the open
+        // approval of the agent for exactly this call is the one to wait on.
+        match open_approval(app, agent, &ask.tool, &hash).await {
+            Ok(found) => ask.existing = found,
+            Err(e) => return Answer::Failed(e.to_string()),
+        }
+    }
     if let Some(id) = &ask.existing {
         match app
             .writer
@@ -1081,6 +1092,35 @@ async fn settle(app: &App, agent: &str, server: &str, ask: Ask) -> Answer {
         }
     }
     ask_anew(app, agent, server, &ask, hash).await
+}
+
+/// The newest approval of `agent` for this call that is still pending or
+/// granted and unexpired.
+async fn open_approval(
+    app: &App,
+    agent: &str,
+    tool: &str,
+    hash: &str,
+) -> std::result::Result<Option<String>, crate::store::StoreError> {
+    let mut conn = app.store.connection().await?;
+    let row = sqlx::query(
+        "SELECT id FROM approvals WHERE agent = $1 AND tool = $2 AND args_hash = $3
+           AND status IN ('pending', 'granted') AND expires_at >= $4
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(agent)
+    .bind(tool)
+    .bind(hash)
+    .bind(now())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(crate::store::StoreError::from)?;
+    Ok(match row {
+        Some(r) => {
+            Some(sqlx::Row::try_get::<String, _>(&r, 0).map_err(crate::store::StoreError::from)?)
+        }
+        None => None,
+    })
 }
 
 fn approval_audit(agent: &str, id: &str, tool: &str, what: &str) -> Map<String, Value> {

@@ -105,6 +105,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "inbox counts",
         include_str!("../migrations/sqlite/0004_inbox_counts.sql"),
     ),
+    (
+        5,
+        "approvals by call",
+        include_str!("../migrations/sqlite/0005_approvals_by_call.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -126,6 +131,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "inbox counts",
         include_str!("../migrations/postgres/0004_inbox_counts.sql"),
+    ),
+    (
+        5,
+        "approvals by call",
+        include_str!("../migrations/postgres/0005_approvals_by_call.sql"),
     ),
 ];
 

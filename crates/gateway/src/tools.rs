@@ -200,20 +200,40 @@ pub(crate) async fn insert_approval(
     conn: &mut AnyConnection,
     a: &ApprovalRow,
 ) -> std::result::Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO approvals (id, agent, tool, args_hash, body, status, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(a.id.as_str())
-    .bind(a.agent.as_str())
-    .bind(a.tool.as_str())
-    .bind(a.args_hash.as_str())
-    .bind(a.body.as_str())
-    .bind(a.status.as_str())
-    .bind(a.created_at)
-    .bind(a.expires_at)
-    .execute(conn)
-    .await?;
+    insert_approvals(conn, &[a]).await
+}
+
+/// Inserts new approvals with one statement.
+pub(crate) async fn insert_approvals(
+    conn: &mut AnyConnection,
+    rows: &[&ApprovalRow],
+) -> std::result::Result<(), StoreError> {
+    let mut sql = String::from(
+        "INSERT INTO approvals (id, agent, tool, args_hash, body, status, created_at, expires_at) VALUES ",
+    );
+    for n in 0..rows.len() {
+        if n > 0 {
+            sql.push_str(", ");
+        }
+        let b = n * 8;
+        let params: Vec<String> = (1..=8).map(|k| format!("${}", b + k)).collect();
+        sql.push('(');
+        sql.push_str(&params.join(", "));
+        sql.push(')');
+    }
+    let mut query = sqlx::query(&sql);
+    for a in rows {
+        query = query
+            .bind(a.id.as_str())
+            .bind(a.agent.as_str())
+            .bind(a.tool.as_str())
+            .bind(a.args_hash.as_str())
+            .bind(a.body.as_str())
+            .bind(a.status.as_str())
+            .bind(a.created_at)
+            .bind(a.expires_at);
+    }
+    query.execute(conn).await?;
     Ok(())
 }
 

@@ -353,25 +353,49 @@ async fn commit_on(
     let mut policy_changed = false;
     let mut i = 0;
     while i < ops.len() {
-        // A run of audit records (most of a busy batch: every tool
-        // decision is one) goes in with multi-row INSERTs, in order: one
-        // statement per AUDIT_ROWS records instead of one each.
-        let run: Vec<(&Map<String, Value>, &Option<Value>)> = ops[i..]
+        // A run of audit records and new approvals (most of a busy batch:
+        // every tool decision is one) goes in with multi-row INSERTs, in
+        // order: one statement per AUDIT_ROWS rows instead of one each.
+        let run: Vec<&Op> = ops[i..]
             .iter()
-            .map_while(|op| match op {
-                Op::Record { audit, event } => Some((audit, event)),
-                _ => None,
-            })
+            .take_while(|op| matches!(op, Op::Record { .. } | Op::CreateApproval { .. }))
             .collect();
         if run.len() > 1 {
-            let audits: Vec<&Map<String, Value>> = run.iter().map(|(a, _)| *a).collect();
+            let approvals: Vec<&ApprovalRow> = run
+                .iter()
+                .filter_map(|op| match op {
+                    Op::CreateApproval { row, .. } => Some(&**row),
+                    _ => None,
+                })
+                .collect();
+            for chunk in approvals.chunks(AUDIT_ROWS) {
+                crate::tools::insert_approvals(&mut tx, chunk).await?;
+            }
+            let audits: Vec<&Map<String, Value>> = run
+                .iter()
+                .filter_map(|op| match op {
+                    Op::Record { audit, .. } | Op::CreateApproval { audit, .. } => Some(audit),
+                    _ => None,
+                })
+                .collect();
             for chunk in audits.chunks(AUDIT_ROWS) {
                 insert_audits(&mut tx, chunk).await?;
             }
-            // Their webhook events, in the same transaction (none without
-            // a --webhook).
-            for event in run.iter().filter_map(|(_, e)| e.as_ref()) {
-                crate::webhook::enqueue(&mut tx, webhooks, event).await?;
+            // Their webhook events, in order, in the same transaction (none
+            // without a --webhook).
+            if !webhooks.is_empty() {
+                for op in &run {
+                    let event = match op {
+                        Op::Record { event, .. } => event.clone(),
+                        Op::CreateApproval { row, .. } => {
+                            Some(crate::webhook::event("approval.pending", row.view(now())))
+                        }
+                        _ => None,
+                    };
+                    if let Some(e) = event {
+                        crate::webhook::enqueue(&mut tx, webhooks, &e).await?;
+                    }
+                }
             }
             outcomes.extend(std::iter::repeat_with(|| Outcome::Recorded).take(run.len()));
             i += run.len();
