@@ -11,6 +11,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 
 import { call, startServer } from "../gateway/helpers.mjs";
@@ -102,4 +103,28 @@ export async function startGateway(agents, { extraArgs = [] } = {}) {
       return call(url, method, path, { key: keyOf(agent), body });
     },
   };
+}
+
+/**
+ * A gateway for one test file: started on first use with `spec` as the tool
+ * policy of each of `agents`, stopped after the file. `gw()` resolves to it
+ * (startGateway's object); `clientOf(agent, options)` to a `GatewayClient`
+ * (the class the test file imported from the package) of that agent.
+ */
+export function remoteGateway(agents, spec, GatewayClient) {
+  let gateway;
+  const gw = () => {
+    if (gateway === undefined) {
+      gateway = startGateway(agents).then(async (g) => {
+        for (const a of agents) await g.putPolicy(a, spec);
+        return g;
+      });
+    }
+    return gateway;
+  };
+  after(async () => {
+    if (gateway !== undefined) await (await gateway).stop();
+  });
+  const clientOf = async (agent, options) => new GatewayClient((await gw()).url, keyOf(agent), options);
+  return { gw, clientOf };
 }

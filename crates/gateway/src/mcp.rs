@@ -1147,25 +1147,19 @@ fn approval_audit(agent: &str, id: &str, tool: &str, what: &str) -> Map<String, 
 async fn ask_anew(app: &App, agent: &str, server: &str, ask: &Ask, hash: String) -> Answer {
     let at = now();
     let id = new_id("apr");
-    let row = ApprovalRow {
-        id: id.clone(),
-        agent: agent.to_string(),
-        tool: ask.tool.clone(),
-        args_hash: hash,
-        body: json!({
+    let row = ApprovalRow::pending(
+        id.clone(),
+        agent.to_string(),
+        ask.tool.clone(),
+        hash,
+        &json!({
             "args": ask.args,
             "context": {"mcp_server": server},
             "result": {"tool": ask.tool, "decision": "require_approval", "reason": ask.reason, "matched_rule": ask.matched_rule},
-        })
-        .to_string(),
-        status: "pending".into(),
-        created_at: at,
-        expires_at: at + app.limits.approval_seconds,
-        decided_by: None,
-        decided_at: None,
-        note: None,
-        used_at: None,
-    };
+        }),
+        at,
+        app.limits.approval_seconds,
+    );
     let audit = approval_audit(agent, &id, &ask.tool, "approval_requested");
     match app
         .writer

@@ -78,6 +78,33 @@ pub enum ApprovalRefusal {
 }
 
 impl ApprovalRow {
+    /// A new pending approval asked at `at`, open for `seconds`; `body` is
+    /// `{"args", "context", "result"}` of the call that asked.
+    pub(crate) fn pending(
+        id: String,
+        agent: String,
+        tool: String,
+        args_hash: String,
+        body: &Value,
+        at: f64,
+        seconds: f64,
+    ) -> ApprovalRow {
+        ApprovalRow {
+            id,
+            agent,
+            tool,
+            args_hash,
+            body: body.to_string(),
+            status: "pending".into(),
+            created_at: at,
+            expires_at: at + seconds,
+            decided_by: None,
+            decided_at: None,
+            note: None,
+            used_at: None,
+        }
+    }
+
     /// What the API shows: a pending or granted approval past its expiry is
     /// `expired`.
     pub(crate) fn view(&self, at: f64) -> Value {
@@ -657,6 +684,24 @@ fn policy_of(app: &App, agent: &str) -> Result<(i64, Arc<Policy>)> {
     })
 }
 
+/// The calling agent (an agent key) and the call it sends.
+async fn agent_call(
+    app: &App,
+    headers: &HeaderMap,
+    body: Body,
+    what: &str,
+    keys: &[&str],
+) -> Result<(String, Call)> {
+    let who = holder(app, headers)?;
+    let agent = agent_of(
+        &who.role,
+        "only agent keys ask for tool decisions (the key's agent is the caller)",
+    )?
+    .to_string();
+    let call = parse_call(read_json(headers, body).await?, what, keys)?;
+    Ok((agent, call))
+}
+
 /// `POST /v1/tools/evaluate`: the decision of a call under the agent's
 /// tool policy, pure: nothing is audited and no approval is asked (the
 /// core's `evaluate`). For an agent (or a client library) that needs to
@@ -666,17 +711,14 @@ pub async fn evaluate(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let who = holder(&app, &headers)?;
-    let agent = agent_of(
-        &who.role,
-        "only agent keys ask for tool decisions (the key's agent is the caller)",
-    )?
-    .to_string();
-    let call = parse_call(
-        read_json(&headers, body).await?,
+    let (agent, call) = agent_call(
+        &app,
+        &headers,
+        body,
         "a tool evaluation",
         &["tool", "args", "context"],
-    )?;
+    )
+    .await?;
     let (_, policy) = policy_of(&app, &agent)?;
     let result = policy.result(&call.tool, policy.evaluate_call(&call.tool, &call.args));
     Ok(json_response(
@@ -691,22 +733,22 @@ pub async fn check(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let who = holder(&app, &headers)?;
-    let agent = agent_of(
-        &who.role,
-        "only agent keys ask for tool decisions (the key's agent is the caller)",
-    )?
-    .to_string();
-    let Call {
-        tool,
-        args,
-        context,
-        approval_id,
-    } = parse_call(
-        read_json(&headers, body).await?,
+    let (
+        agent,
+        Call {
+            tool,
+            args,
+            context,
+            approval_id,
+        },
+    ) = agent_call(
+        &app,
+        &headers,
+        body,
         "a tool check",
         &["tool", "args", "context", "approval_id"],
-    )?;
+    )
+    .await?;
     let (version, policy) = policy_of(&app, &agent)?;
     let verdict = policy.evaluate_call(&tool, &args);
     let hash = args_hash(&args);
@@ -793,20 +835,15 @@ pub async fn check(
     finish(&mut audit, &result);
     let id = new_id("apr");
     audit.insert("approval_id".into(), id.clone().into());
-    let row = ApprovalRow {
-        id: id.clone(),
-        agent: agent.clone(),
-        tool: tool.clone(),
-        args_hash: hash,
-        body: json!({"args": args, "context": context, "result": result_json(&result)}).to_string(),
-        status: "pending".into(),
-        created_at: at,
-        expires_at: at + app.limits.approval_seconds,
-        decided_by: None,
-        decided_at: None,
-        note: None,
-        used_at: None,
-    };
+    let row = ApprovalRow::pending(
+        id.clone(),
+        agent.clone(),
+        tool.clone(),
+        hash,
+        &json!({"args": args, "context": context, "result": result_json(&result)}),
+        at,
+        app.limits.approval_seconds,
+    );
     let expires_at = row.expires_at;
     app.writer
         .write(Op::CreateApproval {
@@ -1132,20 +1169,15 @@ pub async fn ask(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) ->
     if !call.context.is_empty() {
         audit.insert("context".into(), Value::Object(call.context.clone()));
     }
-    let row = ApprovalRow {
-        id: id.clone(),
+    let row = ApprovalRow::pending(
+        id.clone(),
         agent,
-        tool: call.tool.clone(),
-        args_hash: args_hash(&call.args),
-        body: json!({"args": call.args, "context": call.context, "result": result}).to_string(),
-        status: "pending".into(),
-        created_at: at,
-        expires_at: at + app.limits.approval_seconds,
-        decided_by: None,
-        decided_at: None,
-        note: None,
-        used_at: None,
-    };
+        call.tool.clone(),
+        args_hash(&call.args),
+        &json!({"args": call.args, "context": call.context, "result": result}),
+        at,
+        app.limits.approval_seconds,
+    );
     let view = row.view(at);
     app.writer
         .write(Op::CreateApproval {

@@ -2,7 +2,7 @@
 // dependencies) and its own mock language model (ai/test): a scripted model
 // calls tools; the policy decides; the tools record whether they ran.
 import assert from "node:assert/strict";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 
 import { generateText, jsonSchema, streamText, tool } from "ai";
@@ -261,21 +261,7 @@ test("ToolLoopAgent: the same guard in an agent's tool loop", async () => {
 const remote = await import(
   process.env.AGENTGUARD_JS_GATEWAY ? pathToFileURL(process.env.AGENTGUARD_JS_GATEWAY).href : new URL("../gateway.mjs", import.meta.url).href
 );
-const REMOTE_AGENTS = ["ai-allow-generateText", "ai-allow-streamText", "ai-grant", "ai-deny", "ai-timeout", "ai-loop"];
-let gateway;
-async function gw() {
-  if (gateway === undefined) {
-    gateway = remote.startGateway(REMOTE_AGENTS).then(async (g) => {
-      for (const a of REMOTE_AGENTS) await g.putPolicy(a, SPEC);
-      return g;
-    });
-  }
-  return gateway;
-}
-after(async () => {
-  if (gateway !== undefined) await (await gateway).stop();
-});
-const clientOf = async (agent, options) => new GatewayClient((await gw()).url, remote.keyOf(agent), options);
+const { gw, clientOf } = remote.remoteGateway(["ai-allow-generateText", "ai-allow-streamText", "ai-grant", "ai-deny", "ai-timeout", "ai-loop"], SPEC, GatewayClient);
 
 for (const mode of ["generateText", "streamText"]) {
   test(`remote, ${mode}: allowed runs, denied never runs and the model reads why, a broken condition never runs; the gateway audits each once`, async () => {

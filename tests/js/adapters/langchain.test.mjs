@@ -3,7 +3,7 @@
 // langchain's own FakeToolCallingModel scripting the tool calls: a
 // createAgent agent with the middleware, and single guarded tools.
 import assert from "node:assert/strict";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 
 import { tool } from "@langchain/core/tools";
@@ -174,21 +174,7 @@ test("bad input", () => {
 const remote = await import(
   process.env.AGENTGUARD_JS_GATEWAY ? pathToFileURL(process.env.AGENTGUARD_JS_GATEWAY).href : new URL("../gateway.mjs", import.meta.url).href
 );
-const REMOTE_AGENTS = ["lc-allow", "lc-grant", "lc-deny", "lc-timeout", "lc-tool"];
-let gateway;
-async function gw() {
-  if (gateway === undefined) {
-    gateway = remote.startGateway(REMOTE_AGENTS).then(async (g) => {
-      for (const a of REMOTE_AGENTS) await g.putPolicy(a, SPEC);
-      return g;
-    });
-  }
-  return gateway;
-}
-after(async () => {
-  if (gateway !== undefined) await (await gateway).stop();
-});
-const clientOf = async (agent, options) => new GatewayClient((await gw()).url, remote.keyOf(agent), options);
+const { gw, clientOf } = remote.remoteGateway(["lc-allow", "lc-grant", "lc-deny", "lc-timeout", "lc-tool"], SPEC, GatewayClient);
 
 test("remote, createAgent + middleware: allowed runs; denied and a broken condition never run, the model reads why; audited once each", async () => {
   const ran = [];

@@ -2,7 +2,7 @@
 // dependency): an in-process McpServer over InMemoryTransport records every
 // call it receives, so "never sent" is what the server saw.
 import assert from "node:assert/strict";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -190,21 +190,7 @@ test("callTool: what is sent is what was decided, even when the caller changes i
 const remote = await import(
   process.env.AGENTGUARD_JS_GATEWAY ? pathToFileURL(process.env.AGENTGUARD_JS_GATEWAY).href : new URL("../gateway.mjs", import.meta.url).href
 );
-const REMOTE_AGENTS = ["mcp-allow", "mcp-grant", "mcp-deny", "mcp-timeout"];
-let gateway;
-async function gw() {
-  if (gateway === undefined) {
-    gateway = remote.startGateway(REMOTE_AGENTS).then(async (g) => {
-      for (const a of REMOTE_AGENTS) await g.putPolicy(a, SPEC);
-      return g;
-    });
-  }
-  return gateway;
-}
-after(async () => {
-  if (gateway !== undefined) await (await gateway).stop();
-});
-const clientOf = async (agent, options) => new GatewayClient((await gw()).url, remote.keyOf(agent), options);
+const { gw, clientOf } = remote.remoteGateway(["mcp-allow", "mcp-grant", "mcp-deny", "mcp-timeout"], SPEC, GatewayClient);
 
 test("remote: listTools drops nothing (the gateway decides each call); allowed is sent; denied and a broken condition are not; audited once each", async () => {
   const { client, received, close } = await connect();

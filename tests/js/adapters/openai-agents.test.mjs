@@ -2,7 +2,7 @@
 // root dev dependencies) and its own ScriptedModel (@openai/agents/testing):
 // the scripted model calls tools; the tools record whether they ran.
 import assert from "node:assert/strict";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 
 import { Agent, run, setTracingDisabled, tool, ToolInputGuardrailTripwireTriggered } from "@openai/agents";
@@ -162,21 +162,7 @@ test("bad input", () => {
 const remote = await import(
   process.env.AGENTGUARD_JS_GATEWAY ? pathToFileURL(process.env.AGENTGUARD_JS_GATEWAY).href : new URL("../gateway.mjs", import.meta.url).href
 );
-const REMOTE_AGENTS = ["oa-allow", "oa-grant", "oa-deny", "oa-timeout"];
-let gateway;
-async function gw() {
-  if (gateway === undefined) {
-    gateway = remote.startGateway(REMOTE_AGENTS).then(async (g) => {
-      for (const a of REMOTE_AGENTS) await g.putPolicy(a, SPEC);
-      return g;
-    });
-  }
-  return gateway;
-}
-after(async () => {
-  if (gateway !== undefined) await (await gateway).stop();
-});
-const clientOf = async (agent, options) => new GatewayClient((await gw()).url, remote.keyOf(agent), options);
+const { gw, clientOf } = remote.remoteGateway(["oa-allow", "oa-grant", "oa-deny", "oa-timeout"], SPEC, GatewayClient);
 const byJson = (a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b));
 
 test("remote: allowed runs; denied and a broken condition never run, the model reads why; the gateway audits each once", async () => {
