@@ -276,7 +276,8 @@ for (const mode of ["generateText", "streamText"]) {
         ["write_file", { path: "/etc/passwd", text: "x" }],
       ],
     });
-    assert.deepEqual(ran.map(([n, i]) => [n, i.path]), [["read_file", "/workspace/a"], ["write_file", "/workspace/b"]]);
+    // A step's tool calls run concurrently: in either order.
+    assert.deepEqual(ran.map(([n, i]) => [n, i.path]).sort(byJson), [["read_file", "/workspace/a"], ["write_file", "/workspace/b"]]);
     assert.equal(outputText(seen["call-0"]), "read_file ok");
     assert.equal(outputText(seen["call-1"]), "Tool 'drop_table' denied: denied by pattern: drop_*");
     assert.equal(outputText(seen["call-2"]), "write_file ok");
