@@ -50,8 +50,65 @@ include mk/mcp.mk
 
 .PHONY: help demo build test bench fuzz
 help:
-	@echo "make demo | make test | make bench | make fuzz | make build | make install"
-	@echo "also: make demo-core, make demo-python, make playground, make gateway, make pack, make wheel, make test-cli"
+	@printf '%s\n' \
+	  "make TARGET [VARIABLE=value ...]   (every tool is installed when missing)" \
+	  "" \
+	  "Start here:" \
+	  "  demo                  build and run the main demo, the Node agent (DEMO_ARGS=--interactive asks you)" \
+	  "  test                  the whole suite, what CI runs" \
+	  "" \
+	  "Run:" \
+	  "  demo-core             the Rust demo (examples/policy_templates.rs)" \
+	  "  demo-npm              the Node agent demo (what demo runs)" \
+	  "  demo-python           the Python quickstart, against the built wheel" \
+	  "  playground            the policy playground in a browser, on PLAYGROUND_PORT" \
+	  "  gateway               agentguard serve with the demo keys (GATEWAY_KEYS) on GATEWAY_PORT, data in GATEWAY_DATA" \
+	  "  install               the agentguard command into ~/.cargo/bin" \
+	  "" \
+	  "Build:" \
+	  "  build                 the core, the command, the npm package and the wheel" \
+	  "  build-core            the Rust core" \
+	  "  build-cli             the agentguard command, release (target/cli/release/agentguard)" \
+	  "  build-mcp             the same binary, for the MCP proxy's tests" \
+	  "  build-npm             the npm package (pkg/), core compiled to WebAssembly" \
+	  "  pack                  the npm tarball (target/npm/agentguard-VERSION.tgz)" \
+	  "  wheel                 the Python wheel (target/wheels/)" \
+	  "  build-python          the wheel, installed into .venv" \
+	  "" \
+	  "Test (each also part of test):" \
+	  "  test-core             Rust: unit, tables, differential (CPython fnmatch, tokenfence), properties" \
+	  "  test-npm              the packed tarball in fresh ESM/CommonJS projects, the adapters, GatewayClient" \
+	  "  test-edge             workerd, Chromium, Deno, bundlers, against the tarball" \
+	  "  test-python           pytest against the installed wheel (adapters and GatewayClient included)" \
+	  "  test-cli              the agentguard command's unit, end-to-end and README tests; the gateway crate's units" \
+	  "  test-mcp              the MCP proxy: unit tests, the official SDKs and servers, --approvals" \
+	  "  test-gateway          tests/gateway/ on SQLite, then on PostgreSQL" \
+	  "  test-gateway-sqlite   the gateway tests on SQLite alone" \
+	  "  test-gateway-postgres the gateway tests on PostgreSQL alone (AGENTGUARD_TEST_DATABASE_URL, else 127.0.0.1:5432, else a throwaway cluster)" \
+	  "  vectors-check         the committed vectors are still what the references say" \
+	  "  lint-core lint-npm lint-python lint-cli lint-mcp   formatting and clippy of each part" \
+	  "" \
+	  "Measure:" \
+	  "  bench                 every benchmark below; figures go to bench/RESULTS.md" \
+	  "  bench-core            Rust: check (every pattern shape), conditions, analysis (cargo bench)" \
+	  "  bench-npm             Node check and evaluate against a hand-written JS loop" \
+	  "  bench-python          Python check against tokenfence 0.3.1" \
+	  "  bench-mcp             the latency agentguard mcp adds per tools/call" \
+	  "  bench-gateway         intents, tool decisions (wrk) and MCP over HTTP through agentguard serve" \
+	  "  fuzz                  cargo-fuzz over spec parsing + check and rules + check_call (not in CI)" \
+	  "" \
+	  "Tools (installed by the targets that need them): wasm-tools node-deps venv chromium deno wrk corpus" \
+	  "" \
+	  "Variables:" \
+	  "  DEMO_ARGS             arguments of the Node demo (--interactive)" \
+	  "  GATEWAY_PORT          make gateway's port (8787)" \
+	  "  GATEWAY_DATA          make gateway's data directory (target/gateway-data)" \
+	  "  GATEWAY_KEYS          make gateway's keys file (examples/mesh/keys.json)" \
+	  "  PLAYGROUND_PORT       make playground's port (8099)" \
+	  "  CHROMIUM              the Chromium the browser tests launch (/usr/bin/chromium)" \
+	  "  AGENTGUARD_TEST_DATABASE_URL   an admin postgres:// URL for the PostgreSQL tests" \
+	  "  NODE_TEST_TIMEOUT_MS, PYTEST_TIMEOUT_S, *_SUITE_TIMEOUT_S   the hard timeouts of one test and of each suite" \
+	  "  CONDITIONS_POLICIES, CONDITIONS_CALLS   the size of the generated conditions corpus (20000, 8)"
 
 # Each area adds its own prerequisites to these with `test: test-xyz` etc.
 build: build-core
