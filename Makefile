@@ -48,7 +48,7 @@ include mk/gateway.mk
 include mk/cli.mk
 include mk/mcp.mk
 
-.PHONY: help demo build test bench fuzz
+.PHONY: help demo build test bench fuzz test-docs
 help:
 	@printf '%s\n' \
 	  "make TARGET [VARIABLE=value ...]   (every tool is installed when missing)" \
@@ -86,6 +86,7 @@ help:
 	  "  test-gateway-sqlite   the gateway tests on SQLite alone" \
 	  "  test-gateway-postgres the gateway tests on PostgreSQL alone (AGENTGUARD_TEST_DATABASE_URL, else 127.0.0.1:5432, else a throwaway cluster)" \
 	  "  vectors-check         the committed vectors are still what the references say" \
+	  "  test-docs             every link, anchor and repository path in the READMEs exists" \
 	  "  lint-core lint-npm lint-python lint-cli lint-mcp   formatting and clippy of each part" \
 	  "" \
 	  "Measure:" \
@@ -112,8 +113,13 @@ help:
 
 # Each area adds its own prerequisites to these with `test: test-xyz` etc.
 build: build-core
-test: test-core
+test: test-core test-docs
 bench: bench-core
 fuzz: fuzz-core
 # The main demo is the Node agent (mk/npm.mk: demo-npm); demo-core and
 # demo-python run the Rust and Python ones.
+
+# The READMEs point only at what is in the repository (tests/docs/).
+test-docs:
+	$(call timed,120,node --test --test-timeout=60000 tests/docs/*.test.mjs)
+
