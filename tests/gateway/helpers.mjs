@@ -137,7 +137,9 @@ export function startServer({ dataDir, keysFile, extraArgs = [], env = {}, datab
       }
     };
     child.stdout.on("data", onData);
-    exited.then(({ code }) => {
+    // "close" comes after the process's output is read to its end ("exit"
+    // can come first), so the message carries all of stderr.
+    child.once("close", (code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code} before listening; stderr: ${err}`));
     });

@@ -56,7 +56,7 @@ pub struct ServeArgs {
     /// POST approval.pending, approval.decided and decision.deny events here (repeatable; http:// URLs; signed with the keys file's "webhook_secret").
     #[arg(long = "webhook", value_name = "URL")]
     pub webhooks: Vec<String>,
-    /// Serve these MCP servers at /mcp/NAME, each behind the calling agent's tool policy: {"servers": {"NAME": {"command": "...", "args": [...], "env": {...}, "cwd": "..."}}}.
+    /// Serve these MCP servers at /mcp/NAME, each behind the calling agent's tool policy: {"servers": {"NAME": {"command": "...", "args": [...], "env": {...}, "cwd": "..."}}} for a stdio server, {"url": "http://...", "headers": {...}} for a Streamable HTTP one.
     #[arg(long, value_name = "FILE")]
     pub mcp_config: Option<PathBuf>,
     /// A browser origin allowed to use /mcp/NAME besides loopback ones (repeatable; for example `https://app.example`).
