@@ -87,6 +87,11 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// What the answer says, for a caller that reports it elsewhere.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
     pub(crate) fn new(
         status: StatusCode,
         code: &'static str,

@@ -61,9 +61,11 @@ use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
 use crate::http::{agent_of, holder, read_bytes, ApiError, App, Result};
-use crate::tools::{args_hash, ApprovalRow};
+pub use crate::mcp_upstream::Upstream;
+use crate::mcp_upstream::{Io, Next};
+use crate::tools::{args_hash, audit_base, spend_approval, ApprovalRow};
 use crate::util::{new_id, now};
-use crate::writer::{Op, Outcome};
+use crate::writer::Op;
 
 /// The header that names a session.
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -74,9 +76,6 @@ const MAX_SESSIONS: usize = 1024;
 const IDLE: Duration = Duration::from_secs(30 * 60);
 /// Messages for the client kept while no stream is open to take them.
 const MAX_BUFFERED: usize = 1000;
-
-pub use crate::mcp_upstream::Upstream;
-use crate::mcp_upstream::{Io, Next};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -604,7 +603,7 @@ pub async fn route(
             }
             (id, h)
         }
-        None if is_initialize => start(&app, &host, &agent, &name, false)?,
+        None if is_initialize => start(&app, &host, &agent, &name)?,
         None => {
             return Err(mcp_error(
                 StatusCode::BAD_REQUEST,
@@ -670,23 +669,6 @@ async fn answer(
     Ok(res)
 }
 
-/// The stateless worker of `agent` on `name`, started when there is none.
-fn worker(app: &Arc<App>, host: &Arc<Host>, agent: &str, name: &str) -> Result<Handle> {
-    let key = (agent.to_string(), name.to_string());
-    if let Some(h) = host
-        .stateless
-        .lock()
-        .ok()
-        .and_then(|w| w.get(&key).cloned())
-    {
-        if !h.tx.is_closed() {
-            return Ok(h);
-        }
-    }
-    let (_, h) = start(app, host, agent, name, true)?;
-    Ok(h)
-}
-
 fn gone(id: &str) -> ApiError {
     mcp_error(
         StatusCode::NOT_FOUND,
@@ -698,77 +680,79 @@ fn gone(id: &str) -> ApiError {
     )
 }
 
-/// Starts a session: the upstream's process and the agent's policy.
-fn start(
-    app: &Arc<App>,
-    host: &Arc<Host>,
-    agent: &str,
-    name: &str,
-    stateless: bool,
-) -> Result<(String, Handle)> {
-    let up = &host.servers[name];
-    {
-        let sessions = host.sessions.lock().map_err(|_| {
-            mcp_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the session table is poisoned",
-            )
-        })?;
-        let mine = sessions.values().filter(|h| h.agent == agent).count();
-        if mine >= MAX_SESSIONS_PER_AGENT || sessions.len() >= MAX_SESSIONS {
-            return Err(mcp_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_sessions",
-                format!(
-                    "too many open MCP sessions (at most {MAX_SESSIONS_PER_AGENT} per agent, {MAX_SESSIONS} in all); end one with DELETE"
-                ),
-            ));
-        }
+/// The stateless worker of `agent` on `name`, started when there is none
+/// (looked up and started under one lock: two first requests start one).
+fn worker(app: &Arc<App>, host: &Arc<Host>, agent: &str, name: &str) -> Result<Handle> {
+    let mut workers = host.stateless.lock().map_err(|_| poisoned())?;
+    let key = (agent.to_string(), name.to_string());
+    if let Some(h) = workers.get(&key).filter(|h| !h.tx.is_closed()) {
+        return Ok(h.clone());
     }
-    let io = Io::open(up).map_err(|e| {
+    let (handle, rx, io) = open(host, agent, name)?;
+    workers.insert(key, handle.clone());
+    drop(workers);
+    spawn(app, host, &handle, io, rx);
+    Ok(handle)
+}
+
+/// Starts a session: the upstream's process and the agent's policy, within
+/// the limits on open sessions (checked and taken under one lock).
+fn start(app: &Arc<App>, host: &Arc<Host>, agent: &str, name: &str) -> Result<(String, Handle)> {
+    let mut sessions = host.sessions.lock().map_err(|_| poisoned())?;
+    let mine = sessions.values().filter(|h| h.agent == agent).count();
+    if mine >= MAX_SESSIONS_PER_AGENT || sessions.len() >= MAX_SESSIONS {
+        return Err(mcp_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_sessions",
+            format!(
+                "too many open MCP sessions (at most {MAX_SESSIONS_PER_AGENT} per agent, {MAX_SESSIONS} in all); end one with DELETE"
+            ),
+        ));
+    }
+    let (handle, rx, io) = open(host, agent, name)?;
+    sessions.insert(handle.id.clone(), handle.clone());
+    drop(sessions);
+    spawn(app, host, &handle, io, rx);
+    Ok((handle.id.clone(), handle))
+}
+
+fn poisoned() -> ApiError {
+    mcp_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "the session table is poisoned",
+    )
+}
+
+/// The upstream of a new session of `agent` on `name`, and its handle.
+fn open(host: &Host, agent: &str, name: &str) -> Result<(Handle, mpsc::Receiver<Cmd>, Io)> {
+    let io = Io::open(&host.servers[name]).map_err(|e| {
         mcp_error(
             StatusCode::BAD_GATEWAY,
             "mcp_server_failed",
             format!("MCP server {} could not be started: {e}", json!(name)),
         )
     })?;
-    let id = new_id("mcp");
     let (tx, rx) = mpsc::channel(256);
     let handle = Handle {
-        id: id.clone(),
+        id: new_id("mcp"),
         agent: agent.to_string(),
         server: name.to_string(),
         tx,
     };
-    let poisoned = || {
-        mcp_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the session table is poisoned",
-        )
-    };
-    if stateless {
-        host.stateless
-            .lock()
-            .map_err(|_| poisoned())?
-            .insert((agent.to_string(), name.to_string()), handle.clone());
-    } else {
-        host.sessions
-            .lock()
-            .map_err(|_| poisoned())?
-            .insert(id.clone(), handle.clone());
-    }
+    Ok((handle, rx, io))
+}
+
+fn spawn(app: &Arc<App>, host: &Arc<Host>, h: &Handle, io: Io, rx: mpsc::Receiver<Cmd>) {
     tokio::spawn(run_session(
         app.clone(),
         host.clone(),
-        id.clone(),
-        agent.to_string(),
-        name.to_string(),
+        h.id.clone(),
+        h.agent.clone(),
+        h.server.clone(),
         io,
         rx,
     ));
-    Ok((id, handle))
 }
 
 /// Where what the session sends the client goes.
@@ -988,15 +972,15 @@ async fn deliver(
 
 /// The gateway's audit record of one of the session's decisions.
 fn audit_record(agent: &str, server: &str, rec: &Value) -> (Map<String, Value>, Option<Value>) {
-    let mut audit = Map::new();
-    audit.insert("audit_id".into(), new_id("aud").into());
-    audit.insert("timestamp".into(), now().into());
-    audit.insert("kind".into(), "mcp".into());
-    audit.insert("caller".into(), agent.into());
-    audit.insert("agent".into(), agent.into());
+    let text = |k: &str| rec.get(k).and_then(Value::as_str).unwrap_or_default();
+    let mut audit = audit_base(
+        "mcp",
+        agent,
+        agent,
+        text("decision"),
+        text("reason").to_string(),
+    );
     for (from, to) in [
-        ("decision", "decision"),
-        ("reason", "message"),
         ("tool", "tool"),
         ("matched_rule", "matched_rule"),
         ("rule", "rule"),
@@ -1050,29 +1034,13 @@ async fn settle(app: &App, agent: &str, server: &str, mut ask: Ask) -> Answer {
         }
     }
     if let Some(id) = &ask.existing {
-        match app
-            .writer
-            .write(Op::UseApproval {
-                id: id.clone(),
-                agent: agent.to_string(),
-                tool: ask.tool.clone(),
-                args_hash: hash.clone(),
-            })
-            .await
-        {
-            Ok(Outcome::Approval(Ok(row))) => {
+        match spend_approval(app, agent, id, &ask.tool, &hash).await {
+            Ok(Ok(row)) => {
                 return match row.status.as_str() {
-                    "used" => {
-                        let mut audit = approval_audit(agent, &row.id, &ask.tool, "approval_used");
-                        audit.insert("decided_by".into(), row.decided_by.clone().into());
-                        if let Err(e) = app.writer.write(Op::Record { audit, event: None }).await {
-                            return Answer::Failed(e.to_string());
-                        }
-                        Answer::Used {
-                            id: row.id.clone(),
-                            by: row.decided_by.clone(),
-                        }
-                    }
+                    "used" => Answer::Used {
+                        id: row.id.clone(),
+                        by: row.decided_by.clone(),
+                    },
                     "denied" => Answer::Denied {
                         id: row.id.clone(),
                         by: row.decided_by.clone(),
@@ -1084,11 +1052,8 @@ async fn settle(app: &App, agent: &str, server: &str, mut ask: Ask) -> Answer {
                 };
             }
             // Spent, expired or another call's: asked anew.
-            Ok(Outcome::Approval(Err(_))) => {}
-            Ok(_) => {
-                return Answer::Failed("the gateway's writer answered something unexpected".into())
-            }
-            Err(e) => return Answer::Failed(e.to_string()),
+            Ok(Err(_)) => {}
+            Err(e) => return Answer::Failed(e.message().to_string()),
         }
     }
     ask_anew(app, agent, server, &ask, hash).await
@@ -1123,27 +1088,6 @@ async fn open_approval(
     })
 }
 
-fn approval_audit(agent: &str, id: &str, tool: &str, what: &str) -> Map<String, Value> {
-    let mut audit = Map::new();
-    audit.insert("audit_id".into(), new_id("aud").into());
-    audit.insert("timestamp".into(), now().into());
-    audit.insert("kind".into(), "approval".into());
-    audit.insert("caller".into(), agent.into());
-    audit.insert("agent".into(), agent.into());
-    audit.insert("decision".into(), what.into());
-    audit.insert(
-        "message".into(),
-        format!(
-            "{agent} {} approval {id} for its call of {tool} over MCP",
-            what.trim_start_matches("approval_")
-        )
-        .into(),
-    );
-    audit.insert("tool".into(), tool.into());
-    audit.insert("approval_id".into(), id.into());
-    audit
-}
-
 async fn ask_anew(app: &App, agent: &str, server: &str, ask: &Ask, hash: String) -> Answer {
     let at = now();
     let id = new_id("apr");
@@ -1160,7 +1104,18 @@ async fn ask_anew(app: &App, agent: &str, server: &str, ask: &Ask, hash: String)
         at,
         app.limits.approval_seconds,
     );
-    let audit = approval_audit(agent, &id, &ask.tool, "approval_requested");
+    let mut audit = audit_base(
+        "approval",
+        agent,
+        agent,
+        "approval_requested",
+        format!(
+            "{agent} asked approval {id} for its call of {} over MCP",
+            ask.tool
+        ),
+    );
+    audit.insert("tool".into(), ask.tool.clone().into());
+    audit.insert("approval_id".into(), id.clone().into());
     match app
         .writer
         .write(Op::CreateApproval {

@@ -410,7 +410,8 @@ async fn read_approval(
     .transpose()
 }
 
-fn audit_base(
+/// The fields every audit record has.
+pub(crate) fn audit_base(
     kind: &str,
     caller: &str,
     agent: &str,
@@ -1191,6 +1192,52 @@ pub async fn ask(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) ->
     ))
 }
 
+/// Spends approval `id` of `agent` on its call of `tool` with arguments of
+/// `args_hash`: a granted one becomes `used`, and its use is audited (who
+/// granted it included); a pending or denied one comes back as it is, to be
+/// answered from; another call's, a spent or an expired one is refused.
+/// For `POST /v1/approvals/{id}/use` and MCP over HTTP.
+pub(crate) async fn spend_approval(
+    app: &App,
+    agent: &str,
+    id: &str,
+    tool: &str,
+    args_hash: &str,
+) -> Result<std::result::Result<Box<ApprovalRow>, ApprovalRefusal>> {
+    let row = match app
+        .writer
+        .write(Op::UseApproval {
+            id: id.to_string(),
+            agent: agent.to_string(),
+            tool: tool.to_string(),
+            args_hash: args_hash.to_string(),
+        })
+        .await?
+    {
+        Outcome::Approval(Ok(row)) => row,
+        Outcome::Approval(Err(r)) => return Ok(Err(r)),
+        other => return Err(unexpected(&other)),
+    };
+    if row.status == "used" {
+        let mut audit = audit_base(
+            "approval",
+            agent,
+            agent,
+            "approval_used",
+            format!(
+                "{agent} used approval {} for its call of {}",
+                row.id, row.tool
+            ),
+        );
+        audit.insert("tool".into(), row.tool.clone().into());
+        audit.insert("args_hash".into(), args_hash.into());
+        audit.insert("approval_id".into(), row.id.clone().into());
+        audit.insert("decided_by".into(), row.decided_by.clone().into());
+        app.writer.write(Op::Record { audit, event: None }).await?;
+    }
+    Ok(Ok(row))
+}
+
 /// `POST /v1/approvals/{id}/use` (the asking agent): `{tool, args}` of the
 /// call about to run. A granted approval for exactly that call is spent
 /// (`status: "used"`: run it, once); a pending or denied one is answered
@@ -1210,38 +1257,9 @@ pub async fn use_approval_route(
         "an approval's use",
         &["tool", "args"],
     )?;
-    let hash = args_hash(&call.args);
-    let row = match app
-        .writer
-        .write(Op::UseApproval {
-            id: id.clone(),
-            agent: agent.clone(),
-            tool: call.tool.clone(),
-            args_hash: hash.clone(),
-        })
+    let row = spend_approval(&app, &agent, &id, &call.tool, &args_hash(&call.args))
         .await?
-    {
-        Outcome::Approval(Ok(row)) => row,
-        Outcome::Approval(Err(r)) => return Err(refused(&id, &r)),
-        other => return Err(unexpected(&other)),
-    };
-    if row.status == "used" {
-        let mut audit = audit_base(
-            "approval",
-            &agent,
-            &agent,
-            "approval_used",
-            format!(
-                "{agent} used approval {} for its call of {}",
-                row.id, row.tool
-            ),
-        );
-        audit.insert("tool".into(), row.tool.clone().into());
-        audit.insert("args_hash".into(), hash.into());
-        audit.insert("approval_id".into(), row.id.clone().into());
-        audit.insert("decided_by".into(), row.decided_by.clone().into());
-        app.writer.write(Op::Record { audit, event: None }).await?;
-    }
+        .map_err(|r| refused(&id, &r))?;
     Ok(json_response(
         StatusCode::OK,
         &json!({"ok": true, "approval": row.view(now())}),
