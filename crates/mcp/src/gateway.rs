@@ -184,10 +184,19 @@ impl Gateway {
         }
     }
 
-    fn decided_by(v: &Value, key: &str) -> Option<String> {
+    fn approval_field(v: &Value, key: &str) -> Option<String> {
         v.pointer(&format!("/approval/{key}"))
             .and_then(Value::as_str)
             .map(str::to_string)
+    }
+
+    /// A denial, with who denied it and their note, from the answer `v`.
+    fn denied(id: String, v: &Value) -> Answer {
+        Answer::Denied {
+            id,
+            by: Self::approval_field(v, "decided_by"),
+            note: Self::approval_field(v, "note"),
+        }
     }
 
     /// Asks, waits and, when granted, spends the approval on this call.
@@ -209,13 +218,7 @@ impl Gateway {
                 let (found, status) = Self::approval(&v)?;
                 match status.as_str() {
                     "pending" | "granted" => id = Some(found),
-                    "denied" => {
-                        return Ok(Answer::Denied {
-                            id: found,
-                            by: Self::decided_by(&v, "decided_by"),
-                            note: Self::decided_by(&v, "note"),
-                        })
-                    }
+                    "denied" => return Ok(Self::denied(found, &v)),
                     _ => {}
                 }
             }
@@ -261,13 +264,7 @@ impl Gateway {
                     return Ok(Answer::Pending { id })
                 }
                 "pending" => continue,
-                "denied" => {
-                    return Ok(Answer::Denied {
-                        id,
-                        by: Self::decided_by(&v, "decided_by"),
-                        note: Self::decided_by(&v, "note"),
-                    })
-                }
+                "denied" => return Ok(Self::denied(id, &v)),
                 other => {
                     return Err(format!(
                         "approval {id} is {other}; call the tool again to ask anew"
@@ -287,13 +284,9 @@ impl Gateway {
         match status.as_str() {
             "used" => Ok(Answer::Used {
                 id,
-                by: Self::decided_by(&v, "decided_by"),
+                by: Self::approval_field(&v, "decided_by"),
             }),
-            "denied" => Ok(Answer::Denied {
-                id,
-                by: Self::decided_by(&v, "decided_by"),
-                note: Self::decided_by(&v, "note"),
-            }),
+            "denied" => Ok(Self::denied(id, &v)),
             other => Err(format!("approval {id} could not be used: it is {other}")),
         }
     }

@@ -74,6 +74,13 @@ impl T {
             [Out::Client(line(&reply.to_string()))]
         );
     }
+    /// Each audit line's (id, approval, action).
+    fn outcomes(&self) -> Vec<(Value, Value, Value)> {
+        self.audit_lines()
+            .iter()
+            .map(|l| (l["id"].clone(), l["approval"].clone(), l["action"].clone()))
+            .collect()
+    }
     fn audit_lines(&self) -> Vec<Value> {
         let text = std::fs::read_to_string(self.audit.as_ref().unwrap()).unwrap_or_default();
         text.lines()
@@ -926,13 +933,8 @@ fn stateless_approval_through_input_required() {
         .to_string();
     assert!(text.contains("does not support MCP elicitation"), "{text}");
 
-    let lines = t.audit_lines();
-    let got: Vec<(Value, Value, Value)> = lines
-        .iter()
-        .map(|l| (l["id"].clone(), l["approval"].clone(), l["action"].clone()))
-        .collect();
     assert_eq!(
-        got,
+        t.outcomes(),
         [
             (json!(1), json!("requested"), json!("input_required")),
             (json!(2), json!("approved"), json!("forwarded")),
@@ -943,7 +945,7 @@ fn stateless_approval_through_input_required() {
             (json!(7), json!("unavailable"), json!("blocked")),
         ]
     );
-    assert_eq!(lines[0]["client"]["name"], "stateless-client");
+    assert_eq!(t.audit_lines()[0]["client"]["name"], "stateless-client");
 }
 
 #[test]
@@ -1291,13 +1293,8 @@ fn approval_through_the_gateway_queue() {
     assert!(!out.iter().any(|o| matches!(o, Out::Gateway(_))));
 
     // One audit line per settled call, with what approval came to.
-    let settled: Vec<(Value, Value, Value)> = t
-        .audit_lines()
-        .iter()
-        .map(|l| (l["id"].clone(), l["approval"].clone(), l["action"].clone()))
-        .collect();
     assert_eq!(
-        settled,
+        t.outcomes(),
         [
             (json!(7), json!("approved"), json!("forwarded")),
             (json!(8), json!("declined"), json!("blocked")),
