@@ -86,11 +86,11 @@ help:
 	  "  test-gateway-sqlite   the gateway tests on SQLite alone" \
 	  "  test-gateway-postgres the gateway tests on PostgreSQL alone (AGENTGUARD_TEST_DATABASE_URL, else 127.0.0.1:5432, else a throwaway cluster)" \
 	  "  vectors-check         the committed vectors are still what the references say" \
-	  "  test-docs             every link, anchor and repository path in the READMEs exists" \
+	  "  test-docs             the READMEs: links, anchors and paths exist, every code block has a runner, the performance table is bench/RESULTS.md's" \
 	  "  lint-core lint-npm lint-python lint-cli lint-mcp   formatting and clippy of each part" \
 	  "" \
 	  "Measure:" \
-	  "  bench                 every benchmark below; figures go to bench/RESULTS.md" \
+	  "  bench                 every benchmark below; figures go to bench/RESULTS.md, and its budgets to README.md's performance table" \
 	  "  bench-core            Rust: check (every pattern shape), conditions, analysis (cargo bench)" \
 	  "  bench-npm             Node check and evaluate against a hand-written JS loop" \
 	  "  bench-python          Python check against tokenfence 0.3.1" \
@@ -114,12 +114,15 @@ help:
 # Each area adds its own prerequisites to these with `test: test-xyz` etc.
 build: build-core
 test: test-core test-docs
+# After every bench-* (they write bench/RESULTS.md), the README's table.
 bench: bench-core
+	node scripts/perf-table.mjs --write README.md
 fuzz: fuzz-core
 # The main demo is the Node agent (mk/npm.mk: demo-npm); demo-core and
 # demo-python run the Rust and Python ones.
 
-# The READMEs point only at what is in the repository (tests/docs/).
+# The READMEs point only at what is in the repository, every code block has a
+# runner, and the performance table is made from bench/RESULTS.md (tests/docs/).
 test-docs:
 	$(call timed,120,node --test --test-timeout=60000 tests/docs/*.test.mjs)
 

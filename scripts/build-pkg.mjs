@@ -37,15 +37,17 @@ const out = resolve(args.out);
 const template = join(root, "bindings/js");
 const stage = join(root, "target/npm-stage");
 
-function cargoVersion() {
+/** A string field of Cargo.toml's [workspace.package] (or [package]). */
+function cargoField(name) {
   const toml = readFileSync(join(root, "Cargo.toml"), "utf8");
   for (const table of ["workspace.package", "package"]) {
     const body = toml.split(`\n[${table}]\n`)[1]?.split(/\n\[/)[0] ?? "";
-    const m = /^version\s*=\s*"([^"]+)"/m.exec(body);
+    const m = new RegExp(`^${name}\\s*=\\s*"([^"]+)"`, "m").exec(body);
     if (m) return m[1];
   }
-  throw new Error("no version in Cargo.toml");
+  throw new Error(`no ${name} in Cargo.toml`);
 }
+const cargoVersion = () => cargoField("version");
 
 for (const f of ["agentguard.js", "agentguard_bg.wasm"]) {
   if (!existsSync(join(wasmDir, f))) throw new Error(`missing ${join(wasmDir, f)}: run wasm-pack first`);
@@ -203,6 +205,11 @@ export const { ${analysisNames.join(", ")} } = cjs;
 
 const pkg = JSON.parse(readFileSync(join(template, "package.json"), "utf8"));
 pkg.version = version;
+// The project's addresses, kept once, in Cargo.toml (the wheel's come from there too).
+const repository = cargoField("repository");
+pkg.repository = { type: "git", url: `git+${repository}.git` };
+pkg.homepage = `${cargoField("homepage")}#readme`;
+pkg.bugs = { url: `${repository}/issues` };
 writeFileSync(join(out, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);
 console.log(
   `pkg/: agentguard ${version}, exports ${names.join(", ")}; agentguard/analysis: ${analysisNames.join(", ")}; adapters: ${adapters.join(", ")}`,

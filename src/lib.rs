@@ -37,6 +37,12 @@
 #![forbid(unsafe_code)]
 
 mod action;
+/// The README's Rust examples, compiled and run as doctests (`cargo test
+/// --doc`, part of `make test`), so they stay true as written.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub mod analysis;
 mod audit;
 mod conditions;

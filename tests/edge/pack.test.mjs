@@ -103,3 +103,23 @@ test(".wasm gzip -9 is within the DESIGN.md budget", () => {
   assert.ok(wasm.subarray(0, 4).equals(Buffer.from("\0asm")), "not a WebAssembly module");
   assert.ok(gz <= WASM_GZIP_BUDGET, `${gz} bytes gzipped is over the ${WASM_GZIP_BUDGET}-byte budget`);
 });
+
+test("the package's metadata: the project's addresses (from Cargo.toml), keywords, license, engines", () => {
+  const pkg = JSON.parse(readFileSync(join(PKG, "package.json"), "utf8"));
+  const toml = readFileSync(join(ROOT, "Cargo.toml"), "utf8");
+  const repository = /^repository\s*=\s*"([^"]+)"/m.exec(toml)?.[1];
+  const homepage = /^homepage\s*=\s*"([^"]+)"/m.exec(toml)?.[1];
+  assert.ok(repository && homepage, "Cargo.toml's [workspace.package] names the repository and homepage");
+  assert.deepEqual(pkg.repository, { type: "git", url: `git+${repository}.git` });
+  assert.equal(pkg.homepage, `${homepage}#readme`);
+  assert.deepEqual(pkg.bugs, { url: `${repository}/issues` });
+  assert.ok(pkg.keywords.includes("policy") && pkg.keywords.includes("agents"), pkg.keywords.join(", "));
+  assert.equal(pkg.license, "MIT");
+  assert.equal(pkg.engines.node, ">=18");
+  // The wheel says the same (pyproject.toml's project URLs).
+  const pyproject = readFileSync(join(ROOT, "bindings/python/pyproject.toml"), "utf8");
+  const urls = pyproject.split("[project.urls]")[1]?.split(/\n\[/)[0] ?? "";
+  assert.match(urls, new RegExp(`^Repository = "${repository}"$`, "m"));
+  assert.match(urls, new RegExp(`^Homepage = "${homepage}"$`, "m"));
+  assert.match(urls, new RegExp(`^Issues = "${repository}/issues"$`, "m"));
+});

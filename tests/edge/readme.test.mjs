@@ -13,15 +13,15 @@ import { ROOT, bundleWorker, installedPackage, projectFolder, resolveExport, sta
 const readme = readFileSync(join(ROOT, "README.md"), "utf8");
 const section = /<!-- BEGIN runtimes -->([\s\S]*?)<!-- END runtimes -->/.exec(readme)?.[1] ?? "";
 
-/** `{ code, output, request }` for the example called `name`. */
-function example(name) {
+/** `{ code, output, request }` for the example called `name` (in the runtimes section, unless `within` is given). */
+function example(name, within = section) {
   const block = (marker) => {
     const re = new RegExp(`<!-- ${marker} -->\\s*\`\`\`[a-z]*\\n([\\s\\S]*?)\`\`\``);
-    return re.exec(section);
+    return re.exec(within);
   };
   const code = block(`example: ${name}`);
   const outRe = new RegExp(`<!-- output: ${name}( [^>]*?)? -->\\s*\`\`\`[a-z]*\\n([\\s\\S]*?)\`\`\``);
-  const out = outRe.exec(section);
+  const out = outRe.exec(within);
   assert.ok(code, `README runtimes section has no "example: ${name}" block`);
   assert.ok(out, `README runtimes section has no "output: ${name}" block`);
   return { code: code[1], request: (out[1] ?? "").trim(), output: out[2].trimEnd() };
@@ -35,6 +35,15 @@ const usesEntry = (inputs, conditions) => {
     `${JSON.stringify(inputs)} lacks ${wanted}`,
   );
 };
+
+test("README: the Node quickstart, in a project that installed the tarball, prints what the README shows", () => {
+  // The quickstart is outside the runtimes section: read it from the whole README.
+  const { code, output } = example("quickstart-node", readme);
+  assert.match(code, /^\/\/ agent\.mjs\n/);
+  const dir = projectFolder("readme-quickstart-node", { "agent.mjs": { text: code } });
+  const out = execFileSync(process.execPath, ["agent.mjs"], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+  assert.equal(out.trimEnd(), output);
+});
 
 test("README: the Node example prints what the README shows", () => {
   const { code, output } = example("node");

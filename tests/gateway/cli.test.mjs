@@ -191,7 +191,7 @@ test("the README walkthrough runs as written, and the violation appears on its d
   assert.match(blocked.command, /intent\.data\.delete\.v1/);
   assert.equal(blocked.code, 1);
   // The README shows the refusal exactly as the command prints it.
-  const shown = /```\n(403 action_policy_violation[\s\S]*?)```/.exec(readmeSection())?.[1];
+  const shown = /```text\n(403 action_policy_violation[\s\S]*?)```/.exec(readmeSection())?.[1];
   assert.equal(`${blocked.stderr}${blocked.stdout}`, shown);
   assert.equal(read.code, 0, read.stderr);
   assert.match(JSON.parse(read.stdout).intent_id, /^int_[0-9a-f]{24}$/);

@@ -15,10 +15,10 @@ import { BIN, ROOT, startServer, tempDir } from "./helpers.mjs";
 
 const run = promisify(execFile);
 
-function section() {
+function section(name = "gateway-tools") {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const s = /<!-- BEGIN gateway-tools -->([\s\S]*?)<!-- END gateway-tools -->/.exec(readme)?.[1];
-  assert.ok(s, "README.md has a gateway-tools section");
+  const s = new RegExp(`<!-- BEGIN ${name} -->([\\s\\S]*?)<!-- END ${name} -->`).exec(readme)?.[1];
+  assert.ok(s, `README.md has a ${name} section`);
   return s;
 }
 
@@ -93,4 +93,27 @@ test("the README's tool-call walkthrough runs as written and answers what it say
   const [body, status] = twice.stdout.trim().split("\n");
   assert.equal(status, "409");
   assert.equal(JSON.parse(body).error, "approval_used");
+});
+
+test("the README's gateway quickstart runs as written and prints what it shows", { timeout: 120_000 }, async (t) => {
+  const text = section("gateway-quickstart");
+  const lines = commands(text);
+  // `make gateway`: the same server with the demo keys, on a free port.
+  assert.match(lines[0], /^make gateway\b/);
+  const dir = tempDir(t);
+  const gw = await startServer({ dataDir: join(dir, "data"), keysFile: join(ROOT, "examples/mesh/keys.json") });
+  t.after(() => gw.stop());
+  let last = null;
+  for (const line of lines.slice(1)) {
+    const [program, ...args] = words(line).map((w) => w.replaceAll("http://127.0.0.1:8787", gw.url));
+    assert.equal(program, "curl", `unexpected README command: ${line}`);
+    last = await run(program, args, { cwd: ROOT, timeout: 30_000 });
+  }
+  assert.equal(lines.length, 3, lines.join("\n"));
+  const shown = /```json\n([\s\S]*?)\n```/.exec(text)?.[1];
+  assert.ok(shown, "the quickstart shows the answer");
+  assert.equal(last.stdout.trimEnd(), shown);
+  // The policy was set by the first curl (its answer sent to /dev/null).
+  const policy = await fetch(`${gw.url}/v1/agents/ops-agent/policies/tools`, { headers: { "x-api-key": "demo-admin-key" } });
+  assert.equal((await policy.json()).version, 1);
 });

@@ -102,3 +102,22 @@ def test_quickstart_example_runs():
     assert lines[1].split() == ["block", "drop_table", "denied", "by", "pattern:", "drop_*"]
     assert lines[2].split()[:2] == ["run", "write_database"]
     assert lines[-1].startswith("5 audit entries")
+
+
+def _example(name):
+    """The block after `<!-- example: NAME -->` and the one after `<!-- output: NAME -->`."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = re.search(rf"<!-- example: {name} -->\s*```[a-z]*\n(.*?)```", readme, re.S)
+    out = re.search(rf"<!-- output: {name}(?: [^>]*?)? -->\s*```[a-z]*\n(.*?)```", readme, re.S)
+    assert code and out, f"README.md has no example/output {name!r}"
+    return code.group(1), out.group(1)
+
+
+def test_readme_python_quickstart_prints_what_it_shows(tmp_path):
+    # Run as the README says: `python agent.py`, with the installed wheel.
+    code, output = _example("quickstart-python")
+    assert code.startswith("# agent.py\n")
+    (tmp_path / "agent.py").write_text(code, encoding="utf-8")
+    run = subprocess.run([sys.executable, "agent.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == output
