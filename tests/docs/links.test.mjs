@@ -61,28 +61,31 @@ function problems(file) {
   const here = dirname(join(ROOT, file));
   const heads = anchors(text);
   const found = [];
-  prose(text).forEach((line, i) => {
+  // Links first, over the whole text: a link's words may wrap onto the next line.
+  const lines = prose(text);
+  const joined = lines.map((l) => l.replace(/`[^`]*`/g, "``")).join("\n");
+  for (const m of joined.matchAll(/\[[^\]]*\]\(([^)\s]*)\)/g)) {
+    const at = `${file}:${joined.slice(0, m.index).split("\n").length}`;
+    const target = m[1];
+    if (/^(?:https?:|mailto:)/.test(target)) continue;
+    if (target === "") {
+      found.push(`${at}: an empty link`);
+      continue;
+    }
+    const [path, fragment] = target.split("#");
+    if (path === "") {
+      if (!heads.has(fragment)) found.push(`${at}: #${fragment} is no heading of ${file}`);
+      continue;
+    }
+    const abs = join(here, decodeURIComponent(path));
+    if (!existsSync(abs)) found.push(`${at}: ${target} does not exist`);
+    else if (fragment !== undefined && abs.endsWith(".md") && !anchors(readFileSync(abs, "utf8")).has(fragment)) {
+      found.push(`${at}: #${fragment} is no heading of ${relative(ROOT, abs)}`);
+    }
+  }
+  lines.forEach((line, i) => {
     const at = `${file}:${i + 1}`;
     const code = [...line.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
-    const bare = line.replace(/`[^`]*`/g, "``");
-    for (const m of bare.matchAll(/\[[^\]]*\]\(([^)\s]*)\)/g)) {
-      const target = m[1];
-      if (/^(?:https?:|mailto:)/.test(target)) continue;
-      if (target === "") {
-        found.push(`${at}: an empty link`);
-        continue;
-      }
-      const [path, fragment] = target.split("#");
-      if (path === "") {
-        if (!heads.has(fragment)) found.push(`${at}: #${fragment} is no heading of ${file}`);
-        continue;
-      }
-      const abs = join(here, decodeURIComponent(path));
-      if (!existsSync(abs)) found.push(`${at}: ${target} does not exist`);
-      else if (fragment !== undefined && abs.endsWith(".md") && !anchors(readFileSync(abs, "utf8")).has(fragment)) {
-        found.push(`${at}: #${fragment} is no heading of ${relative(ROOT, abs)}`);
-      }
-    }
     for (const c of code) {
       const path = c.replace(/[:#].*$/, "").replace(/\/$/, "");
       if (!TOP.test(c) || /[\s*{}<>$]/.test(c) || /\bVERSION\b|X\.Y\.Z/i.test(c)) continue;
@@ -102,17 +105,18 @@ for (const file of READMES) {
 }
 
 test("the checker finds what it must (a broken link, anchor, path and reference)", () => {
-  const text = "# Title\n\nSee [x](nowhere.md), [y](#no-such), `examples/none.json` and DESIGN.md.\n```\n[in code](missing.md)\n```\n";
+  const text = "# Title\n\nSee [x](nowhere.md), [y](#no-such), `examples/none.json` and DESIGN.md.\n```\n[in code](missing.md)\n```\nA [wrapped\nlink](#gone).\n";
   const tmp = join(ROOT, "target", "links-selftest.md");
   mkdirSync(dirname(tmp), { recursive: true });
   writeFileSync(tmp, text);
   try {
     const found = problems(relative(ROOT, tmp));
-    assert.equal(found.length, 4, found.join("\n"));
+    assert.equal(found.length, 5, found.join("\n"));
     assert.match(found[0], /nowhere\.md does not exist/);
     assert.match(found[1], /#no-such is no heading/);
-    assert.match(found[2], /examples\/none\.json` is not in the repository/);
-    assert.match(found[3], /"DESIGN\.md" is not something/);
+    assert.match(found[2], /:7: #gone is no heading/);
+    assert.match(found[3], /examples\/none\.json` is not in the repository/);
+    assert.match(found[4], /"DESIGN\.md" is not something/);
   } finally {
     rmSync(tmp, { force: true });
   }
