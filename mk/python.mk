@@ -15,10 +15,14 @@ PY_CARGO_ENV := CARGO_TARGET_DIR=$(ROOT)/target/python PYO3_PYTHON=$(PY)
 
 .PHONY: wheel build-python lint-python test-python bench-python demo-python
 
+# manylinux2014 (glibc 2.17 and later): zig (PyPI's ziglang, found by maturin
+# through the venv's python on PATH) links against glibc 2.17's symbols,
+# whatever glibc this machine has, and maturin refuses a wheel that needs a
+# newer one.
 wheel: venv
 	rm -f $(WHEEL_DIR)/agentguard-*.whl
-	$(PY_CARGO_ENV) $(VENV)/bin/maturin build --release --quiet -i $(PY) \
-	  -m $(PY_CRATE)/Cargo.toml --out $(WHEEL_DIR)
+	PATH="$(VENV)/bin:$$PATH" $(PY_CARGO_ENV) $(VENV)/bin/maturin build --release --quiet -i $(PY) \
+	  --zig --compatibility manylinux2014 -m $(PY_CRATE)/Cargo.toml --out $(WHEEL_DIR)
 
 build-python: wheel
 	$(PIP) install -q --disable-pip-version-check --force-reinstall --no-deps $(WHEEL_DIR)/agentguard-*.whl

@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # PyPI packages the suite needs; tokenfence is the reference we match;
 # pytest-timeout gives each test a hard limit (mk/python.mk); mcp is the Python
-# SDK, a client of the MCP proxy in tests/mcp (mk/mcp.mk).
-PY_DEPS := tokenfence==0.3.1 pytest==8.3.4 pytest-timeout==2.4.0 maturin==1.16.0 mcp==2.3.0 openai-agents==0.24.0 langchain-core==1.8.1 langgraph==1.2.22 pydantic-ai-slim==2.68.0
+# SDK, a client of the MCP proxy in tests/mcp (mk/mcp.mk); ziglang is the zig
+# toolchain maturin links the wheel with, against glibc 2.17 (manylinux2014).
+PY_DEPS := tokenfence==0.3.1 pytest==8.3.4 pytest-timeout==2.4.0 maturin==1.16.0 ziglang==0.17.0 mcp==2.3.0 openai-agents==0.24.0 langchain-core==1.8.1 langgraph==1.2.22 pydantic-ai-slim==2.68.0
 
 .PHONY: venv
 venv: $(VENV)/.deps-ok

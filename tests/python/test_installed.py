@@ -46,3 +46,26 @@ def test_stubs_name_exactly_the_native_exports():
             real = getattr(agentguard._native, cls.name)
             public = {m for m in dir(real) if not m.startswith("_")}
             assert public <= members, (cls.name, public - members)
+
+
+def test_the_wheel_is_manylinux2014_with_the_projects_metadata():
+    # `make wheel` links against glibc 2.17 (zig), and maturin tags and checks it.
+    import email
+    import zipfile
+
+    wheels = sorted((ROOT / "target" / "wheels").glob("agentguard-*.whl"))
+    assert len(wheels) == 1, wheels
+    assert wheels[0].name.endswith("-cp310-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl"), wheels[0].name
+    with zipfile.ZipFile(wheels[0]) as z:
+        name = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))
+        meta = email.message_from_bytes(z.read(name))
+    assert meta["Requires-Python"] == ">=3.10"
+    assert "License :: OSI Approved :: MIT License" in meta.get_all("Classifier")
+    urls = dict(u.split(", ", 1) for u in meta.get_all("Project-URL"))
+    assert set(urls) == {"Homepage", "Repository", "Issues"}, urls
+    assert urls["Issues"] == urls["Repository"] + "/issues"
+    # The same addresses as the npm package's: Cargo.toml's [workspace.package].
+    cargo = (ROOT / "Cargo.toml").read_text(encoding="utf-8")
+    assert f'repository = "{urls["Repository"]}"' in cargo
+    # Installed from that very wheel: the version it names.
+    assert agentguard.__version__ == wheels[0].name.split("-")[1]
