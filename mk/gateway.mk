@@ -55,6 +55,6 @@ wrk:
 	@command -v wrk >/dev/null || apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
 
 bench-gateway: build-cli | node-deps wrk
-	AGENTGUARD_BIN=$(AGENTGUARD_BIN) bash scripts/with-postgres.sh node bench/gateway/run.mjs --requests 10000 --concurrency 50 --write bench/RESULTS.md
+	AGENTGUARD_BIN=$(AGENTGUARD_BIN) bash scripts/with-postgres.sh node bench/gateway/run.mjs --duration 10 --concurrency 50 --write bench/RESULTS.md
 	AGENTGUARD_BIN=$(AGENTGUARD_BIN) node bench/gateway/tools.mjs --duration 10 --concurrency 50 --write bench/RESULTS.md
 	AGENTGUARD_BIN=$(AGENTGUARD_BIN) $(call timed,$(MCP_BENCH_TIMEOUT_S),node bench/gateway/mcp_http.mjs --calls 2000 --rounds 4 --concurrent 2000 --window 16 --timeout-s 540 --write bench/RESULTS.md)

@@ -57,7 +57,7 @@ export function budgetRows({ title, lines }) {
   const text = prose.filter((l) => !l.startsWith("<!--")).join(" ").replace(/\s+/g, " ");
   for (const m of text.matchAll(/Budget \(([^)]*)\):? (.*?)\.(?=\s+[A-Z]|\s*$)/g)) {
     // (The design document is not part of the repository: not named here.)
-    const source = m[1].replace(/^DESIGN\.md$/, "").trim();
+    const source = m[1].replace(/DESIGN\.md:?\s*/g, "").trim();
     rows.push([title, source ? `the budget (${source})` : "the budget", m[2].trim(), ""]);
   }
   return rows;

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // make bench-gateway (second part): POST /v1/tools/check at concurrency 50
 // against `agentguard serve` on SQLite, for --duration seconds, from wrk (a
-// C load generator: the Node one, bench/gateway/load.mjs, tops out near
-// 11 500 requests/s on 2 cores, below what is measured here). 10 agents
+// C load generator: a Node one topped out near 11 500 requests/s on 2
+// cores, below what is measured here). 10 agents
 // share a tool policy with lists and an argument condition; the requests
 // cycle through 60% allowed, 30% denied and 10% needing approval (each of
 // those creates a pending approval). Every decision is audited before its

@@ -353,14 +353,23 @@ async fn commit_on(
     let mut policy_changed = false;
     let mut i = 0;
     while i < ops.len() {
-        // A run of audit records and new approvals (most of a busy batch:
-        // every tool decision is one) goes in with multi-row INSERTs, in
-        // order: one statement per AUDIT_ROWS rows instead of one each.
+        // A run of audit records, new approvals and deliveries (most of a
+        // busy batch: every tool decision and every intent is one) goes in
+        // with a few statements, in order: the inbox quotas of the whole
+        // run decided on one read of the counts, multi-row INSERTs for the
+        // approvals, the inbox rows and the audit records (one statement
+        // per AUDIT_ROWS rows instead of one or three each).
         let run: Vec<&Op> = ops[i..]
             .iter()
-            .take_while(|op| matches!(op, Op::Record { .. } | Op::CreateApproval { .. }))
+            .take_while(|op| {
+                matches!(
+                    op,
+                    Op::Record { .. } | Op::CreateApproval { .. } | Op::Deliver { .. }
+                )
+            })
             .collect();
         if run.len() > 1 {
+            let run_outcomes = deliver_run(&mut tx, backend, &run).await?;
             let approvals: Vec<&ApprovalRow> = run
                 .iter()
                 .filter_map(|op| match op {
@@ -371,10 +380,34 @@ async fn commit_on(
             for chunk in approvals.chunks(AUDIT_ROWS) {
                 crate::tools::insert_approvals(&mut tx, chunk).await?;
             }
+            let delivered: Vec<(&str, &str, &str)> = run
+                .iter()
+                .zip(&run_outcomes)
+                .filter_map(|(op, outcome)| match (op, outcome) {
+                    (
+                        Op::Deliver {
+                            intent_id,
+                            to,
+                            body,
+                            ..
+                        },
+                        Outcome::Delivered,
+                    ) => Some((intent_id.as_str(), to.as_str(), body.as_str())),
+                    _ => None,
+                })
+                .collect();
+            for chunk in delivered.chunks(AUDIT_ROWS) {
+                insert_inbox(&mut tx, chunk).await?;
+            }
+            // One record per op, in the order of the batch; a refused
+            // delivery (a full inbox) writes nothing.
             let audits: Vec<&Map<String, Value>> = run
                 .iter()
-                .filter_map(|op| match op {
-                    Op::Record { audit, .. } | Op::CreateApproval { audit, .. } => Some(audit),
+                .zip(&run_outcomes)
+                .filter_map(|(op, outcome)| match (op, outcome) {
+                    (Op::Record { audit, .. }, _)
+                    | (Op::CreateApproval { audit, .. }, _)
+                    | (Op::Deliver { audit, .. }, Outcome::Delivered) => Some(audit),
                     _ => None,
                 })
                 .collect();
@@ -397,7 +430,7 @@ async fn commit_on(
                     }
                 }
             }
-            outcomes.extend(std::iter::repeat_with(|| Outcome::Recorded).take(run.len()));
+            outcomes.extend(run_outcomes);
             i += run.len();
             continue;
         }
@@ -490,6 +523,167 @@ async fn insert_audits(
             .bind(field(audit, "to_agent").map(str::to_string))
             .bind(field(audit, "decision").unwrap_or("").to_string())
             .bind(body);
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
+/// The outcome of each op of a run: `Recorded` for an audit record or an
+/// approval; for a delivery, `Delivered` or `InboxFull`, decided in order
+/// exactly as one bounded upsert per delivery would (see the `Deliver` arm
+/// of [`execute`]), from one read of the inbox counts of the receivers
+/// involved, then one upsert of every count that grew. On PostgreSQL the
+/// count rows are created when missing and locked (`FOR UPDATE`, in the
+/// order of their agents) first, so instances sharing the database decide
+/// each inbox's quota one after the other.
+async fn deliver_run(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    run: &[&Op],
+) -> Result<Vec<Outcome>, StoreError> {
+    // (receiver, size, max_intents, max_bytes) of each delivery.
+    let deliveries: Vec<(&str, i64, i64, i64)> = run
+        .iter()
+        .filter_map(|op| match op {
+            Op::Deliver {
+                to,
+                body,
+                max_intents,
+                max_bytes,
+                ..
+            } => Some((to.as_str(), body.len() as i64, *max_intents, *max_bytes)),
+            _ => None,
+        })
+        .collect();
+    // (intents, bytes, whether the row exists, intents added, bytes added).
+    let mut counts: HashMap<&str, (i64, i64, bool, i64, i64)> = HashMap::new();
+    if !deliveries.is_empty() {
+        let agents: BTreeSet<&str> = deliveries.iter().map(|d| d.0).collect();
+        if backend == Backend::Postgres {
+            // Rows for the receivers that may take an intent, so that
+            // every count this run reads is locked (a delivery larger than
+            // the byte limit is refused whatever the count).
+            let candidates: BTreeSet<&str> = deliveries
+                .iter()
+                .filter(|d| d.1 <= d.3)
+                .map(|d| d.0)
+                .collect();
+            if !candidates.is_empty() {
+                let values: Vec<String> = (1..=candidates.len())
+                    .map(|n| format!("(${n}, 0, 0)"))
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO inbox_counts (agent, intents, bytes) VALUES {}
+                     ON CONFLICT (agent) DO NOTHING",
+                    values.join(", ")
+                );
+                let mut query = sqlx::query(&sql);
+                for agent in &candidates {
+                    query = query.bind(*agent);
+                }
+                query.execute(&mut *conn).await?;
+            }
+        }
+        let params: Vec<String> = (1..=agents.len()).map(|n| format!("${n}")).collect();
+        let lock = if backend == Backend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT agent, intents, bytes FROM inbox_counts WHERE agent IN ({}) ORDER BY agent{lock}",
+            params.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for agent in &agents {
+            query = query.bind(*agent);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let agent: String = row.try_get(0)?;
+            if let Some(a) = agents.get(agent.as_str()) {
+                counts.insert(a, (row.try_get(1)?, row.try_get(2)?, true, 0, 0));
+            }
+        }
+    }
+    let mut outcomes = Vec::with_capacity(run.len());
+    let mut next = deliveries.iter();
+    for op in run {
+        if !matches!(op, Op::Deliver { .. }) {
+            outcomes.push(Outcome::Recorded);
+            continue;
+        }
+        let Some(&(to, size, max_intents, max_bytes)) = next.next() else {
+            return Err(StoreError::new("a delivery of the batch was lost"));
+        };
+        let (intents, bytes, exists, added, added_bytes) =
+            counts.entry(to).or_insert((0, 0, false, 0, 0));
+        // As the upsert: a new row takes any intent within the byte limit;
+        // an existing one grows only while it stays within both limits.
+        let fits = size <= max_bytes
+            && (!*exists || (*intents < max_intents && *bytes + size <= max_bytes));
+        if fits {
+            *intents += 1;
+            *bytes += size;
+            *exists = true;
+            *added += 1;
+            *added_bytes += size;
+            outcomes.push(Outcome::Delivered);
+        } else {
+            outcomes.push(Outcome::InboxFull {
+                intents: *intents,
+                bytes: *bytes,
+            });
+        }
+    }
+    let grown: Vec<(&str, i64, i64)> = {
+        let mut g: Vec<(&str, i64, i64)> = counts
+            .iter()
+            .filter(|(_, c)| c.3 > 0)
+            .map(|(a, c)| (*a, c.3, c.4))
+            .collect();
+        g.sort_unstable();
+        g
+    };
+    if !grown.is_empty() {
+        let values: Vec<String> = (0..grown.len())
+            .map(|n| format!("(${}, ${}, ${})", 3 * n + 1, 3 * n + 2, 3 * n + 3))
+            .collect();
+        let sql = format!(
+            "INSERT INTO inbox_counts (agent, intents, bytes) VALUES {}
+             ON CONFLICT (agent) DO UPDATE SET intents = inbox_counts.intents + excluded.intents,
+               bytes = inbox_counts.bytes + excluded.bytes",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (agent, n, b) in &grown {
+            query = query.bind(*agent).bind(*n).bind(*b);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(outcomes)
+}
+
+/// Puts delivered intents (`intent_id, to, body`) into their inboxes, in
+/// order, with one statement.
+async fn insert_inbox(
+    conn: &mut AnyConnection,
+    delivered: &[(&str, &str, &str)],
+) -> Result<(), StoreError> {
+    let mut sql = String::from("INSERT INTO inbox (intent_id, to_agent, body, bytes) VALUES ");
+    for n in 0..delivered.len() {
+        let b = n * 4;
+        if n > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4));
+    }
+    let mut query = sqlx::query(&sql);
+    for (intent_id, to, body) in delivered {
+        query = query
+            .bind(*intent_id)
+            .bind(*to)
+            .bind(*body)
+            .bind(body.len() as i64);
     }
     query.execute(conn).await?;
     Ok(())
