@@ -201,12 +201,30 @@ pub trait Hooks<C> {
     /// `require_approval`).
     fn approve(&mut self, tool: &str, pending: Verdict) -> Option<Result<Answer, Self::Error>>;
 
-    /// Whether `on_decision` is set (when it is not, the entry is moved into
-    /// the log without a copy).
+    /// Whether `on_decision` is set (when it is not, the entry is made
+    /// only for the log).
     fn has_on_decision(&self) -> bool;
 
     /// Appends an entry to the binding's audit log (a core [`crate::AuditLog`]).
     fn append(&mut self, entry: AuditEntry<C>);
+
+    /// Appends the entry `policy` makes for `verdict` on `tool` at
+    /// `timestamp` with `context` to the binding's audit log: what the flow
+    /// calls to record a decision. The default makes the entry
+    /// ([`AuditEntry::of`]) and hands it to [`Hooks::append`]; a binding
+    /// whose log keeps verdicts (an `AuditLog<C, Verdict>`, which makes the
+    /// entries when it is read) records them here instead, and makes no
+    /// entry at all.
+    fn append_verdict(
+        &mut self,
+        policy: &Policy,
+        tool: &str,
+        verdict: Verdict,
+        timestamp: f64,
+        context: Option<C>,
+    ) {
+        self.append(AuditEntry::of(policy, tool, verdict, timestamp, context));
+    }
 
     /// Receives every audit entry, after it is in the log.
     fn on_decision(&mut self, entry: &AuditEntry<C>) -> Result<Returned, Self::Error>;
@@ -410,20 +428,12 @@ impl Policy {
             ))
         };
         if self.audit_enabled() {
-            // The result's fields move into the entry: one allocation of
-            // the tool name per audited decision, not two.
-            let r = self.result(tool, verdict);
-            let entry = AuditEntry {
-                timestamp: hooks.now(),
-                tool: r.tool,
-                decision: r.decision,
-                reason: r.reason,
-                matched_rule: r.matched_rule,
-                context,
-                shadow: r.shadow,
-            };
+            let timestamp = hooks.now();
             if hooks.has_on_decision() {
-                hooks.append(entry.clone());
+                // The entry on_decision receives is the one the log holds:
+                // made from the same verdict, time and context.
+                let entry = AuditEntry::of(self, tool, verdict, timestamp, context.clone());
+                hooks.append_verdict(self, tool, verdict, timestamp, context);
                 match hooks.on_decision(&entry) {
                     Ok(Returned::Pending) if mode == Mode::Sync => {
                         first = Some(pending(H::NAMES.on_decision))
@@ -432,7 +442,7 @@ impl Policy {
                     Err(e) => first = Some(FlowError::Hook(e)),
                 }
             } else {
-                hooks.append(entry);
+                hooks.append_verdict(self, tool, verdict, timestamp, context);
             }
         }
         if verdict.decision == Decision::Deny {

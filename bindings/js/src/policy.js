@@ -812,9 +812,18 @@ export class Policy {
     if (tree !== undefined) return this.#checkCall(w, tool, tree, args, context, text);
     if (this.#audit) {
       // One call: wasm evaluates the name and runs the flow (unless a rule
-      // for it reads arguments: then nothing happened yet).
+      // for it reads arguments: then nothing happened yet). Without
+      // callbacks, #flow's bare case written out: the hottest call for
+      // names not in the cache.
       const len = writeName(tool);
-      const code = this.#flow(w, DECIDE, len, EVALUATE, text, tool, context, null, null);
+      let code;
+      if (this.#callbacks === 0) {
+        code = w.decideBare(len, EVALUATE, Date.now(), text);
+        releaseScratch();
+        if (code === FAILED) throw failure("type");
+      } else {
+        code = this.#flow(w, DECIDE, len, EVALUATE, text, tool, context, null, null);
+      }
       if (code === NEEDS_ARGS) return this.#checkCall(w, tool, this.#tree(w, tool), args, context, text);
       const r = this.#result(tool, code);
       if (infoOf(r).pure) this.#remember(w, tool, r, this.#callbacks === 0 ? len : -1);

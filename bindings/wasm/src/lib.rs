@@ -387,7 +387,10 @@ pub struct WasmPolicy {
     // call back into this policy (a check from inside onDecision) without
     // wasm-bindgen refusing a second borrow. The log is borrowed only for the
     // length of an append or a read, never across a call into JavaScript.
-    log: RefCell<AuditLog<Ctx>>,
+    // It keeps verdicts, not entries (`AuditLog<Ctx, Verdict>`): a check
+    // records its decision without allocating, and the entries are made
+    // when the log is read.
+    log: RefCell<AuditLog<Ctx, Verdict>>,
     callbacks: u32,
     // The names JavaScript's per-name cache holds, by id: a cached name is
     // passed as its id instead of being written again (see NAME_ID).
@@ -437,9 +440,23 @@ impl Hooks<Ctx> for Bridge<'_> {
         self.has(ON_DECISION).is_some()
     }
 
-    fn append(&mut self, entry: AuditEntry<Ctx>) {
-        let evicted = self.policy.log.borrow_mut().push(entry);
-        drop(evicted);
+    // The flow records through append_verdict (below), which this log
+    // keeps; it has no use for a finished entry, and the core makes none
+    // for it.
+    fn append(&mut self, _: AuditEntry<Ctx>) {}
+
+    fn append_verdict(
+        &mut self,
+        policy: &Policy,
+        tool: &str,
+        verdict: Verdict,
+        timestamp: f64,
+        context: Option<Ctx>,
+    ) {
+        self.policy
+            .log
+            .borrow_mut()
+            .record(policy, tool, verdict, timestamp, context);
     }
 
     fn on_decision(&mut self, entry: &AuditEntry<Ctx>) -> Result<Returned, JsValue> {
@@ -717,11 +734,11 @@ impl WasmPolicy {
     pub fn audit_log(&self) -> Result<String, JsValue> {
         let log = self.log.borrow();
         let mut out = String::from("[");
-        for (i, entry) in log.entries().enumerate() {
+        for (i, entry) in log.entries_of(&self.inner).enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(&entry_json(entry)?);
+            out.push_str(&entry_json(&entry)?);
         }
         out.push(']');
         Ok(out)
