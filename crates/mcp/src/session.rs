@@ -81,6 +81,11 @@ pub struct Session {
     pins: Option<PinState>,
     /// Signs the `requestState` of the stateless protocol's approvals.
     signer: Signer,
+    /// The nonces of the states whose approval let a call through, with
+    /// their expiry: a state runs its call once, and a replay of it (the
+    /// same retry sent again) is refused. Expired ones are forgotten (their
+    /// state is refused as expired anyway).
+    spent_states: HashMap<String, u64>,
     /// Calls approved through `input_required` and forwarded, by the key of
     /// their id, with their call hash: an `input_required` answer from the
     /// server gets its state wrapped in an approved one of ours.
@@ -141,6 +146,7 @@ impl Session {
             next_id: 0,
             pins: None,
             signer: Signer::random(),
+            spent_states: HashMap::new(),
             approved_calls: HashMap::new(),
             gateway: None,
             gateway_pending: HashMap::new(),
@@ -634,6 +640,20 @@ impl Session {
                             return false;
                         }
                     }
+                    // Once: the state that let a call through is spent.
+                    let now_ms = mrtr::now_ms();
+                    self.spent_states.retain(|_, exp| *exp >= now_ms);
+                    if self.spent_states.contains_key(&state.nonce) {
+                        self.refuse(
+                            pending,
+                            ApprovalOutcome::InvalidState,
+                            "The approval state sent back (requestState) was already used: an approval runs its call once; call the tool again to be asked again.",
+                            now,
+                            out,
+                        );
+                        return false;
+                    }
+                    self.spent_states.insert(state.nonce.clone(), state.exp);
                     approved_by_state = true;
                     rewritten = without_our_state(text, state.inner);
                 }

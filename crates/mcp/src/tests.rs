@@ -866,6 +866,16 @@ fn stateless_approval_through_input_required() {
         "2026-07-28"
     );
 
+    // The same approved retry sent again (a replay): refused, not forwarded;
+    // the approval ran its call once.
+    let again = t.client(&retry.replace("\"id\":2", "\"id\":22"));
+    assert!(to_server(&again).is_empty(), "{again:?}");
+    let a = to_client(&again);
+    assert_eq!(a[0]["id"], 22);
+    assert_eq!(a[0]["result"]["isError"], true);
+    let text = a[0]["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("was already used"), "{text}");
+
     // Declined, no answer, the answer for other arguments, a tampered state:
     // all blocked, none forwarded.
     let declined = t.client(&stateless_call(
@@ -938,6 +948,7 @@ fn stateless_approval_through_input_required() {
         [
             (json!(1), json!("requested"), json!("input_required")),
             (json!(2), json!("approved"), json!("forwarded")),
+            (json!(22), json!("invalid_state"), json!("blocked")),
             (json!(3), json!("declined"), json!("blocked")),
             (json!(4), json!("invalid_state"), json!("blocked")),
             (json!(5), json!("invalid_state"), json!("blocked")),
