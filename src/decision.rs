@@ -24,6 +24,16 @@ impl Decision {
             Decision::RequireApproval => "require_approval",
         }
     }
+
+    /// The decision named `"allow"`, `"deny"` or `"require_approval"`.
+    pub fn from_name(name: &str) -> Option<Decision> {
+        match name {
+            "allow" => Some(Decision::Allow),
+            "deny" => Some(Decision::Deny),
+            "require_approval" => Some(Decision::RequireApproval),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Decision {
@@ -227,6 +237,80 @@ impl PolicyResult {
     /// The tool needs a human's approval first.
     pub fn needs_approval(&self) -> bool {
         self.decision == Decision::RequireApproval
+    }
+}
+
+/// The message of the error a binding raises for a call that may not run
+/// (`ToolDenied`, `ApprovalRequired`): tokenfence's words,
+/// `Tool 'drop_table' denied: denied by pattern: drop_*`.
+pub fn denied_message(tool: &str, reason: &str) -> String {
+    format!("Tool '{tool}' denied: {reason}")
+}
+
+/// The text a model reads, through a framework adapter, for a call that did
+/// not run: the tool, the reason and the deciding rule, named when the
+/// reason does not already name it (`Tool 'write_file' denied: secrets are
+/// off limits (rule: no-secrets)`); for a call that needs approval, that it
+/// needs a person's approval.
+pub fn denial_text(
+    tool: &str,
+    decision: Decision,
+    reason: &str,
+    matched_rule: Option<&str>,
+) -> String {
+    let named = match matched_rule {
+        Some(rule) if !reason.contains(rule) => format!(" (rule: {rule})"),
+        _ => String::new(),
+    };
+    match decision {
+        Decision::RequireApproval => {
+            format!("Tool '{tool}' was not run: {reason}{named}; it needs a person's approval.")
+        }
+        _ => format!("{}{named}", denied_message(tool, reason)),
+    }
+}
+
+#[cfg(test)]
+mod messages {
+    use super::*;
+
+    #[test]
+    fn denial_texts_name_the_rule_once() {
+        assert_eq!(
+            denied_message("drop_table", "denied by pattern: drop_*"),
+            "Tool 'drop_table' denied: denied by pattern: drop_*"
+        );
+        assert_eq!(
+            denial_text(
+                "drop_table",
+                Decision::Deny,
+                "denied by pattern: drop_*",
+                Some("drop_*")
+            ),
+            "Tool 'drop_table' denied: denied by pattern: drop_*"
+        );
+        assert_eq!(
+            denial_text(
+                "write_file",
+                Decision::Deny,
+                "secrets are off limits",
+                Some("no-secrets")
+            ),
+            "Tool 'write_file' denied: secrets are off limits (rule: no-secrets)"
+        );
+        assert_eq!(
+            denial_text(
+                "send_email",
+                Decision::Deny,
+                "not in allow list (default: deny)",
+                None
+            ),
+            "Tool 'send_email' denied: not in allow list (default: deny)"
+        );
+        assert_eq!(
+            denial_text("refund", Decision::RequireApproval, "requires approval per rule: big", Some("big")),
+            "Tool 'refund' was not run: requires approval per rule: big; it needs a person's approval."
+        );
     }
 }
 

@@ -64,7 +64,10 @@ pub use audit::{
     AuditEntry, AuditLog, Evicted, JsonMap, DEFAULT_AUDIT_CAPACITY, DEFAULT_AUDIT_MAX_BYTES,
 };
 pub use conditions::{RuleMode, RuleSpec, OPERATORS, RULE_KEYS};
-pub use decision::{Decision, List, PolicyResult, Rule, RuleRef, Shadow, ShadowHit, Verdict};
+pub use decision::{
+    denial_text, denied_message, Decision, List, PolicyResult, Rule, RuleRef, Shadow, ShadowHit,
+    Verdict,
+};
 pub use error::{Error, ErrorKind};
 pub use flow::{
     check_name, name_length, Answer, Approval, FlowError, Hooks, LogHooks, Mode, Names, Returned,

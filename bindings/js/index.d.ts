@@ -889,6 +889,18 @@ export declare class ApprovalRequired extends ToolDenied {
 export declare function fnmatch(name: string, pattern: string): boolean;
 
 /**
+ * The text a model reads for a call that did not run, made by the core:
+ * `Tool 'drop_table' denied: denied by pattern: drop_*`, the deciding rule
+ * added when the reason does not name it (`Tool 'write_file' denied:
+ * secrets are off limits (rule: no-secrets)`), and for a `require_approval`
+ * that it needs a person's approval. What the framework adapters give the
+ * model; for your own tool loop.
+ *
+ * @throws `TypeError` if `result` is not an object
+ */
+export declare function denialText(result: Pick<PolicyResult, "tool" | "decision" | "reason" | "matchedRule">): string;
+
+/**
  * Instantiates the wasm module synchronously. Only needed where the entry
  * cannot load it by itself (the web entry when the `.wasm` was not served
  * next to it); a no-op once loaded.

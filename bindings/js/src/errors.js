@@ -1,5 +1,6 @@
 // The package's Error subclasses. One definition per runtime: every entry
 // (import and require alike on Node) exports these same classes.
+import { deniedMessage } from "./messages.js";
 
 /** A policy file (or action policy store) that cannot be loaded. */
 export class PolicyError extends Error {
@@ -27,7 +28,7 @@ export function structured(error, kind, field = null, index = null) {
 /** Thrown by `enforce()` for a denied tool. */
 export class ToolDenied extends Error {
   constructor(result) {
-    super(`Tool '${result.tool}' denied: ${result.reason}`);
+    super(deniedMessage(result.tool, result.reason));
     this.name = "ToolDenied";
     this.tool = result.tool;
     this.reason = result.reason;

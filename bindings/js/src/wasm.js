@@ -253,3 +253,5 @@ export function setShadow(lo, hi) {
 export const WasmPolicy = glue.WasmPolicy;
 export const WasmActionPolicies = glue.WasmActionPolicies;
 export const wasmFnmatch = glue.fnmatch;
+export const wasmDeniedMessage = glue.deniedMessage;
+export const wasmDenialText = glue.denialText;

@@ -23,6 +23,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("DEFAULT_AUDIT_CAPACITY", agentguard::DEFAULT_AUDIT_CAPACITY)?;
     m.add_function(wrap_pyfunction!(fnmatch, m)?)?;
+    m.add_function(wrap_pyfunction!(denied_message, m)?)?;
+    m.add_function(wrap_pyfunction!(denial_text, m)?)?;
     m.add_function(wrap_pyfunction!(policy::restore_policy, m)?)?;
     m.add_function(wrap_pyfunction!(policy::enforce_result, m)?)?;
     m.add_class::<policy::Policy>()?;
@@ -46,4 +48,45 @@ fn fnmatch(name: &Bound<'_, PyAny>, pattern: &Bound<'_, PyAny>) -> PyResult<bool
     let name = convert::text(name, "name")?;
     let pattern = convert::text(pattern, "pattern")?;
     Ok(agentguard::fnmatch(name, pattern))
+}
+
+/// `ToolDenied`'s message, the core's (tokenfence's words):
+/// `Tool 'drop_table' denied: denied by pattern: drop_*`.
+#[pyfunction]
+fn denied_message(tool: &Bound<'_, PyAny>, reason: &Bound<'_, PyAny>) -> PyResult<String> {
+    Ok(agentguard::denied_message(
+        convert::text(tool, "tool")?,
+        convert::text(reason, "reason")?,
+    ))
+}
+
+/// The text a model reads for a call that did not run, the core's: the
+/// tool, the reason and the deciding rule, named when the reason does not
+/// already name it; for `require_approval`, that it needs a person's
+/// approval. `decision` is `"deny"` or `"require_approval"` (a `Decision`
+/// is one); anything else is a `ValueError`.
+#[pyfunction]
+#[pyo3(signature = (tool, decision, reason, matched_rule = None))]
+fn denial_text(
+    tool: &Bound<'_, PyAny>,
+    decision: &Bound<'_, PyAny>,
+    reason: &Bound<'_, PyAny>,
+    matched_rule: Option<&Bound<'_, PyAny>>,
+) -> PyResult<String> {
+    let name = convert::text(decision, "decision")?;
+    let decision = agentguard::Decision::from_name(name).ok_or_else(|| {
+        pyo3::exceptions::PyValueError::new_err(format!(
+            "decision must be \"allow\", \"deny\" or \"require_approval\", got {name:?}"
+        ))
+    })?;
+    let matched_rule = match matched_rule {
+        Some(r) if !r.is_none() => Some(convert::text(r, "matched_rule")?),
+        _ => None,
+    };
+    Ok(agentguard::denial_text(
+        convert::text(tool, "tool")?,
+        decision,
+        convert::text(reason, "reason")?,
+        matched_rule,
+    ))
 }

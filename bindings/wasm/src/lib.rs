@@ -1017,6 +1017,32 @@ fn parse_context(text: Option<String>) -> Result<Option<Ctx>, JsValue> {
         })
 }
 
+/// The core's message of `ToolDenied` for `tool` and `reason`.
+#[wasm_bindgen(js_name = deniedMessage)]
+pub fn denied_message(tool: &str, reason: &str) -> String {
+    agentguard::denied_message(tool, reason)
+}
+
+/// The core's text for a model, through an adapter, of a call that did not
+/// run; `decision` is `"deny"` or `"require_approval"` (anything else is an
+/// error, never a text).
+#[wasm_bindgen(js_name = denialText)]
+pub fn denial_text(
+    tool: &str,
+    decision: &str,
+    reason: &str,
+    matched_rule: Option<String>,
+) -> Result<String, JsValue> {
+    let decision = agentguard::Decision::from_name(decision)
+        .ok_or_else(|| JsValue::from_str(&format!("not a decision: {decision:?}")))?;
+    Ok(agentguard::denial_text(
+        tool,
+        decision,
+        reason,
+        matched_rule.as_deref(),
+    ))
+}
+
 /// CPython's `fnmatch.fnmatchcase(name, pattern)`, exactly.
 #[wasm_bindgen]
 pub fn fnmatch(name: &str, pattern: &str) -> bool {

@@ -30,6 +30,16 @@ def fnmatch(name: str, pattern: str, /) -> bool:
     """Whether ``name`` matches the fnmatch ``pattern`` (CPython's
     ``fnmatch.fnmatchcase``): the matcher every policy uses."""
 
+def denied_message(tool: str, reason: str) -> str:
+    """``ToolDenied``'s message, the core's: ``Tool 'drop_table' denied:
+    denied by pattern: drop_*``."""
+
+def denial_text(tool: str, decision: str, reason: str, matched_rule: Optional[str] = None) -> str:
+    """The text a model reads for a call that did not run, the core's: the
+    tool, the reason and the deciding rule, named when the reason does not
+    already name it; for ``require_approval``, that it needs a person's
+    approval."""
+
 #: (Stub-only aliases.) The structured rule that decided: ``{"list": "deny", "index": 0}`` (a
 #: pattern of one of the lists) or ``{"id": "..."}`` (a rule of ``rules``).
 _RuleRef = Dict[str, Union[str, int]]

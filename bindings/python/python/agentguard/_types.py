@@ -104,7 +104,9 @@ class ToolDenied(AgentGuardError):
         self.tool = tool
         self.reason = reason
         self.matched_rule = matched_rule
-        super().__init__(f"Tool '{tool}' denied: {reason}")
+        from ._native import denied_message  # (the extension imports this module)
+
+        super().__init__(denied_message(tool, reason))
 
     def __reduce__(self):
         return (type(self), (self.tool, self.reason, self.matched_rule))

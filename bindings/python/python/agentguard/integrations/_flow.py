@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Union
 
 from .._gateway import GatewayClient
-from .._native import Policy, PolicyResult
+from .._native import Policy, PolicyResult, denial_text
 from .._types import Decision
 
 __all__ = ["ApprovalRequest", "Approver", "PolicyLike", "always_denied", "denial_message"]
@@ -57,12 +57,8 @@ def denial_message(result: PolicyResult) -> str:
     reason and the deciding rule, named when the reason does not already
     name it (``Tool 'write_file' denied: secrets are off limits (rule:
     no-secrets)``; ``Tool 'drop_table' denied: denied by pattern: drop_*``).
-    The same text as the npm package's adapters."""
-    rule = result.matched_rule
-    named = f" (rule: {rule})" if rule is not None and rule not in result.reason else ""
-    if result.decision == Decision.REQUIRE_APPROVAL:
-        return f"Tool '{result.tool}' was not run: {result.reason}{named}; it needs a person's approval."
-    return f"Tool '{result.tool}' denied: {result.reason}{named}"
+    The core's text, the same as the npm package's adapters'."""
+    return denial_text(result.tool, result.decision, result.reason, result.matched_rule)
 
 
 def always_denied(policy: PolicyLike, tool: str) -> bool:
