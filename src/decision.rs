@@ -270,6 +270,39 @@ pub fn denial_text(
     }
 }
 
+/// The reason string for a pattern-based rule.
+pub(crate) fn pattern_reason(rule: Rule, pattern: &str) -> String {
+    match rule {
+        Rule::Deny(_) => format!("denied by pattern: {pattern}"),
+        Rule::Approval(_) => format!("requires approval per pattern: {pattern}"),
+        Rule::Approved(_) => format!("approved via callback (pattern: {pattern})"),
+        Rule::ApprovalDenied(_) => format!("approval denied via callback (pattern: {pattern})"),
+        Rule::Allow(_) => format!("allowed by pattern: {pattern}"),
+        _ => String::new(),
+    }
+}
+
+/// The reason string for a rule of `rules` that decided with `decision`
+/// (its own `reason` replaces the first three, never the approval answers).
+pub(crate) fn rule_reason(rule: Rule, decision: Decision, id: &str) -> String {
+    match (rule, decision) {
+        (Rule::RuleApproved(_), _) => format!("approved via callback (rule: {id})"),
+        (Rule::RuleApprovalDenied(_), _) => format!("approval denied via callback (rule: {id})"),
+        (_, Decision::Deny) => format!("denied by rule: {id}"),
+        (_, Decision::RequireApproval) => format!("requires approval per rule: {id}"),
+        (_, Decision::Allow) => format!("allowed by rule: {id}"),
+    }
+}
+
+/// `not in allow list (default: deny)` and friends.
+pub(crate) fn default_reason(rule: Rule, decision: Decision) -> &'static str {
+    match (rule, decision) {
+        (Rule::NotInAllowList, Decision::Deny) => "not in allow list (default: deny)",
+        (_, Decision::Deny) => "no matching rule (default: deny)",
+        _ => "no matching rule (default: allow)",
+    }
+}
+
 #[cfg(test)]
 mod messages {
     use super::*;
@@ -311,38 +344,5 @@ mod messages {
             denial_text("refund", Decision::RequireApproval, "requires approval per rule: big", Some("big")),
             "Tool 'refund' was not run: requires approval per rule: big; it needs a person's approval."
         );
-    }
-}
-
-/// The reason string for a pattern-based rule.
-pub(crate) fn pattern_reason(rule: Rule, pattern: &str) -> String {
-    match rule {
-        Rule::Deny(_) => format!("denied by pattern: {pattern}"),
-        Rule::Approval(_) => format!("requires approval per pattern: {pattern}"),
-        Rule::Approved(_) => format!("approved via callback (pattern: {pattern})"),
-        Rule::ApprovalDenied(_) => format!("approval denied via callback (pattern: {pattern})"),
-        Rule::Allow(_) => format!("allowed by pattern: {pattern}"),
-        _ => String::new(),
-    }
-}
-
-/// The reason string for a rule of `rules` that decided with `decision`
-/// (its own `reason` replaces the first three, never the approval answers).
-pub(crate) fn rule_reason(rule: Rule, decision: Decision, id: &str) -> String {
-    match (rule, decision) {
-        (Rule::RuleApproved(_), _) => format!("approved via callback (rule: {id})"),
-        (Rule::RuleApprovalDenied(_), _) => format!("approval denied via callback (rule: {id})"),
-        (_, Decision::Deny) => format!("denied by rule: {id}"),
-        (_, Decision::RequireApproval) => format!("requires approval per rule: {id}"),
-        (_, Decision::Allow) => format!("allowed by rule: {id}"),
-    }
-}
-
-/// `not in allow list (default: deny)` and friends.
-pub(crate) fn default_reason(rule: Rule, decision: Decision) -> &'static str {
-    match (rule, decision) {
-        (Rule::NotInAllowList, Decision::Deny) => "not in allow list (default: deny)",
-        (_, Decision::Deny) => "no matching rule (default: deny)",
-        _ => "no matching rule (default: allow)",
     }
 }
