@@ -517,17 +517,16 @@ fn parse_rule(item: &Value, i: usize) -> Result<CompiledRule, Error> {
         }
     };
     let tools = string_or_strings(required("tool")?, &at("tool"), "a tool pattern")?;
-    let decision = match required("decision")? {
-        Value::String(s) if s == "allow" => Decision::Allow,
-        Value::String(s) if s == "deny" => Decision::Deny,
-        Value::String(s) if s == "require_approval" => Decision::RequireApproval,
-        other => {
+    let raw = required("decision")?;
+    let decision = match raw.as_str().and_then(Decision::from_name) {
+        Some(d) => d,
+        None => {
             return Err(err(
                 ErrorKind::InvalidValue,
                 at("decision"),
                 format!(
                     "expected \"allow\", \"deny\" or \"require_approval\", got {}",
-                    type_name(other)
+                    type_name(raw)
                 ),
             ))
         }

@@ -3,7 +3,7 @@
 //! core errors to the exception classes of `agentguard._types`.
 
 use agentguard::{Decision, ErrorKind};
-use pyo3::exceptions::{PyTypeError, PyUnicodeEncodeError};
+use pyo3::exceptions::{PyTypeError, PyUnicodeEncodeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple};
@@ -127,6 +127,18 @@ pub fn text<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<&'a str> {
         )));
     };
     s.to_str().map_err(|e| surrogate_error(s, what, e))
+}
+
+/// A decision given by name (`"allow"`, `"deny"`, `"require_approval"`; a
+/// `Decision` is such a `str`): the core's names; anything else is a
+/// `ValueError` (or the `TypeError` of a non-`str`).
+pub fn decision(obj: &Bound<'_, PyAny>) -> PyResult<Decision> {
+    let name = text(obj, "decision")?;
+    Decision::from_name(name).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "decision must be \"allow\", \"deny\" or \"require_approval\", got {name:?}"
+        ))
+    })
 }
 
 /// Rewords the `UnicodeEncodeError` of a string with a lone surrogate so it

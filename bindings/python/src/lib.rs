@@ -73,12 +73,7 @@ fn denial_text(
     reason: &Bound<'_, PyAny>,
     matched_rule: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<String> {
-    let name = convert::text(decision, "decision")?;
-    let decision = agentguard::Decision::from_name(name).ok_or_else(|| {
-        pyo3::exceptions::PyValueError::new_err(format!(
-            "decision must be \"allow\", \"deny\" or \"require_approval\", got {name:?}"
-        ))
-    })?;
+    let decision = convert::decision(decision)?;
     let matched_rule = match matched_rule {
         Some(r) if !r.is_none() => Some(convert::text(r, "matched_rule")?),
         _ => None,

@@ -434,16 +434,7 @@ impl AuditEntry {
         context: Option<&Bound<'_, PyAny>>,
         shadow: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<AuditEntry> {
-        let decision = match convert::text(decision, "decision")? {
-            "allow" => Decision::Allow,
-            "deny" => Decision::Deny,
-            "require_approval" => Decision::RequireApproval,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "decision must be \"allow\", \"deny\" or \"require_approval\", got {other:?}"
-                )))
-            }
-        };
+        let decision = convert::decision(decision)?;
         let matched_rule = match matched_rule {
             Some(r) if !r.is_none() => Some(convert::text(r, "matched_rule")?.into()),
             _ => None,
