@@ -149,7 +149,7 @@ test("README.md: every `make` line names a target the Makefile has", () => {
   // `make -pq` prints the database without running anything.
   let db = "";
   try {
-    db = execFileSync("make", ["-pq", "-C", ROOT, "help"], { encoding: "utf8", maxBuffer: 64 << 20, env: { ...process.env, MAKEFLAGS: "" } });
+    db = execFileSync("make", ["-pq", "-C", ROOT, "help"], { encoding: "utf8", maxBuffer: 64 << 20, timeout: 60_000, env: { ...process.env, MAKEFLAGS: "" } });
   } catch (e) {
     db = e.stdout; // -q exits 1 when the target is not up to date
   }
